@@ -1,0 +1,74 @@
+# The front door: `make run` builds the warehouse, `make test` checks it.
+# Every target installs what it needs first, so a fresh clone needs nothing else.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export WH_LANDING_DIR ?= $(CURDIR)/landing
+export WH_DUCKDB_PATH ?= $(CURDIR)/warehouse/warehouse.duckdb
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export PYTHONPATH := $(CURDIR)
+DAGSTER_PORT ?= 3000
+CUSTOMERS ?= 5000
+YEARS ?= 3
+SEED ?= 42
+
+.PHONY: install run dev test lint format lock demo-data parse clean
+
+install: $(STAMP)
+
+# uv (with --compile-bytecode: this environment sets PYTHONDONTWRITEBYTECODE=1) when present,
+# else pip. Re-runs only when the lock file or pyproject.toml changes.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if command -v uv >/dev/null 2>&1; then \
+		echo "installing with uv"; \
+		uv pip install --python $(BIN)/python --compile-bytecode -r requirements.lock; \
+	else \
+		echo "installing with pip (install uv for a faster install)"; \
+		$(BIN)/python -m pip install --quiet --upgrade pip; \
+		$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.lock; \
+	fi
+	@touch $(STAMP)
+
+lock:
+	uv pip compile -p python3.11 --extra dev pyproject.toml -o requirements.lock --no-header
+
+$(DAGSTER_HOME)/dagster.yaml:
+	@mkdir -p $(DAGSTER_HOME)
+	@printf 'telemetry:\n  enabled: false\n' > $@
+
+demo-data: install
+	@if [ -z "$$(ls -A $(WH_LANDING_DIR) 2>/dev/null)" ]; then \
+		$(BIN)/python -m orchestration.synthetic --customers $(CUSTOMERS) --years $(YEARS) \
+			--seed $(SEED) --out $(WH_LANDING_DIR) --truth $(CURDIR)/truth; \
+	else echo "landing data present in $(WH_LANDING_DIR): not generating"; fi
+
+parse: install
+	@$(BIN)/dbt parse --quiet
+
+run: install demo-data parse $(DAGSTER_HOME)/dagster.yaml
+	@$(BIN)/python -m orchestration.run
+
+dev: install parse $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -m orchestration.definitions
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint models macros tests --disable-progress-bar --nocolor
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/sqlfluff fix models --disable-progress-bar
+
+test: install parse $(DAGSTER_HOME)/dagster.yaml lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf target logs warehouse .dagster_home

@@ -1,0 +1,70 @@
+"""DDL of the `raw`, `raw_quarantine` and `raw_meta` schemas, derived from the landing contract."""
+
+from __future__ import annotations
+
+import duckdb
+
+from .contract import DUCKDB_TYPES, TABLES, Table
+
+# Lineage columns every raw row carries: where it came from and which run loaded it.
+META_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_file", "varchar"),  # path relative to the landing directory, e.g. orders/2026-10-31.csv
+    ("_line", "bigint"),  # line of the row in the file (header = line 1); row number for Parquet
+    ("_loaded_at", "timestamp"),
+    ("_run_id", "varchar"),
+)
+
+QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_file", "varchar"),
+    ("_line", "bigint"),
+    ("raw_record", "varchar"),  # the row as read, JSON object of the original text values
+    ("rule", "varchar"),  # names of the rules the row broke, comma-separated
+    ("message", "varchar"),  # human-readable explanation of every broken rule
+    ("_loaded_at", "timestamp"),
+    ("_run_id", "varchar"),
+)
+
+LEDGER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "varchar"),
+    ("table_name", "varchar"),
+    ("file", "varchar"),
+    ("drop_name", "varchar"),
+    ("checksum", "varchar"),
+    ("size_bytes", "bigint"),
+    ("rows_in", "bigint"),
+    ("rows_accepted", "bigint"),
+    ("rows_quarantined", "bigint"),
+    ("status", "varchar"),  # loaded / skipped-duplicate / replaced / rejected
+    ("error", "varchar"),
+    ("extra_columns", "varchar"),
+    ("started_at", "timestamp"),
+    ("finished_at", "timestamp"),
+)
+
+
+def _columns_sql(cols: list[tuple[str, str]]) -> str:
+    return ",\n    ".join(f'"{name}" {type_}' for name, type_ in cols)
+
+
+def raw_columns(table: Table) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of a raw table: the contract's columns, then the lineage columns."""
+    return [(c.name, DUCKDB_TYPES[c.type]) for c in table.columns] + list(META_COLUMNS)
+
+
+def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw, quarantine and ledger tables that do not exist yet (idempotent)."""
+    for schema in ("raw", "raw_quarantine", "raw_meta"):
+        con.execute(f"create schema if not exists {schema}")
+    for table in TABLES:
+        con.execute(
+            f"create table if not exists raw.{table.name} (\n    "
+            f"{_columns_sql(raw_columns(table))}\n)"
+        )
+        con.execute(
+            f"create table if not exists raw_quarantine.{table.name} (\n    "
+            f"{_columns_sql(list(QUARANTINE_COLUMNS))}\n)"
+        )
+    con.execute(
+        f"create table if not exists raw_meta.load_ledger (\n    "
+        f"{_columns_sql(list(LEDGER_COLUMNS))}\n)"
+    )
