@@ -1,0 +1,37 @@
+"""Dagster definitions: ingestion → dbt → Python assets, run serially on one DuckDB file."""
+
+from __future__ import annotations
+
+from dagster import Definitions, define_asset_job, in_process_executor
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from .assets.dbt import warehouse_dbt_assets
+from .assets.ingestion import RAW_ASSETS
+from .assets.value import customer_concentration
+from .project import dbt_project
+from .settings import duckdb_path
+
+# DuckDB allows one writer process per file: every step runs in this one process, in order.
+full_refresh_job = define_asset_job(
+    "full_refresh",
+    selection="*",
+    description="Load new landing files, build every dbt model and test, compute Python assets.",
+)
+
+
+def build_definitions(database: str | None = None) -> Definitions:
+    """The definitions against a given warehouse file (tests pass a temporary one)."""
+    database = database or str(duckdb_path())
+    return Definitions(
+        assets=[*RAW_ASSETS, warehouse_dbt_assets, customer_concentration],
+        jobs=[full_refresh_job],
+        executor=in_process_executor,
+        resources={
+            "dbt": DbtCliResource(project_dir=dbt_project),
+            "duckdb": DuckDBResource(database=database),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,628 @@
+"""Load landing drop files into the `raw` schema, validating every row against the contract.
+
+The work is done inside DuckDB (read_csv / read_parquet as text, then typed and checked in SQL)
+so that millions of rows load without passing through Python one by one. Each file lands in
+one transaction: its accepted rows in `raw.<table>`, its failing rows in
+`raw_quarantine.<table>` with the rules they broke, and a line in `raw_meta.load_ledger`.
+
+`python -m orchestration.ingest check <landing dir>` prints what would load, writing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import re
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from .contract import DUCKDB_TYPES, TABLE_NAMES, Column, Table, load_order, table
+from .raw_schema import create_raw_tables
+
+DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>csv|parquet)$")
+# Names an exporter or a copy in progress leaves behind; such files are never picked up.
+PARTIAL_MARKERS = (".tmp", ".part", ".partial", ".crdownload", ".filepart", ".swp")
+EARLIEST_DATE = dt.date(1990, 1, 1)
+TRUE_WORDS = ("true", "t", "1", "yes", "y")
+FALSE_WORDS = ("false", "f", "0", "no", "n")
+TYPE_HINTS = {
+    "int": "a whole number",
+    "decimal": "a number with at most 2 decimals",
+    "date": "a date (YYYY-MM-DD)",
+    "timestamp": "a timestamp (YYYY-MM-DD HH:MM:SS)",
+    "bool": "a boolean (true/false)",
+}
+
+
+class FileRejectedError(Exception):
+    """The whole file is unusable; nothing of it is loaded."""
+
+
+@dataclass
+class DropFile:
+    """One file in a table folder of the landing directory."""
+
+    table: str
+    path: Path
+    relative: str  # "<table>/<file name>", as stored in `_file` and the ledger
+    drop_name: str  # file name without extension: "<YYYY-MM-DD>[_<n>]"
+
+    @property
+    def fmt(self) -> str:
+        return self.path.suffix.lstrip(".").lower()
+
+
+@dataclass
+class FileResult:
+    """What happened to one file: one ledger line."""
+
+    table_name: str
+    file: str
+    drop_name: str | None
+    checksum: str | None
+    size_bytes: int | None
+    status: str
+    rows_in: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    error: str | None = None
+    extra_columns: list[str] = field(default_factory=list)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _is_partial(name: str) -> bool:
+    lower = name.lower()
+    return name.startswith((".", "~$")) or lower.endswith(PARTIAL_MARKERS)
+
+
+def discover(landing_dir: Path, table_name: str) -> tuple[list[DropFile], list[FileResult]]:
+    """Drop files of one table in load order, and the files rejected for their name."""
+    folder = landing_dir / table_name
+    drops: list[DropFile] = []
+    rejected: list[FileResult] = []
+    if not folder.is_dir():
+        return drops, rejected
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or _is_partial(path.name):
+            continue
+        relative = f"{table_name}/{path.name}"
+        match = DROP_NAME.match(path.name)
+        if match is None:
+            rejected.append(
+                FileResult(
+                    table_name=table_name,
+                    file=relative,
+                    drop_name=None,
+                    checksum=None,
+                    size_bytes=path.stat().st_size,
+                    status="rejected",
+                    error=(
+                        f"{relative}: file name does not follow <YYYY-MM-DD>[_<n>].csv|.parquet"
+                    ),
+                )
+            )
+            continue
+        drops.append(DropFile(table_name, path, relative, path.name.rsplit(".", 1)[0]))
+
+    def order(d: DropFile) -> tuple[str, int]:
+        m = DROP_NAME.match(d.path.name)
+        assert m is not None
+        return m["day"], int(m["n"] or 0)
+
+    drops.sort(key=order)
+    return drops, rejected
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _typed_expr(col: Column, source: str) -> str:
+    """SQL turning the text value `source` into the column's type; NULL when it does not parse."""
+    if col.type == "bool":
+        true_list = ", ".join(_lit(w) for w in TRUE_WORDS)
+        false_list = ", ".join(_lit(w) for w in FALSE_WORDS)
+        return (
+            f"case when lower({source}) in ({true_list}) then true "
+            f"when lower({source}) in ({false_list}) then false end"
+        )
+    if col.type == "date":
+        return f"try_cast(try_strptime({source}, '%Y-%m-%d') as date)"
+    if col.type == "timestamp":
+        return (
+            f"coalesce(try_strptime({source}, '%Y-%m-%d %H:%M:%S'), "
+            f"try_strptime({source}, '%Y-%m-%dT%H:%M:%S'), "
+            f"try_strptime({source}, '%Y-%m-%d %H:%M'), "
+            f"try_strptime({source}, '%Y-%m-%d'))"
+        )
+    if col.type == "decimal":
+        # A value with more than 2 decimals would be rounded silently by the cast: refuse it.
+        return (
+            f"case when try_cast({source} as double) = try_cast({source} as decimal(18, 2)) "
+            f"then try_cast({source} as decimal(18, 2)) end"
+        )
+    return f"try_cast({source} as {DUCKDB_TYPES[col.type]})"
+
+
+def _checks(tbl: Table, run_date: dt.date) -> list[tuple[str, str, str]]:
+    """(rule, SQL condition that flags a failing row, SQL message) over the staged row `t`."""
+    checks: list[tuple[str, str, str]] = []
+    latest = run_date + dt.timedelta(days=1)
+    for col in tbl.columns:
+        text = f"t.{_q('_txt_' + col.name)}"
+        typed = f"t.{_q(col.name)}"
+        name = col.name
+        if col.required:
+            checks.append(("required", f"{text} is null", _lit(f"{name} is required but blank")))
+        if col.type != "string":
+            checks.append(
+                (
+                    "type",
+                    f"{text} is not null and {typed} is null",
+                    f"'{name} value ''' || {text} || ''' is not {TYPE_HINTS[col.type]}'",
+                )
+            )
+        if col.allowed:
+            allowed = ", ".join(_lit(v) for v in col.allowed)
+            checks.append(
+                (
+                    "allowed_values",
+                    f"{typed} is not null and {typed} not in ({allowed})",
+                    f"'{name} value ''' || {typed} || ''' is not one of: {', '.join(col.allowed)}'",
+                )
+            )
+        if col.min_value is not None:
+            checks.append(
+                (
+                    "min_value",
+                    f"{typed} < {col.min_value}",
+                    f"'{name} value ' || {typed} || ' is below the minimum {col.min_value:g}'",
+                )
+            )
+        if col.max_value is not None:
+            checks.append(
+                (
+                    "max_value",
+                    f"{typed} > {col.max_value}",
+                    f"'{name} value ' || {typed} || ' is above the maximum {col.max_value:g}'",
+                )
+            )
+        if col.type in ("date", "timestamp"):
+            checks.append(
+                (
+                    "plausible_date",
+                    f"cast({typed} as date) < date '{EARLIEST_DATE}' "
+                    f"or cast({typed} as date) > date '{latest}'",
+                    f"'{name} ' || cast({typed} as varchar) || ' lies outside "
+                    f"{EARLIEST_DATE} .. {latest} (run date + 1 day)'",
+                )
+            )
+    key_text = " || '/' || ".join(f"coalesce(cast(t.{_q(k)} as varchar), '')" for k in tbl.key)
+    checks.append(
+        (
+            "duplicate_key_in_file",
+            "t._key_rank > 1",
+            f"'key ({', '.join(tbl.key)}) = ' || {key_text} || ' repeats line ' || t._key_first",
+        )
+    )
+    match_existing = " and ".join(f"r.{_q(k)} = t.{_q(k)}" for k in tbl.key)
+    checks.append(
+        (
+            "duplicate_key_across_drops",
+            f"exists (select 1 from raw.{tbl.name} r where {match_existing} "
+            f"and r._file <> t._file)",
+            f"'key ({', '.join(tbl.key)}) = ' || {key_text} || ' was already loaded from '"
+            f" || (select min(r._file) from raw.{tbl.name} r where {match_existing}"
+            f" and r._file <> t._file)",
+        )
+    )
+    for col in tbl.columns:
+        if not col.references:
+            continue
+        ref_table, ref_col = col.references.split(".")
+        typed = f"t.{_q(col.name)}"
+        candidates = f"select {_q(ref_col)} from raw.{ref_table}"
+        if ref_table == tbl.name:  # a self-reference may point at a row of the same file
+            candidates += f" union all select {_q(ref_col)} from _staged"
+        checks.append(
+            (
+                "unknown_reference",
+                f"{typed} is not null and {typed} not in ({candidates})",
+                f"'{col.name} ''' || {typed} || ''' does not match any {col.references}'",
+            )
+        )
+    for rule in tbl.rules:
+        checks.append(
+            (
+                rule.name,
+                f"not coalesce({rule.check}, true)",
+                _lit(f"breaks rule {rule.name}: {rule.description}"),
+            )
+        )
+    return checks
+
+
+def _read_relation(drop: DropFile) -> str:
+    """DuckDB relation reading the file with every column as text."""
+    path = _lit(str(drop.path))
+    if drop.fmt == "parquet":
+        return f"read_parquet({path})"
+    return (
+        f"read_csv({path}, header = true, all_varchar = true, delim = ',', quote = '\"', "
+        f"escape = '\"', auto_detect = false, columns = COLUMNS_PLACEHOLDER, "
+        "strict_mode = true, null_padding = false)"
+    )
+
+
+def _csv_header(path: Path) -> list[str]:
+    """Column names of a CSV file's header line (a UTF-8 byte-order mark is allowed)."""
+    with path.open("rb") as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise FileRejectedError("the file is empty (no header line)")
+    try:
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRejectedError(f"the header is not valid UTF-8 ({exc.reason})") from None
+    import csv
+
+    return [h.strip() for h in next(csv.reader([line]))]
+
+
+def _stage(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[str]:
+    """Read the file into the temp table `_raw_text` (text columns + `_line`); return extras."""
+    if drop.fmt == "csv":
+        header = _csv_header(drop.path)
+        if len(set(header)) != len(header):
+            dupes = sorted({h for h in header if header.count(h) > 1})
+            raise FileRejectedError(f"the header repeats column(s): {', '.join(dupes)}")
+        columns = "{" + ", ".join(f"{_lit(h)}: 'varchar'" for h in header) + "}"
+        relation = _read_relation(drop).replace("COLUMNS_PLACEHOLDER", columns)
+        # `skip = 1` with explicit columns: the header is the first line of the file.
+        relation = relation.replace("header = true", "header = false, skip = 1")
+        line_offset = 2
+    else:
+        try:
+            header = [
+                r[0]
+                for r in con.execute(
+                    f"describe select * from read_parquet({_lit(str(drop.path))})"
+                ).fetchall()
+            ]
+        except duckdb.Error as exc:
+            raise FileRejectedError(f"not a readable Parquet file ({_first_line(exc)})") from None
+        relation = _read_relation(drop)
+        line_offset = 1
+    missing = [c for c in tbl.required_columns if c not in header]
+    if missing:
+        raise FileRejectedError(
+            f"missing required column(s) {', '.join(missing)}; expected "
+            f"{', '.join(tbl.column_names)}; found {', '.join(header) or 'no columns'}"
+        )
+    extras = [h for h in header if h not in tbl.column_names]
+    selects = []
+    for col in tbl.columns:
+        if col.name in header:
+            selects.append(f"nullif(trim(cast({_q(col.name)} as varchar)), '') as {_q(col.name)}")
+        else:
+            selects.append(f"cast(null as varchar) as {_q(col.name)}")
+    extra_json = (
+        "to_json(struct_pack(" + ", ".join(f"{_q(e)} := {_q(e)}" for e in extras) + "))"
+        if extras
+        else "cast(null as varchar)"
+    )
+    try:
+        con.execute(
+            "create or replace temp table _raw_text as "
+            f"select {', '.join(selects)}, {extra_json} as _extra, "
+            f"cast(row_number() over () + {line_offset - 1} as bigint) as _line "
+            f"from {relation}"
+        )
+    except duckdb.Error as exc:
+        raise FileRejectedError(f"could not be parsed ({_first_line(exc)})") from None
+    return extras
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _validate_and_insert(
+    con: duckdb.DuckDBPyConnection,
+    drop: DropFile,
+    tbl: Table,
+    run_id: str,
+    run_date: dt.date,
+    loaded_at: dt.datetime,
+) -> tuple[int, int, int]:
+    """Type and check `_raw_text`; insert accepted and quarantined rows. (in, ok, quarantined)."""
+    typed_cols = ", ".join(
+        f"{_typed_expr(c, 't.' + _q(c.name))} as {_q(c.name)}, t.{_q(c.name)} as "
+        f"{_q('_txt_' + c.name)}"
+        for c in tbl.columns
+    )
+    key_typed = ", ".join(_q(k) for k in tbl.key)
+    con.execute(
+        "create or replace temp table _staged as "
+        f"select {typed_cols}, t._line, t._extra, {_lit(drop.relative)} as _file "
+        "from _raw_text t"
+    )
+    con.execute(
+        "create or replace temp table _staged as select *, "
+        f"row_number() over (partition by {key_typed} order by _line) as _key_rank, "
+        f"min(_line) over (partition by {key_typed}) as _key_first from _staged"
+    )
+    checks = _checks(tbl, run_date)
+    rules = ", ".join(f"case when {cond} then {_lit(rule)} end" for rule, cond, _ in checks)
+    messages = ", ".join(f"case when {cond} then {msg} end" for _, cond, msg in checks)
+    con.execute(
+        "create or replace temp table _checked as "
+        f"select t.*, concat_ws(',', {rules}) as _rules, concat_ws('; ', {messages}) as _messages "
+        "from _staged t"
+    )
+    cols = ", ".join(_q(c.name) for c in tbl.columns)
+    con.execute(
+        f"insert into raw.{tbl.name} ({cols}, _file, _line, _loaded_at, _run_id) "
+        f"select {cols}, _file, _line, ?, ? from _checked where _rules = '' order by _line",
+        [loaded_at, run_id],
+    )
+    raw_record = (
+        "to_json(struct_pack("
+        + ", ".join(f"{_q(c.name)} := {_q('_txt_' + c.name)}" for c in tbl.columns)
+        + "))"
+    )
+    con.execute(
+        f"insert into raw_quarantine.{tbl.name} "
+        "(_file, _line, raw_record, rule, message, _loaded_at, _run_id) "
+        f"select _file, _line, {raw_record}, _rules, "
+        f"{_lit(drop.relative)} || ' line ' || _line || ': ' || _messages, ?, ? "
+        "from _checked where _rules <> '' order by _line",
+        [loaded_at, run_id],
+    )
+    rows_in, accepted = con.execute(
+        "select count(*), count(*) filter (where _rules = '') from _checked"
+    ).fetchone()
+    for temp in ("_raw_text", "_staged", "_checked"):
+        con.execute(f"drop table if exists {temp}")
+    return int(rows_in), int(accepted), int(rows_in) - int(accepted)
+
+
+def _prior(con: duckdb.DuckDBPyConnection, drop: DropFile, checksum: str) -> str | None:
+    """'duplicate' if this content is already loaded for the table, 'replace' if the drop
+    was loaded with other content, else None."""
+    same_content = con.execute(
+        "select count(*) from raw_meta.load_ledger where table_name = ? and checksum = ? "
+        "and status in ('loaded', 'replaced')",
+        [drop.table, checksum],
+    ).fetchone()[0]
+    if same_content:
+        return "duplicate"
+    same_drop = con.execute(
+        "select count(*) from raw_meta.load_ledger where table_name = ? and drop_name = ? "
+        "and status in ('loaded', 'replaced')",
+        [drop.table, drop.drop_name],
+    ).fetchone()[0]
+    return "replace" if same_drop else None
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    drop: DropFile,
+    run_id: str,
+    run_date: dt.date,
+    dry_run: bool = False,
+) -> FileResult:
+    """Load one drop file in one transaction (or, with dry_run, roll everything back)."""
+    tbl = table(drop.table)
+    started = dt.datetime.now()
+    checksum = sha256_of(drop.path)
+    result = FileResult(
+        table_name=drop.table,
+        file=drop.relative,
+        drop_name=drop.drop_name,
+        checksum=checksum,
+        size_bytes=drop.path.stat().st_size,
+        status="loaded",
+        started_at=started,
+    )
+    prior = _prior(con, drop, checksum)
+    if prior == "duplicate":
+        result.status = "skipped-duplicate"
+        result.finished_at = dt.datetime.now()
+        return result
+    con.execute("begin transaction")
+    try:
+        if prior == "replace":
+            # A corrected file for a drop already loaded: its rows replace that drop's rows.
+            for schema in ("raw", "raw_quarantine"):
+                con.execute(
+                    f"delete from {schema}.{tbl.name} where _file in "
+                    "(select file from raw_meta.load_ledger where table_name = ? "
+                    "and drop_name = ?)",
+                    [drop.table, drop.drop_name],
+                )
+            result.status = "replaced"
+        result.extra_columns = _stage(con, drop, tbl)
+        result.rows_in, result.rows_accepted, result.rows_quarantined = _validate_and_insert(
+            con, drop, tbl, run_id, run_date, started
+        )
+        if result.rows_in == 0:
+            raise FileRejectedError("the file has a header but no data rows")
+        result.finished_at = dt.datetime.now()
+        if dry_run:
+            con.execute("rollback")
+        else:
+            _write_ledger(con, run_id, result)
+            con.execute("commit")
+    except FileRejectedError as exc:
+        con.execute("rollback")
+        result.status = "rejected"
+        result.error = f"{drop.relative}: {exc}"
+        result.rows_in = result.rows_accepted = result.rows_quarantined = 0
+        result.finished_at = dt.datetime.now()
+    except Exception:
+        con.execute("rollback")
+        raise
+    return result
+
+
+def _write_ledger(con: duckdb.DuckDBPyConnection, run_id: str, r: FileResult) -> None:
+    con.execute(
+        "insert into raw_meta.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            r.table_name,
+            r.file,
+            r.drop_name,
+            r.checksum,
+            r.size_bytes,
+            r.rows_in,
+            r.rows_accepted,
+            r.rows_quarantined,
+            r.status,
+            r.error,
+            ", ".join(r.extra_columns) or None,
+            r.started_at,
+            r.finished_at,
+        ],
+    )
+
+
+def load_table(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    table_name: str,
+    run_id: str | None = None,
+    run_date: dt.date | None = None,
+    dry_run: bool = False,
+) -> list[FileResult]:
+    """Load every new drop file of one table. Safe to call any number of times."""
+    run_id = run_id or uuid.uuid4().hex
+    run_date = run_date or dt.date.today()
+    create_raw_tables(con)
+    drops, rejected = discover(Path(landing_dir), table_name)
+    results: list[FileResult] = []
+    for r in rejected:
+        r.started_at = r.finished_at = dt.datetime.now()
+        if not dry_run and not _already_rejected(con, r):
+            _write_ledger(con, run_id, r)
+        results.append(r)
+    for drop in drops:
+        result = load_file(con, drop, run_id, run_date, dry_run=dry_run)
+        if result.status == "rejected" and not dry_run and not _already_rejected(con, result):
+            _write_ledger(con, run_id, result)
+        results.append(result)
+    return results
+
+
+def _already_rejected(con: duckdb.DuckDBPyConnection, r: FileResult) -> bool:
+    """A rejected file is recorded once per content, not again on every run."""
+    return bool(
+        con.execute(
+            "select count(*) from raw_meta.load_ledger where file = ? and status = 'rejected' "
+            "and coalesce(checksum, '') = coalesce(?, '') and size_bytes = ?",
+            [r.file, r.checksum, r.size_bytes],
+        ).fetchone()[0]
+    )
+
+
+def unknown_folders(landing_dir: Path) -> list[str]:
+    """Folders of the landing directory that are not a table of the contract."""
+    if not Path(landing_dir).is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in Path(landing_dir).iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name not in TABLE_NAMES
+    )
+
+
+def iter_check(
+    landing_dir: Path, run_date: dt.date, max_reasons: int = 20
+) -> Iterator[tuple[FileResult, list[str]]]:
+    """Dry run over a landing directory: each file with the quarantine messages it would get.
+
+    Files are validated in dependency order into a scratch in-memory database, as if the
+    warehouse were empty, so that references between the dropped tables are checked too.
+    """
+    con = duckdb.connect()
+    try:
+        create_raw_tables(con)
+        for tbl in load_order():
+            drops, rejected = discover(Path(landing_dir), tbl.name)
+            for r in rejected:
+                yield r, []
+            for drop in drops:
+                result = load_file(con, drop, "dry-run", run_date)
+                reasons = [
+                    row[0]
+                    for row in con.execute(
+                        f"select message from raw_quarantine.{tbl.name} where _file = ? "
+                        "order by _line limit ?",
+                        [drop.relative, max_reasons],
+                    ).fetchall()
+                ]
+                yield result, reasons
+    finally:
+        con.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.ingest")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="validate a landing directory, writing nothing")
+    check.add_argument("landing_dir", type=Path)
+    check.add_argument("--run-date", type=dt.date.fromisoformat, default=dt.date.today())
+    check.add_argument("--json", action="store_true", help="one JSON object per file")
+    args = parser.parse_args(argv)
+    if not args.landing_dir.is_dir():
+        print(f"{args.landing_dir}: no such directory", file=sys.stderr)
+        return 2
+    problems = 0
+    for folder in unknown_folders(args.landing_dir):
+        problems += 1
+        print(f"REJECT  {folder}/: unknown table folder; known: {', '.join(TABLE_NAMES)}")
+    for r, reasons in iter_check(args.landing_dir, args.run_date):
+        if args.json:
+            print(json.dumps(asdict(r) | {"quarantine_messages": reasons}, default=str))
+            continue
+        if r.status == "rejected":
+            problems += 1
+            print(f"REJECT  {r.error}")
+        else:
+            problems += bool(r.rows_quarantined)
+            print(
+                f"{'OK' if not r.rows_quarantined else 'PARTIAL':7} {r.file}: {r.rows_in} rows, "
+                f"{r.rows_accepted} would load, {r.rows_quarantined} would be quarantined"
+            )
+            for reason in reasons:
+                print(f"        quarantine: {reason}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    code = main()
+    print(f"checked in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,23 @@
+"""The dbt project handle, in a module of its own.
+
+Importing the definitions needs `target/manifest.json`; this module does not, so
+`dbt parse` / `dagster-dbt project prepare-and-package --file orchestration/project.py` can
+run first.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster_dbt import DbtProject
+
+from .settings import ROOT, export_environment
+
+export_environment()
+
+dbt_project = DbtProject(
+    project_dir=ROOT,
+    profiles_dir=ROOT,
+    target=os.environ.get("WH_DBT_TARGET", "dev"),
+)
+dbt_project.prepare_if_dev()  # runs `dbt parse` under `dagster dev` only

@@ -1,0 +1,65 @@
+"""Paths and secrets, from environment variables with safe project-local defaults.
+
+Stdlib only: the Makefile runs `python3 -m orchestration.settings salt` before the virtual
+environment exists.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SALT_ENV = "WH_PII_SALT"
+
+
+def landing_dir() -> Path:
+    """Where CRM and survey exports are dropped (`WH_LANDING_DIR`, default `landing/`)."""
+    return Path(os.environ.get("WH_LANDING_DIR", ROOT / "landing")).resolve()
+
+
+def duckdb_path() -> Path:
+    """The warehouse file (`WH_DUCKDB_PATH`, default `warehouse/warehouse.duckdb`)."""
+    return Path(os.environ.get("WH_DUCKDB_PATH", ROOT / "warehouse" / "warehouse.duckdb")).resolve()
+
+
+def salt_file() -> Path:
+    """Where the generated salt lives: outside the repository, in the user's config folder."""
+    config = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+    return Path(os.environ.get("WH_PII_SALT_FILE", config / "loyalty-warehouse" / "pii_salt"))
+
+
+def pii_salt() -> str:
+    """The salt of personal-data hashes: `WH_PII_SALT`, else a generated one kept in
+    `salt_file()` (created on first use, readable by its owner only).
+
+    The salt never enters the repository, so hashes cannot be reversed by hashing a phone
+    book with a salt read from the code.
+    """
+    if os.environ.get(SALT_ENV):
+        return os.environ[SALT_ENV]
+    path = salt_file()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def export_environment() -> None:
+    """Set the variables that the dbt subprocess reads (profiles.yml, dbt_project.yml)."""
+    os.environ.setdefault("WH_DUCKDB_PATH", str(duckdb_path()))
+    os.environ.setdefault("WH_LANDING_DIR", str(landing_dir()))
+    os.environ[SALT_ENV] = pii_salt()
+    os.environ.setdefault("DBT_PROFILES_DIR", str(ROOT))
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["salt"]:
+        print(pii_salt())
+    else:
+        sys.exit("usage: python -m orchestration.settings salt")

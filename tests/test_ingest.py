@@ -1,0 +1,227 @@
+"""Ingestion of landing files: loads, quarantines with reasons, never twice, never half."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.ingest import load_table, main
+
+RUN_DATE = dt.date(2026, 11, 1)
+CUSTOMERS_HEADER = (
+    "customer_id,customer_name,industry,province,region,city,size_band,acquired_on,"
+    "acquisition_channel,acquisition_cost"
+)
+GOOD_CUSTOMER = (
+    "C1,苏州精工自动化有限公司,manufacturing,江苏,east,苏州,small,2024-01-05,referral,1000.50"
+)
+ORDERS_HEADER = (
+    "order_id,customer_id,ordered_on,amount,currency,product_line,is_credit_note,contract_id"
+)
+
+
+def write(landing: Path, table: str, name: str, lines: list[str]) -> Path:
+    path = landing / table / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def con():
+    with duckdb.connect() as connection:
+        yield connection
+
+
+def load(con, landing, table):
+    return load_table(con, landing, table, run_id="test", run_date=RUN_DATE)
+
+
+def quarantine(con, table):
+    return con.execute(
+        f"select _line, rule, message from raw_quarantine.{table} order by _line"
+    ).fetchall()
+
+
+def test_good_rows_load_typed(con, tmp_path):
+    write(tmp_path, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    [result] = load(con, tmp_path, "customers")
+    assert (result.status, result.rows_in, result.rows_accepted) == ("loaded", 1, 1)
+    row = con.execute(
+        "select acquired_on, acquisition_cost, _file, _line from raw.customers"
+    ).fetchone()
+    assert row[0] == dt.date(2024, 1, 5)
+    assert float(row[1]) == 1000.50
+    assert row[2:] == ("customers/2026-10-01.csv", 2)
+
+
+def test_bad_rows_are_quarantined_with_rule_and_line(con, tmp_path):
+    write(
+        tmp_path,
+        "customers",
+        "2026-10-01.csv",
+        [
+            CUSTOMERS_HEADER,
+            GOOD_CUSTOMER,
+            "C2,B,automotive,上海,east,上海,large,2024-13-05,direct_sales,",
+            "C1,C,automotiv,上海,east,上海,large,2024-02-05,direct_sales,-5",
+            "C3,,energy,上海,east,上海,large,1980-02-05,direct_sales,",
+            "C4,D,energy,上海,east,上海,large,2026-11-03,direct_sales,1.234",
+        ],
+    )
+    [result] = load(con, tmp_path, "customers")
+    assert (result.rows_in, result.rows_accepted, result.rows_quarantined) == (5, 1, 4)
+    rows = quarantine(con, "customers")
+    assert rows[0][:2] == (3, "type")
+    assert "acquired_on value '2024-13-05' is not a date" in rows[0][2]
+    assert rows[1][:2] == (4, "allowed_values,min_value,duplicate_key_in_file")
+    assert "key (customer_id) = C1 repeats line 2" in rows[1][2]
+    assert rows[2][:2] == (5, "required,plausible_date")
+    assert rows[3][:2] == (6, "plausible_date,type")
+    assert "acquisition_cost value '1.234' is not a number with at most 2 decimals" in rows[3][2]
+    assert rows[3][2].startswith("customers/2026-10-01.csv line 6: ")
+
+
+def test_orphans_and_table_rules(con, tmp_path):
+    write(tmp_path, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    write(
+        tmp_path,
+        "orders",
+        "2026-10-01.csv",
+        [
+            ORDERS_HEADER,
+            "O1,C1,2025-01-01,100.00,CNY,consulting,false,",
+            "O2,C9,2025-01-01,100.00,CNY,consulting,false,",
+            "O3,C1,2025-01-01,-100.00,CNY,consulting,false,",
+        ],
+    )
+    load(con, tmp_path, "customers")
+    [result] = load(con, tmp_path, "orders")
+    assert (result.rows_accepted, result.rows_quarantined) == (1, 2)
+    rows = quarantine(con, "orders")
+    assert rows[0][1] == "unknown_reference"
+    assert "customer_id 'C9' does not match any customers.customer_id" in rows[0][2]
+    assert rows[1][1] == "credit_note_sign"
+
+
+def test_same_file_twice_is_skipped_and_corrected_drop_replaces(con, tmp_path):
+    path = write(tmp_path, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    load(con, tmp_path, "customers")
+    [again] = load(con, tmp_path, "customers")
+    assert again.status == "skipped-duplicate"
+    # The same content under another drop name is still the same content.
+    write(tmp_path, "customers", "2026-10-02.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    statuses = [r.status for r in load(con, tmp_path, "customers")]
+    assert statuses == ["skipped-duplicate", "skipped-duplicate"]
+    assert con.execute("select count(*) from raw.customers").fetchone()[0] == 1
+    # A corrected file for the same drop replaces that drop's rows.
+    corrected = GOOD_CUSTOMER.replace("1000.50", "2000.00")
+    path.write_text(
+        f"{CUSTOMERS_HEADER}\n{corrected}\nC5,E,food,广东,south,广州,micro,2025-01-01,online,\n",
+        encoding="utf-8",
+    )
+    results = load(con, tmp_path, "customers")
+    assert [r.status for r in results] == ["replaced", "skipped-duplicate"]
+    assert con.execute(
+        "select customer_id, acquisition_cost from raw.customers order by 1"
+    ).fetchall() == [("C1", 2000), ("C5", None)]
+
+
+def test_key_already_loaded_from_another_drop_is_quarantined(con, tmp_path):
+    write(tmp_path, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    load(con, tmp_path, "customers")
+    write(
+        tmp_path,
+        "customers",
+        "2026-10-02.csv",
+        [CUSTOMERS_HEADER, GOOD_CUSTOMER.replace("small", "large")],
+    )
+    [_, second] = load(con, tmp_path, "customers")
+    assert second.rows_quarantined == 1
+    [(_, rule, message)] = quarantine(con, "customers")
+    assert rule == "duplicate_key_across_drops"
+    assert "already loaded from customers/2026-10-01.csv" in message
+
+
+def test_missing_column_rejects_the_whole_file(con, tmp_path):
+    write(tmp_path, "orders", "2026-10-01.csv", ["order_id,customer_id", "O1,C1"])
+    [result] = load(con, tmp_path, "orders")
+    assert result.status == "rejected"
+    assert result.error.startswith("orders/2026-10-01.csv: missing required column(s) ordered_on")
+    assert "found order_id, customer_id" in result.error
+    assert con.execute("select count(*) from raw.orders").fetchone()[0] == 0
+    ledger = con.execute("select status, rows_in from raw_meta.load_ledger").fetchall()
+    assert ledger == [("rejected", 0)]
+    load(con, tmp_path, "orders")  # a rejected file is recorded once, not on every run
+    assert con.execute("select count(*) from raw_meta.load_ledger").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([], "the file is empty"),
+        ([CUSTOMERS_HEADER], "has a header but no data rows"),
+        ([CUSTOMERS_HEADER, GOOD_CUSTOMER + ",extra,cells"], "could not be parsed"),
+    ],
+    ids=["empty", "header_only", "too_many_cells"],
+)
+def test_unusable_files_are_rejected(con, tmp_path, lines, message):
+    write(tmp_path, "customers", "2026-10-01.csv", lines)
+    [result] = load(con, tmp_path, "customers")
+    assert result.status == "rejected"
+    assert message in result.error
+    assert con.execute("select count(*) from raw.customers").fetchone()[0] == 0
+
+
+def test_partial_and_misnamed_files(con, tmp_path):
+    write(tmp_path, "customers", "2026-10-01.csv.part", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    write(tmp_path, "customers", "customers_export.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    [result] = load(con, tmp_path, "customers")
+    assert result.status == "rejected"
+    assert "does not follow <YYYY-MM-DD>[_<n>]" in result.error
+
+
+def test_parquet_drop(con, tmp_path):
+    (tmp_path / "customers").mkdir()
+    con.execute(
+        f"copy (select 'C1' as customer_id, 'A' as customer_name, 'food' as industry, "
+        "'江苏' as province, 'east' as region, '苏州' as city, 'micro' as size_band, "
+        "date '2024-01-05' as acquired_on, 'online' as acquisition_channel, "
+        f"100.5 as acquisition_cost) to '{tmp_path / 'customers' / '2026-10-01.parquet'}'"
+    )
+    [result] = load(con, tmp_path, "customers")
+    assert (result.status, result.rows_accepted) == ("loaded", 1)
+
+
+def test_ledger_balances(con, tmp_path):
+    write(
+        tmp_path,
+        "customers",
+        "2026-10-01.csv",
+        [CUSTOMERS_HEADER, GOOD_CUSTOMER, "C2,,food,x,east,y,micro,2024-01-01,online,"],
+    )
+    load(con, tmp_path, "customers")
+    assert con.execute(
+        "select rows_in, rows_accepted, rows_quarantined from raw_meta.load_ledger"
+    ).fetchall() == [(2, 1, 1)]
+
+
+def test_check_command_writes_nothing(tmp_path, capsys):
+    write(
+        tmp_path,
+        "customers",
+        "2026-10-01.csv",
+        [CUSTOMERS_HEADER, GOOD_CUSTOMER, "C2,,food,x,east,y,micro,2024-01-01,online,"],
+    )
+    (tmp_path / "unknown_table").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    code = main(["check", str(tmp_path), "--run-date", "2026-11-01"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "unknown_table/: unknown table folder" in out
+    assert "customers/2026-10-01.csv: 2 rows, 1 would load, 1 would be quarantined" in out
+    assert "line 3: customer_name is required but blank" in out
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
