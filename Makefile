@@ -12,6 +12,11 @@ export WH_DUCKDB_PATH ?= $(CURDIR)/warehouse/warehouse.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONPATH := $(CURDIR)
+# Salt of personal-data hashes: WH_PII_SALT, else one generated once and kept outside the
+# repository (~/.config/loyalty-warehouse/pii_salt; see orchestration/settings.py).
+ifndef WH_PII_SALT
+export WH_PII_SALT := $(shell $(PYTHON) -m orchestration.settings salt)
+endif
 DAGSTER_PORT ?= 3000
 CUSTOMERS ?= 5000
 YEARS ?= 3

@@ -1,0 +1,156 @@
+"""End to end: generated landing files → Dagster ingestion → dbt → Python asset, on a temp DuckDB.
+
+Every assertion compares the warehouse with an independent computation from the files.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import AssetKey
+
+from orchestration.concentration import concentration
+from orchestration.contract import TABLES
+from orchestration.settings import ROOT
+from orchestration.synthetic import generate
+
+CUSTOMERS = 300
+YEARS = 2
+SEED = 7
+
+
+def csv_rows(path: Path) -> int:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return sum(1 for _ in csv.reader(fh)) - 1
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Generate a small firm, materialise the whole graph twice, return the paths."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    landing, truth, database = tmp / "landing", tmp / "truth", tmp / "wh.duckdb"
+    generate(landing, truth, customers=CUSTOMERS, years=YEARS, seed=SEED, progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WH_DUCKDB_PATH", str(database))
+        mp.setenv("WH_LANDING_DIR", str(landing))
+        from orchestration.definitions import build_definitions
+
+        defs = build_definitions(str(database))
+        job = defs.resolve_job_def("full_refresh")
+        first = job.execute_in_process(raise_on_error=False)
+        with duckdb.connect(str(database), read_only=True) as con:
+            counts_after_first = {
+                t.name: con.execute(f"select count(*) from raw.{t.name}").fetchone()[0]
+                for t in TABLES
+            }
+        second = job.execute_in_process(raise_on_error=False)
+    return {
+        "landing": landing,
+        "database": str(database),
+        "first": first,
+        "second": second,
+        "counts_after_first": counts_after_first,
+    }
+
+
+@pytest.mark.slow
+def test_both_runs_succeed(built):
+    assert built["first"].success
+    assert built["second"].success
+
+
+@pytest.mark.slow
+def test_raw_row_counts_equal_the_files(built):
+    with duckdb.connect(built["database"], read_only=True) as con:
+        for t in TABLES:
+            [path] = (built["landing"] / t.name).glob("*.csv")
+            expected = csv_rows(path)
+            assert expected > 0, t.name
+            assert con.execute(f"select count(*) from raw.{t.name}").fetchone()[0] == expected
+            quarantined = con.execute(f"select count(*) from raw_quarantine.{t.name}")
+            assert quarantined.fetchone()[0] == 0, t.name
+
+
+@pytest.mark.slow
+def test_second_run_loads_nothing_twice(built):
+    with duckdb.connect(built["database"], read_only=True) as con:
+        for t in TABLES:
+            count = con.execute(f"select count(*) from raw.{t.name}").fetchone()[0]
+            assert count == built["counts_after_first"][t.name], t.name
+        statuses = con.execute(
+            "select status, count(*) from raw_meta.load_ledger group by 1 order by 1"
+        ).fetchall()
+    assert statuses == [("loaded", len(TABLES))]
+
+
+@pytest.mark.slow
+def test_staging_keys_are_unique(built):
+    with duckdb.connect(built["database"], read_only=True) as con:
+        for t in TABLES:
+            model = f"stg_{t.source}__{t.name}"
+            key = ", ".join(t.key)
+            total, distinct = con.execute(
+                f"select count(*), count(distinct ({key})) from {model}"
+            ).fetchone()
+            assert total == distinct == built["counts_after_first"][t.name], model
+
+
+@pytest.mark.slow
+def test_dim_customers_has_every_generated_customer(built):
+    with duckdb.connect(built["database"], read_only=True) as con:
+        assert con.execute("select count(*) from dim_customers").fetchone()[0] == CUSTOMERS
+        columns = {r[0] for r in con.execute("describe dim_customers").fetchall()}
+    assert not columns & {"contact_name", "phone", "email", "manager_name"}
+
+
+@pytest.mark.slow
+def test_concentration_matches_pandas_on_the_landing_files(built):
+    landing = built["landing"]
+    customers = pd.read_csv(next((landing / "customers").glob("*.csv")), dtype=str)
+    orders = pd.read_csv(next((landing / "orders").glob("*.csv")), dtype={"customer_id": str})
+    rates = pd.read_csv(ROOT / "seeds" / "fx_rates.csv").set_index("currency")["rate_to_cny"]
+    orders["amount_cny"] = orders["amount"] * orders["currency"].map(rates)
+    revenue = (
+        orders.groupby("customer_id")["amount_cny"]
+        .sum()
+        .reindex(customers["customer_id"], fill_value=0.0)
+    )
+    expected = concentration(revenue)
+    with duckdb.connect(built["database"], read_only=True) as con:
+        row = con.execute(
+            "select customers, top_n_share_rate, herfindahl_index, revenue_cny "
+            "from analytics.customer_concentration"
+        ).fetchone()
+    assert row[0] == CUSTOMERS
+    assert row[1] == pytest.approx(expected["top_n_share_rate"], rel=1e-9)
+    assert row[2] == pytest.approx(expected["herfindahl_index"], rel=1e-9)
+    assert row[3] == pytest.approx(expected["revenue_cny"], rel=1e-9)
+    assert 0 < row[1] < 1
+
+
+def test_lineage_from_every_raw_table_to_the_python_asset():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for t in TABLES:
+        stg = AssetKey(f"stg_{t.source}__{t.name}")
+        assert AssetKey(["raw", t.name]) in graph.get(stg).parent_keys, stg
+    dim = graph.get(AssetKey("dim_customers"))
+    assert AssetKey("stg_crm__customers") in dim.parent_keys
+    conc = graph.get(AssetKey(["analytics", "customer_concentration"]))
+    assert AssetKey("dim_customers") in conc.parent_keys
+    # ingestion assets wait for the tables they reference
+    assert AssetKey(["raw", "customers"]) in graph.get(AssetKey(["raw", "orders"])).parent_keys
+
+
+def test_definitions_name_every_job_and_asset_group():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert {"ingestion", "staging", "marts", "value"} <= groups
+    assert defs.resolve_job_def("full_refresh") is not None
