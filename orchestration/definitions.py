@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 from .assets.dbt import warehouse_dbt_assets
 from .assets.ingestion import RAW_ASSETS
 from .assets.value import customer_concentration
+from .automation import build_daily_schedule, build_landing_sensor
 from .project import dbt_project
 from .settings import duckdb_path
 
@@ -23,9 +24,12 @@ full_refresh_job = define_asset_job(
 def build_definitions(database: str | None = None) -> Definitions:
     """The definitions against a given warehouse file (tests pass a temporary one)."""
     database = database or str(duckdb_path())
+    downstream = [*warehouse_dbt_assets.keys, customer_concentration.key]
     return Definitions(
         assets=[*RAW_ASSETS, warehouse_dbt_assets, customer_concentration],
         jobs=[full_refresh_job],
+        schedules=[build_daily_schedule(full_refresh_job.name)],
+        sensors=[build_landing_sensor(full_refresh_job.name, downstream)],
         executor=in_process_executor,
         resources={
             "dbt": DbtCliResource(project_dir=dbt_project),

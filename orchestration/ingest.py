@@ -87,7 +87,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _is_partial(name: str) -> bool:
+def is_partial(name: str) -> bool:
     lower = name.lower()
     return name.startswith((".", "~$")) or lower.endswith(PARTIAL_MARKERS)
 
@@ -100,7 +100,7 @@ def discover(landing_dir: Path, table_name: str) -> tuple[list[DropFile], list[F
     if not folder.is_dir():
         return drops, rejected
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or _is_partial(path.name):
+        if not path.is_file() or is_partial(path.name):
             continue
         relative = f"{table_name}/{path.name}"
         match = DROP_NAME.match(path.name)

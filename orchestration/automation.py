@@ -1,0 +1,106 @@
+"""The landing sensor and the daily schedule.
+
+The sensor never opens the warehouse (a refresh may hold DuckDB's single write lock); it
+compares the landing directory with what it saw on its previous tick, kept in its cursor.
+A file is only ready once its size and modification time have stayed the same for one
+whole tick, so a file still being copied is not picked up half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from dagster import (
+    AssetKey,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
+
+from .contract import TABLE_NAMES
+from .ingest import DROP_NAME, is_partial
+from .settings import landing_dir
+
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("WH_SENSOR_INTERVAL_SECONDS", "60"))
+SCHEDULE_CRON = os.environ.get("WH_SCHEDULE_CRON", "0 6 * * *")
+SCHEDULE_TIMEZONE = os.environ.get("WH_SCHEDULE_TIMEZONE", "Asia/Shanghai")
+
+
+def snapshot(landing: Path) -> dict[str, list[float]]:
+    """{"<table>/<file>": [size, mtime]} of every candidate drop file."""
+    seen: dict[str, list[float]] = {}
+    for table_name in TABLE_NAMES:
+        folder = landing / table_name
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if path.is_file() and not is_partial(path.name) and DROP_NAME.match(path.name):
+                stat = path.stat()
+                seen[f"{table_name}/{path.name}"] = [stat.st_size, stat.st_mtime]
+    return seen
+
+
+def ready_changes(
+    current: dict[str, list[float]], cursor: dict
+) -> tuple[list[str], dict[str, object]]:
+    """Files that changed since they were last launched and are stable, and the next cursor.
+
+    cursor = {"pending": snapshot of the previous tick, "launched": snapshot last launched}.
+    """
+    pending = cursor.get("pending", {})
+    launched = cursor.get("launched", {})
+    ready = sorted(
+        f for f, state in current.items() if launched.get(f) != state and pending.get(f) == state
+    )
+    new_launched = dict(launched) | {f: current[f] for f in ready}
+    return ready, {"pending": current, "launched": new_launched}
+
+
+def build_landing_sensor(job_name: str, downstream: list[AssetKey]):
+    """Launch ingestion of the tables that received stable new files, plus everything
+    downstream of ingestion."""
+
+    @sensor(
+        name="landing_sensor",
+        job_name=job_name,
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Watches the landing directory; launches a refresh for tables with new "
+        "drop files once they have stopped changing.",
+    )
+    def landing_sensor(context: SensorEvaluationContext):
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        ready, next_cursor = ready_changes(snapshot(landing_dir()), cursor)
+        context.update_cursor(json.dumps(next_cursor, sort_keys=True))
+        if not ready:
+            return SkipReason("no new stable drop files")
+        tables = sorted({f.split("/")[0] for f in ready})
+        run_key = hashlib.sha256(
+            json.dumps({f: next_cursor["pending"][f] for f in ready}).encode()
+        ).hexdigest()
+        return RunRequest(
+            run_key=run_key,
+            asset_selection=[AssetKey(["raw", t]) for t in tables] + downstream,
+            tags={"landing/files": ", ".join(ready)[:1000]},
+        )
+
+    return landing_sensor
+
+
+def build_daily_schedule(job_name: str) -> ScheduleDefinition:
+    """The daily refresh (default 06:00 Asia/Shanghai; WH_SCHEDULE_CRON / _TIMEZONE)."""
+    return ScheduleDefinition(
+        name="daily_refresh",
+        job_name=job_name,
+        cron_schedule=SCHEDULE_CRON,
+        execution_timezone=SCHEDULE_TIMEZONE,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description="Full refresh every day: new landing files, every model, every check.",
+    )
