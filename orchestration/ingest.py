@@ -11,11 +11,16 @@ one transaction: its accepted rows in `raw.<table>`, its failing rows in
 from __future__ import annotations
 
 import argparse
+import codecs
+import csv
 import datetime as dt
 import hashlib
 import json
+import math
 import re
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,16 +28,31 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import openpyxl
+import pandas as pd
 
-from .contract import DUCKDB_TYPES, TABLE_NAMES, Column, Table, load_order, table
+from .contract import TABLE_NAMES, Column, Table, load_order, table
 from .raw_schema import create_raw_tables
 
-DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>csv|parquet)$")
+DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>csv|parquet|xlsx)$")
 # Names an exporter or a copy in progress leaves behind; such files are never picked up.
 PARTIAL_MARKERS = (".tmp", ".part", ".partial", ".crdownload", ".filepart", ".swp")
 EARLIEST_DATE = dt.date(1990, 1, 1)
-TRUE_WORDS = ("true", "t", "1", "yes", "y")
-FALSE_WORDS = ("false", "f", "0", "no", "n")
+TRUE_WORDS = ("true", "t", "1", "yes", "y", "是", "对", "√")
+FALSE_WORDS = ("false", "f", "0", "no", "n", "否", "错", "×")
+FULL_WIDTH = "０１２３４５６７８９．，－＋：／（）　"
+HALF_WIDTH = "0123456789.,-+:/() "
+CURRENCY_PREFIX = r"^(HK\$|US\$|RMB|CNY|USD|EUR|HKD|[¥￥$€])\s*"
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
+TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+)
 TYPE_HINTS = {
     "int": "a whole number",
     "decimal": "a number with at most 2 decimals",
@@ -114,7 +134,8 @@ def discover(landing_dir: Path, table_name: str) -> tuple[list[DropFile], list[F
                     size_bytes=path.stat().st_size,
                     status="rejected",
                     error=(
-                        f"{relative}: file name does not follow <YYYY-MM-DD>[_<n>].csv|.parquet"
+                        f"{relative}: file name does not follow "
+                        "<YYYY-MM-DD>[_<n>].csv|.parquet|.xlsx"
                     ),
                 )
             )
@@ -138,8 +159,36 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _numeric_text(source: str) -> str:
+    """SQL cleaning a number as exports write it: full-width digits, currency symbols,
+    thousands separators, a trailing 元, accounting negatives in parentheses."""
+    text = f"translate({source}, {_lit(FULL_WIDTH)}, {_lit(HALF_WIDTH)})"
+    text = f"regexp_replace({text}, {_lit(CURRENCY_PREFIX)}, '', 'i')"
+    text = f"regexp_replace({text}, '\\s*元$', '')"
+    text = f"regexp_replace({text}, '^\\((.*)\\)$', '-\\1')"
+    # Only well-placed thousands separators are removed: "1,234.5" yes, "1,2" no.
+    return (
+        f"case when regexp_matches({text}, '^[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
+        f"then replace({text}, ',', '') else {text} end"
+    )
+
+
+def _excel_serial(source: str) -> str:
+    """SQL reading an Excel serial day number (e.g. 45356 or 45356.5) as a timestamp."""
+    return (
+        f"case when regexp_matches({source}, '^[0-9]{{5}}(\\.[0-9]+)?$') "
+        f"then timestamp '1899-12-30' + to_microseconds(cast(round(cast({source} as double) "
+        "* 86400000000) as bigint)) end"
+    )
+
+
 def _typed_expr(col: Column, source: str) -> str:
-    """SQL turning the text value `source` into the column's type; NULL when it does not parse."""
+    """SQL turning the text value `source` into the column's type; NULL when it does not parse.
+
+    Accepted forms are listed in the landing contract: ISO, slashed and Chinese dates, Excel
+    serial dates, full-width digits, currency symbols and thousands separators in amounts,
+    true/false, 1/0, Y/N and 是/否 booleans.
+    """
     if col.type == "bool":
         true_list = ", ".join(_lit(w) for w in TRUE_WORDS)
         false_list = ", ".join(_lit(w) for w in FALSE_WORDS)
@@ -147,22 +196,31 @@ def _typed_expr(col: Column, source: str) -> str:
             f"case when lower({source}) in ({true_list}) then true "
             f"when lower({source}) in ({false_list}) then false end"
         )
-    if col.type == "date":
-        return f"try_cast(try_strptime({source}, '%Y-%m-%d') as date)"
-    if col.type == "timestamp":
-        return (
-            f"coalesce(try_strptime({source}, '%Y-%m-%d %H:%M:%S'), "
-            f"try_strptime({source}, '%Y-%m-%dT%H:%M:%S'), "
-            f"try_strptime({source}, '%Y-%m-%d %H:%M'), "
-            f"try_strptime({source}, '%Y-%m-%d'))"
+    if col.type in ("date", "timestamp"):
+        text = f"translate({source}, {_lit(FULL_WIDTH)}, {_lit(HALF_WIDTH)})"
+        formats = DATE_FORMATS if col.type == "date" else TIMESTAMP_FORMATS + DATE_FORMATS
+        parsed = (
+            f"coalesce(try_strptime({text}, [{', '.join(_lit(f) for f in formats)}]), "
+            f"{_excel_serial(text)})"
         )
+        if col.type == "date":
+            # A date column given a time of day other than midnight is not a date.
+            midnight = f"cast({parsed} as time) = time '00:00:00'"
+            return f"case when {midnight} then cast({parsed} as date) end"
+        return parsed
     if col.type == "decimal":
+        text = _numeric_text(source)
         # A value with more than 2 decimals would be rounded silently by the cast: refuse it.
         return (
-            f"case when try_cast({source} as double) = try_cast({source} as decimal(18, 2)) "
-            f"then try_cast({source} as decimal(18, 2)) end"
+            f"case when try_cast({text} as double) = try_cast({text} as decimal(18, 2)) "
+            f"then try_cast({text} as decimal(18, 2)) end"
         )
-    return f"try_cast({source} as {DUCKDB_TYPES[col.type]})"
+    if col.type == "int":
+        text = _numeric_text(source)
+        return (
+            f"case when regexp_matches({text}, '^[+-]?[0-9]+$') then try_cast({text} as bigint) end"
+        )
+    return source
 
 
 def _checks(tbl: Table, run_date: dt.date) -> list[tuple[str, str, str]]:
@@ -263,84 +321,164 @@ def _checks(tbl: Table, run_date: dt.date) -> list[tuple[str, str, str]]:
     return checks
 
 
-def _read_relation(drop: DropFile) -> str:
-    """DuckDB relation reading the file with every column as text."""
-    path = _lit(str(drop.path))
-    if drop.fmt == "parquet":
-        return f"read_parquet({path})"
-    return (
-        f"read_csv({path}, header = true, all_varchar = true, delim = ',', quote = '\"', "
-        f"escape = '\"', auto_detect = false, columns = COLUMNS_PLACEHOLDER, "
-        "strict_mode = true, null_padding = false)"
-    )
+def _decoded_csv(path: Path, scratch: Path) -> tuple[Path, str]:
+    """The file to hand to DuckDB as UTF-8, and the encoding it was found in.
+
+    UTF-8 (with or without a byte-order mark) is read as it is. Anything else is tried as
+    GB18030, the superset of GBK and GB2312 that Chinese Excel and CRM exports write, and
+    transcoded to a scratch file (DuckDB reads only UTF-8 without its encodings extension).
+    """
+    for encoding in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as fh:
+                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-8":
+            return path, encoding
+        target = scratch / "transcoded.csv"
+        with (
+            path.open(encoding=encoding, newline="") as src,
+            target.open("w", encoding="utf-8", newline="") as dst,
+        ):
+            shutil.copyfileobj(src, dst, 1 << 20)
+        return target, encoding
+    raise FileRejectedError("the file is neither UTF-8 nor GBK/GB18030 text")
 
 
 def _csv_header(path: Path) -> list[str]:
-    """Column names of a CSV file's header line (a UTF-8 byte-order mark is allowed)."""
-    with path.open("rb") as fh:
+    """Column names of a (UTF-8) CSV file's header line."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         first = fh.readline()
     if not first.strip():
         raise FileRejectedError("the file is empty (no header line)")
-    try:
-        line = first.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileRejectedError(f"the header is not valid UTF-8 ({exc.reason})") from None
-    import csv
+    header = [h.strip() for h in next(csv.reader([first]))]
+    if len(header) == 1:
+        for sep, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if sep in header[0]:
+                raise FileRejectedError(
+                    f"the header has one column {header[0][:80]!r}: the file looks "
+                    f"{name}-separated, the contract requires commas"
+                )
+    return header
 
-    return [h.strip() for h in next(csv.reader([line]))]
+
+def _excel_text(value: object) -> str | None:
+    """One Excel cell as the text an export would have written."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d" if value.time() == dt.time() else "%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_excel(path: Path, tbl: Table) -> tuple[pd.DataFrame, list[str], str]:
+    """The first sheet whose header row holds the table's required columns, as text."""
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise FileRejectedError(f"not a readable .xlsx workbook ({_first_line(exc)})") from None
+    found: list[str] = []
+    try:
+        for sheet in book.worksheets:
+            rows = sheet.iter_rows(values_only=True)
+            first = next(rows, None)
+            if first is None:
+                continue
+            header = [str(h).strip() if h is not None else "" for h in first]
+            while header and header[-1] == "":
+                header.pop()
+            found.append(f"sheet {sheet.title!r}: {', '.join(header) or 'no columns'}")
+            if all(c in header for c in tbl.required_columns):
+                width = len(header)
+                data = [[_excel_text(v) for v in (list(r) + [None] * width)[:width]] for r in rows]
+                while data and all(v is None for v in data[-1]):
+                    data.pop()  # Excel often carries formatted but empty trailing rows
+                return pd.DataFrame(data, columns=header, dtype=object), header, sheet.title
+    finally:
+        book.close()
+    raise FileRejectedError(
+        f"no sheet has the required column(s) {', '.join(tbl.required_columns)}; "
+        f"found {'; '.join(found) or 'no sheets'}"
+    )
 
 
 def _stage(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[str]:
     """Read the file into the temp table `_raw_text` (text columns + `_line`); return extras."""
-    if drop.fmt == "csv":
-        header = _csv_header(drop.path)
+    with tempfile.TemporaryDirectory(prefix="wh-ingest-") as scratch:
+        if drop.fmt == "csv":
+            readable, _ = _decoded_csv(drop.path, Path(scratch))
+            header = _csv_header(readable)
+            columns = "{" + ", ".join(f"{_lit(h)}: 'varchar'" for h in header) + "}"
+            relation = (
+                f"read_csv({_lit(str(readable))}, header = false, skip = 1, delim = ',', "
+                f"quote = '\"', escape = '\"', auto_detect = false, columns = {columns}, "
+                "strict_mode = true, null_padding = false)"
+            )
+            line_offset = 2
+        elif drop.fmt == "xlsx":
+            frame, header, _ = _read_excel(drop.path, tbl)
+            con.register("_excel_frame", frame)
+            relation = "_excel_frame"
+            line_offset = 2
+        else:
+            try:
+                described = con.execute(
+                    f"describe select * from read_parquet({_lit(str(drop.path))})"
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise FileRejectedError(
+                    f"not a readable Parquet file ({_first_line(exc)})"
+                ) from None
+            header = [r[0] for r in described]
+            relation = f"read_parquet({_lit(str(drop.path))})"
+            line_offset = 1
         if len(set(header)) != len(header):
             dupes = sorted({h for h in header if header.count(h) > 1})
             raise FileRejectedError(f"the header repeats column(s): {', '.join(dupes)}")
-        columns = "{" + ", ".join(f"{_lit(h)}: 'varchar'" for h in header) + "}"
-        relation = _read_relation(drop).replace("COLUMNS_PLACEHOLDER", columns)
-        # `skip = 1` with explicit columns: the header is the first line of the file.
-        relation = relation.replace("header = true", "header = false, skip = 1")
-        line_offset = 2
-    else:
+        missing = [c for c in tbl.required_columns if c not in header]
+        if missing:
+            raise FileRejectedError(
+                f"missing required column(s) {', '.join(missing)}; expected "
+                f"{', '.join(tbl.column_names)}; found {', '.join(header) or 'no columns'}"
+            )
+        extras = [h for h in header if h not in tbl.column_names and h != ""]
+        selects = []
+        for col in tbl.columns:
+            if col.name in header:
+                selects.append(
+                    f"nullif(trim(cast({_q(col.name)} as varchar)), '') as {_q(col.name)}"
+                )
+            else:
+                selects.append(f"cast(null as varchar) as {_q(col.name)}")
+        extra_json = (
+            "to_json(struct_pack("
+            + ", ".join(f"{_q(e)} := cast({_q(e)} as varchar)" for e in extras)
+            + "))"
+            if extras
+            else "cast(null as varchar)"
+        )
         try:
-            header = [
-                r[0]
-                for r in con.execute(
-                    f"describe select * from read_parquet({_lit(str(drop.path))})"
-                ).fetchall()
-            ]
+            con.execute(
+                "create or replace temp table _raw_text as "
+                f"select {', '.join(selects)}, {extra_json} as _extra, "
+                f"cast(row_number() over () + {line_offset - 1} as bigint) as _line "
+                f"from {relation}"
+            )
         except duckdb.Error as exc:
-            raise FileRejectedError(f"not a readable Parquet file ({_first_line(exc)})") from None
-        relation = _read_relation(drop)
-        line_offset = 1
-    missing = [c for c in tbl.required_columns if c not in header]
-    if missing:
-        raise FileRejectedError(
-            f"missing required column(s) {', '.join(missing)}; expected "
-            f"{', '.join(tbl.column_names)}; found {', '.join(header) or 'no columns'}"
-        )
-    extras = [h for h in header if h not in tbl.column_names]
-    selects = []
-    for col in tbl.columns:
-        if col.name in header:
-            selects.append(f"nullif(trim(cast({_q(col.name)} as varchar)), '') as {_q(col.name)}")
-        else:
-            selects.append(f"cast(null as varchar) as {_q(col.name)}")
-    extra_json = (
-        "to_json(struct_pack(" + ", ".join(f"{_q(e)} := {_q(e)}" for e in extras) + "))"
-        if extras
-        else "cast(null as varchar)"
-    )
-    try:
-        con.execute(
-            "create or replace temp table _raw_text as "
-            f"select {', '.join(selects)}, {extra_json} as _extra, "
-            f"cast(row_number() over () + {line_offset - 1} as bigint) as _line "
-            f"from {relation}"
-        )
-    except duckdb.Error as exc:
-        raise FileRejectedError(f"could not be parsed ({_first_line(exc)})") from None
+            raise FileRejectedError(f"could not be parsed ({_first_line(exc)})") from None
+        finally:
+            if drop.fmt == "xlsx":
+                con.unregister("_excel_frame")
     return extras
 
 
@@ -383,8 +521,9 @@ def _validate_and_insert(
     )
     cols = ", ".join(_q(c.name) for c in tbl.columns)
     con.execute(
-        f"insert into raw.{tbl.name} ({cols}, _file, _line, _loaded_at, _run_id) "
-        f"select {cols}, _file, _line, ?, ? from _checked where _rules = '' order by _line",
+        f"insert into raw.{tbl.name} ({cols}, _file, _line, _extra, _loaded_at, _run_id) "
+        f"select {cols}, _file, _line, _extra, ?, ? from _checked where _rules = '' "
+        "order by _line",
         [loaded_at, run_id],
     )
     raw_record = (

@@ -10,6 +10,7 @@ from .contract import DUCKDB_TYPES, TABLES, Table
 META_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_file", "varchar"),  # path relative to the landing directory, e.g. orders/2026-10-31.csv
     ("_line", "bigint"),  # line of the row in the file (header = line 1); row number for Parquet
+    ("_extra", "varchar"),  # columns the contract does not know, kept as a JSON object
     ("_loaded_at", "timestamp"),
     ("_run_id", "varchar"),
 )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -225,3 +227,63 @@ def test_check_command_writes_nothing(tmp_path, capsys):
     assert "customers/2026-10-01.csv: 2 rows, 1 would load, 1 would be quarantined" in out
     assert "line 3: customer_name is required but blank" in out
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_real_export_forms_are_understood(con, tmp_path):
+    lines = [
+        CUSTOMERS_HEADER,
+        'C1,甲公司,food,江苏,east,苏州,small,2024/3/5,online,"¥1,234.50"',
+        "C2,乙公司,food,江苏,east,苏州,small,2024年3月5日,online,１２３．４",
+        "C3,丙公司,food,江苏,east,苏州,small,45356,online,0",
+        "C4,丁公司,food,江苏,east,苏州,small,2024-03-05,online,",
+    ]
+    path = tmp_path / "customers" / "2026-10-01.csv"
+    path.parent.mkdir()
+    path.write_bytes("\n".join(lines).encode("gb18030"))
+    [result] = load(con, tmp_path, "customers")
+    assert (result.rows_accepted, result.rows_quarantined) == (4, 0)
+    rows = con.execute(
+        "select customer_name, acquired_on, acquisition_cost from raw.customers order by 1"
+    ).fetchall()
+    assert {r[1] for r in rows} == {dt.date(2024, 3, 5)}
+    costs = {r[0]: r[2] for r in rows}
+    assert costs["甲公司"] == Decimal("1234.50") and costs["乙公司"] == Decimal("123.40")
+    assert costs["丙公司"] == 0 and costs["丁公司"] is None  # blank stays missing, not zero
+
+
+def test_excel_with_data_on_the_second_sheet(con, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["本表为客户导出"])
+    sheet = book.create_sheet("data")
+    sheet.append(CUSTOMERS_HEADER.split(",") + ["备注"])
+    sheet.append(
+        [
+            "C1",
+            "甲公司",
+            "food",
+            "江苏",
+            "east",
+            "苏州",
+            "small",
+            dt.datetime(2024, 3, 5),
+            "online",
+            1000,
+            "vip",
+        ]
+    )
+    (tmp_path / "customers").mkdir()
+    book.save(tmp_path / "customers" / "2026-10-01.xlsx")
+    [result] = load(con, tmp_path, "customers")
+    assert (result.status, result.rows_accepted, result.extra_columns) == ("loaded", 1, ["备注"])
+    row = con.execute("select acquired_on, _line, _extra from raw.customers").fetchone()
+    assert row[:2] == (dt.date(2024, 3, 5), 2)
+    assert json.loads(row[2]) == {"备注": "vip"}
+
+
+def test_semicolon_file_is_rejected_with_a_hint(con, tmp_path):
+    write(tmp_path, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER.replace(",", ";")])
+    [result] = load(con, tmp_path, "customers")
+    assert "looks semicolon-separated" in result.error
