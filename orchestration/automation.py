@@ -25,7 +25,7 @@ from dagster import (
 )
 
 from .contract import TABLE_NAMES
-from .ingest import DROP_NAME, is_partial
+from .ingest import DROP_NAME, WIDE_SURVEY_FOLDER, WIDE_SURVEY_TABLES, is_partial
 from .settings import landing_dir
 
 SENSOR_INTERVAL_SECONDS = int(os.environ.get("WH_SENSOR_INTERVAL_SECONDS", "60"))
@@ -36,7 +36,7 @@ SCHEDULE_TIMEZONE = os.environ.get("WH_SCHEDULE_TIMEZONE", "Asia/Shanghai")
 def snapshot(landing: Path) -> dict[str, list[float]]:
     """{"<table>/<file>": [size, mtime]} of every candidate drop file."""
     seen: dict[str, list[float]] = {}
-    for table_name in TABLE_NAMES:
+    for table_name in (*TABLE_NAMES, WIDE_SURVEY_FOLDER):
         folder = landing / table_name
         if not folder.is_dir():
             continue
@@ -81,7 +81,13 @@ def build_landing_sensor(job_name: str, downstream: list[AssetKey]):
         context.update_cursor(json.dumps(next_cursor, sort_keys=True))
         if not ready:
             return SkipReason("no new stable drop files")
-        tables = sorted({f.split("/")[0] for f in ready})
+        tables = sorted(
+            {
+                table
+                for folder in {f.split("/")[0] for f in ready}
+                for table in (WIDE_SURVEY_TABLES if folder == WIDE_SURVEY_FOLDER else (folder,))
+            }
+        )
         run_key = hashlib.sha256(
             json.dumps({f: next_cursor["pending"][f] for f in ready}).encode()
         ).hexdigest()

@@ -38,6 +38,9 @@ DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>cs
 # Names an exporter or a copy in progress leaves behind; such files are never picked up.
 PARTIAL_MARKERS = (".tmp", ".part", ".partial", ".crdownload", ".filepart", ".swp")
 EARLIEST_DATE = dt.date(1990, 1, 1)
+# Wide survey exports (Qualtrics, Wenjuanxing): one row per respondent, one column per question.
+WIDE_SURVEY_FOLDER = "survey_wide"
+WIDE_SURVEY_TABLES = ("survey_responses", "survey_answers")
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "是", "对", "√")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "否", "错", "×")
 FULL_WIDTH = "０１２３４５６７８９．，－＋：／（）　"
@@ -70,10 +73,14 @@ class FileRejectedError(Exception):
 class DropFile:
     """One file in a table folder of the landing directory."""
 
-    table: str
+    table: str  # the raw table the rows go to
     path: Path
-    relative: str  # "<table>/<file name>", as stored in `_file` and the ledger
-    drop_name: str  # file name without extension: "<YYYY-MM-DD>[_<n>]"
+    relative: str  # "<folder>/<file name>", as stored in `_file` and the ledger
+    drop_name: str  # "<folder>/<YYYY-MM-DD>[_<n>]": what a corrected file replaces
+
+    @property
+    def is_wide_survey(self) -> bool:
+        return self.relative.startswith(WIDE_SURVEY_FOLDER + "/")
 
     @property
     def fmt(self) -> str:
@@ -113,42 +120,51 @@ def is_partial(name: str) -> bool:
 
 
 def discover(landing_dir: Path, table_name: str) -> tuple[list[DropFile], list[FileResult]]:
-    """Drop files of one table in load order, and the files rejected for their name."""
-    folder = landing_dir / table_name
+    """Drop files of one table in load order, and the files rejected for their name.
+
+    survey_responses and survey_answers also take their rows from wide survey exports in
+    the `survey_wide/` folder (one row per respondent, one column per question).
+    """
+    folders = [table_name]
+    if table_name in WIDE_SURVEY_TABLES:
+        folders.append(WIDE_SURVEY_FOLDER)
     drops: list[DropFile] = []
     rejected: list[FileResult] = []
-    if not folder.is_dir():
-        return drops, rejected
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or is_partial(path.name):
+    for folder_name in folders:
+        folder = landing_dir / folder_name
+        if not folder.is_dir():
             continue
-        relative = f"{table_name}/{path.name}"
-        match = DROP_NAME.match(path.name)
-        if match is None:
-            rejected.append(
-                FileResult(
-                    table_name=table_name,
-                    file=relative,
-                    drop_name=None,
-                    checksum=None,
-                    size_bytes=path.stat().st_size,
-                    status="rejected",
-                    error=(
-                        f"{relative}: file name does not follow "
-                        "<YYYY-MM-DD>[_<n>].csv|.parquet|.xlsx"
-                    ),
-                )
-            )
-            continue
-        drops.append(DropFile(table_name, path, relative, path.name.rsplit(".", 1)[0]))
+        for path in sorted(folder.iterdir()):
+            if not path.is_file() or is_partial(path.name):
+                continue
+            relative = f"{folder_name}/{path.name}"
+            if DROP_NAME.match(path.name) is None:
+                # A misnamed wide export is reported once, by survey_responses.
+                if folder_name == table_name or table_name == WIDE_SURVEY_TABLES[0]:
+                    rejected.append(_misnamed(table_name, relative, path))
+                continue
+            drop_name = f"{folder_name}/{path.name.rsplit('.', 1)[0]}"
+            drops.append(DropFile(table_name, path, relative, drop_name))
 
-    def order(d: DropFile) -> tuple[str, int]:
+    def order(d: DropFile) -> tuple[str, int, str]:
         m = DROP_NAME.match(d.path.name)
         assert m is not None
-        return m["day"], int(m["n"] or 0)
+        return m["day"], int(m["n"] or 0), d.relative
 
     drops.sort(key=order)
     return drops, rejected
+
+
+def _misnamed(table_name: str, relative: str, path: Path) -> FileResult:
+    return FileResult(
+        table_name=table_name,
+        file=relative,
+        drop_name=None,
+        checksum=None,
+        size_bytes=path.stat().st_size,
+        status="rejected",
+        error=f"{relative}: file name does not follow <YYYY-MM-DD>[_<n>].csv|.parquet|.xlsx",
+    )
 
 
 def _q(identifier: str) -> str:
@@ -381,7 +397,7 @@ def _excel_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_excel(path: Path, tbl: Table) -> tuple[pd.DataFrame, list[str], str]:
+def _read_excel(path: Path, required: list[str]) -> tuple[pd.DataFrame, list[str], str]:
     """The first sheet whose header row holds the table's required columns, as text."""
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -398,7 +414,7 @@ def _read_excel(path: Path, tbl: Table) -> tuple[pd.DataFrame, list[str], str]:
             while header and header[-1] == "":
                 header.pop()
             found.append(f"sheet {sheet.title!r}: {', '.join(header) or 'no columns'}")
-            if all(c in header for c in tbl.required_columns):
+            if all(c in header for c in required):
                 width = len(header)
                 data = [[_excel_text(v) for v in (list(r) + [None] * width)[:width]] for r in rows]
                 while data and all(v is None for v in data[-1]):
@@ -407,14 +423,17 @@ def _read_excel(path: Path, tbl: Table) -> tuple[pd.DataFrame, list[str], str]:
     finally:
         book.close()
     raise FileRejectedError(
-        f"no sheet has the required column(s) {', '.join(tbl.required_columns)}; "
+        f"no sheet has the required column(s) {', '.join(required)}; "
         f"found {'; '.join(found) or 'no sheets'}"
     )
 
 
-def _stage(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[str]:
-    """Read the file into the temp table `_raw_text` (text columns + `_line`); return extras."""
+def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[str]) -> list[str]:
+    """Read a file into the temp table `_file_text`: every column as trimmed text (blank as
+    NULL) plus `_line`. Returns the header. Rejects the file when it cannot be read whole or
+    lacks a required column."""
     with tempfile.TemporaryDirectory(prefix="wh-ingest-") as scratch:
+        registered = False
         if drop.fmt == "csv":
             readable, _ = _decoded_csv(drop.path, Path(scratch))
             header = _csv_header(readable)
@@ -426,8 +445,9 @@ def _stage(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[s
             )
             line_offset = 2
         elif drop.fmt == "xlsx":
-            frame, header, _ = _read_excel(drop.path, tbl)
+            frame, header, _ = _read_excel(drop.path, required)
             con.register("_excel_frame", frame)
+            registered = True
             relation = "_excel_frame"
             line_offset = 2
         else:
@@ -445,40 +465,99 @@ def _stage(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[s
         if len(set(header)) != len(header):
             dupes = sorted({h for h in header if header.count(h) > 1})
             raise FileRejectedError(f"the header repeats column(s): {', '.join(dupes)}")
-        missing = [c for c in tbl.required_columns if c not in header]
+        missing = [c for c in required if c not in header]
         if missing:
             raise FileRejectedError(
                 f"missing required column(s) {', '.join(missing)}; expected "
-                f"{', '.join(tbl.column_names)}; found {', '.join(header) or 'no columns'}"
+                f"{', '.join(required)}; found {', '.join(header) or 'no columns'}"
             )
-        extras = [h for h in header if h not in tbl.column_names and h != ""]
-        selects = []
-        for col in tbl.columns:
-            if col.name in header:
-                selects.append(
-                    f"nullif(trim(cast({_q(col.name)} as varchar)), '') as {_q(col.name)}"
-                )
-            else:
-                selects.append(f"cast(null as varchar) as {_q(col.name)}")
-        extra_json = (
-            "to_json(struct_pack("
-            + ", ".join(f"{_q(e)} := cast({_q(e)} as varchar)" for e in extras)
-            + "))"
-            if extras
-            else "cast(null as varchar)"
+        selects = ", ".join(
+            f"nullif(trim(cast({_q(h)} as varchar)), '') as {_q(h)}" for h in header if h
         )
         try:
             con.execute(
-                "create or replace temp table _raw_text as "
-                f"select {', '.join(selects)}, {extra_json} as _extra, "
+                f"create or replace temp table _file_text as select {selects}, "
                 f"cast(row_number() over () + {line_offset - 1} as bigint) as _line "
                 f"from {relation}"
             )
         except duckdb.Error as exc:
             raise FileRejectedError(f"could not be parsed ({_first_line(exc)})") from None
         finally:
-            if drop.fmt == "xlsx":
+            if registered:
                 con.unregister("_excel_frame")
+    return [h for h in header if h]
+
+
+def _json_of(columns: list[str]) -> str:
+    if not columns:
+        return "cast(null as varchar)"
+    return "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_q(c)}" for c in columns) + "))"
+
+
+def _stage(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[str]:
+    """Put the file's rows for `tbl` into the temp table `_raw_text` (the contract's columns
+    as text, `_extra`, `_line`). Returns the columns the contract does not know."""
+    if drop.is_wide_survey:
+        return _stage_wide_survey(con, drop, tbl)
+    required = tbl.required_columns
+    # Report the whole expected header in the message, not only the required part.
+    try:
+        header = _read_text(con, drop, required)
+    except FileRejectedError as exc:
+        raise FileRejectedError(
+            str(exc).replace(
+                f"expected {', '.join(required)};", f"expected {', '.join(tbl.column_names)};"
+            )
+        ) from None
+    extras = [h for h in header if h not in tbl.column_names]
+    selects = [
+        _q(c.name) if c.name in header else f"cast(null as varchar) as {_q(c.name)}"
+        for c in tbl.columns
+    ]
+    con.execute(
+        "create or replace temp table _raw_text as "
+        f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line from _file_text"
+    )
+    con.execute("drop table _file_text")
+    return extras
+
+
+def _stage_wide_survey(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[str]:
+    """A wide survey export as rows of survey_responses or of survey_answers.
+
+    A question column is named by its question_id or by its exact question_text in
+    `raw.survey_questions`; a skipped question (empty cell) becomes an answer with no value,
+    never 0. Columns that name no question are kept in the response's `_extra`.
+    """
+    responses = table("survey_responses")
+    header = _read_text(con, drop, responses.required_columns)
+    question_of: dict[str, str] = {}
+    for question_id, text in con.execute(
+        "select question_id, question_text from raw.survey_questions"
+    ).fetchall():
+        question_of.setdefault(text, question_id)
+        question_of[question_id] = question_id
+    questions = [h for h in header if h not in responses.column_names and h in question_of]
+    extras = [h for h in header if h not in responses.column_names and h not in question_of]
+    if tbl.name == "survey_responses":
+        selects = [
+            _q(c.name) if c.name in header else f"cast(null as varchar) as {_q(c.name)}"
+            for c in responses.columns
+        ]
+        sql = f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line from _file_text"
+    elif not questions:
+        raise FileRejectedError(
+            "no column names a question of raw.survey_questions by question_id or exact "
+            f"question_text; found {', '.join(header)}"
+        )
+    else:
+        sql = " union all ".join(
+            f"select response_id, {_lit(question_of[q])} as question_id, {_q(q)} as value, "
+            "cast(null as varchar) as _extra, _line from _file_text"
+            for q in questions
+        )
+    con.execute(f"create or replace temp table _raw_text as {sql}")
+    con.execute("drop table _file_text")
     return extras
 
 
@@ -693,7 +772,9 @@ def unknown_folders(landing_dir: Path) -> list[str]:
     return sorted(
         p.name
         for p in Path(landing_dir).iterdir()
-        if p.is_dir() and not p.name.startswith(".") and p.name not in TABLE_NAMES
+        if p.is_dir()
+        and not p.name.startswith(".")
+        and p.name not in (*TABLE_NAMES, WIDE_SURVEY_FOLDER)
     )
 
 

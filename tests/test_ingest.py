@@ -287,3 +287,54 @@ def test_semicolon_file_is_rejected_with_a_hint(con, tmp_path):
     write(tmp_path, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER.replace(",", ";")])
     [result] = load(con, tmp_path, "customers")
     assert "looks semicolon-separated" in result.error
+
+
+def _survey_fixture(con, landing: Path) -> None:
+    """One customer, a contact-less NPS survey with a 0–10 item and a 1–5 item."""
+    write(landing, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    write(
+        landing,
+        "surveys",
+        "2026-10-01.csv",
+        ["survey_id,survey_name,kind,fielded_on", "S1,2026 NPS,nps,2026-09-01"],
+    )
+    write(
+        landing,
+        "survey_questions",
+        "2026-10-01.csv",
+        [
+            "question_id,survey_id,question_text,dimension,scale_min,scale_max,is_reverse_coded",
+            "Q1,S1,您向同行推荐我们的可能性有多大？,likelihood_to_recommend,0,10,false",
+            "Q2,S1,服务质量,service_quality,1,5,false",
+        ],
+    )
+    for name in ("customers", "surveys", "survey_questions"):
+        load(con, landing, name)
+
+
+def test_wide_survey_export_becomes_long_answers(con, tmp_path):
+    _survey_fixture(con, tmp_path)
+    write(
+        tmp_path,
+        "survey_wide",
+        "2026-10-02.csv",
+        [
+            "response_id,survey_id,customer_id,submitted_at,您向同行推荐我们的可能性有多大？,Q2,IP",
+            "R1,S1,C1,2026-09-03 10:00,9,4,1.2.3.4",
+            "R2,S1,C1,2026/9/4 11:00,,5,1.2.3.5",
+            "R3,S1,C1,2026-09-05 12:00,10,7,1.2.3.6",
+        ],
+    )
+    [responses] = load(con, tmp_path, "survey_responses")
+    assert (responses.rows_accepted, responses.extra_columns) == (3, ["IP"])
+    [answers] = load(con, tmp_path, "survey_answers")
+    assert (answers.rows_in, answers.rows_accepted, answers.rows_quarantined) == (6, 5, 1)
+    values = con.execute(
+        "select response_id, question_id, value from raw.survey_answers order by 1, 2"
+    ).fetchall()
+    assert values[:3] == [("R1", "Q1", 9), ("R1", "Q2", 4), ("R2", "Q1", None)]  # skipped
+    [(line, rule, message)] = quarantine(con, "survey_answers")
+    assert (line, rule) == (4, "answer_in_scale")  # 7 on a 1–5 item
+    assert message.startswith("survey_wide/2026-10-02.csv line 4: breaks rule answer_in_scale")
+    # Loading again changes nothing.
+    assert [r.status for r in load(con, tmp_path, "survey_answers")] == ["skipped-duplicate"]
