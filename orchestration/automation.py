@@ -6,8 +6,6 @@ A file is only ready once its size and modification time have stayed the same fo
 whole tick, so a file still being copied is not picked up half-written.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os

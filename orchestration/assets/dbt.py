@@ -1,7 +1,5 @@
 """The dbt project as Dagster assets: staging views, intermediate models and marts."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping
 from functools import cache

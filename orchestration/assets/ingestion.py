@@ -1,8 +1,7 @@
 """One Dagster asset per raw table: load new drop files from the landing directory."""
 
-from __future__ import annotations
-
 import datetime as dt
+import os
 
 from dagster import (
     AssetCheckResult,
@@ -22,6 +21,8 @@ from ..ingest import load_table
 from ..settings import landing_dir
 
 GROUP = "ingestion"
+# Share of a run's rows that may be quarantined before the marts are held back.
+QUARANTINE_MAX_RATE = float(os.environ.get("WH_QUARANTINE_MAX_RATE", "0.05"))
 
 
 def raw_key(table_name: str) -> AssetKey:
@@ -48,6 +49,16 @@ def _ledger_check(tbl: Table) -> AssetCheckSpec:
     )
 
 
+def _quarantine_check(tbl: Table) -> AssetCheckSpec:
+    return AssetCheckSpec(
+        name="quarantine_share",
+        asset=raw_key(tbl.name),
+        description=f"At most {QUARANTINE_MAX_RATE:.0%} of the rows loaded by this run are "
+        "quarantined (WH_QUARANTINE_MAX_RATE); above it the marts downstream are not built.",
+        blocking=True,
+    )
+
+
 def build_raw_asset(tbl: Table) -> AssetsDefinition:
     """The ingestion asset of one raw table.
 
@@ -61,7 +72,7 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
         kinds={"python", "duckdb"},
         description=f"raw.{tbl.name}: {tbl.description} Loaded from landing/{tbl.name}/.",
         deps=[raw_key(t) for t in _referenced_tables(tbl)],
-        check_specs=[_ledger_check(tbl)],
+        check_specs=[_ledger_check(tbl), _quarantine_check(tbl)],
         metadata={"key": ", ".join(tbl.key), "source": tbl.source},
     )
     def _load(context: AssetExecutionContext, duckdb: DuckDBResource):
@@ -97,13 +108,17 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
                 f"select count(*) from raw_quarantine.{tbl.name}"
             ).fetchone()[0]
         loaded = [r for r in results if r.status in ("loaded", "replaced")]
+        rows_in = sum(r.rows_in for r in loaded)
+        rows_quarantined = sum(r.rows_quarantined for r in loaded)
+        quarantine_rate = rows_quarantined / rows_in if rows_in else 0.0
         yield MaterializeResult(
             metadata={
                 "files_loaded": len(loaded),
                 "files_skipped": sum(r.status == "skipped-duplicate" for r in results),
                 "files_rejected": sum(r.status == "rejected" for r in results),
                 "rows_accepted": sum(r.rows_accepted for r in loaded),
-                "rows_quarantined": sum(r.rows_quarantined for r in loaded),
+                "rows_quarantined": rows_quarantined,
+                "quarantine_rate": quarantine_rate,
                 "raw_rows_total": int(raw_rows),
                 "quarantine_rows_total": int(quarantined_total),
                 "files": MetadataValue.md(
@@ -120,6 +135,17 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
                 "unbalanced_ledger_lines": int(unbalanced),
                 "raw_rows": int(raw_rows),
                 "accepted_rows_in_ledger": int(ledger_rows),
+            },
+        )
+        yield AssetCheckResult(
+            check_name="quarantine_share",
+            passed=quarantine_rate <= QUARANTINE_MAX_RATE,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "rows_in": rows_in,
+                "rows_quarantined": rows_quarantined,
+                "quarantine_rate": quarantine_rate,
+                "threshold": QUARANTINE_MAX_RATE,
             },
         )
 

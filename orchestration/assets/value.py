@@ -1,7 +1,5 @@
 """Python assets on customer value, written back to the warehouse for BI."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 import pandas as pd

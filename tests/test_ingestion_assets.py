@@ -1,0 +1,76 @@
+"""The ingestion assets through Dagster: loads, metadata and the blocking asset checks."""
+
+from __future__ import annotations
+
+import duckdb
+from dagster import AssetKey, materialize
+from dagster_duckdb import DuckDBResource
+
+from orchestration.assets.ingestion import RAW_ASSETS, raw_key
+from tests.test_ingest import CUSTOMERS_HEADER, GOOD_CUSTOMER, ORDERS_HEADER, write
+
+
+def _assets(*names: str):
+    keys = {raw_key(n) for n in names}
+    return [a for a in RAW_ASSETS if a.key in keys]
+
+
+def _run(tmp_path, monkeypatch, *names):
+    monkeypatch.setenv("WH_LANDING_DIR", str(tmp_path / "landing"))
+    database = str(tmp_path / "wh.duckdb")
+    result = materialize(
+        _assets(*names),
+        resources={"duckdb": DuckDBResource(database=database)},
+        raise_on_error=False,
+    )
+    return result, database
+
+
+def _checks(result) -> dict[tuple[str, str], bool]:
+    return {
+        (e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()
+    }
+
+
+def test_clean_drop_passes_every_check(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    write(landing, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    write(
+        landing,
+        "orders",
+        "2026-10-01.csv",
+        [ORDERS_HEADER, "O1,C1,2025-01-01,100.00,CNY,consulting,false,"],
+    )
+    result, database = _run(tmp_path, monkeypatch, "customers", "orders")
+    assert result.success
+    assert set(_checks(result).values()) == {True}
+    meta = result.asset_materializations_for_node("raw__orders")[0].metadata
+    assert meta["rows_accepted"].value == 1
+    with duckdb.connect(database, read_only=True) as con:
+        assert con.execute("select count(*) from raw.orders").fetchone()[0] == 1
+
+
+def test_too_much_quarantine_fails_the_blocking_check(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    write(landing, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    write(
+        landing,
+        "orders",
+        "2026-10-01.csv",
+        [
+            ORDERS_HEADER,
+            "O1,C1,2025-01-01,100.00,CNY,consulting,false,",
+            "O2,C404,2025-01-01,100.00,CNY,consulting,false,",
+        ],
+    )
+    result, _ = _run(tmp_path, monkeypatch, "customers", "orders")
+    checks = _checks(result)
+    assert checks[("orders", "quarantine_share")] is False  # 1 of 2 rows quarantined
+    assert checks[("orders", "ledger_rows_balance")] is True
+    assert checks[("customers", "quarantine_share")] is True
+
+
+def test_asset_keys_cover_the_contract():
+    from orchestration.contract import TABLE_NAMES
+
+    assert {a.key for a in RAW_ASSETS} == {AssetKey(["raw", t]) for t in TABLE_NAMES}
