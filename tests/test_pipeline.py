@@ -154,3 +154,32 @@ def test_definitions_name_every_job_and_asset_group():
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert {"ingestion", "staging", "marts", "value"} <= groups
     assert defs.resolve_job_def("full_refresh") is not None
+
+
+@pytest.mark.slow
+def test_no_personal_data_outside_raw(built):
+    """METRICS I1: names, phones and e-mails of contacts and managers appear in clear only in
+    the raw schemas. Every text column of every other relation is scanned for them."""
+    with duckdb.connect(built["database"], read_only=True) as con:
+        con.execute(
+            "create temp table pii as "
+            "select contact_name as v from raw.contacts union select phone from raw.contacts "
+            "union select email from raw.contacts union select manager_name "
+            "from raw.account_managers"
+        )
+        assert con.execute("select count(*) from pii where v is not null").fetchone()[0] > 0
+        columns = con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema not in ('raw', 'raw_quarantine', 'raw_meta') "
+            "and data_type = 'VARCHAR'"
+        ).fetchall()
+        assert columns
+        leaks = []
+        for schema, name, column in columns:
+            hits = con.execute(
+                f'select count(*) from "{schema}"."{name}" t '
+                f'where t."{column}" in (select v from pii)'
+            ).fetchone()[0]
+            if hits:
+                leaks.append(f"{schema}.{name}.{column}: {hits}")
+    assert leaks == []
