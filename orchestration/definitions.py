@@ -1,6 +1,8 @@
 """Dagster definitions: ingestion → dbt → Python assets, run serially on one DuckDB file."""
 
-from __future__ import annotations
+import shutil
+import sys
+from pathlib import Path
 
 from dagster import Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
@@ -21,6 +23,12 @@ full_refresh_job = define_asset_job(
 )
 
 
+def dbt_executable() -> str:
+    """dbt from this interpreter's environment (the venv may not be on PATH), else PATH's."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
 def build_definitions(database: str | None = None) -> Definitions:
     """The definitions against a given warehouse file (tests pass a temporary one)."""
     database = database or str(duckdb_path())
@@ -32,7 +40,7 @@ def build_definitions(database: str | None = None) -> Definitions:
         sensors=[build_landing_sensor(full_refresh_job.name, downstream)],
         executor=in_process_executor,
         resources={
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
             "duckdb": DuckDBResource(database=database),
         },
     )

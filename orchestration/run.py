@@ -61,7 +61,11 @@ def main() -> int:
     start = time.perf_counter()
     job = defs.resolve_job_def(full_refresh_job.name)
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
     elapsed = time.perf_counter() - start
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]

@@ -74,3 +74,20 @@ def test_asset_keys_cover_the_contract():
     from orchestration.contract import TABLE_NAMES
 
     assert {a.key for a in RAW_ASSETS} == {AssetKey(["raw", t]) for t in TABLE_NAMES}
+
+
+def test_the_block_holds_on_rerun_until_the_drop_is_corrected(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    path = write(
+        landing,
+        "customers",
+        "2026-10-01.csv",
+        [CUSTOMERS_HEADER, GOOD_CUSTOMER, "C2,,food,x,east,y,micro,2024-01-01,online,"],
+    )
+    first, _ = _run(tmp_path, monkeypatch, "customers")
+    again, _ = _run(tmp_path, monkeypatch, "customers")
+    assert _checks(first)[("customers", "quarantine_share")] is False
+    assert _checks(again)[("customers", "quarantine_share")] is False
+    path.write_text(f"{CUSTOMERS_HEADER}\n{GOOD_CUSTOMER}\n", encoding="utf-8")
+    fixed, _ = _run(tmp_path, monkeypatch, "customers")
+    assert _checks(fixed)[("customers", "quarantine_share")] is True
