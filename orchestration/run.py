@@ -38,15 +38,18 @@ def summary(database: str) -> str:
         for schema, name in relations:
             rows = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
             lines.append(f"{schema + '.' + name:40}{rows:>12,}")
-        conc = con.execute(
+        customers, top10, hhi = con.execute(
             "select customers, top_n_share_rate, herfindahl_index "
             "from analytics.customer_concentration"
         ).fetchone()
         lines.append("")
-        lines.append(
-            f"customer concentration (F11): {conc[0]:,} customers, top-10 share "
-            f"{conc[1]:.2%}, Herfindahl index {conc[2]:.4f}"
-        )
+        if top10 is None:
+            lines.append(f"customer concentration (F11): {customers:,} customers, no revenue yet")
+        else:
+            lines.append(
+                f"customer concentration (F11): {customers:,} customers, top-10 share "
+                f"{top10:.2%}, Herfindahl index {hhi:.4f}"
+            )
     lines.append("")
     lines.append(f"open the Dagster UI: make dev  ->  http://127.0.0.1:{UI_PORT}")
     lines.append("read it from any DuckDB client, read-only: duckdb.connect(path, read_only=True)")

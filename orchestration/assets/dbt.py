@@ -35,9 +35,10 @@ def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
 
 @cache
 def relation_name(model_name: str) -> str:
-    """The fully qualified relation of a dbt model, as the adapter renders it."""
+    """`schema.table` of a dbt model. The database part is left out on purpose: DuckDB names
+    its catalog after the file, which differs between runs, tests and the published copy."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model" and node["name"] == model_name:
-            return node["relation_name"]
+            return f'"{node["schema"]}"."{node["alias"]}"'
     raise KeyError(f"no dbt model named {model_name!r} in {dbt_project.manifest_path}")
