@@ -114,6 +114,7 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     pii: bool = False
+    future_allowed: bool = False  # a date that may lie after the run date (a term's end)
 
     def __post_init__(self) -> None:
         if self.type not in DUCKDB_TYPES:
@@ -272,7 +273,12 @@ TABLES: tuple[Table, ...] = (
             _customer_ref(),
             _c("product_line", "string", "Product line of the contract.", allowed=PRODUCT_LINES),
             _c("start_on", "date", "First day of the contract term."),
-            _c("end_on", "date", "Last day of the contract term."),
+            _c(
+                "end_on",
+                "date",
+                "Last day of the contract term; may lie in the future.",
+                future_allowed=True,
+            ),
             _c("contract_value", "decimal", "Total value over the term.", min_value=0),
             _c("currency", "string", "ISO currency of contract_value.", allowed=CURRENCIES),
             _c(
@@ -732,7 +738,8 @@ def to_markdown() -> str:
         "Rules checked on every row: required columns are non-blank; values cast to their",
         "type; allowed values; numeric bounds; the key is unique within the file and across",
         "drops already loaded; references point at rows that exist (in raw or in the same",
-        "drop); dates lie between 1990-01-01 and the run date + 1 day; and the table rules.",
+        "drop); dates lie between 1990-01-01 and the run date + 1 day (unless the column says it",
+        "may be later); and the table rules.",
         "",
         "| rule | message in `raw_quarantine.<table>.message` (after `<file> line <n>: `) |",
         "|---|---|",
@@ -773,6 +780,8 @@ def to_markdown() -> str:
                 rule.append(f"≤ {c.max_value:g}")
             if c.pii:
                 rule.append("**PII**")
+            if c.future_allowed:
+                rule.append("may be after the run date")
             req = "yes" if c.required else "no"
             out.append(f"| `{c.name}` | {c.type} | {req} | {'; '.join(rule)} | {c.description} |")
         if t.rules:

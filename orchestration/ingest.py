@@ -283,13 +283,14 @@ def _checks(tbl: Table, run_date: dt.date) -> list[tuple[str, str, str]]:
                 )
             )
         if col.type in ("date", "timestamp"):
+            upper = "" if col.future_allowed else f" or cast({typed} as date) > date '{latest}'"
+            bound = "" if col.future_allowed else f" .. {latest} (run date + 1 day)"
             checks.append(
                 (
                     "plausible_date",
-                    f"cast({typed} as date) < date '{EARLIEST_DATE}' "
-                    f"or cast({typed} as date) > date '{latest}'",
+                    f"cast({typed} as date) < date '{EARLIEST_DATE}'{upper}",
                     f"'{name} ' || cast({typed} as varchar) || ' lies outside "
-                    f"{EARLIEST_DATE} .. {latest} (run date + 1 day)'",
+                    f"{EARLIEST_DATE}{bound}'",
                 )
             )
     key_text = " || '/' || ".join(f"coalesce(cast(t.{_q(k)} as varchar), '')" for k in tbl.key)
