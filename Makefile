@@ -65,12 +65,12 @@ dev: install parse $(DAGSTER_HOME)/dagster.yaml
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models macros tests/dbt --disable-progress-bar --nocolor
+	WH_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint models macros tests/dbt --disable-progress-bar --nocolor
 
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	$(BIN)/sqlfluff fix models tests/dbt --disable-progress-bar
+	WH_DUCKDB_PATH=:memory: $(BIN)/sqlfluff fix models tests/dbt --disable-progress-bar
 
 test: install parse $(DAGSTER_HOME)/dagster.yaml lint
 	$(BIN)/python -m pytest
