@@ -12,6 +12,8 @@ export WH_DUCKDB_PATH ?= $(CURDIR)/warehouse/warehouse.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONPATH := $(CURDIR)
+# The venv's tools first: dagster-dbt runs `dbt parse` by name under `dagster dev`.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Salt of personal-data hashes: WH_PII_SALT, else one generated once and kept outside the
 # repository (~/.config/loyalty-warehouse/pii_salt; see orchestration/settings.py).
 ifndef WH_PII_SALT
