@@ -779,6 +779,35 @@ def unknown_folders(landing_dir: Path) -> list[str]:
     )
 
 
+def reject_unknown_folders(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, run_id: str
+) -> list[FileResult]:
+    """Record every file of a folder that names no table as rejected (once per content)."""
+    create_raw_tables(con)
+    results = []
+    for folder in unknown_folders(Path(landing_dir)):
+        for path in sorted((Path(landing_dir) / folder).iterdir()):
+            if not path.is_file() or is_partial(path.name):
+                continue
+            now = dt.datetime.now()
+            result = FileResult(
+                table_name=folder,
+                file=f"{folder}/{path.name}",
+                drop_name=None,
+                checksum=sha256_of(path),
+                size_bytes=path.stat().st_size,
+                status="rejected",
+                error=f"{folder}/{path.name}: unknown table folder {folder!r}; the landing "
+                f"contract knows: {', '.join((*TABLE_NAMES, WIDE_SURVEY_FOLDER))}",
+                started_at=now,
+                finished_at=now,
+            )
+            if not _already_rejected(con, result):
+                _write_ledger(con, run_id, result)
+            results.append(result)
+    return results
+
+
 def iter_check(
     landing_dir: Path, run_date: dt.date, max_reasons: int = 20
 ) -> Iterator[tuple[FileResult, list[str]]]:

@@ -746,3 +746,18 @@ def test_reloading_any_number_of_times_leaves_identical_tables(warehouse):
             ).fetchone()
         )
     assert snapshots[0] == snapshots[1] == snapshots[2] == (["O1"], [3])
+
+
+def test_a_folder_that_names_no_table_is_rejected_in_the_ledger(warehouse):
+    from orchestration.ingest import reject_unknown_folders
+
+    landing, con = warehouse
+    (landing / "orderz").mkdir()
+    (landing / "orderz" / "2026-10-01.csv").write_bytes(text(ORDER_HEADER, order()))
+    for _ in range(2):
+        [result] = reject_unknown_folders(con, landing, "run")
+    assert "unknown table folder 'orderz'" in result.error
+    rows = con.execute(
+        "select status, error from raw_meta.load_ledger where table_name = 'orderz'"
+    ).fetchall()
+    assert len(rows) == 1 and rows[0][0] == "rejected"

@@ -17,12 +17,14 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from ..contract import TABLES, Table
-from ..ingest import load_table
+from ..ingest import load_table, reject_unknown_folders
 from ..settings import landing_dir
 
 GROUP = "ingestion"
 # Share of a run's rows that may be quarantined before the marts are held back.
 QUARANTINE_MAX_RATE = float(os.environ.get("WH_QUARANTINE_MAX_RATE", "0.05"))
+# A table whose newest drop is older than this many days is reported stale (a warning).
+FRESHNESS_MAX_AGE_DAYS = int(os.environ.get("WH_FRESHNESS_MAX_AGE_DAYS", "7"))
 
 
 def raw_key(table_name: str) -> AssetKey:
@@ -60,6 +62,15 @@ def _quarantine_check(tbl: Table) -> AssetCheckSpec:
     )
 
 
+def _freshness_check(tbl: Table) -> AssetCheckSpec:
+    return AssetCheckSpec(
+        name="fresh_drop",
+        asset=raw_key(tbl.name),
+        description=f"The newest drop file is at most {FRESHNESS_MAX_AGE_DAYS} days old "
+        "(WH_FRESHNESS_MAX_AGE_DAYS), judged by the date in its name. A warning only.",
+    )
+
+
 def build_raw_asset(tbl: Table) -> AssetsDefinition:
     """The ingestion asset of one raw table.
 
@@ -73,7 +84,7 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
         kinds={"python", "duckdb"},
         description=f"raw.{tbl.name}: {tbl.description} Loaded from landing/{tbl.name}/.",
         deps=[raw_key(t) for t in _referenced_tables(tbl)],
-        check_specs=[_ledger_check(tbl), _quarantine_check(tbl)],
+        check_specs=[_ledger_check(tbl), _quarantine_check(tbl), _freshness_check(tbl)],
         metadata={"key": ", ".join(tbl.key), "source": tbl.source},
     )
     def _load(context: AssetExecutionContext, duckdb: DuckDBResource):
@@ -85,6 +96,9 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
                 run_id=context.run.run_id,
                 run_date=dt.date.today(),
             )
+            if tbl.name == "customers":  # the first table loaded reports stray folders
+                for r in reject_unknown_folders(con, landing_dir(), context.run.run_id):
+                    context.log.error(r.error)
             for r in results:
                 if r.status == "rejected":
                     context.log.error(r.error)
@@ -105,6 +119,12 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
                 """,
                 [tbl.name],
             ).fetchone()
+            newest_drop = con.execute(
+                "select max(cast(regexp_extract(drop_name, '(\\d{4}-\\d{2}-\\d{2})', 1) "
+                "as date)) from raw_meta.load_ledger where table_name = ? "
+                "and status in ('loaded', 'replaced')",
+                [tbl.name],
+            ).fetchone()[0]
             quarantined_total = con.execute(
                 f"select count(*) from raw_quarantine.{tbl.name}"
             ).fetchone()[0]
@@ -136,6 +156,17 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
                 "unbalanced_ledger_lines": int(unbalanced),
                 "raw_rows": int(raw_rows),
                 "accepted_rows_in_ledger": int(ledger_rows),
+            },
+        )
+        age_days = (dt.date.today() - newest_drop).days if newest_drop else None
+        yield AssetCheckResult(
+            check_name="fresh_drop",
+            passed=age_days is not None and age_days <= FRESHNESS_MAX_AGE_DAYS,
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                "newest_drop": str(newest_drop) if newest_drop else "none",
+                "age_days": age_days if age_days is not None else -1,
+                "max_age_days": FRESHNESS_MAX_AGE_DAYS,
             },
         )
         yield AssetCheckResult(
