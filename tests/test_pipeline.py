@@ -9,6 +9,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from dagster import AssetKey
@@ -183,3 +184,44 @@ def test_no_personal_data_outside_raw(built):
             if hits:
                 leaks.append(f"{schema}.{name}.{column}: {hits}")
     assert leaks == []
+
+
+@pytest.mark.slow
+def test_retention_counts_match_the_spine_and_formulas(built):
+    """B1/B2/B4 company rows recomputed in pandas from the customer-month spine."""
+    with duckdb.connect(built["database"], read_only=True) as con:
+        spine = con.execute("select * from int_customer_months").df()
+        retention = con.execute(
+            "select * from loyalty_retention where slice_type = 'company' "
+            "and period_grain = 'month' order by period_start_on"
+        ).df()
+        indicators = con.execute(
+            "select indicator_variant, value from loyalty_indicators where indicator_code = "
+            "'B1' and slice_type = 'company' and period_grain = 'month' "
+            "and period_start_on = (select max(period_start_on) from loyalty_retention)"
+        ).df()
+    by_month = spine.groupby("month_start_on").agg(
+        start=("was_active_at_start", "sum"),
+        end=("is_active", "sum"),
+        new=("is_new", "sum"),
+        lost=("is_churned", "sum"),
+    )
+    merged = retention.set_index("period_start_on").join(by_month)
+    assert len(merged) > 12
+    assert (merged["customers_at_start"] == merged["start"]).all()
+    assert (merged["customers_at_end"] == merged["end"]).all()
+    assert (merged["customers_new"] == merged["new"]).all()
+    assert (merged["customers_lost"] == merged["lost"]).all()
+    # a month starts with the customers the previous month ended with
+    assert (
+        merged["customers_at_start"].iloc[1:].to_numpy()
+        == merged["customers_at_end"].iloc[:-1].to_numpy()
+    ).all()
+    expected = (merged["end"] - merged["new"]) / merged["start"].where(merged["start"] > 0)
+    assert np.allclose(merged["retention_rate"], expected, equal_nan=True)
+    last = merged.iloc[-1]
+    b1 = dict(zip(indicators["indicator_variant"], indicators["value"], strict=True))
+    assert b1["standard"] == pytest.approx((last["end"] - last["new"]) / last["start"])
+    assert b1["seed_002"] == pytest.approx((last["end"] - last["new"]) / last["end"])
+    # churn happens in the generated firm, and is neither absent nor total
+    assert 0 < merged["churn_rate"].iloc[12:].mean() < 0.2

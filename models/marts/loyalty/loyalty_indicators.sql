@@ -1,0 +1,58 @@
+-- The tidy indicator mart: one row per indicator, variant, period and slice, with
+-- numerator, denominator and value, named from the indicator catalogue (METRICS.md codes).
+with retention as (
+    select * from {{ ref('loyalty_retention') }}
+),
+
+catalogue as (
+    select * from {{ ref('indicator_catalogue') }}
+),
+
+measured as (
+    {%- set rows = [
+        ('B1', 'standard', 'customers_at_end - customers_new', 'customers_at_start', 'rate'),
+        ('B1', 'seed_002', 'customers_at_end - customers_new', 'customers_at_end', 'rate'),
+        ('B2', 'standard', 'customers_lost', 'customers_at_start', 'rate'),
+        ('B4', 'standard', 'customers_new', 'customers_active_in_period - customers_new', 'ratio'),
+        ('B7', 'standard', 'customers_won_back', 'customers_lapsed_at_start', 'rate'),
+    ] %}
+    {%- for code, variant, numerator, denominator, unit in rows %}
+        select
+            '{{ code }}' as indicator_code,
+            '{{ variant }}' as indicator_variant,
+            period_grain,
+            period_start_on,
+            slice_type,
+            slice_value,
+            cast({{ numerator }} as double precision) as numerator,
+            cast({{ denominator }} as double precision) as denominator,
+            '{{ unit }}' as unit,
+            customers_active_in_period as n
+        from retention
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+final as (
+    select
+        measured.indicator_code,
+        measured.indicator_variant,
+        catalogue.name_en as indicator_name_en,
+        catalogue.name_zh as indicator_name_zh,
+        measured.period_grain,
+        measured.period_start_on,
+        measured.slice_type,
+        measured.slice_value,
+        measured.numerator,
+        measured.denominator,
+        cast(measured.numerator / nullif(measured.denominator, 0) as double precision) as value,
+        measured.unit,
+        cast(measured.n as {{ dbt.type_bigint() }}) as n
+    from measured
+    inner join catalogue
+        on measured.indicator_code = catalogue.indicator_code
+)
+
+select * from final
