@@ -357,6 +357,14 @@ def _day(date: dt.date) -> int:
     return (date - dt.date(1970, 1, 1)).days
 
 
+def _years_before(date: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` earlier (the 28th for a 29 February that does not exist)."""
+    try:
+        return date.replace(year=date.year - years)
+    except ValueError:
+        return date.replace(year=date.year - years, day=28)
+
+
 # ---------------------------------------------------------------------------------------------
 # Arrow column helpers: values are typed here; Arrow's writer renders them in the contract's
 # formats (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, true/false, 2 decimals, empty for missing).
@@ -488,8 +496,9 @@ class Landing:
 
 @dataclass(frozen=True)
 class Managers:
+    """The account managers, as the assignment and interaction steps need them."""
+
     ids: np.ndarray
-    region: np.ndarray  # index into REGIONS
     hired: np.ndarray  # day
     left: np.ndarray  # day of leaving, inf while employed
     by_region: np.ndarray  # manager indices grouped by region; each group starts with an anchor
@@ -505,8 +514,9 @@ def _managers(rng: np.random.Generator, customers: int, cal: Calendar, land: Lan
         region_weight[REGIONS.index(region)] += weight
     # Two anchors per region hired before the first customer and never leaving, so a region
     # always has someone to take over its customers.
-    region = np.r_[np.arange(len(REGIONS)).repeat(2), _choice(rng, region_weight, count - 14)]
-    anchor = np.arange(count) < 2 * len(REGIONS)
+    anchors = 2 * len(REGIONS)
+    region = np.r_[np.arange(len(REGIONS)).repeat(2), _choice(rng, region_weight, count - anchors)]
+    anchor = np.arange(count) < anchors
     veteran = anchor | (rng.random(count) < 0.7)
     hired = np.floor(
         np.where(
@@ -540,7 +550,7 @@ def _managers(rng: np.random.Generator, customers: int, cal: Calendar, land: Lan
     )
     by_region = np.argsort(region, kind="stable")
     size = np.bincount(region, minlength=len(REGIONS))
-    return Managers(ids, region, hired, left, by_region, np.cumsum(size) - size, size)
+    return Managers(ids, hired, left, by_region, np.cumsum(size) - size, size)
 
 
 def _pick_manager(
@@ -560,6 +570,8 @@ def _pick_manager(
 
 @dataclass(frozen=True)
 class Events:
+    """Event ids and days, sorted by day, for registrations to find the next event."""
+
     ids: np.ndarray
     day: np.ndarray  # sorted
 
@@ -602,6 +614,8 @@ def _events(rng: np.random.Generator, cal: Calendar, land: Landing) -> Events:
 
 @dataclass(frozen=True)
 class Wave:
+    """One fielded survey: its questions, their (dimension, text, reverse, mean) and scale."""
+
     survey_id: str
     kind: str
     day: int
@@ -736,7 +750,9 @@ def _signals(
 
 def _customers(
     rng: np.random.Generator, first: int, n: int, width: int, truth: Truth, cal: Calendar
-) -> tuple[Chunk, dict[str, pa.Array | np.ndarray]]:
+) -> tuple[Chunk, dict[str, pa.Array | np.ndarray], np.ndarray]:
+    """Customer companies and their latent loyalty and value; also the true acquisition cost
+    (CNY), which the costs table adds up even where the CRM lacks it."""
     provinces = list(PROVINCES)
     province = _choice(rng, tuple(v[2] for v in PROVINCES.values()), n)
     n_cities = np.array([len(PROVINCES[p][1]) for p in provinces])
@@ -791,10 +807,9 @@ def _customers(
         "size_band": _pick(SIZE_BANDS, size),
         "acquired_on": _dates(acquired),
         "acquisition_channel": _pick(ACQUISITION_CHANNELS, channel),
-        "acquisition_cost": _money(cost, rng.random(n) < 0.95),
-        "_cost": cost,
+        "acquisition_cost": _money(cost, rng.random(n) < 0.95),  # a few are not on file
     }
-    return chunk, row
+    return chunk, row, cost
 
 
 def _purchases(
@@ -829,9 +844,9 @@ def _purchases(
 
 @dataclass(frozen=True)
 class Contracts:
+    """Contract terms of one chunk (one row per annual term) and per-customer contract state."""
+
     owner: np.ndarray  # customer index per term
-    term: np.ndarray  # term number, 0 for the first contract
-    start: np.ndarray
     stop: np.ndarray  # last day of the term (earlier than planned when terminated)
     ids: pa.Array
     first_term: np.ndarray  # row of each customer's first term, -1 without contract
@@ -879,7 +894,7 @@ def _contracts(
     first_term[holders] = first
     lost_on = np.full(n, np.inf)
     lost_on[owner[lost]] = stop[lost]
-    contracts = Contracts(owner, term, start, stop, contract_ids, first_term, line, theta, lost_on)
+    contracts = Contracts(owner, stop, contract_ids, first_term, line, theta, lost_on)
     rows = {
         "contract_id": contract_ids,
         "customer_id": c.ids.take(pa.array(owner)),
@@ -993,6 +1008,8 @@ def _contacts(
 
 @dataclass(frozen=True)
 class Assignments:
+    """Manager spells of one chunk, sorted by customer and start day."""
+
     owner: np.ndarray
     start: np.ndarray
     manager: np.ndarray
@@ -1405,8 +1422,8 @@ class Totals:
     """What the costs table and the truth need from every chunk."""
 
     months: np.ndarray  # first day of each month (day numbers), earliest .. end
-    acquisition_cny: np.ndarray = field(default_factory=lambda: np.empty(0))
-    active_at_month_start: np.ndarray = field(default_factory=lambda: np.empty(0))
+    acquisition_cny: np.ndarray = field(init=False)
+    active_at_month_start: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.acquisition_cny = np.zeros(self.months.size)
@@ -1463,11 +1480,11 @@ def generate(
         raise ValueError("customers, years and chunk_size must be positive")
     truth = Truth()
     end = _day(end_date)
-    # Calendar years back; 29 February falls back to the 28th.
-    window_start = _day(end_date.replace(year=end_date.year - years, day=min(end_date.day, 28)))
-    window_start += end_date.day - min(end_date.day, 28)
-    earliest = window_start - int(truth.mature_years * DAYS_PER_YEAR)
-    cal = Calendar(end=end, window_start=window_start, earliest=earliest)
+    start_date = _years_before(end_date, years)
+    # The mature base starts on the first of a month, so the first cost month is a full one.
+    mature_start = _years_before(start_date, truth.mature_years)
+    earliest = _day((mature_start.replace(day=1) + dt.timedelta(days=32)).replace(day=1))
+    cal = Calendar(end=end, window_start=_day(start_date), earliest=earliest)
     if earliest < _day(dt.date(1991, 1, 1)):
         raise ValueError("the window reaches back before 1990; use a later end date or fewer years")
     digits = len(str(customers))
@@ -1507,7 +1524,7 @@ def generate(
                     mode="w" if first == 0 else "a",
                     header=first == 0,
                     index=False,
-                    float_format="%.6g",
+                    float_format="%.8g",
                     lineterminator="\n",
                 )
             bar.update(n)
@@ -1536,8 +1553,7 @@ def _chunk(
 ) -> pd.DataFrame:
     """Draw and write every table's rows for customers first+1 .. first+n; return their truth."""
     many, some = width["many"], width["some"]
-    c, customer_rows = _customers(rng("customers"), first, n, width["customer"], truth, cal)
-    cost = customer_rows.pop("_cost")
+    c, customer_rows, cost = _customers(rng("customers"), first, n, width["customer"], truth, cal)
     land.write("customers", customer_rows)
     order_owner, order_day = _purchases(rng("purchases"), c, truth, cal)
     contracts, contract_rows = _contracts(rng("contracts"), c, truth, cal, ids, some)
