@@ -1,5 +1,11 @@
 -- The tidy indicator mart: one row per indicator, variant, period and slice, with
 -- numerator, denominator and value, named from the indicator catalogue (METRICS.md codes).
+-- Retention indicators come from loyalty_retention; every other group from an intermediate
+-- model in the same tidy shape (indicator_code, indicator_variant, period_grain,
+-- period_start_on, slice_type, slice_value, numerator, denominator, unit, n), listed here.
+{%- set indicator_models = [
+    'int_survey_indicators',
+] %}
 with retention as (
     select * from {{ ref('loyalty_retention') }}
 ),
@@ -29,6 +35,21 @@ measured as (
             '{{ unit }}' as unit,
             customers_active_in_period as n
         from retention
+        union all
+    {%- endfor %}
+    {%- for model in indicator_models %}
+        select
+            indicator_code,
+            indicator_variant,
+            period_grain,
+            period_start_on,
+            slice_type,
+            slice_value,
+            cast(numerator as double precision) as numerator,
+            cast(denominator as double precision) as denominator,
+            unit,
+            n
+        from {{ ref(model) }}
         {%- if not loop.last %}
             union all
         {%- endif %}

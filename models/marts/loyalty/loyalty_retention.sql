@@ -4,8 +4,8 @@ with spine as (
     select * from {{ ref('int_customer_months') }}
 ),
 
-customers as (
-    select * from {{ ref('dim_customers') }}
+customer_slices as (
+    select * from {{ ref('int_customer_slices') }}
 ),
 
 grains as (
@@ -72,38 +72,6 @@ customer_periods as (
         on
             bounds.customer_id = last_month.customer_id
             and bounds.last_month_on = last_month.month_start_on
-),
-
-customer_slices as (
-    select
-        customer_id,
-        'company' as slice_type,
-        'all' as slice_value
-    from customers
-    union all
-    select
-        customer_id,
-        'industry' as slice_type,
-        industry as slice_value
-    from customers
-    union all
-    select
-        customer_id,
-        'region' as slice_type,
-        region as slice_value
-    from customers
-    union all
-    select
-        customer_id,
-        'size_band' as slice_type,
-        size_band as slice_value
-    from customers
-    union all
-    select
-        customer_id,
-        'account_manager' as slice_type,
-        coalesce(current_manager_id, 'unassigned') as slice_value
-    from customers
 ),
 
 aggregated as (

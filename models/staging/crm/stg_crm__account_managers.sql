@@ -5,7 +5,7 @@ with source as (
 renamed as (
     select
         cast(trim(manager_id) as {{ dbt.type_string() }}) as manager_id,
-        {{ hash_pii('manager_name') }} as manager_name_hash,
+        {{ hash_pii('trim(manager_name)') }} as manager_name_hash,
         cast(trim(team) as {{ dbt.type_string() }}) as team,
         cast(lower(trim(region)) as {{ dbt.type_string() }}) as region,
         cast(hired_on as date) as hired_on,

@@ -22,11 +22,21 @@ renamed as (
 ),
 
 converted as (
+    -- contract_value in its own currency, converted to the reporting currency at the seed's rate
     select
-        renamed.*,
+        renamed.contract_id,
+        renamed.customer_id,
+        renamed.product_line,
+        renamed.start_on,
+        renamed.end_on,
+        renamed.contract_value,
         cast(
             renamed.contract_value * fx_rates.rate_to_cny as {{ dbt.type_numeric() }}
-        ) as contract_value_cny
+        ) as contract_value_cny,
+        renamed.currency,
+        renamed.renewal_of,
+        renamed.status,
+        renamed.source_file
     from renamed
     left join fx_rates
         on renamed.currency = fx_rates.currency

@@ -18,11 +18,17 @@ renamed as (
 ),
 
 converted as (
+    -- amount in its own currency, converted to the reporting currency at the seed's rate
     select
-        renamed.*,
+        renamed.cost_id,
+        renamed.month_on,
+        renamed.cost_type,
+        renamed.amount,
         cast(
             renamed.amount * fx_rates.rate_to_cny as {{ dbt.type_numeric() }}
-        ) as amount_cny
+        ) as amount_cny,
+        renamed.currency,
+        renamed.source_file
     from renamed
     left join fx_rates
         on renamed.currency = fx_rates.currency

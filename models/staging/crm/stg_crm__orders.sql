@@ -21,11 +21,20 @@ renamed as (
 ),
 
 converted as (
+    -- amount in its own currency, converted to the reporting currency at the seed's rate
     select
-        renamed.*,
+        renamed.order_id,
+        renamed.customer_id,
+        renamed.ordered_on,
+        renamed.amount,
         cast(
             renamed.amount * fx_rates.rate_to_cny as {{ dbt.type_numeric() }}
-        ) as amount_cny
+        ) as amount_cny,
+        renamed.currency,
+        renamed.product_line,
+        renamed.is_credit_note,
+        renamed.contract_id,
+        renamed.source_file
     from renamed
     left join fx_rates
         on renamed.currency = fx_rates.currency
