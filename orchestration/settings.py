@@ -6,6 +6,7 @@ environment exists.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -23,6 +24,28 @@ def landing_dir() -> Path:
 def duckdb_path() -> Path:
     """The warehouse file (`WH_DUCKDB_PATH`, default `warehouse/warehouse.duckdb`)."""
     return Path(os.environ.get("WH_DUCKDB_PATH", ROOT / "warehouse" / "warehouse.duckdb")).resolve()
+
+
+def as_of() -> str | None:
+    """The reporting date (`WH_AS_OF`, YYYY-MM-DD); unset means today."""
+    return os.environ.get("WH_AS_OF") or None
+
+
+def dbt_vars() -> dict:
+    """dbt vars for every run: `WH_DBT_VARS` (a JSON object) plus `as_of` from `WH_AS_OF`.
+
+    A malformed `WH_DBT_VARS` is a clear error, not an ignored setting.
+    """
+    raw = os.environ.get("WH_DBT_VARS", "").strip()
+    try:
+        values = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"WH_DBT_VARS is not a JSON object: {exc}: {raw!r}") from exc
+    if not isinstance(values, dict):
+        raise ValueError(f"WH_DBT_VARS must be a JSON object, got {raw!r}")
+    if as_of():
+        values["as_of"] = as_of()
+    return values
 
 
 def salt_file() -> Path:

@@ -17,45 +17,12 @@ from dagster import AssetKey
 from orchestration.concentration import concentration
 from orchestration.contract import TABLES
 from orchestration.settings import ROOT
-from orchestration.synthetic import generate
-
-CUSTOMERS = 300
-YEARS = 2
-SEED = 7
+from tests.conftest import CUSTOMERS
 
 
 def csv_rows(path: Path) -> int:
     with path.open(newline="", encoding="utf-8") as fh:
         return sum(1 for _ in csv.reader(fh)) - 1
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """Generate a small firm, materialise the whole graph twice, return the paths."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    landing, truth, database = tmp / "landing", tmp / "truth", tmp / "wh.duckdb"
-    generate(landing, truth, customers=CUSTOMERS, years=YEARS, seed=SEED, progress=False)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WH_DUCKDB_PATH", str(database))
-        mp.setenv("WH_LANDING_DIR", str(landing))
-        from orchestration.definitions import build_definitions
-
-        defs = build_definitions(str(database))
-        job = defs.resolve_job_def("full_refresh")
-        first = job.execute_in_process(raise_on_error=False)
-        with duckdb.connect(str(database), read_only=True) as con:
-            counts_after_first = {
-                t.name: con.execute(f"select count(*) from raw.{t.name}").fetchone()[0]
-                for t in TABLES
-            }
-        second = job.execute_in_process(raise_on_error=False)
-    return {
-        "landing": landing,
-        "database": str(database),
-        "first": first,
-        "second": second,
-        "counts_after_first": counts_after_first,
-    }
 
 
 @pytest.mark.slow

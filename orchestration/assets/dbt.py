@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from ..project import dbt_project
+from ..settings import dbt_vars
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -29,8 +30,12 @@ class WarehouseTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=WarehouseTranslator(),
 )
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
-    """`dbt build`: seeds, models and their data and unit tests, in dependency order."""
-    yield from dbt.cli(["build"], context=context).stream()
+    """`dbt build`: seeds, models and their data and unit tests, in dependency order, with the
+    vars of `settings.dbt_vars()` (`WH_AS_OF`, `WH_DBT_VARS`)."""
+    args = ["build"]
+    if dbt_vars():
+        args += ["--vars", json.dumps(dbt_vars())]
+    yield from dbt.cli(args, context=context).stream()
 
 
 @cache

@@ -5,6 +5,7 @@
 -- period_start_on, slice_type, slice_value, numerator, denominator, unit, n), listed here.
 {%- set indicator_models = [
     'int_survey_indicators',
+    'int_value_indicators',
 ] %}
 with retention as (
     select * from {{ ref('loyalty_retention') }}

@@ -1,0 +1,48 @@
+"""Shared fixtures: one small generated firm built end to end, reused by every slow test."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from orchestration.contract import TABLES
+from orchestration.synthetic import generate
+
+CUSTOMERS = 300
+YEARS = 2
+SEED = 7
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """Generate a small firm, materialise the whole graph twice, return the paths."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    landing, truth, database = tmp / "landing", tmp / "truth", tmp / "wh.duckdb"
+    generate(landing, truth, customers=CUSTOMERS, years=YEARS, seed=SEED, progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WH_DUCKDB_PATH", str(database))
+        mp.setenv("WH_LANDING_DIR", str(landing))
+        from orchestration.definitions import build_definitions
+
+        defs = build_definitions(str(database))
+        job = defs.resolve_job_def("full_refresh")
+        first = job.execute_in_process(raise_on_error=False)
+        with duckdb.connect(str(database), read_only=True) as con:
+            counts_after_first = {
+                t.name: con.execute(f"select count(*) from raw.{t.name}").fetchone()[0]
+                for t in TABLES
+            }
+        second = job.execute_in_process(raise_on_error=False)
+    return {
+        "landing": landing,
+        "database": str(database),
+        "first": first,
+        "second": second,
+        "counts_after_first": counts_after_first,
+    }
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(built) -> str:
+    """Path of the DuckDB warehouse the session's end-to-end build wrote."""
+    return built["database"]
