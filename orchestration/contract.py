@@ -316,8 +316,9 @@ TABLES: tuple[Table, ...] = (
         rules=(
             Rule(
                 "credit_note_sign",
-                "amount < 0 exactly when is_credit_note is true; amount is never 0",
-                "t.amount <> 0 and (t.amount < 0) = t.is_credit_note",
+                "amount < 0 exactly when is_credit_note is true (a zero-value invoice, such as a"
+                " free item, is a purchase; a zero credit note is not allowed)",
+                "(t.amount < 0) = t.is_credit_note",
             ),
         ),
     ),

@@ -17,7 +17,9 @@ SEED = 7
 def built(tmp_path_factory):
     """Generate a small firm, materialise the whole graph twice, return the paths."""
     tmp = tmp_path_factory.mktemp("e2e")
-    landing, truth, database = tmp / "landing", tmp / "truth", tmp / "wh.duckdb"
+    # named like the default warehouse: DuckDB names its catalog after the file, and the
+    # semantic manifest (MetricFlow) carries the catalog name of `dbt parse`.
+    landing, truth, database = tmp / "landing", tmp / "truth", tmp / "warehouse.duckdb"
     generate(landing, truth, customers=CUSTOMERS, years=YEARS, seed=SEED, progress=False)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WH_DUCKDB_PATH", str(database))

@@ -442,10 +442,10 @@ CASES = [
         message="breaks rule credit_note_sign",
     ),
     Case(
-        "zero_amount_invoice",
+        "zero_amount_credit_note",
         "orders",
         "orders/2026-10-01.csv",
-        text(ORDER_HEADER, order(amount="0")),
+        text(ORDER_HEADER, order(amount="0", credit="true")),
         rule="credit_note_sign",
     ),
     Case(

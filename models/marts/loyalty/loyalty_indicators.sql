@@ -6,6 +6,9 @@
 {%- set indicator_models = [
     'int_survey_indicators',
     'int_value_indicators',
+    'int_service_indicators',
+    'int_engagement_indicators',
+    'int_complaint_indicators',
 ] %}
 with retention as (
     select * from {{ ref('loyalty_retention') }}

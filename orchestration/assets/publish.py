@@ -1,0 +1,87 @@
+"""The BI-facing copy of the warehouse, published after every refresh whose checks pass."""
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from dagster_dbt import get_asset_key_for_model
+from dagster_duckdb import DuckDBResource
+
+from ..project import dbt_project
+from ..publish import bi_dbt_nodes, publish, published_dir
+from ..settings import ROOT
+
+GROUP = "delivery"
+
+
+def dbt_as_of(project_dir: Path = ROOT) -> str:
+    """The reporting date dbt built with: the `as_of` var of dbt_project.yml, else today
+    (the dbt asset passes no --vars, and an empty as_of means current_date in the models)."""
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    return str((project.get("vars") or {}).get("as_of") or dt.date.today().isoformat())
+
+
+def build_published_warehouse(
+    dbt_assets: AssetsDefinition,
+    analytics_assets: Sequence[AssetsDefinition],
+    manifest_path: Path | None = None,
+) -> AssetsDefinition:
+    """The `published_warehouse` asset, downstream of every BI-facing dbt mart and seed and of
+    the Python assets that write the analytics schema (pass them all, so that it runs last).
+
+    An upstream step that fails (a blocking check, a failing dbt test) skips it in the run,
+    so the last good release stays published.
+    """
+    manifest_path = manifest_path or dbt_project.manifest_path
+    dbt_manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    deps: list[AssetKey] = [
+        get_asset_key_for_model([dbt_assets], node["name"]) for node in bi_dbt_nodes(dbt_manifest)
+    ]
+    deps += [key for assets_def in analytics_assets for key in assets_def.keys]
+
+    @asset(
+        key="published_warehouse",
+        group_name=GROUP,
+        kinds={"python", "duckdb", "parquet"},
+        deps=deps,
+        description="The marts, seeds and analytics tables copied into a new read-only DuckDB "
+        "file and Parquet files, then swapped in atomically (warehouse/published/, see "
+        "docs/bi.md). BI tools read it and never wait for a refresh.",
+    )
+    def published_warehouse(
+        context: AssetExecutionContext, duckdb: DuckDBResource
+    ) -> MaterializeResult:
+        source = Path(duckdb.database)
+        release = publish(
+            source,
+            published_dir(source),
+            run_id=context.run.run_id,
+            as_of=dbt_as_of(),
+            dbt_manifest=json.loads(manifest_path.read_text(encoding="utf-8")),
+            on_stage=lambda stage: context.log.info(f"publish: {stage}"),
+        )
+        tables = release.manifest["tables"]
+        return MaterializeResult(
+            metadata={
+                "release": release.release_id,
+                "path": MetadataValue.path(str(release.path)),
+                "as_of": str(release.manifest["as_of"]),
+                "table_count": len(tables),
+                "rows": MetadataValue.md(
+                    "| table | rows |\n|---|---|\n"
+                    + "\n".join(f"| {name} | {t['rows']} |" for name, t in tables.items())
+                ),
+            }
+        )
+
+    return published_warehouse

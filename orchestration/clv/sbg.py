@@ -1,0 +1,137 @@
+"""Shifted-beta-geometric retention for contracts (Fader & Hardie 2007, "How to project
+customer retention", J. Interactive Marketing 21(1); DEL and DERL from Fader & Hardie 2010,
+"Customer-base valuation in a contractual setting", Marketing Science 29(1)).
+
+Each customer renews at the end of every period with her own probability 1 - theta, where
+theta ~ Beta(alpha, beta) across the cohort. Periods are counted from the start of the
+contract: period 0 is the first (paid) period, S(0) = 1.
+
+    P(T = t)  = B(alpha+1, beta+t-1) / B(alpha, beta)          churn at the t-th renewal, t >= 1
+    S(t)      = B(alpha, beta+t) / B(alpha, beta)               still a customer after t renewals
+    r_t       = S(t) / S(t-1) = (beta+t-1) / (alpha+beta+t-1)   retention rate, rising with t
+    DEL(d)    = sum_{t>=0} S(t) / (1+d)^t = 2F1(1, beta; alpha+beta; 1/(1+d))
+    DERL(d|n) = sum_{t>=n} S(t)/S(n-1) / (1+d)^(t-n)
+              = (beta+n-1)/(alpha+beta+n-1) 2F1(1, beta+n; alpha+beta+n; 1/(1+d))
+DEL counts the first period's payment undiscounted. DERL is for a customer who has made
+n-1 renewals and is about to decide on the n-th: the next payment is undiscounted. Both
+need d > 0, because with alpha <= 1 the undiscounted expected lifetime is infinite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from scipy.special import betaln, hyp2f1
+
+from ._common import FitResult, as_float_array, maximise, param_values
+
+MODEL = "sbg"
+PARAMS = ("alpha", "beta")
+
+Params = Mapping[str, float] | FitResult
+
+
+def _check_survivors(survivors: object) -> np.ndarray:
+    counts = as_float_array(survivors, "survivors")
+    if counts.size < 2:
+        raise ValueError("survivors needs the cohort size and at least one later count")
+    if counts[0] <= 0:
+        raise ValueError("the cohort size (survivors at period 0) must be positive")
+    if np.any(np.diff(counts) > 0) or np.any(counts < 0):
+        raise ValueError("survivor counts must be non-negative and never increase")
+    if np.any(counts != np.round(counts)):
+        raise ValueError("survivor counts must be whole numbers")
+    if counts[-1] == counts[0]:
+        raise ValueError("nobody churned: the sBG churn distribution cannot be estimated")
+    return counts
+
+
+def log_likelihood(params: Params, survivors: object) -> float:
+    """ln L = sum_t lost_t ln P(T = t) + survivors_last ln S(last)."""
+    counts = _check_survivors(survivors)
+    alpha, beta = param_values(params, PARAMS)
+    return _log_likelihood(np.log([alpha, beta]), counts)
+
+
+def _log_likelihood(u: np.ndarray, counts: np.ndarray) -> float:
+    alpha, beta = np.exp(u)
+    t = np.arange(1, counts.size)
+    lost = counts[:-1] - counts[1:]
+    log_churn = betaln(alpha + 1, beta + t - 1) - betaln(alpha, beta)
+    log_survive = betaln(alpha, beta + t[-1]) - betaln(alpha, beta)
+    return float(lost @ log_churn + counts[-1] * log_survive)
+
+
+def fit(survivors: object) -> FitResult:
+    """Maximum-likelihood sBG from the survivors at the start of periods 0, 1, ..., k.
+
+    `survivors[0]` is the cohort size. The log-likelihood has two parameters and k terms,
+    so the gradient is left to central differences. Start: alpha = beta = 1.
+    """
+    counts = _check_survivors(survivors)
+    return maximise(
+        MODEL,
+        PARAMS,
+        lambda u, gradient=False: (_log_likelihood(u, counts), None),
+        False,
+        np.zeros(2),
+        counts[0],
+        counts.size - 1,
+        time_unit=None,
+    )
+
+
+def churn_probability(params: Params, t: object) -> np.ndarray:
+    """P(T = t): the share of the cohort lost at renewal t (t = 1, 2, ...)."""
+    alpha, beta = param_values(params, PARAMS)
+    t = _periods(t, start=1)
+    return np.exp(betaln(alpha + 1, beta + t - 1) - betaln(alpha, beta))
+
+
+def survival(params: Params, t: object) -> np.ndarray:
+    """S(t): the share of the cohort still a customer after t renewals (S(0) = 1)."""
+    alpha, beta = param_values(params, PARAMS)
+    t = _periods(t, start=0)
+    return np.exp(betaln(alpha, beta + t) - betaln(alpha, beta))
+
+
+def retention_rate(params: Params, t: object) -> np.ndarray:
+    """r_t = (beta+t-1) / (alpha+beta+t-1): the renewal rate at renewal t among those left."""
+    alpha, beta = param_values(params, PARAMS)
+    t = _periods(t, start=1)
+    return (beta + t - 1) / (alpha + beta + t - 1)
+
+
+def discounted_expected_lifetime(params: Params, discount_rate: float) -> float:
+    """DEL(d) in periods, the first period counted undiscounted: multiply by the per-period
+    contract margin for the expected CLV of a new customer."""
+    alpha, beta = param_values(params, PARAMS)
+    return float(hyp2f1(1.0, beta, alpha + beta, _discount_factor(discount_rate)))
+
+
+def discounted_expected_residual_lifetime(
+    params: Params, discount_rate: float, renewals: object
+) -> np.ndarray:
+    """DERL(d | n-1 = renewals made so far), in periods, the next period undiscounted."""
+    alpha, beta = param_values(params, PARAMS)
+    n = _periods(renewals, start=0) + 1
+    factor = _discount_factor(discount_rate)
+    return (beta + n - 1) / (alpha + beta + n - 1) * hyp2f1(1.0, beta + n, alpha + beta + n, factor)
+
+
+def _discount_factor(discount_rate: float) -> float:
+    d = float(discount_rate)
+    if not (np.isfinite(d) and d > 0):
+        raise ValueError(
+            f"discount rate must be positive, got {discount_rate!r}: with alpha <= 1 the "
+            "undiscounted expected lifetime is infinite"
+        )
+    return 1.0 / (1.0 + d)
+
+
+def _periods(t: object, start: int) -> np.ndarray:
+    t = np.asarray(t, dtype=float)
+    if np.any(t < start) or np.any(t != np.round(t)):
+        raise ValueError(f"periods must be whole numbers >= {start}")
+    return t

@@ -1,0 +1,413 @@
+"""Publish the BI-facing tables: a new DuckDB file and Parquet files per release, swapped in
+atomically, so that BI tools read a complete, checked copy and never wait for a refresh.
+
+Layout of the published directory (`WH_PUBLISH_DIR`, default `published/` beside the working
+warehouse, i.e. `warehouse/published/`):
+
+    releases/<release>/bi.duckdb                   the BI tables, one DuckDB file
+    releases/<release>/parquet/<schema>/<table>.parquet
+    releases/<release>/manifest.json               run id, as_of, row counts, checksums
+    current -> releases/<release>                  the one symlink a publish flips
+    bi.duckdb -> current/bi.duckdb                 stable paths for BI tools; they never
+    manifest.json -> current/manifest.json         change, so flipping `current` moves the
+    parquet -> current/parquet                     database, Parquet files and manifest at once
+
+A release is built under `releases/.tmp-<release>/`, renamed to its final name when complete,
+and published by replacing the `current` symlink with `os.replace` (an atomic rename on POSIX).
+A publish that fails or is killed before that rename leaves the previous release published and
+untouched; whatever it left behind is removed by the next publish. Old releases are kept while
+they are among the last `keep` published (followed through each manifest's
+`previous_release`), so a reader that opened one just before a flip keeps a complete file.
+
+Which tables are BI-facing comes from the dbt manifest, not from names: every model under
+`models/marts/` (fqn `<project>.marts.…`), every seed (small reference tables such as the
+indicator catalogue), plus every table of the `analytics` schema that Python assets write.
+Staging and intermediate models, `raw*` schemas and anything else are never copied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .settings import duckdb_path
+
+ANALYTICS_SCHEMA = "analytics"
+META_SCHEMA = "publish_meta"
+DATABASE_FILE = "bi.duckdb"
+MANIFEST_FILE = "manifest.json"
+PARQUET_DIR = "parquet"
+RELEASES_DIR = "releases"
+CURRENT_LINK = "current"
+LOCK_FILE = ".publish.lock"
+TMP_PREFIX = ".tmp-"
+# The stable names in the published directory, each a symlink into `current`.
+STABLE_LINKS = (DATABASE_FILE, MANIFEST_FILE, PARQUET_DIR)
+# Releases kept on disk, the current one included (>= 2 so the one just replaced survives).
+KEEP_RELEASES = int(os.environ.get("WH_PUBLISH_KEEP", "2"))
+# Storage format of bi.duckdb: v1.0.0 is readable by every DuckDB >= 1.0, which BI drivers
+# (ODBC, Metabase, duckdb-engine) often lag behind the warehouse's own DuckDB.
+STORAGE_VERSION = os.environ.get("WH_PUBLISH_STORAGE_VERSION", "v1.0.0")
+# Moments a publish passes, in order; `on_stage` is called with each (tests kill it there).
+STAGES = ("database_written", "parquet_written", "manifest_written", "release_renamed", "swapped")
+
+# Column names that hold personal data in clear (METRICS I1): the whole name, its last
+# underscore-separated words, or any single word. `customer_name` is a firm (B2B) and passes.
+PERSONAL_DATA_NAMES = frozenset({"name", "surname"})
+PERSONAL_DATA_SUFFIXES = (
+    "contact_name",
+    "manager_name",
+    "person_name",
+    "full_name",
+    "first_name",
+    "last_name",
+    "given_name",
+    "family_name",
+)
+PERSONAL_DATA_WORDS = frozenset({"phone", "email", "mobile", "telephone", "cellphone", "wechat"})
+# Pseudonymised forms (staging's salted hashes and masks) and flags about the data.
+SAFE_SUFFIXES = ("_hash", "_masked")
+SAFE_PREFIXES = ("is_", "has_")
+
+
+class PublishError(RuntimeError):
+    """A publish that was refused; the previous release stays published."""
+
+
+@dataclass(frozen=True)
+class Release:
+    release_id: str
+    path: Path
+    manifest: dict[str, Any]
+
+
+def published_dir(source: Path | None = None) -> Path:
+    """`WH_PUBLISH_DIR`, else `published/` beside the working warehouse file."""
+    if os.environ.get("WH_PUBLISH_DIR"):
+        return Path(os.environ["WH_PUBLISH_DIR"]).resolve()
+    return (source or duckdb_path()).resolve().parent / "published"
+
+
+def bi_dbt_nodes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dbt nodes BI reads: marts models (not ephemeral) and seeds, by schema and name."""
+    nodes = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "seed"
+        or (
+            node["resource_type"] == "model"
+            and len(node["fqn"]) > 2
+            and node["fqn"][1] == "marts"
+            and node["config"].get("materialized") != "ephemeral"
+        )
+    ]
+    return sorted(nodes, key=lambda node: (node["schema"], node["alias"]))
+
+
+def personal_data_columns(columns: list[str]) -> list[str]:
+    """The columns whose name says they hold personal data in clear."""
+    flagged = []
+    for column in columns:
+        name = column.lower()
+        if name.endswith(SAFE_SUFFIXES) or name.startswith(SAFE_PREFIXES):
+            continue
+        if (
+            name in PERSONAL_DATA_NAMES
+            or name.endswith(PERSONAL_DATA_SUFFIXES)
+            or PERSONAL_DATA_WORDS.intersection(name.split("_"))
+        ):
+            flagged.append(column)
+    return flagged
+
+
+def current_release(target: Path) -> Path | None:
+    """The release directory `current` points to, or None before the first publish."""
+    link = target / CURRENT_LINK
+    return (target / os.readlink(link)) if link.is_symlink() else None
+
+
+def read_manifest(release: Path) -> dict[str, Any]:
+    return json.loads((release / MANIFEST_FILE).read_text(encoding="utf-8"))
+
+
+def publish(
+    source: Path,
+    target: Path,
+    *,
+    run_id: str,
+    as_of: str | None,
+    dbt_manifest: dict[str, Any],
+    keep: int = KEEP_RELEASES,
+    on_stage: Callable[[str], None] | None = None,
+) -> Release:
+    """Copy the BI tables of `source` into a new release under `target` and publish it.
+
+    The working warehouse is attached READ_ONLY and detached as soon as the tables are copied:
+    DuckDB refuses a read-only attach while another process holds the file read-write, so
+    this runs after dbt and the Python assets have finished (the Dagster run is serial).
+    """
+    if keep < 2:
+        raise ValueError("keep at least 2 releases: the one just replaced may still be read")
+    stage = on_stage or (lambda _stage: None)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / RELEASES_DIR).mkdir(exist_ok=True)
+    published_at = dt.datetime.now(dt.UTC)
+    release_id = published_at.strftime("%Y%m%dT%H%M%S%fZ") + "_" + _safe(run_id)
+    with _publish_lock(target):
+        _remove_leftovers(target, keep)  # a killed publish's copy: free the space first
+        building = target / RELEASES_DIR / f"{TMP_PREFIX}{release_id}"
+        final = target / RELEASES_DIR / release_id
+        previous = current_release(target)
+        try:
+            building.mkdir()
+            release = {
+                "release": release_id,
+                "run_id": run_id,
+                "as_of": as_of,
+                "published_at": published_at.isoformat(),
+            }
+            tables = _build(source, building, dbt_manifest, release, stage)
+            manifest = release | {
+                "previous_release": previous.name if previous else None,
+                "duckdb_version": duckdb.__version__,
+                "storage_version": STORAGE_VERSION,
+                "checksum_method": "content_checksum = sum of DuckDB hash() of every row "
+                "(order-independent; compare within one DuckDB version); parquet_sha256 = "
+                "SHA-256 of the Parquet file",
+                "tables": tables,
+            }
+            (building / MANIFEST_FILE).write_text(
+                json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+            stage("manifest_written")
+            for path in building.rglob("*"):
+                if path.is_file():
+                    path.chmod(0o444)  # a read-write open by a BI tool fails loudly
+                    _fsync(path)
+            _fsync(building)
+            building.rename(final)
+            _fsync(final.parent)
+            stage("release_renamed")
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        _replace_link(target / CURRENT_LINK, f"{RELEASES_DIR}/{release_id}")
+        for name in STABLE_LINKS:
+            _ensure_link(target / name, f"{CURRENT_LINK}/{name}")
+        _fsync(target)
+        stage("swapped")
+        _remove_leftovers(target, keep)
+    return Release(release_id, final, manifest)
+
+
+def _build(
+    source: Path,
+    building: Path,
+    dbt_manifest: dict[str, Any],
+    release: dict[str, Any],
+    stage: Callable[[str], None],
+) -> dict[str, dict[str, Any]]:
+    """Write bi.duckdb and the Parquet files into `building`; return the manifest's tables."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"attach {_literal(str(source))} as src (read_only)")
+        try:
+            relations = _bi_relations(con, dbt_manifest)
+            _refuse_personal_data(con, relations)
+            con.execute(
+                f"attach {_literal(str(building / DATABASE_FILE))} as bi "
+                f"(storage_version {_literal(STORAGE_VERSION)})"
+            )
+            for schema in sorted({schema for schema, _ in relations}):
+                con.execute(f"create schema if not exists bi.{_ident(schema)}")
+            for schema, table in relations:
+                con.execute(
+                    f"create table bi.{_ident(schema)}.{_ident(table)} as "
+                    f"select * from src.{_ident(schema)}.{_ident(table)}"
+                )
+        finally:
+            con.execute("detach database if exists src")
+        tables = {f"{schema}.{table}": _describe(con, schema, table) for schema, table in relations}
+        _write_publish_meta(con, release, tables)
+        con.execute("detach bi")  # checkpoints: the file is complete, with no WAL beside it
+        stage("database_written")
+        con.execute(f"attach {_literal(str(building / DATABASE_FILE))} as bi (read_only)")
+        for key, info in tables.items():
+            schema, table = key.split(".", 1)
+            parquet = building / info["parquet"]
+            parquet.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(
+                f"copy bi.{_ident(schema)}.{_ident(table)} to {_literal(str(parquet))} "
+                "(format parquet, compression zstd)"
+            )
+            info["parquet_sha256"] = _sha256(parquet)
+            info["parquet_bytes"] = parquet.stat().st_size
+        stage("parquet_written")
+        return tables
+    finally:
+        con.close()
+
+
+def _bi_relations(
+    con: duckdb.DuckDBPyConnection, dbt_manifest: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """(schema, table) of the dbt BI nodes and of every analytics table, all present in src."""
+    present = {
+        (schema, table)
+        for schema, table in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = 'src'"
+        ).fetchall()
+    }
+    wanted = [(node["schema"], node["alias"]) for node in bi_dbt_nodes(dbt_manifest)]
+    missing = [f"{schema}.{table}" for schema, table in wanted if (schema, table) not in present]
+    if missing:
+        raise PublishError(
+            "not published: these BI tables of the dbt manifest are missing from the working "
+            f"warehouse (build them first): {', '.join(missing)}"
+        )
+    analytics = sorted((s, t) for s, t in present if s == ANALYTICS_SCHEMA)
+    return sorted(set(wanted) | set(analytics))
+
+
+def _refuse_personal_data(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]]) -> None:
+    problems = []
+    for schema, table in relations:
+        columns = [
+            row[0]
+            for row in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'src' "
+                "and schema_name = ? and table_name = ? order by column_index",
+                [schema, table],
+            ).fetchall()
+        ]
+        problems += [f"{schema}.{table}.{c}" for c in personal_data_columns(columns)]
+    if problems:
+        raise PublishError(
+            "not published: personal data in clear (METRICS I1) in column(s) "
+            f"{', '.join(problems)}; publish a *_hash or *_masked form instead"
+        )
+
+
+def _describe(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
+    """Row count, content checksum, column types and Parquet path of one published table."""
+    rows, checksum = con.execute(
+        "select count(*), coalesce(sum(hash(published_row)), 0) "
+        f"from bi.{_ident(schema)}.{_ident(table)} as published_row"
+    ).fetchone()
+    columns = con.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = 'bi' "
+        "and schema_name = ? and table_name = ? order by column_index",
+        [schema, table],
+    ).fetchall()
+    return {
+        "rows": int(rows),
+        "content_checksum": str(checksum),
+        "columns": dict(columns),
+        "parquet": f"{PARQUET_DIR}/{schema}/{table}.parquet",
+    }
+
+
+def _write_publish_meta(
+    con: duckdb.DuckDBPyConnection, release: dict[str, Any], tables: dict[str, dict[str, Any]]
+) -> None:
+    """The release facts inside bi.duckdb too, so that a BI tool can show which release and
+    as_of date it reads: publish_meta.release (one row) and publish_meta.tables."""
+    con.execute(f"create schema bi.{META_SCHEMA}")
+    con.execute(
+        f"create table bi.{META_SCHEMA}.release as select ? as release_id, ? as run_id, "
+        "cast(? as date) as as_of, cast(? as timestamptz) as published_at",
+        [release["release"], release["run_id"], release["as_of"], release["published_at"]],
+    )
+    con.execute(
+        f"create table bi.{META_SCHEMA}.tables (table_schema varchar, table_name varchar, "
+        "row_count bigint, content_checksum varchar)"
+    )
+    con.executemany(
+        f"insert into bi.{META_SCHEMA}.tables values (?, ?, ?, ?)",
+        [[*key.split(".", 1), t["rows"], t["content_checksum"]] for key, t in tables.items()],
+    )
+
+
+def _remove_leftovers(target: Path, keep: int) -> None:
+    """Delete every release outside the last `keep` published ones (the chain of
+    `previous_release` from `current`), unfinished builds and stray temporary links."""
+    kept: set[str] = set()
+    release = current_release(target)
+    while release is not None and len(kept) < keep and (release / MANIFEST_FILE).exists():
+        kept.add(release.name)
+        previous = read_manifest(release).get("previous_release")
+        release = target / RELEASES_DIR / previous if previous else None
+    for entry in (target / RELEASES_DIR).iterdir():
+        if entry.name not in kept:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    for entry in target.iterdir():
+        if entry.name.startswith(TMP_PREFIX) and entry.is_symlink():
+            entry.unlink()
+
+
+@contextlib.contextmanager
+def _publish_lock(target: Path) -> Iterator[None]:
+    """One publish at a time per directory; the OS drops the lock when a publish is killed."""
+    with open(target / LOCK_FILE, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise PublishError(f"another publish into {target} is running") from exc
+        yield
+
+
+def _replace_link(link: Path, points_to: str) -> None:
+    """Point `link` at `points_to` atomically: a new symlink renamed over the old one."""
+    temporary = link.with_name(f"{TMP_PREFIX}{link.name}-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    os.symlink(points_to, temporary)
+    os.replace(temporary, link)
+
+
+def _ensure_link(link: Path, points_to: str) -> None:
+    if not (link.is_symlink() and os.readlink(link) == points_to):
+        _replace_link(link, points_to)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _safe(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "", run_id)[:36] or "run"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

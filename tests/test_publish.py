@@ -1,0 +1,501 @@
+"""BI-safe publishing: what is copied, what is refused, and that a reader never sees a broken
+or mixed release, even while publishes run or are killed half-way.
+
+The small working warehouse encodes its run in the data: run k has 500·k + 3 rows in
+main.fct_a, k + 1 in main.dim_b, 2·k + 1 in analytics.c, and every row carries run_tag = k.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.publish import (
+    CURRENT_LINK,
+    RELEASES_DIR,
+    STAGES,
+    TMP_PREFIX,
+    PublishError,
+    bi_dbt_nodes,
+    current_release,
+    personal_data_columns,
+    publish,
+    read_manifest,
+)
+from orchestration.settings import ROOT
+
+PUBLISHED = {"main.fct_a", "main.dim_b", "main.cat", "analytics.c"}
+WAIT_SECONDS = 60  # upper bound of every wait on a subprocess; never reached when all is well
+
+
+def node(resource_type: str, fqn: list[str], materialized: str = "table") -> dict:
+    return {
+        "resource_type": resource_type,
+        "fqn": ["loyalty_warehouse", *fqn],
+        "name": fqn[-1],
+        "alias": fqn[-1],
+        "schema": "main",
+        "config": {"materialized": materialized},
+    }
+
+
+# A dbt manifest in miniature: two marts, a seed, and models BI must not get.
+DBT_MANIFEST = {
+    "nodes": {
+        f"x.{i}": n
+        for i, n in enumerate(
+            [
+                node("model", ["marts", "core", "fct_a"]),
+                node("model", ["marts", "core", "dim_b"]),
+                node("model", ["marts", "core", "marts_helper"], materialized="ephemeral"),
+                node("model", ["staging", "crm", "stg_x"], materialized="view"),
+                node("model", ["intermediate", "customers", "int_y"], materialized="view"),
+                node("seed", ["cat"], materialized="seed"),
+            ]
+        )
+    }
+}
+
+
+def expected_rows(run: int) -> dict[str, int]:
+    return {
+        "main.fct_a": 500 * run + 3,
+        "main.dim_b": run + 1,
+        "main.cat": 3,
+        "analytics.c": 2 * run + 1,
+    }
+
+
+def write_source(path: Path, run: int) -> None:
+    """The working warehouse of run `run`: BI tables plus raw, staging and intermediate ones."""
+    rows = expected_rows(run)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists raw; create schema if not exists analytics")
+        for name in ("raw.t", "main.stg_x", "main.int_y"):
+            con.execute(f"create or replace table {name} as select {run} as run_tag, 'x' as note")
+        for name, count in rows.items():
+            con.execute(
+                f"create or replace table {name} as select {run} as run_tag, range as i, "
+                f"'row ' || range as label, range * 0.5 as amount_cny from range({count})"
+            )
+
+
+def table_rows(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple]:
+    return con.execute(f"select * from {name} order by i").fetchall()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_complete(release: Path, run: int) -> None:
+    """The release holds run `run` exactly as its manifest says, in DuckDB and in Parquet."""
+    manifest = read_manifest(release)
+    assert set(manifest["tables"]) == PUBLISHED
+    with duckdb.connect(str(release / "bi.duckdb"), read_only=True) as con:
+        assert con.execute("select run_id from publish_meta.release").fetchone()[0] == f"run-{run}"
+        for name, info in manifest["tables"].items():
+            assert info["rows"] == expected_rows(run)[name], name
+            count, low, high = con.execute(
+                f"select count(*), min(run_tag), max(run_tag) from {name}"
+            ).fetchone()
+            assert (count, low, high) == (info["rows"], run, run), name
+            parquet = release / info["parquet"]
+            assert sha256(parquet) == info["parquet_sha256"], name
+            in_parquet = con.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()
+            assert in_parquet[0] == info["rows"], name
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> tuple[Path, Path]:
+    source, target = tmp_path / "wh.duckdb", tmp_path / "published"
+    write_source(source, 1)
+    return source, target
+
+
+def run_publish(source: Path, target: Path, run: int, **kwargs):
+    return publish(
+        source, target, run_id=f"run-{run}", as_of="2026-06-30", dbt_manifest=DBT_MANIFEST, **kwargs
+    )
+
+
+# ---------------------------------------------------------------- what is published
+
+
+def test_personal_data_names():
+    columns = [
+        "customer_name",  # a firm, not a person (B2B)
+        "name_en",
+        "indicator_name_zh",
+        "phone_masked",
+        "contact_name_hash",
+        "has_email",
+        "name",
+        "contact_name",
+        "primary_contact_name",
+        "manager_name",
+        "phone",
+        "mobile_number",
+        "Email",
+    ]
+    assert personal_data_columns(columns) == [
+        "name",
+        "contact_name",
+        "primary_contact_name",
+        "manager_name",
+        "phone",
+        "mobile_number",
+        "Email",
+    ]
+
+
+def test_project_manifest_selects_marts_and_seeds_without_personal_data():
+    manifest = json.loads((ROOT / "target" / "manifest.json").read_text())
+    nodes = bi_dbt_nodes(manifest)
+    names = {n["name"] for n in nodes}
+    assert {
+        "dim_customers",
+        "loyalty_indicators",
+        "loyalty_retention",
+        "indicator_catalogue",
+    } <= names
+    assert not [n for n in names if n.startswith(("stg_", "int_"))]
+    for n in nodes:
+        assert n["resource_type"] == "seed" or n["fqn"][1] == "marts", n["name"]
+        assert personal_data_columns(list(n["columns"])) == [], n["name"]
+
+
+def test_publish_copies_exactly_the_bi_tables(warehouse):
+    source, target = warehouse
+    release = run_publish(source, target, 1)
+
+    assert current_release(target) == release.path
+    assert (target / "bi.duckdb").resolve() == release.path / "bi.duckdb"
+    assert (target / "manifest.json").resolve() == release.path / "manifest.json"
+    assert (target / "parquet").resolve() == release.path / "parquet"
+    assert read_manifest(release.path) == release.manifest
+    assert release.manifest["as_of"] == "2026-06-30"
+    assert release.manifest["previous_release"] is None
+    assert_complete(release.path, 1)
+    with (
+        duckdb.connect(str(target / "bi.duckdb"), read_only=True) as bi,
+        duckdb.connect(str(source), read_only=True) as src,
+    ):
+        published = bi.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where schema_name <> 'publish_meta'"
+        ).fetchall()
+        assert {p[0] for p in published} == PUBLISHED  # no raw, stg_, int_, ephemeral
+        for name in PUBLISHED:
+            assert table_rows(bi, name) == table_rows(src, name), name
+            assert (
+                bi.execute(f"describe {name}").fetchall()
+                == src.execute(f"describe {name}").fetchall()
+            )
+        meta = dict(
+            ((s + "." + t), n)
+            for s, t, n in bi.execute(
+                "select * exclude (content_checksum) from publish_meta.tables"
+            ).fetchall()
+        )
+        assert meta == expected_rows(1)
+        # Readable by DuckDB >= 1.0 (BI drivers lag behind the warehouse's DuckDB).
+        tags = bi.execute("select tags from duckdb_databases() where database_name = 'bi'")
+        assert tags.fetchone()[0]["storage_version"] == "v1.0.0+"
+    assert not (release.path / "bi.duckdb.wal").exists()
+
+
+def test_same_data_gives_same_checksums_and_changed_data_does_not(warehouse):
+    source, target = warehouse
+    first = run_publish(source, target, 1).manifest["tables"]
+    again = run_publish(source, target, 1).manifest["tables"]
+    assert {k: v["content_checksum"] for k, v in first.items()} == {
+        k: v["content_checksum"] for k, v in again.items()
+    }
+    with duckdb.connect(str(source)) as con:
+        con.execute("update main.dim_b set label = 'changed' where i = 0")
+    changed = run_publish(source, target, 1).manifest["tables"]
+    assert changed["main.dim_b"]["rows"] == first["main.dim_b"]["rows"]
+    assert changed["main.dim_b"]["content_checksum"] != first["main.dim_b"]["content_checksum"]
+    assert changed["main.fct_a"]["content_checksum"] == first["main.fct_a"]["content_checksum"]
+
+
+def test_republish_keeps_the_release_an_open_reader_uses(warehouse):
+    source, target = warehouse
+    first = run_publish(source, target, 1)
+    reader = duckdb.connect(str(target / "bi.duckdb"), read_only=True)
+    try:
+        write_source(source, 2)
+        second = run_publish(source, target, 2)
+        write_source(source, 3)
+        third = run_publish(source, target, 3)
+        # The reader keeps the release it opened, even once it is pruned from disk.
+        assert not first.path.exists()
+        assert reader.execute("select count(*) from main.fct_a").fetchone()[0] == 503
+        assert reader.execute("select distinct run_tag from analytics.c").fetchall() == [(1,)]
+    finally:
+        reader.close()
+    assert sorted(p.name for p in (target / RELEASES_DIR).iterdir()) == sorted(
+        [second.release_id, third.release_id]
+    )
+    assert third.manifest["previous_release"] == second.release_id
+    assert second.manifest["previous_release"] == first.release_id
+    assert_complete(second.path, 2)
+    assert_complete(current_release(target), 3)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("alter table main.dim_b add column contact_name varchar", "main.dim_b.contact_name"),
+        ("alter table analytics.c add column phone varchar", "analytics.c.phone"),
+        ("drop table main.fct_a", "missing from the working warehouse.*main.fct_a"),
+    ],
+)
+def test_refused_publish_leaves_the_previous_release(warehouse, change, message):
+    source, target = warehouse
+    first = run_publish(source, target, 1)
+    write_source(source, 2)
+    with duckdb.connect(str(source)) as con:
+        con.execute(change)
+    with pytest.raises(PublishError, match=message):
+        run_publish(source, target, 2)
+    assert current_release(target) == first.path
+    assert [p.name for p in (target / RELEASES_DIR).iterdir()] == [first.release_id]
+    assert_complete(first.path, 1)
+
+
+# ---------------------------------------------------------------- concurrency and kills
+
+READER = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import duckdb
+
+    database, out, stop, *tables = sys.argv[1:]
+    with open(out, "a") as fh:
+        while not Path(stop).exists():
+            try:
+                con = duckdb.connect(database, read_only=True)  # a fresh connection each poll
+                try:
+                    record = {"run_id": con.execute(
+                        "select run_id from publish_meta.release").fetchone()[0]}
+                    for name in tables:
+                        record[name] = list(con.execute(
+                            f"select count(*), min(run_tag), max(run_tag) from {name}"
+                        ).fetchone())
+                finally:
+                    con.close()
+            except Exception as exc:
+                record = {"error": repr(exc)}
+            fh.write(json.dumps(record) + "\\n")
+            fh.flush()
+    """
+)
+
+KILLABLE = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from orchestration.publish import publish
+
+    source, target, manifest, pause_at = sys.argv[1:5]
+
+    def on_stage(stage):
+        if stage == pause_at:
+            print("paused", stage, flush=True)
+            time.sleep(600)
+
+    publish(Path(source), Path(target), run_id="run-2", as_of=None,
+            dbt_manifest=json.loads(Path(manifest).read_text()), on_stage=on_stage)
+    """
+)
+
+
+def child_env() -> dict[str, str]:
+    return os.environ | {"PYTHONPATH": str(ROOT)}
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def read_records(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.endswith("}")]
+
+
+def test_reader_never_sees_an_error_or_a_mixed_release(warehouse, tmp_path):
+    source, target = warehouse
+    manifests = {"run-1": run_publish(source, target, 1).manifest}
+    script, out, stop = tmp_path / "reader.py", tmp_path / "polls.jsonl", tmp_path / "stop"
+    script.write_text(READER)
+    reader = subprocess.Popen(
+        [sys.executable, script, target / "bi.duckdb", out, stop, *sorted(PUBLISHED)]
+    )
+    try:
+        wait_for(lambda: any(r.get("run_id") == "run-1" for r in read_records(out)), "run-1")
+        for run in range(2, 8):  # six publishes, each of a different size
+            write_source(source, run)
+            manifests[f"run-{run}"] = run_publish(source, target, run).manifest
+            wait_for(
+                lambda run=run: any(r.get("run_id") == f"run-{run}" for r in read_records(out)),
+                f"the reader to see run-{run}",
+            )
+    finally:
+        stop.touch()
+        reader.wait(timeout=WAIT_SECONDS)
+    records = read_records(out)
+    assert [r for r in records if "error" in r] == []
+    assert {r["run_id"] for r in records} == set(manifests)
+    for record in records:
+        manifest = manifests[record["run_id"]]
+        run = int(record["run_id"].split("-")[1])
+        for name in PUBLISHED:
+            assert record[name] == [manifest["tables"][name]["rows"], run, run], record
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_killed_publish_leaves_a_complete_release_and_is_cleaned_up(warehouse, tmp_path, stage):
+    source, target = warehouse
+    first = run_publish(source, target, 1)
+    write_source(source, 2)
+    (manifest := tmp_path / "dbt_manifest.json").write_text(json.dumps(DBT_MANIFEST))
+    (script := tmp_path / "killable.py").write_text(KILLABLE)
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(source), str(target), str(manifest), stage],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+    try:
+        ready, _, _ = select.select([child.stdout], [], [], WAIT_SECONDS)
+        assert ready and child.stdout.readline().split() == ["paused", stage]
+        # The working warehouse is free again: a refresh could write to it now.
+        duckdb.connect(str(source)).close()
+        # A second publish into the same directory is refused, not interleaved.
+        with pytest.raises(PublishError, match="another publish"):
+            run_publish(source, target, 2)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=WAIT_SECONDS)
+
+    releases = target / RELEASES_DIR
+    killed = [p for p in releases.iterdir() if p.name != first.release_id]
+    assert len(killed) == 1  # what the killed publish left
+    if stage == "swapped":
+        assert current_release(target) == killed[0]
+        assert_complete(killed[0], 2)
+    else:
+        assert current_release(target) == first.path
+        assert os.readlink(target / CURRENT_LINK) == f"{RELEASES_DIR}/{first.release_id}"
+        assert killed[0].name.startswith(TMP_PREFIX) == (stage != "release_renamed")
+    assert_complete(first.path, 1)
+
+    write_source(source, 3)
+    third = run_publish(source, target, 3)
+    kept = [third.release_id, killed[0].name if stage == "swapped" else first.release_id]
+    assert sorted(p.name for p in releases.iterdir()) == sorted(kept)
+    assert [p for p in target.iterdir() if p.name.startswith(TMP_PREFIX)] == []
+    assert_complete(third.path, 3)
+
+
+# ---------------------------------------------------------------- the Dagster asset
+
+
+def test_dbt_as_of_reads_the_project_var(tmp_path):
+    from orchestration.assets.publish import dbt_as_of
+
+    (tmp_path / "dbt_project.yml").write_text("vars:\n  as_of: 2026-06-30\n")
+    assert dbt_as_of(tmp_path) == "2026-06-30"
+    (tmp_path / "dbt_project.yml").write_text('vars:\n  as_of: ""\n')
+    assert dbt_as_of(tmp_path) == dt.date.today().isoformat()
+
+
+def test_asset_publishes_every_mart_seed_and_analytics_table(tmp_path, monkeypatch):
+    """The asset against the project's real dbt manifest, on a warehouse holding one row in
+    every BI table it names (documented columns, as text) and a staging table."""
+    from dagster import AssetKey, materialize
+    from dagster_duckdb import DuckDBResource
+
+    from orchestration.assets.dbt import warehouse_dbt_assets
+    from orchestration.assets.publish import build_published_warehouse
+    from orchestration.assets.value import customer_concentration
+
+    monkeypatch.delenv("WH_PUBLISH_DIR", raising=False)
+    manifest_path = ROOT / "target" / "manifest.json"
+    nodes = bi_dbt_nodes(json.loads(manifest_path.read_text()))
+    source = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(source)) as con:
+        for n in nodes:
+            columns = list(n["columns"]) or ["id"]
+            con.execute(
+                f'create table "{n["schema"]}"."{n["alias"]}" as select '
+                + ", ".join(f"'v' as \"{c}\"" for c in columns)
+            )
+        con.execute("create table main.stg_crm__contacts as select 'Ann' as contact_name")
+        con.execute("create schema analytics")
+        con.execute("create table analytics.customer_concentration as select 0.25 as hhi")
+
+    asset_def = build_published_warehouse(warehouse_dbt_assets, [customer_concentration])
+    deps = asset_def.asset_deps[AssetKey("published_warehouse")]
+    assert AssetKey("dim_customers") in deps and customer_concentration.key in deps
+    assert AssetKey("stg_crm__contacts") not in deps
+    result = materialize([asset_def], resources={"duckdb": DuckDBResource(database=str(source))})
+    assert result.success
+
+    target = tmp_path / "published"
+    expected = {f"{n['schema']}.{n['alias']}" for n in nodes} | {"analytics.customer_concentration"}
+    manifest = read_manifest(current_release(target))
+    assert set(manifest["tables"]) == expected
+    assert all(t["rows"] == 1 for t in manifest["tables"].values())
+    assert manifest["run_id"] == result.run_id
+    [materialization] = result.asset_materializations_for_node("published_warehouse")
+    assert materialization.metadata["release"].value == manifest["release"]
+
+
+def test_a_failed_upstream_step_publishes_nothing(warehouse, tmp_path, monkeypatch):
+    """A refresh that fails before the publish (here a Python asset that raises) skips it:
+    the last good release stays current."""
+    from dagster import asset, materialize
+    from dagster_duckdb import DuckDBResource
+
+    from orchestration.assets.dbt import warehouse_dbt_assets
+    from orchestration.assets.publish import build_published_warehouse
+
+    monkeypatch.setenv("WH_PUBLISH_DIR", str(tmp_path / "published"))
+    source, target = warehouse
+    first = run_publish(source, target, 1)
+
+    @asset(key=["analytics", "c"])
+    def failing_analytics_asset() -> None:
+        raise RuntimeError("the refresh failed")
+
+    asset_def = build_published_warehouse(warehouse_dbt_assets, [failing_analytics_asset])
+    result = materialize(
+        [failing_analytics_asset, asset_def],
+        resources={"duckdb": DuckDBResource(database=str(source))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert result.asset_materializations_for_node("published_warehouse") == []
+    assert current_release(target) == first.path
+    assert [p.name for p in (target / RELEASES_DIR).iterdir()] == [first.release_id]
