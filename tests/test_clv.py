@@ -287,6 +287,25 @@ def test_sbg_matches_fader_hardie_2007(
     assert round(sbg.discounted_expected_lifetime(fit, 0.10), 2) == del_10
 
 
+@pytest.mark.parametrize("cohort", ["highend", "regular"])
+def test_sbg_from_individual_histories_equals_the_survivor_fit(survivors, cohort):
+    """Customers lost at renewal t (t - 1 renewals made, churned) and the year-7 survivors
+    (7 renewals, censored) give the published estimates through `fit_lifetimes`; shuffling
+    the same histories into unequal observation windows still recovers them closely."""
+    counts = survivors[cohort].to_numpy()[:8]
+    lost = counts[:-1] - counts[1:]
+    renewals = np.concatenate([np.repeat(np.arange(7), lost), np.full(counts[-1], 7)])
+    churned = np.concatenate([np.ones(lost.sum(), bool), np.zeros(counts[-1], bool)])
+    fit = sbg.fit_lifetimes(renewals, churned)
+    expected = sbg.fit(counts)
+    assert fit.n == 1000
+    for name in ("alpha", "beta"):
+        assert fit.params[name] == pytest.approx(expected.params[name], rel=1e-4)
+    assert fit.log_likelihood == pytest.approx(expected.log_likelihood, rel=1e-9)
+    with pytest.raises(ValueError, match="nobody churned"):
+        sbg.fit_lifetimes([1, 2], [False, False])
+
+
 def test_sbg_paths_against_definitions():
     params = {"alpha": 0.668, "beta": 3.806}
     t = np.arange(1, 400)

@@ -19,14 +19,17 @@ from dagster_duckdb import DuckDBResource
 
 from ..project import dbt_project
 from ..publish import bi_dbt_nodes, publish, published_dir
-from ..settings import ROOT
+from ..settings import ROOT, dbt_vars
 
 GROUP = "delivery"
 
 
 def dbt_as_of(project_dir: Path = ROOT) -> str:
-    """The reporting date dbt built with: the `as_of` var of dbt_project.yml, else today
-    (the dbt asset passes no --vars, and an empty as_of means current_date in the models)."""
+    """The reporting date dbt built with: the `as_of` of `settings.dbt_vars()` (WH_AS_OF,
+    WH_DBT_VARS), else the var of dbt_project.yml, else today (an empty as_of means
+    current_date in the models)."""
+    if dbt_vars().get("as_of"):
+        return str(dbt_vars()["as_of"])
     project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
     return str((project.get("vars") or {}).get("as_of") or dt.date.today().isoformat())
 

@@ -82,6 +82,40 @@ def fit(survivors: object) -> FitResult:
     )
 
 
+def fit_lifetimes(renewals: object, churned: object, weights: object = None) -> FitResult:
+    """Maximum-likelihood sBG from individual contract histories with right censoring.
+
+    For customers who started at different times (a warehouse, not a survey of one cohort):
+    `renewals[i]` is the renewals customer i has made, `churned[i]` whether she then let the
+    contract lapse (T = renewals + 1 observed) or is still under contract (censored: T >
+    renewals). ln L = sum_churned ln P(T = n + 1) + sum_censored ln S(n). With every customer
+    of a cohort observed for the same k periods it equals `fit(survivors)`.
+    """
+    n = as_float_array(renewals, "renewals")
+    lost = np.asarray(churned, dtype=bool)
+    w = np.ones_like(n) if weights is None else as_float_array(weights, "weights")
+    if not (n.shape == lost.shape == w.shape) or n.size == 0:
+        raise ValueError("renewals, churned and weights must be non-empty and of equal length")
+    if np.any(n < 0) or np.any(n != np.round(n)):
+        raise ValueError("renewals must be whole numbers >= 0")
+    if not np.any(lost):
+        raise ValueError("nobody churned: the sBG churn distribution cannot be estimated")
+    if np.all(lost & (n == 0)):
+        raise ValueError("nobody ever renewed: the sBG cannot separate alpha from beta")
+
+    keys, inverse = np.unique(np.stack([n, lost.astype(float)]), axis=1, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=w)
+    k, churn = keys[0], keys[1].astype(bool)
+
+    def ll(u: np.ndarray, gradient: bool = False) -> tuple[float, None]:
+        alpha, beta = np.exp(u)
+        base = betaln(alpha, beta)
+        terms = np.where(churn, betaln(alpha + 1, beta + k) - base, betaln(alpha, beta + k) - base)
+        return float(counts @ terms), None
+
+    return maximise(MODEL, PARAMS, ll, False, np.zeros(2), counts.sum(), k.size, time_unit=None)
+
+
 def churn_probability(params: Params, t: object) -> np.ndarray:
     """P(T = t): the share of the cohort lost at renewal t (t = 1, 2, ...)."""
     alpha, beta = param_values(params, PARAMS)

@@ -18,7 +18,9 @@ contracts as (
 ),
 
 churn_records as (
+    -- point in time: a churn record dated after as_of is not known yet
     select * from {{ ref('stg_crm__churn_records') }}
+    where churned_on <= {{ as_of_date() }}
 ),
 
 months as (

@@ -6,6 +6,10 @@
 {%- set indicator_models = [
     'int_survey_indicators',
     'int_value_indicators',
+    'int_renewal_churn_indicators',
+    'int_advocacy_indicators',
+    'int_data_quality_indicators',
+    'int_distribution_indicators',
     'int_service_indicators',
     'int_engagement_indicators',
     'int_complaint_indicators',

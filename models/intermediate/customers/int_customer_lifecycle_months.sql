@@ -1,0 +1,202 @@
+-- Lifecycle stage (METRICS G3) of every customer at every month end of the spine (as_of for
+-- the current month), with the features the rules read. The rules, their thresholds and their
+-- order of evaluation are the seed lifecycle_rules: a customer gets the first stage, in
+-- evaluation_order, whose rule holds ('unclassified' when none does).
+-- Features at the month end:
+--   tenure_days             : days since acquired_on;
+--   days_since_last_order   : days since the latest invoice (acquired_on if none);
+--   days_since_won_back     : days since the start of the latest month the customer was won
+--                             back (int_customer_months.is_won_back);
+--   revenue_trailing_12m_cny: invoiced revenue (credit notes excluded) of the month and the 11
+--                             before; revenue_prior_12m_cny the 12 months before those (the
+--                             spine has one row per month from acquisition, so 12 rows are 12
+--                             months);
+--   product_line_count      : product lines taken so far (invoices and contracts).
+with spine as (
+    select * from {{ ref('int_customer_months') }}
+),
+
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+contracts as (
+    select * from {{ ref('fct_contracts') }}
+),
+
+rules as (
+    select * from {{ ref('lifecycle_rules') }}
+),
+
+purchases as (
+    -- Invoices and contract starts: the customer bought this product line on this day.
+    select
+        customer_id,
+        product_line,
+        ordered_on as bought_on
+    from orders
+    where not is_credit_note
+    union all
+    select
+        customer_id,
+        product_line,
+        start_on as bought_on
+    from contracts
+),
+
+first_purchases as (
+    select
+        customer_id,
+        min(bought_on) as first_bought_on
+    from purchases
+    group by customer_id
+),
+
+product_lines_taken as (
+    select
+        customer_id,
+        product_line,
+        min(bought_on) as first_bought_on
+    from purchases
+    group by
+        customer_id,
+        product_line
+),
+
+line_counts as (
+    select
+        spine.customer_id,
+        spine.month_start_on,
+        count(*) as product_line_count
+    from spine
+    inner join product_lines_taken
+        on
+            spine.customer_id = product_lines_taken.customer_id
+            and spine.month_end_on >= product_lines_taken.first_bought_on
+    group by
+        spine.customer_id,
+        spine.month_start_on
+),
+
+windows as (
+    select
+        spine.customer_id,
+        spine.month_start_on,
+        spine.month_end_on,
+        spine.is_active,
+        customers.acquired_on,
+        coalesce(spine.last_ordered_on, customers.acquired_on) as last_ordered_or_acquired_on,
+        coalesce(first_purchases.first_bought_on <= spine.month_end_on, false) as has_started,
+        max(case when spine.is_won_back then spine.month_start_on end) over (
+            partition by spine.customer_id order by spine.month_start_on
+            rows between unbounded preceding and current row
+        ) as last_won_back_month_on,
+        sum(spine.revenue_cny) over (
+            partition by spine.customer_id order by spine.month_start_on
+            rows between 11 preceding and current row
+        ) as revenue_trailing_12m_cny,
+        sum(spine.revenue_cny) over (
+            partition by spine.customer_id order by spine.month_start_on
+            rows between 23 preceding and 12 preceding
+        ) as revenue_prior_12m_cny,
+        coalesce(line_counts.product_line_count, 0) as product_line_count
+    from spine
+    inner join customers
+        on spine.customer_id = customers.customer_id
+    left join first_purchases
+        on spine.customer_id = first_purchases.customer_id
+    left join line_counts
+        on
+            spine.customer_id = line_counts.customer_id
+            and spine.month_start_on = line_counts.month_start_on
+),
+
+features as (
+    select
+        customer_id,
+        month_start_on,
+        month_end_on,
+        is_active,
+        has_started,
+        {{ dbt.datediff('acquired_on', 'month_end_on', 'day') }}
+            as tenure_days,
+        {{ dbt.datediff('last_ordered_or_acquired_on', 'month_end_on', 'day') }}
+            as days_since_last_order,
+        {{ dbt.datediff('last_won_back_month_on', 'month_end_on', 'day') }}
+            as days_since_won_back,
+        coalesce(revenue_trailing_12m_cny, 0) as revenue_trailing_12m_cny,
+        coalesce(revenue_prior_12m_cny, 0) as revenue_prior_12m_cny,
+        product_line_count
+    from windows
+),
+
+evaluated as (
+    select
+        features.customer_id,
+        features.month_start_on,
+        rules.stage,
+        rules.evaluation_order,
+        case rules.stage
+            when 'prospect' then not features.has_started
+            when 'churned' then features.has_started and not features.is_active
+            when 'at_risk'
+                then features.is_active and features.days_since_last_order >= rules.threshold
+            when 'won_back'
+                then features.is_active and features.days_since_won_back < rules.threshold
+            when 'new' then features.is_active and features.tenure_days < rules.threshold
+            when 'growing'
+                then
+                    features.is_active
+                    and features.revenue_trailing_12m_cny > 0
+                    and features.revenue_trailing_12m_cny * 100
+                    >= features.revenue_prior_12m_cny * (100 + rules.threshold)
+            when 'mature' then features.is_active
+            else false
+        end as is_match
+    from features
+    cross join rules
+),
+
+matches as (
+    select
+        customer_id,
+        month_start_on,
+        stage,
+        row_number() over (
+            partition by customer_id, month_start_on
+            order by evaluation_order
+        ) as match_rank
+    from evaluated
+    where is_match
+),
+
+final as (
+    select
+        features.customer_id,
+        features.month_start_on,
+        features.month_end_on,
+        features.is_active,
+        features.has_started,
+        cast(features.tenure_days as {{ dbt.type_bigint() }}) as tenure_days,
+        cast(features.days_since_last_order as {{ dbt.type_bigint() }})
+            as days_since_last_order,
+        cast(features.days_since_won_back as {{ dbt.type_bigint() }}) as days_since_won_back,
+        cast(features.revenue_trailing_12m_cny as {{ dbt.type_numeric() }})
+            as revenue_trailing_12m_cny,
+        cast(features.revenue_prior_12m_cny as {{ dbt.type_numeric() }})
+            as revenue_prior_12m_cny,
+        cast(features.product_line_count as {{ dbt.type_bigint() }}) as product_line_count,
+        coalesce(matches.stage, 'unclassified') as lifecycle_stage
+    from features
+    left join matches
+        on
+            features.customer_id = matches.customer_id
+            and features.month_start_on = matches.month_start_on
+            and matches.match_rank = 1
+)
+
+select * from final

@@ -1,0 +1,363 @@
+-- Distribution and lifecycle indicators (METRICS G1, G2, G3, G4, G5, G7) in the tidy shape of
+-- loyalty_indicators, per period (month, quarter, year) and slice. Periods come from the
+-- customer-month spine as in loyalty_retention: "active in the period" = active at its start
+-- or at any month end in it; "at the period end" = the period's last month on the spine
+-- (as_of for the current period).
+--   G1 / G2 (slice industry / region only): customers active in the period (count), their
+--        share of all active customers (rate), invoiced revenue in the period (cny, credit
+--        notes excluded) and its share of the company's (rate);
+--   G3 'stage:<name>': customers in each lifecycle stage at the period end
+--        (int_customer_lifecycle_months, seed lifecycle_rules; every seed stage gets a row,
+--        0 when empty); all customers acquired by then, churned ones included (the spine
+--        starts at acquisition, so 'stage:prospect' stays 0 in practice);
+--   G4 'tenure_days' / 'product_lines': mean tenure (days since acquisition) and mean
+--        product lines taken so far, over customers active at the period end;
+--   G5 'revenue': trailing-12-month revenue at the period end against the 12 months
+--        before, (sum trailing − sum prior) / sum prior, over all customers (a lost
+--        customer's revenue counts in the prior year): the period end's trailing year,
+--        not the period's own revenue;
+--   G7 'changes_per_customer': account-manager changes (an assignment that is not the
+--        customer's first, dated assigned_from) in the period per customer active in it;
+--        'churn_rate:manager_changed' / 'churn_rate:manager_unchanged': customers lost in
+--        the period (active at its start, not at its end) / customers active at its start,
+--        split by whether the customer's manager had changed before the period started.
+-- Counts, sums and revenue put the statistic in numerator and 1 in denominator; a zero
+-- denominator is kept (the mart's value is then null).
+with spine as (
+    select * from {{ ref('int_customer_months') }}
+),
+
+lifecycle as (
+    select * from {{ ref('int_customer_lifecycle_months') }}
+),
+
+slices as (
+    select * from {{ ref('int_customer_slices') }}
+),
+
+assignments as (
+    select * from {{ ref('stg_crm__account_assignments') }}
+),
+
+rules as (
+    select * from {{ ref('lifecycle_rules') }}
+),
+
+grains as (
+    select 'month' as period_grain
+    union all
+    select 'quarter' as period_grain
+    union all
+    select 'year' as period_grain
+),
+
+spine_periods as (
+    select
+        spine.*,
+        grains.period_grain,
+        case grains.period_grain
+            when 'month' then spine.month_start_on
+            when 'quarter'
+                then cast({{ dbt.date_trunc('quarter', 'spine.month_start_on') }} as date)
+            else cast({{ dbt.date_trunc('year', 'spine.month_start_on') }} as date)
+        end as period_start_on
+    from spine
+    cross join grains
+),
+
+bounds as (
+    select
+        customer_id,
+        period_grain,
+        period_start_on,
+        min(month_start_on) as first_month_on,
+        max(month_start_on) as last_month_on,
+        max(case when is_active or was_active_at_start then 1 else 0 end) as active_any_flag,
+        sum(revenue_cny) as revenue_cny
+    from spine_periods
+    group by
+        customer_id,
+        period_grain,
+        period_start_on
+),
+
+manager_changes as (
+    -- Every assignment after a customer's first one is a change of manager, on assigned_from.
+    select
+        customer_id,
+        assigned_from as changed_on
+    from (
+        select
+            customer_id,
+            assigned_from,
+            row_number() over (
+                partition by customer_id
+                order by assigned_from, assignment_id
+            ) as assignment_rank
+        from assignments
+        where assigned_from <= {{ as_of_date() }}
+    ) as ranked
+    where assignment_rank > 1
+),
+
+first_changes as (
+    select
+        customer_id,
+        min(changed_on) as first_changed_on
+    from manager_changes
+    group by customer_id
+),
+
+change_counts as (
+    select
+        manager_changes.customer_id,
+        grains.period_grain,
+        case grains.period_grain
+            when 'month'
+                then cast({{ dbt.date_trunc('month', 'manager_changes.changed_on') }} as date)
+            when 'quarter'
+                then cast({{ dbt.date_trunc('quarter', 'manager_changes.changed_on') }} as date)
+            else cast({{ dbt.date_trunc('year', 'manager_changes.changed_on') }} as date)
+        end as period_start_on,
+        count(*) as change_count
+    from manager_changes
+    cross join grains
+    group by
+        manager_changes.customer_id,
+        grains.period_grain,
+        case grains.period_grain
+            when 'month'
+                then cast({{ dbt.date_trunc('month', 'manager_changes.changed_on') }} as date)
+            when 'quarter'
+                then cast({{ dbt.date_trunc('quarter', 'manager_changes.changed_on') }} as date)
+            else cast({{ dbt.date_trunc('year', 'manager_changes.changed_on') }} as date)
+        end
+),
+
+customer_periods as (
+    select
+        bounds.customer_id,
+        bounds.period_grain,
+        bounds.period_start_on,
+        bounds.active_any_flag,
+        bounds.revenue_cny,
+        case when first_month.was_active_at_start then 1 else 0 end as active_at_start_flag,
+        case when last_month.is_active then 1 else 0 end as active_at_end_flag,
+        period_end.lifecycle_stage,
+        period_end.tenure_days,
+        period_end.product_line_count,
+        period_end.revenue_trailing_12m_cny,
+        period_end.revenue_prior_12m_cny,
+        case
+            when first_changes.first_changed_on < bounds.period_start_on then 1 else 0
+        end as changed_before_flag,
+        coalesce(change_counts.change_count, 0) as change_count
+    from bounds
+    inner join spine as first_month
+        on
+            bounds.customer_id = first_month.customer_id
+            and bounds.first_month_on = first_month.month_start_on
+    inner join spine as last_month
+        on
+            bounds.customer_id = last_month.customer_id
+            and bounds.last_month_on = last_month.month_start_on
+    inner join lifecycle as period_end
+        on
+            bounds.customer_id = period_end.customer_id
+            and bounds.last_month_on = period_end.month_start_on
+    left join first_changes
+        on bounds.customer_id = first_changes.customer_id
+    left join change_counts
+        on
+            bounds.customer_id = change_counts.customer_id
+            and bounds.period_grain = change_counts.period_grain
+            and bounds.period_start_on = change_counts.period_start_on
+),
+
+sliced as (
+    select
+        customer_periods.*,
+        slices.slice_type,
+        slices.slice_value
+    from customer_periods
+    inner join slices
+        on customer_periods.customer_id = slices.customer_id
+),
+
+distribution as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        sum(active_any_flag) as customers,
+        sum(revenue_cny) as revenue_cny
+    from sliced
+    where slice_type in ('industry', 'region')
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value
+),
+
+distribution_totals as (
+    select
+        *,
+        sum(customers) over (
+            partition by period_grain, period_start_on, slice_type
+        ) as total_customers,
+        sum(revenue_cny) over (
+            partition by period_grain, period_start_on, slice_type
+        ) as total_revenue_cny
+    from distribution
+),
+
+distribution_rows as (
+    {%- set variants = [
+        ('customers', 'customers', '1', 'count'),
+        ('customer_share', 'customers', 'total_customers', 'rate'),
+        ('revenue', 'revenue_cny', '1', 'cny'),
+        ('revenue_share', 'revenue_cny', 'total_revenue_cny', 'rate'),
+    ] %}
+    {%- for variant, numerator, denominator, unit in variants %}
+        select
+            case slice_type when 'industry' then 'G1' else 'G2' end as indicator_code,
+            '{{ variant }}' as indicator_variant,
+            period_grain,
+            period_start_on,
+            slice_type,
+            slice_value,
+            cast({{ numerator }} as double precision) as numerator,
+            cast({{ denominator }} as double precision) as denominator,
+            '{{ unit }}' as unit,
+            cast(customers as {{ dbt.type_bigint() }}) as n
+        from distribution_totals
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+slice_periods as (
+    select distinct
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value
+    from sliced
+),
+
+stage_counts as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        lifecycle_stage,
+        count(*) as customers
+    from sliced
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        lifecycle_stage
+),
+
+stage_rows as (
+    select
+        'G3' as indicator_code,
+        {{ dbt.concat(["'stage:'", 'rules.stage']) }} as indicator_variant,
+        slice_periods.period_grain,
+        slice_periods.period_start_on,
+        slice_periods.slice_type,
+        slice_periods.slice_value,
+        cast(coalesce(stage_counts.customers, 0) as double precision) as numerator,
+        cast(1 as double precision) as denominator,
+        'count' as unit,
+        cast(coalesce(stage_counts.customers, 0) as {{ dbt.type_bigint() }}) as n
+    from slice_periods
+    cross join rules
+    left join stage_counts
+        on
+            slice_periods.period_grain = stage_counts.period_grain
+            and slice_periods.period_start_on = stage_counts.period_start_on
+            and slice_periods.slice_type = stage_counts.slice_type
+            and slice_periods.slice_value = stage_counts.slice_value
+            and rules.stage = stage_counts.lifecycle_stage
+),
+
+slice_aggregates as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        sum(active_at_end_flag) as customers_at_end,
+        sum(case when active_at_end_flag = 1 then tenure_days else 0 end) as tenure_days,
+        sum(case when active_at_end_flag = 1 then product_line_count else 0 end)
+            as product_lines,
+        sum(revenue_trailing_12m_cny) as revenue_trailing_12m_cny,
+        sum(revenue_prior_12m_cny) as revenue_prior_12m_cny,
+        sum(
+            case when revenue_trailing_12m_cny > 0 or revenue_prior_12m_cny > 0 then 1 else 0 end
+        ) as customers_with_revenue,
+        sum(active_any_flag) as customers_active_in_period,
+        sum(case when active_any_flag = 1 then change_count else 0 end) as manager_changes,
+        sum(active_at_start_flag * changed_before_flag) as changed_at_start,
+        sum(active_at_start_flag * changed_before_flag * (1 - active_at_end_flag))
+            as changed_lost,
+        sum(active_at_start_flag * (1 - changed_before_flag)) as unchanged_at_start,
+        sum(active_at_start_flag * (1 - changed_before_flag) * (1 - active_at_end_flag))
+            as unchanged_lost
+    from sliced
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value
+),
+
+aggregate_rows as (
+    {%- set rows = [
+        ('G4', 'tenure_days', 'tenure_days', 'customers_at_end', 'days', 'customers_at_end'),
+        ('G4', 'product_lines', 'product_lines', 'customers_at_end', 'per_customer',
+            'customers_at_end'),
+        ('G5', 'revenue', 'revenue_trailing_12m_cny - revenue_prior_12m_cny',
+            'revenue_prior_12m_cny', 'rate', 'customers_with_revenue'),
+        ('G7', 'changes_per_customer', 'manager_changes', 'customers_active_in_period',
+            'per_customer', 'customers_active_in_period'),
+        ('G7', 'churn_rate:manager_changed', 'changed_lost', 'changed_at_start', 'rate',
+            'changed_at_start'),
+        ('G7', 'churn_rate:manager_unchanged', 'unchanged_lost', 'unchanged_at_start', 'rate',
+            'unchanged_at_start'),
+    ] %}
+    {%- for code, variant, numerator, denominator, unit, n in rows %}
+        select
+            '{{ code }}' as indicator_code,
+            '{{ variant }}' as indicator_variant,
+            period_grain,
+            period_start_on,
+            slice_type,
+            slice_value,
+            cast({{ numerator }} as double precision) as numerator,
+            cast({{ denominator }} as double precision) as denominator,
+            '{{ unit }}' as unit,
+            cast({{ n }} as {{ dbt.type_bigint() }}) as n
+        from slice_aggregates
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+final as (
+    select * from distribution_rows
+    union all
+    select * from stage_rows
+    union all
+    select * from aggregate_rows
+)
+
+select * from final

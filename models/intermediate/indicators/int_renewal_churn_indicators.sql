@@ -1,0 +1,540 @@
+-- Renewal, churn-reason, churn-cost and cohort indicators (METRICS B3, B5, B6, B8) in the tidy
+-- shape of loyalty_indicators, per period (month, quarter, year) and slice.
+--   B3 standard        contracts renewed / contracts that came up for renewal: contracts whose
+--                      end_on (on or before as_of) falls in the period; renewed = a contract
+--                      signed by as_of names it in renewal_of. Early terminations count as
+--                      not renewed at their end_on. Customer slices and 'product_line'.
+--   B3 customer_based  customers with a renewed contract / customers with a contract up for
+--                      renewal in the period.
+--   B3 seed_002        seed 002's "renewed customers / all customers": customers with a
+--                      renewed contract up in the period / customers active in the period
+--                      (loyalty_retention; customer slices only).
+--   Customers lost in a period are those of loyalty_retention (B2): active at the period's
+--   start, not at its end. Their churn event is the last churned month of the spine in the
+--   period; its reason is the first churn record (int_churn_reasons) dated on or after that
+--   month and before the customer's next churn, else 'unrecorded'.
+--   B5 reason:<category>        customers lost with that reason (count, denominator = 1);
+--   B5 reason_share:<category>  the same / all customers lost in the period and slice;
+--   B5 lost_revenue:<category>  their lost revenue as in B6 standard (cny, denominator = 1).
+--   B5 rows exist for each category ('unrecorded' when no record documents the churn) that
+--   lost a customer in the period and slice; summed over the categories, reason:… gives
+--   B2's numerator (customers_lost of loyalty_retention).
+--   B6 standard        lost revenue: revenue (CNY) of the lost customers in the 12 months up
+--                      to the month of their last invoice before the churn (a customer who
+--                      lapses after the 365-day activity window bought nothing in the 12
+--                      months before the churn month itself); sum, denominator = 1.
+--   B6 to_churn_month  the literal reading: revenue in the 12 months up to the churn month.
+--   B6 has a row (0 when nobody was lost) for every period and slice with customers.
+--   B8 cohort:<label>:k=<k>   share of a cohort (customers acquired in the period_grain period
+--                      <label>) active at the end of the k-th period after it; period_start_on
+--                      is that observed period (from loyalty_cohort_retention).
+with contracts as (
+    select * from {{ ref('fct_contracts') }}
+),
+
+spine as (
+    select * from {{ ref('int_customer_months') }}
+),
+
+churn_reasons as (
+    select * from {{ ref('int_churn_reasons') }}
+),
+
+slices as (
+    select * from {{ ref('int_customer_slices') }}
+),
+
+retention as (
+    select * from {{ ref('loyalty_retention') }}
+),
+
+cohort_retention as (
+    select * from {{ ref('loyalty_cohort_retention') }}
+),
+
+grains as (
+    select 'month' as period_grain
+    union all
+    select 'quarter' as period_grain
+    union all
+    select 'year' as period_grain
+),
+
+-- B3 ---------------------------------------------------------------------------------------
+
+renewed_contracts as (
+    select distinct renewal_of as contract_id
+    from contracts
+    where renewal_of is not null
+),
+
+contracts_up as (
+    select
+        contracts.contract_id,
+        contracts.customer_id,
+        contracts.product_line,
+        contracts.end_on,
+        case when renewed_contracts.contract_id is not null then 1 else 0 end as renewed_flag
+    from contracts
+    left join renewed_contracts
+        on contracts.contract_id = renewed_contracts.contract_id
+    where contracts.end_on <= {{ as_of_date() }}
+),
+
+contract_periods as (
+    select
+        contracts_up.*,
+        grains.period_grain,
+        case grains.period_grain
+            when 'month' then cast({{ dbt.date_trunc('month', 'contracts_up.end_on') }} as date)
+            when 'quarter'
+                then cast({{ dbt.date_trunc('quarter', 'contracts_up.end_on') }} as date)
+            else cast({{ dbt.date_trunc('year', 'contracts_up.end_on') }} as date)
+        end as period_start_on
+    from contracts_up
+    cross join grains
+),
+
+contract_slices as (
+    select
+        contract_periods.*,
+        slices.slice_type,
+        slices.slice_value
+    from contract_periods
+    inner join slices
+        on contract_periods.customer_id = slices.customer_id
+    union all
+    select
+        contract_periods.*,
+        'product_line' as slice_type,
+        contract_periods.product_line as slice_value
+    from contract_periods
+),
+
+customer_renewals as (
+    select
+        customer_id,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        max(renewed_flag) as renewed_flag
+    from contract_slices
+    group by
+        customer_id,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value
+),
+
+renewal_contract_totals as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        sum(renewed_flag) as contracts_renewed,
+        count(*) as contracts_up
+    from contract_slices
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value
+),
+
+renewal_customer_totals as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        sum(renewed_flag) as customers_renewed,
+        count(*) as customers_up
+    from customer_renewals
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value
+),
+
+renewal_rows as (
+    select
+        'B3' as indicator_code,
+        'standard' as indicator_variant,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        contracts_renewed as numerator,
+        contracts_up as denominator,
+        'rate' as unit,
+        contracts_up as n
+    from renewal_contract_totals
+    union all
+    select
+        'B3' as indicator_code,
+        'customer_based' as indicator_variant,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        customers_renewed as numerator,
+        customers_up as denominator,
+        'rate' as unit,
+        customers_up as n
+    from renewal_customer_totals
+    union all
+    select
+        'B3' as indicator_code,
+        'seed_002' as indicator_variant,
+        retention.period_grain,
+        retention.period_start_on,
+        retention.slice_type,
+        retention.slice_value,
+        coalesce(renewal_customer_totals.customers_renewed, 0) as numerator,
+        retention.customers_active_in_period as denominator,
+        'rate' as unit,
+        retention.customers_active_in_period as n
+    from retention
+    left join renewal_customer_totals
+        on
+            retention.period_grain = renewal_customer_totals.period_grain
+            and retention.period_start_on = renewal_customer_totals.period_start_on
+            and retention.slice_type = renewal_customer_totals.slice_type
+            and retention.slice_value = renewal_customer_totals.slice_value
+),
+
+-- B5, B6 -----------------------------------------------------------------------------------
+
+churn_events as (
+    select
+        customer_id,
+        month_start_on as churn_month_on,
+        coalesce(
+            cast({{ dbt.date_trunc('month', 'last_ordered_on') }} as date), month_start_on
+        ) as last_invoice_month_on,
+        lead(month_start_on) over (
+            partition by customer_id order by month_start_on
+        ) as next_churn_month_on
+    from spine
+    where is_churned
+),
+
+event_records as (
+    select
+        churn_events.customer_id,
+        churn_events.churn_month_on,
+        churn_reasons.reason_category,
+        row_number() over (
+            partition by churn_events.customer_id, churn_events.churn_month_on
+            order by churn_reasons.churned_on, churn_reasons.churn_id
+        ) as record_rank
+    from churn_events
+    inner join churn_reasons
+        on
+            churn_events.customer_id = churn_reasons.customer_id
+            and churn_events.churn_month_on <= churn_reasons.churned_on
+            and (
+                churn_events.next_churn_month_on is null
+                or churn_events.next_churn_month_on > churn_reasons.churned_on
+            )
+),
+
+event_revenue as (
+    select
+        churn_events.customer_id,
+        churn_events.churn_month_on,
+        sum(
+            case
+                when spine.month_start_on <= churn_events.last_invoice_month_on
+                    then spine.revenue_cny
+                else 0
+            end
+        ) as lost_revenue_cny,
+        sum(
+            case
+                when
+                    spine.month_start_on
+                    > {{ dbt.dateadd('month', -12, 'churn_events.churn_month_on') }}
+                    then spine.revenue_cny
+                else 0
+            end
+        ) as revenue_to_churn_month_cny
+    from churn_events
+    inner join spine
+        on
+            churn_events.customer_id = spine.customer_id
+            and churn_events.churn_month_on >= spine.month_start_on
+            and {{ dbt.dateadd('month', -12, 'churn_events.last_invoice_month_on') }}
+            < spine.month_start_on
+    group by
+        churn_events.customer_id,
+        churn_events.churn_month_on
+),
+
+churn_event_details as (
+    select
+        churn_events.customer_id,
+        churn_events.churn_month_on,
+        coalesce(event_records.reason_category, 'unrecorded') as reason_category,
+        coalesce(event_revenue.lost_revenue_cny, 0) as lost_revenue_cny,
+        coalesce(event_revenue.revenue_to_churn_month_cny, 0) as revenue_to_churn_month_cny
+    from churn_events
+    left join event_records
+        on
+            churn_events.customer_id = event_records.customer_id
+            and churn_events.churn_month_on = event_records.churn_month_on
+            and event_records.record_rank = 1
+    left join event_revenue
+        on
+            churn_events.customer_id = event_revenue.customer_id
+            and churn_events.churn_month_on = event_revenue.churn_month_on
+),
+
+spine_periods as (
+    select
+        spine.customer_id,
+        spine.month_start_on,
+        spine.is_churned,
+        grains.period_grain,
+        case grains.period_grain
+            when 'month' then spine.month_start_on
+            when 'quarter'
+                then cast({{ dbt.date_trunc('quarter', 'spine.month_start_on') }} as date)
+            else cast({{ dbt.date_trunc('year', 'spine.month_start_on') }} as date)
+        end as period_start_on
+    from spine
+    cross join grains
+),
+
+period_bounds as (
+    select
+        customer_id,
+        period_grain,
+        period_start_on,
+        min(month_start_on) as first_month_on,
+        max(month_start_on) as last_month_on,
+        max(case when is_churned then month_start_on end) as last_churn_month_on
+    from spine_periods
+    group by
+        customer_id,
+        period_grain,
+        period_start_on
+),
+
+customer_losses as (
+    select
+        period_bounds.customer_id,
+        period_bounds.period_grain,
+        period_bounds.period_start_on,
+        case
+            when first_month.was_active_at_start and not last_month.is_active then 1
+            else 0
+        end as lost_flag,
+        period_bounds.last_churn_month_on
+    from period_bounds
+    inner join spine as first_month
+        on
+            period_bounds.customer_id = first_month.customer_id
+            and period_bounds.first_month_on = first_month.month_start_on
+    inner join spine as last_month
+        on
+            period_bounds.customer_id = last_month.customer_id
+            and period_bounds.last_month_on = last_month.month_start_on
+),
+
+lost_customers as (
+    select
+        customer_losses.customer_id,
+        customer_losses.period_grain,
+        customer_losses.period_start_on,
+        customer_losses.lost_flag,
+        case
+            when customer_losses.lost_flag = 1 then churn_event_details.reason_category
+        end as reason_category,
+        case
+            when customer_losses.lost_flag = 1 then churn_event_details.lost_revenue_cny
+            else 0
+        end as lost_revenue_cny,
+        case
+            when customer_losses.lost_flag = 1
+                then churn_event_details.revenue_to_churn_month_cny
+            else 0
+        end as revenue_to_churn_month_cny
+    from customer_losses
+    left join churn_event_details
+        on
+            customer_losses.customer_id = churn_event_details.customer_id
+            and customer_losses.last_churn_month_on = churn_event_details.churn_month_on
+),
+
+lost_sliced as (
+    select
+        lost_customers.*,
+        slices.slice_type,
+        slices.slice_value
+    from lost_customers
+    inner join slices
+        on lost_customers.customer_id = slices.customer_id
+),
+
+loss_totals as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        sum(lost_flag) as customers_lost,
+        sum(lost_revenue_cny) as lost_revenue_cny,
+        sum(revenue_to_churn_month_cny) as revenue_to_churn_month_cny
+    from lost_sliced
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value
+),
+
+loss_reason_totals as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        reason_category,
+        count(*) as customers_lost,
+        sum(lost_revenue_cny) as lost_revenue_cny
+    from lost_sliced
+    where lost_flag = 1
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        reason_category
+),
+
+reason_grid as (
+    select
+        loss_reason_totals.period_grain,
+        loss_reason_totals.period_start_on,
+        loss_reason_totals.slice_type,
+        loss_reason_totals.slice_value,
+        loss_reason_totals.reason_category,
+        loss_reason_totals.customers_lost,
+        loss_reason_totals.lost_revenue_cny,
+        loss_totals.customers_lost as customers_lost_all
+    from loss_reason_totals
+    inner join loss_totals
+        on
+            loss_reason_totals.period_grain = loss_totals.period_grain
+            and loss_reason_totals.period_start_on = loss_totals.period_start_on
+            and loss_reason_totals.slice_type = loss_totals.slice_type
+            and loss_reason_totals.slice_value = loss_totals.slice_value
+),
+
+churn_reason_rows as (
+    select
+        'B5' as indicator_code,
+        {{ dbt.concat(["'reason:'", "reason_category"]) }} as indicator_variant,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        customers_lost as numerator,
+        1 as denominator,
+        'count' as unit,
+        customers_lost as n
+    from reason_grid
+    union all
+    select
+        'B5' as indicator_code,
+        {{ dbt.concat(["'reason_share:'", "reason_category"]) }} as indicator_variant,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        customers_lost as numerator,
+        customers_lost_all as denominator,
+        'rate' as unit,
+        customers_lost_all as n
+    from reason_grid
+    union all
+    select
+        'B5' as indicator_code,
+        {{ dbt.concat(["'lost_revenue:'", "reason_category"]) }} as indicator_variant,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        lost_revenue_cny as numerator,
+        1 as denominator,
+        'cny' as unit,
+        customers_lost as n
+    from reason_grid
+),
+
+churn_cost_rows as (
+    select
+        'B6' as indicator_code,
+        'standard' as indicator_variant,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        lost_revenue_cny as numerator,
+        1 as denominator,
+        'cny' as unit,
+        customers_lost as n
+    from loss_totals
+    union all
+    select
+        'B6' as indicator_code,
+        'to_churn_month' as indicator_variant,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        revenue_to_churn_month_cny as numerator,
+        1 as denominator,
+        'cny' as unit,
+        customers_lost as n
+    from loss_totals
+),
+
+-- B8 ---------------------------------------------------------------------------------------
+
+cohort_rows as (
+    select
+        'B8' as indicator_code,
+        {{ dbt.concat([
+            "'cohort:'",
+            "cohort_label",
+            "':k='",
+            "cast(periods_since_acquisition as " ~ dbt.type_string() ~ ")",
+        ]) }} as indicator_variant,
+        cohort_grain as period_grain,
+        observed_period_start_on as period_start_on,
+        slice_type,
+        slice_value,
+        customers_active as numerator,
+        cohort_size as denominator,
+        'rate' as unit,
+        cohort_size as n
+    from cohort_retention
+),
+
+final as (
+    select * from renewal_rows
+    union all
+    select * from churn_reason_rows
+    union all
+    select * from churn_cost_rows
+    union all
+    select * from cohort_rows
+)
+
+select * from final
