@@ -24,7 +24,7 @@ CUSTOMERS ?= 5000
 YEARS ?= 3
 SEED ?= 42
 
-.PHONY: install run dev test lint format lock demo-data parse clean
+.PHONY: install run dev test lint format lock demo-data parse clean report
 
 install: $(STAMP)
 
@@ -47,7 +47,7 @@ lock:
 
 $(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME)
-	@printf 'telemetry:\n  enabled: false\n' > $@
+	@printf 'telemetry:\n  enabled: false\nrun_retries:\n  enabled: true\n' > $@
 
 demo-data: install
 	@if [ -z "$$(ls -A $(WH_LANDING_DIR) 2>/dev/null)" ]; then \
@@ -60,6 +60,15 @@ parse: install
 
 run: install demo-data parse $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/python -m orchestration.run
+
+# The report again from the last publish (make run writes it too): REPORT_LANGUAGE=zh|en.
+REPORT_LANGUAGE ?= zh
+report: install
+	@test -e $(dir $(WH_DUCKDB_PATH))published/bi.duckdb || \
+		{ echo "nothing published yet in $(dir $(WH_DUCKDB_PATH))published: run make run first"; exit 1; }
+	@$(BIN)/python -m orchestration.report --database $(dir $(WH_DUCKDB_PATH))published/bi.duckdb \
+		--out $(dir $(WH_DUCKDB_PATH))reports/loyalty_report_$(REPORT_LANGUAGE).html \
+		--language $(REPORT_LANGUAGE)
 
 dev: install parse $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -m orchestration.definitions

@@ -8,10 +8,11 @@ from dagster import Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from .assets.clv import clv_assets
+from .assets.clv import clv_assets, customer_clv_is_sane
 from .assets.dbt import warehouse_dbt_assets
 from .assets.ingestion import RAW_ASSETS
 from .assets.publish import build_published_warehouse
+from .assets.report import build_report_asset
 from .assets.value import customer_concentration
 from .automation import build_daily_schedule, build_landing_sensor
 from .project import dbt_project
@@ -20,12 +21,25 @@ from .settings import duckdb_path
 # Every Python asset that writes the analytics schema: the publish waits for all of them.
 ANALYTICS_ASSETS = [customer_concentration, clv_assets]
 published_warehouse = build_published_warehouse(warehouse_dbt_assets, ANALYTICS_ASSETS)
+loyalty_report = build_report_asset(published_warehouse)
 
 # DuckDB allows one writer process per file: every step runs in this one process, in order.
+# A failed scheduled run is retried once by the daemon (run_retries in dagster.yaml), from
+# the failed step: a refresh blocked by a transient file lock recovers without a person.
+RETRY_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILURE"}
+
 full_refresh_job = define_asset_job(
     "full_refresh",
     selection="*",
-    description="Load new landing files, build every dbt model and test, compute Python assets.",
+    description="Load new landing files, build every dbt model and test, compute the Python "
+    "assets, publish the BI copy and write the report.",
+    tags=RETRY_TAGS,
+)
+report_only_job = define_asset_job(
+    "report_only",
+    selection=[loyalty_report.key],
+    description="Write the report again from the current published copy (e.g. after a "
+    "language or as_of change), without refreshing anything.",
 )
 
 
@@ -42,10 +56,18 @@ def build_definitions(database: str | None = None) -> Definitions:
         *warehouse_dbt_assets.keys,
         *(key for assets_def in ANALYTICS_ASSETS for key in assets_def.keys),
         published_warehouse.key,
+        loyalty_report.key,
     ]
     return Definitions(
-        assets=[*RAW_ASSETS, warehouse_dbt_assets, *ANALYTICS_ASSETS, published_warehouse],
-        jobs=[full_refresh_job],
+        assets=[
+            *RAW_ASSETS,
+            warehouse_dbt_assets,
+            *ANALYTICS_ASSETS,
+            published_warehouse,
+            loyalty_report,
+        ],
+        asset_checks=[customer_clv_is_sane],
+        jobs=[full_refresh_job, report_only_job],
         schedules=[build_daily_schedule(full_refresh_job.name)],
         sensors=[build_landing_sensor(full_refresh_job.name, downstream)],
         executor=in_process_executor,

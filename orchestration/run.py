@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 from dagster import DagsterInstance
 
+from .assets.report import report_dir
 from .contract import TABLES
 from .settings import duckdb_path, landing_dir
 
@@ -50,9 +52,15 @@ def summary(database: str) -> str:
                 f"customer concentration (F11): {customers:,} customers, top-10 share "
                 f"{top10:.2%}, Herfindahl index {hhi:.4f}"
             )
+    published = Path(database).parent / "published"
+    lines.append("")
+    lines.append(f"published for BI (read-only, swapped atomically): {published / 'bi.duckdb'}")
+    lines.append(f"  Parquet, one file per table:                    {published / 'parquet'}")
+    for report in sorted(report_dir(Path(database)).glob("loyalty_report_*.html")):
+        lines.append(f"report: {report}")
     lines.append("")
     lines.append(f"open the Dagster UI: make dev  ->  http://127.0.0.1:{UI_PORT}")
-    lines.append("read it from any DuckDB client, read-only: duckdb.connect(path, read_only=True)")
+    lines.append("BI tools read the published copy: see docs/bi.md")
     return "\n".join(lines)
 
 

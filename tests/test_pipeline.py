@@ -6,6 +6,7 @@ Every assertion compares the warehouse with an independent computation from the 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import duckdb
@@ -192,3 +193,53 @@ def test_retention_counts_match_the_spine_and_formulas(built):
     assert b1["seed_002"] == pytest.approx((last["end"] - last["new"]) / last["end"])
     # churn happens in the generated firm, and is neither absent nor total
     assert 0 < merged["churn_rate"].iloc[12:].mean() < 0.2
+
+
+@pytest.mark.slow
+def test_clv_tables_are_complete_and_finite(built):
+    """Every customer has a finite CLV inside its interval; equity adds up to the customers."""
+    with duckdb.connect(built["database"], read_only=True) as con:
+        clv = con.execute("select * from analytics.customer_clv").df()
+        equity = con.execute(
+            "select * from analytics.customer_equity where slice_type = 'company'"
+        ).df()
+        industries = con.execute(
+            "select sum(equity_cny) from analytics.customer_equity where slice_type = 'industry'"
+        ).fetchone()[0]
+        fits = con.execute("select distinct model from analytics.clv_model_fits").df()
+    assert len(clv) == CUSTOMERS and clv["customer_id"].is_unique
+    values = clv[["clv_cny", "clv_lower_cny", "clv_upper_cny", "seed_clv_cny"]]
+    assert np.isfinite(values.to_numpy(float)).all()
+    assert (clv["clv_lower_cny"] <= clv["clv_cny"] + 1e-6).all()
+    assert (clv["clv_cny"] <= clv["clv_upper_cny"] + 1e-6).all()
+    assert clv["p_alive"].dropna().between(0, 1).all()
+    assert equity["equity_cny"].iloc[0] == pytest.approx(clv["clv_cny"].sum())
+    assert industries == pytest.approx(clv["clv_cny"].sum())
+    assert {"bgnbd", "paretonbd", "gammagamma"} <= set(fits["model"])
+
+
+@pytest.mark.slow
+def test_the_publish_matches_its_manifest_and_holds_no_staging(built):
+    published = Path(built["database"]).parent / "published"
+    manifest = json.loads((published / "manifest.json").read_text())
+    with duckdb.connect(str(published / "bi.duckdb"), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema not in ('publish_meta')"
+        ).fetchall()
+        names = {f"{schema}.{name}" for schema, name in tables}
+        for key, entry in manifest["tables"].items():
+            count = con.execute(f"select count(*) from {key}").fetchone()[0]
+            assert count == entry["rows"], key
+    assert {"main.loyalty_indicators", "analytics.customer_clv", "main.customer_facts"} <= names
+    assert not [n for n in names if n.split(".")[1].startswith(("stg_", "int_"))]
+    assert not [n for n in names if n.startswith("raw")]
+
+
+@pytest.mark.slow
+def test_the_report_is_written_in_both_languages(built):
+    reports = Path(built["database"]).parent / "reports"
+    zh = (reports / "loyalty_report_zh.html").read_text(encoding="utf-8")
+    en = (reports / "loyalty_report_en.html").read_text(encoding="utf-8")
+    assert "<svg" in zh and "<svg" in en
+    assert "客户" in zh and "customer" in en.lower()

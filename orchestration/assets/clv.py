@@ -7,7 +7,16 @@ import datetime as dt
 import os
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    asset_check,
+    multi_asset,
+)
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
@@ -144,3 +153,35 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
                     "notes": MetadataValue.md("\n".join(f"- {n}" for n in result.notes)),
                 },
             )
+
+
+@asset_check(
+    asset=AssetKey([ANALYTICS_SCHEMA, "customer_clv"]),
+    blocking=True,
+    description="CLV sanity: no NaN or infinite values, P(alive) in [0, 1], non-negative CLV, "
+    "lower <= CLV <= upper. Blocking: a failing CLV is never published.",
+)
+def customer_clv_is_sane(duckdb: DuckDBResource) -> AssetCheckResult:
+    with duckdb.get_connection() as con:
+        row = con.execute(
+            f"""select
+                count(*) filter (where isnan(clv_cny) or isinf(clv_cny)
+                    or isnan(clv_lower_cny) or isinf(clv_upper_cny)),
+                count(*) filter (where p_alive < 0 or p_alive > 1),
+                count(*) filter (where clv_cny < 0),
+                count(*) filter (where clv_lower_cny > clv_cny + 1e-6
+                    or clv_upper_cny < clv_cny - 1e-6),
+                count(*)
+            from {ANALYTICS_SCHEMA}.customer_clv"""
+        ).fetchone()
+    not_finite, bad_p_alive, negative, outside, customers = row
+    return AssetCheckResult(
+        passed=not (not_finite or bad_p_alive or negative or outside),
+        metadata={
+            "customers": customers,
+            "not_finite": not_finite,
+            "p_alive_outside_0_1": bad_p_alive,
+            "negative_clv": negative,
+            "clv_outside_its_interval": outside,
+        },
+    )

@@ -1,0 +1,252 @@
+"""Backtest of the early warning over historical cutoffs (METRICS H4, H5), and its metrics.
+
+Rolling origin: cutoffs are taken in order; each is evaluated by a model trained on every
+earlier cutoff whose label window has closed before it (cutoff_j + window_days < cutoff_i),
+so no row of the evaluation window, nor any day after the evaluated cutoff, reaches the
+training. The first cutoffs, with nothing closed before them, only train.
+
+Methods scored at every evaluated cutoff, on the same customers:
+- model_logistic, model_gbm: the calibrated classifiers of `train` (`is_chosen` marks the
+  one `train` picked on its held-out customers);
+- recency_baseline: days since the last order alone. AUC and PR-AUC rank the days
+  themselves; Brier and the reliability table use a Platt map (logistic regression on
+  log(1 + days)) fitted on the same training cutoffs;
+- pareto_p_alive: 1 − P(alive) as the churn probability, when the caller passes P(alive)
+  for that cutoff (`pareto_p_alive` computes it from the orders); skipped otherwise. It is
+  not calibrated to the window, so read its Brier with that in mind.
+
+Metrics are written here in numpy (checked against scikit-learn in the tests): AUC with
+ties counted half, PR-AUC as average precision (scikit-learn's step-wise sum, no
+interpolation), Brier score, and a reliability table of equal-width probability bins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from ..clv import paretonbd, rfm_summary
+from .features import DEFAULT_WINDOW_DAYS, KEYS, build_features, build_labels
+from .model import METHODS, score, train, training_frame
+from .sources import DateLike, Sources, as_day
+
+RELIABILITY_BINS = 10
+RECENCY_FEATURE = "days_since_last_order"
+
+
+def _binary(y: object, s: object) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y, dtype=float)
+    s = np.asarray(s, dtype=float)
+    if y.shape != s.shape or y.ndim != 1:
+        raise ValueError("labels and scores must be 1-d and of the same length")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("labels must be 0 or 1")
+    if np.isnan(s).any():
+        raise ValueError("scores must not be missing")
+    return y, s
+
+
+def _both_classes(y: np.ndarray) -> None:
+    if y.sum() == 0 or y.sum() == y.size:
+        raise ValueError("AUC and PR-AUC need at least one churner and one non-churner")
+
+
+def roc_auc(y: object, s: object) -> float:
+    """Probability that a random churner scores above a random non-churner (ties: half)."""
+    y, s = _binary(y, s)
+    _both_classes(y)
+    ranks = pd.Series(s).rank(method="average").to_numpy()
+    positives = y.sum()
+    negatives = y.size - positives
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def average_precision(y: object, s: object) -> float:
+    """PR-AUC as average precision: sum over score thresholds of (recall gain) × precision."""
+    y, s = _binary(y, s)
+    _both_classes(y)
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last_of_threshold = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
+    true_positives = np.cumsum(y)[last_of_threshold]
+    flagged = last_of_threshold + 1
+    precision = true_positives / flagged
+    recall = true_positives / y.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def brier_score(y: object, p: object) -> float:
+    """Mean squared difference between the probability and the outcome."""
+    y, p = _binary(y, p)
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError("probabilities must lie in [0, 1]")
+    return float(np.mean((p - y) ** 2))
+
+
+def reliability_table(y: object, p: object, bins: int = RELIABILITY_BINS) -> pd.DataFrame:
+    """Equal-width bins of the predicted probability (bin k holds [k/bins, (k+1)/bins), the
+    last one includes 1): bin, bin_lower, bin_upper, mean_predicted, observed_rate, n.
+    Empty bins are left out."""
+    y, p = _binary(y, p)
+    which = np.minimum(np.floor(p * bins).astype(int), bins - 1)
+    frame = pd.DataFrame({"bin": which, "p": p, "y": y})
+    table = frame.groupby("bin").agg(
+        mean_predicted=("p", "mean"), observed_rate=("y", "mean"), n=("y", "size")
+    )
+    table = table.reset_index()
+    table.insert(1, "bin_lower", table["bin"] / bins)
+    table.insert(2, "bin_upper", (table["bin"] + 1) / bins)
+    return table
+
+
+def pareto_p_alive(
+    sources: Sources, cutoffs: Iterable[DateLike], window_days: int = DEFAULT_WINDOW_DAYS
+) -> pd.DataFrame:
+    """Pareto/NBD fitted, per cutoff, on the invoices dated before it (weeks, CDNOW
+    conventions of `clv.rfm_summary`): customer_id, cutoff, p_alive, expected_purchases (in
+    the next window_days). Usable as the backtest's benchmark and as extra features."""
+    invoices = sources.orders.loc[~sources.orders["is_credit_note"]]
+    frames = []
+    for cutoff in sorted({as_day(c) for c in cutoffs}):
+        before = invoices.loc[invoices["ordered_on"] < cutoff]
+        summary = rfm_summary(
+            before,
+            calibration_end=cutoff - pd.Timedelta(days=1),
+            date_col="ordered_on",
+            amount_col="amount_cny",
+        )
+        params = paretonbd.fit(summary["x"], summary["t_x"], summary["T"])
+        rfm = (summary["x"], summary["t_x"], summary["T"])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": summary.index.astype(str),
+                    "cutoff": cutoff,
+                    "p_alive": paretonbd.probability_alive(params, *rfm),
+                    "expected_purchases": paretonbd.conditional_expected_purchases(
+                        params, window_days / 7.0, *rfm
+                    ),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+class Backtest(NamedTuple):
+    """`metrics`: cutoff, method, n, positives, auc, pr_auc, brier, auc_margin_over_recency,
+    pr_auc_margin_over_recency, is_chosen, trained_on. `reliability`: cutoff, method, bin,
+    bin_lower, bin_upper, mean_predicted, observed_rate, n."""
+
+    metrics: pd.DataFrame
+    reliability: pd.DataFrame
+
+
+def _recency_map(train_rows: pd.DataFrame) -> LogisticRegression:
+    days = np.log1p(train_rows[[RECENCY_FEATURE]].to_numpy(dtype=float))
+    return LogisticRegression().fit(days, train_rows["churned"].astype(int))
+
+
+def _p_alive_at(p_alive: pd.DataFrame, cutoff: pd.Timestamp, customers: pd.Series) -> np.ndarray:
+    at = p_alive.loc[pd.to_datetime(p_alive["cutoff"]).dt.normalize() == cutoff]
+    at = at.set_index(at["customer_id"].astype(str))["p_alive"]
+    values = at.reindex(customers.to_numpy()).to_numpy(dtype=float)
+    if np.isnan(values).any():
+        raise ValueError(
+            f"p_alive at cutoff {cutoff.date()} lacks {int(np.isnan(values).sum())} of the "
+            f"{values.size} active customers"
+        )
+    return values
+
+
+def backtest(
+    sources: Sources,
+    cutoffs: Iterable[DateLike],
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    p_alive: pd.DataFrame | None = None,
+    extra: pd.DataFrame | None = None,
+    bins: int = RELIABILITY_BINS,
+    **train_options: object,
+) -> Backtest:
+    """Rolling-origin backtest (module docstring). `p_alive`: customer_id, cutoff, p_alive
+    (optional benchmark); `extra`: extra feature columns per customer_id and cutoff;
+    `train_options` go to `train`."""
+    cutoffs = sorted({as_day(c) for c in cutoffs})
+    if len(cutoffs) < 2:
+        raise ValueError("a backtest needs at least two cutoffs: one to train, one to test")
+    data = {
+        c: training_frame(build_features(sources, c, extra), build_labels(sources, c, window_days))
+        for c in cutoffs
+    }
+    metric_rows, reliability = [], []
+    for cutoff in cutoffs:
+        earlier = [c for c in cutoffs if c + pd.Timedelta(days=window_days) < cutoff]
+        if not earlier:
+            continue
+        rows = pd.concat([data[c] for c in earlier], ignore_index=True)
+        test = data[cutoff]
+        y = test["churned"].astype(int).to_numpy()
+        if y.sum() == 0:
+            raise ValueError(f"cutoff {cutoff.date()} has no churner in its window: no AUC")
+        model = train(rows.drop(columns="churned"), rows[[*KEYS, "churned"]], **train_options)
+        features = test.drop(columns="churned")
+        recency = _recency_map(rows)
+        days = test[[RECENCY_FEATURE]].to_numpy(dtype=float)
+        methods = {f"model_{m}": (score(model, features, m).to_numpy(), None) for m in METHODS}
+        methods["recency_baseline"] = (
+            recency.predict_proba(np.log1p(days))[:, 1],
+            days[:, 0],
+        )
+        if (
+            p_alive is not None
+            and (pd.to_datetime(p_alive["cutoff"]).dt.normalize() == cutoff).any()
+        ):
+            dead = 1.0 - _p_alive_at(p_alive, cutoff, test["customer_id"])
+            methods["pareto_p_alive"] = (dead, None)
+        for method, (probability, ranking) in methods.items():
+            ranking = probability if ranking is None else ranking
+            metric_rows.append(
+                {
+                    "cutoff": cutoff,
+                    "method": method,
+                    "n": int(y.size),
+                    "positives": int(y.sum()),
+                    "auc": roc_auc(y, ranking),
+                    "pr_auc": average_precision(y, ranking),
+                    "brier": brier_score(y, probability),
+                    "is_chosen": method == f"model_{model.chosen}",
+                    "trained_on": ",".join(str(c.date()) for c in earlier),
+                }
+            )
+            table = reliability_table(y, probability, bins)
+            table.insert(0, "method", method)
+            table.insert(0, "cutoff", cutoff)
+            reliability.append(table)
+    if not metric_rows:
+        raise ValueError(
+            f"no cutoff has a training cutoff whose {window_days}-day window closed before it: "
+            "space the cutoffs further apart or add earlier ones"
+        )
+    metrics = pd.DataFrame(metric_rows)
+    base = metrics.loc[metrics["method"] == "recency_baseline"].set_index("cutoff")
+    for column in ("auc", "pr_auc"):
+        metrics[f"{column}_margin_over_recency"] = metrics[column] - metrics["cutoff"].map(
+            base[column]
+        )
+    order = [
+        "cutoff",
+        "method",
+        "n",
+        "positives",
+        "auc",
+        "pr_auc",
+        "brier",
+        "auc_margin_over_recency",
+        "pr_auc_margin_over_recency",
+        "is_chosen",
+        "trained_on",
+    ]
+    return Backtest(metrics[order], pd.concat(reliability, ignore_index=True))

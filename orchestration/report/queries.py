@@ -1,0 +1,280 @@
+"""Every query the report runs, in one place, by name.
+
+The report reads the marts and never recomputes an indicator: each query selects the
+published value (loyalty_indicators.value, the rates of loyalty_retention, the columns of the
+analytics tables). Some marts are newer than others; when a query's table or one of its
+columns is not in the warehouse, `run` returns `Unavailable` and the section that needed it
+prints "not available in this warehouse: <table>" instead of failing.
+
+Parameters are DuckDB named parameters (`$name`):
+- `$quarter_cutoff`, `$year_cutoff`: the first day of the first period *not* complete at the
+  report's as-of date (a period counts when it ended on or before as_of);
+- `$limit`, `$risk_threshold`: the at-risk table's length and the risk it counts as high.
+
+The columns of `analytics.churn_early_warning` and `analytics.customer_segments` are the
+report's expectation of tables still being built (those of the CLV tables follow
+`orchestration/clv/warehouse.py`); adjust the SQL here, not in the builder, if they differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Query:
+    """A named query: the relations it reads (checked before it runs) and its SQL."""
+
+    tables: tuple[str, ...]
+    sql: str
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """What a section gets instead of rows when the warehouse lacks a table or a column."""
+
+    tables: tuple[str, ...]
+    detail: str = ""
+
+
+QUERIES: dict[str, Query] = {
+    # Company-level series of every indicator at quarter and year grain (B8's per-cohort
+    # variants come from loyalty_cohort_retention instead).
+    "indicators": Query(
+        ("loyalty_indicators",),
+        """
+        select
+            indicator_code,
+            indicator_variant,
+            indicator_name_en,
+            indicator_name_zh,
+            period_grain,
+            period_start_on,
+            numerator,
+            denominator,
+            value,
+            unit,
+            n
+        from loyalty_indicators
+        where
+            slice_type = 'company'
+            and indicator_code <> 'B8'
+            and (
+                (period_grain = 'quarter' and period_start_on < $quarter_cutoff)
+                or (period_grain = 'year' and period_start_on < $year_cutoff)
+            )
+        order by indicator_code, indicator_variant, period_grain, period_start_on
+        """,
+    ),
+    # Which indicators the mart has at all (to tell "not built" from "no period yet").
+    "indicator_codes": Query(
+        ("loyalty_indicators",),
+        "select distinct indicator_code from loyalty_indicators",
+    ),
+    # NPS by industry, yearly.
+    "nps_by_industry": Query(
+        ("loyalty_indicators",),
+        """
+        select
+            period_start_on,
+            slice_value,
+            value,
+            unit,
+            n
+        from loyalty_indicators
+        where
+            indicator_code = 'E3'
+            and indicator_variant = 'standard'
+            and slice_type = 'industry'
+            and period_grain = 'year'
+            and period_start_on < $year_cutoff
+        order by period_start_on, slice_value
+        """,
+    ),
+    "catalogue": Query(
+        ("indicator_catalogue",),
+        "select indicator_code, direction from indicator_catalogue",
+    ),
+    "retention": Query(
+        ("loyalty_retention",),
+        """
+        select
+            period_start_on,
+            customers_at_start,
+            customers_new,
+            customers_lost,
+            customers_at_end,
+            customers_won_back,
+            retention_rate,
+            retention_rate_seed_002,
+            churn_rate
+        from loyalty_retention
+        where
+            slice_type = 'company'
+            and period_grain = 'quarter'
+            and period_start_on < $quarter_cutoff
+        order by period_start_on
+        """,
+    ),
+    "cohorts": Query(
+        ("loyalty_cohort_retention",),
+        """
+        select
+            cohort_label,
+            cohort_start_on,
+            periods_since_acquisition,
+            cohort_size,
+            customers_active,
+            retention_rate
+        from loyalty_cohort_retention
+        where
+            cohort_grain = 'quarter'
+            and slice_type = 'company'
+            and not is_partial_period
+            and observed_period_start_on < $quarter_cutoff
+        order by cohort_start_on, periods_since_acquisition
+        """,
+    ),
+    "concentration": Query(
+        ("analytics.customer_concentration",),
+        """
+        select
+            customers,
+            customers_with_revenue,
+            revenue_cny,
+            top_n,
+            top_n_revenue_cny,
+            top_n_share_rate,
+            herfindahl_index,
+            equivalent_customers
+        from analytics.customer_concentration
+        order by computed_at desc
+        limit 1
+        """,
+    ),
+    # The per-customer revenue the concentration asset reads (for the Lorenz curve).
+    "customer_revenue": Query(
+        ("dim_customers",),
+        "select net_revenue_cny as revenue_cny from dim_customers",
+    ),
+    "clv": Query(
+        ("analytics.customer_clv",),
+        "select clv_cny from analytics.customer_clv where clv_cny is not null",
+    ),
+    "equity": Query(
+        ("analytics.customer_equity",),
+        """
+        select
+            slice_type,
+            slice_value,
+            customers,
+            equity_cny,
+            equity_lower_cny,
+            equity_upper_cny
+        from analytics.customer_equity
+        order by slice_type, equity_cny desc
+        """,
+    ),
+    # The models the CLV uses (is_chosen), one row per model, cohort and parameter.
+    "clv_model_fits": Query(
+        ("analytics.clv_model_fits",),
+        """
+        select
+            model,
+            cohort,
+            parameter,
+            estimate,
+            std_error,
+            log_likelihood,
+            n
+        from analytics.clv_model_fits
+        where is_chosen
+        order by model, cohort, parameter
+        """,
+    ),
+    "segments": Query(
+        ("analytics.customer_segments",),
+        """
+        select
+            segment_code,
+            min(segment_en) as segment_en,
+            min(segment_zh) as segment_zh,
+            min(action_en) as action_en,
+            min(action_zh) as action_zh,
+            count(*) as customers
+        from analytics.customer_segments
+        where segment_scheme = 'value_loyalty'
+        group by segment_code
+        order by segment_code
+        """,
+    ),
+    # Identifiers, scores and reason codes only: no names, phones or e-mails.
+    "at_risk": Query(
+        ("analytics.churn_early_warning",),
+        """
+        select
+            customer_id,
+            risk,
+            value,
+            reason_1,
+            reason_2,
+            reason_3
+        from analytics.churn_early_warning
+        order by risk desc, value desc, customer_id
+        limit $limit
+        """,
+    ),
+    "at_risk_summary": Query(
+        ("analytics.churn_early_warning",),
+        """
+        select
+            count(*) as customers,
+            count(case when risk >= $risk_threshold then 1 end) as customers_high_risk,
+            coalesce(sum(case when risk >= $risk_threshold then value end), 0)
+                as value_high_risk
+        from analytics.churn_early_warning
+        """,
+    ),
+    # The as-of date the marts were built for, the report's default.
+    "warehouse_as_of": Query(
+        ("customer_facts",),
+        "select max(as_of_on) as as_of_on from customer_facts",
+    ),
+}
+
+
+def table_exists(connection: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    """Whether `schema.table` (or `table` in the current schema) is a table or view."""
+    schema, _, name = relation.rpartition(".")
+    found = connection.execute(
+        """
+        select count(*)
+        from information_schema.tables
+        where
+            table_catalog = current_database()
+            and table_schema = coalesce($schema, current_schema())
+            and table_name = $name
+        """,
+        {"schema": schema or None, "name": name},
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def run(
+    connection: duckdb.DuckDBPyConnection, name: str, **parameters: object
+) -> pd.DataFrame | Unavailable:
+    """The rows of query `name`, or `Unavailable` naming the missing table (or the missing
+    column, from the database's message) when the warehouse does not have what it reads."""
+    query = QUERIES[name]
+    missing = tuple(table for table in query.tables if not table_exists(connection, table))
+    if missing:
+        return Unavailable(missing)
+    used = {key: value for key, value in parameters.items() if f"${key}" in query.sql}
+    try:
+        return connection.execute(query.sql, used).df()
+    except (duckdb.CatalogException, duckdb.BinderException) as error:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return Unavailable(query.tables, detail)

@@ -1,0 +1,644 @@
+"""The loyalty and due-diligence report, built from a small warehouse of hand-set mart rows.
+
+Every figure the report prints must be the mart's value in the report's format, periods
+after the as-of date must stay out, the file must load nothing from elsewhere, no personal
+data may appear, and a warehouse without some marts must still give a report that says
+what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from orchestration.report import build_report
+from orchestration.report.__main__ import main
+from orchestration.report.builder import lorenz_points, period_cutoff
+from orchestration.report.i18n import (
+    STRINGS,
+    fmt_change,
+    fmt_cny,
+    fmt_count,
+    fmt_nps,
+    fmt_pct,
+    fmt_rate,
+    fmt_value,
+    period_label,
+)
+from orchestration.report.svg import hbar_chart, nice_ticks
+
+AS_OF = "2025-12-31"
+SECRET_NAMES = ("保密精密制造有限公司", "Secret Holdings Ltd")
+
+# (code, variant, grain, period_start_on, numerator, denominator, value, unit, n),
+# company slice. Rows dated 2026 lie after AS_OF and must not be shown.
+INDICATOR_ROWS = [
+    ("B1", "standard", "quarter", "2025-07-01", 90, 100, 0.9, "rate", 120),
+    ("B1", "standard", "quarter", "2025-10-01", 105, 110, 105 / 110, "rate", 125),
+    ("B1", "standard", "quarter", "2026-01-01", 14, 114, 0.123, "rate", 130),
+    ("B1", "seed_002", "quarter", "2025-07-01", 90, 110, 90 / 110, "rate", 120),
+    ("B1", "seed_002", "quarter", "2025-10-01", 105, 115, 105 / 115, "rate", 125),
+    ("B2", "standard", "quarter", "2025-07-01", 10, 100, 0.1, "rate", 120),
+    ("B2", "standard", "quarter", "2025-10-01", 5, 110, 5 / 110, "rate", 125),
+    ("B7", "standard", "quarter", "2025-07-01", 2, 10, 0.2, "rate", 120),
+    ("B7", "standard", "quarter", "2025-10-01", 1, 4, 0.25, "rate", 125),
+    ("B4", "standard", "quarter", "2025-07-01", 20, 100, 0.2, "ratio", 120),
+    ("B4", "standard", "quarter", "2025-10-01", 10, 115, 10 / 115, "ratio", 125),
+    ("A1", "service_quality", "quarter", "2025-04-01", 4000, 50, 80.0, "pct", 50),
+    ("A1", "service_quality", "quarter", "2025-10-01", 4950, 60, 82.5, "pct", 60),
+    ("A1", "price_reasonableness", "quarter", "2025-04-01", 3000, 50, 60.0, "pct", 50),
+    ("A1", "price_reasonableness", "quarter", "2025-10-01", 3852, 60, 64.2, "pct", 60),
+    ("A2", "standard", "quarter", "2025-04-01", 3500, 50, 70.0, "pct", 50),
+    ("A2", "standard", "quarter", "2025-10-01", 4530, 60, 75.5, "pct", 60),
+    ("A3", "response_based", "quarter", "2025-04-01", 30, 50, 0.6, "rate", 50),
+    ("A3", "response_based", "quarter", "2025-10-01", 39, 60, 0.65, "rate", 60),
+    ("A3", "response_rate", "quarter", "2025-10-01", 60, 600, 0.1, "rate", 60),
+    ("A3", "seed_002", "quarter", "2025-10-01", 39, 600, 0.065, "rate", 60),
+    ("E3", "standard", "quarter", "2024-10-01", 500, 50, 10.0, "nps", 50),
+    ("E3", "standard", "quarter", "2025-10-01", 1404, 60, 23.4, "nps", 60),
+    ("E2", "standard", "quarter", "2025-10-01", 4572, 60, 76.2, "pct", 60),
+    ("D1", "standard", "quarter", "2025-07-01", 4, 100, 0.04, "per_customer", 120),
+    ("D1", "standard", "quarter", "2025-10-01", 6, 120, 0.05, "per_customer", 125),
+    ("D2", "standard", "quarter", "2025-07-01", 320, 4, 80.0, "pct", 4),
+    ("D2", "standard", "quarter", "2025-10-01", 700, 8, 87.5, "pct", 8),
+    ("D3", "median", "quarter", "2025-10-01", 30.0, 1, 30.0, "hours", 8),
+    ("D3", "p90", "quarter", "2025-10-01", 120.5, 1, 120.5, "hours", 8),
+    ("D5", "category:quality", "year", "2025-01-01", 12, 1, 12, "count", 12),
+    ("D5", "category:billing", "year", "2025-01-01", 5, 1, 5, "count", 5),
+    ("D1", "standard", "year", "2025-01-01", 20, 100, 0.2, "per_customer", 130),
+    ("D2", "standard", "year", "2025-01-01", 17, 20, 85.0, "pct", 20),
+    ("B1", "standard", "year", "2024-01-01", 80, 100, 0.8, "rate", 120),
+    ("B1", "standard", "year", "2025-01-01", 88, 100, 0.88, "rate", 130),
+    ("B2", "standard", "year", "2024-01-01", 20, 100, 0.2, "rate", 120),
+    ("B2", "standard", "year", "2025-01-01", 12, 100, 0.12, "rate", 130),
+    ("B5", "reason:price", "year", "2025-01-01", 6, 1, 6, "count", 6),
+    ("B5", "reason:service", "year", "2025-01-01", 3, 1, 3, "count", 3),
+    ("B5", "reason_share:price", "year", "2025-01-01", 6, 9, 6 / 9, "rate", 9),
+    ("B5", "reason_share:service", "year", "2025-01-01", 3, 9, 3 / 9, "rate", 9),
+    ("B5", "lost_revenue:price", "year", "2025-01-01", 1234567, 1, 1234567, "cny", 6),
+    ("B5", "lost_revenue:service", "year", "2025-01-01", 45678, 1, 45678, "cny", 3),
+    ("B6", "standard", "year", "2025-01-01", 1280245, 1, 1280245, "cny", 9),
+]
+NAMES = {
+    "B1": ("Retention rate", "客户留存率"),
+    "B2": ("Churn rate", "客户流失率"),
+    "B4": ("New-to-existing customer ratio", "新老客户比例"),
+    "B5": ("Churn reasons", "客户流失原因"),
+    "B6": ("Churn cost", "客户流失成本"),
+    "B7": ("Win-back", "客户挽回"),
+    "A1": ("Satisfaction score by dimension", "各维度满意度得分"),
+    "A2": ("Satisfaction score (%)", "满意度(%)"),
+    "A3": ("Service satisfaction rate (CSAT top-2-box)", "服务满意率"),
+    "E2": ("Recommendation index (%)", "推荐指数"),
+    "E3": ("Net promoter score", "净推荐值(NPS)"),
+    "D1": ("Complaint rate", "投诉率"),
+    "D2": ("Complaint resolution rate", "投诉解决率"),
+    "D3": ("Complaint handling speed", "投诉处理速度"),
+    "D5": ("Complaint categories", "投诉类别"),
+}
+# 25 scored customers, risk 1.00, 0.96, …, 0.04; value 1,000 × rank. Risk ≥ 0.5: the first
+# 13 (0.52 is the 13th), holding 1,000 × (1 + … + 13) = 91,000.
+AT_RISK = [
+    (f"C{i + 1:03d}", round(1 - 0.04 * i, 2), 1000.0 * (i + 1), "complaints_rising", "no_touch")
+    for i in range(25)
+]
+# value × loyalty segments: 3 + 2 + 4 + 1 placed, 1 unsegmented = 11 customers.
+SEGMENTS = {
+    "high_value_high_loyalty": (3, "Core customers", "核心客户(高价值高忠诚)", "Retain", "保持"),
+    "high_value_low_loyalty": (2, "Valuable but wavering", "高价值低忠诚客户", "Win back", "挽回"),
+    "low_value_high_loyalty": (4, "Loyal with room to grow", "低价值高忠诚客户", "Develop", "发展"),
+    "low_value_low_loyalty": (
+        1,
+        "Low value and low loyalty",
+        "低价值低忠诚客户",
+        "Maintain",
+        "维持",
+    ),
+}
+
+
+def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
+    """A warehouse with every mart the report reads (the analytics schema optional)."""
+    con = duckdb.connect(str(path))
+    con.execute(
+        """
+        create table loyalty_indicators (
+            indicator_code varchar, indicator_variant varchar, indicator_name_en varchar,
+            indicator_name_zh varchar, period_grain varchar, period_start_on date,
+            slice_type varchar, slice_value varchar, numerator double, denominator double,
+            value double, unit varchar, n bigint)
+        """
+    )
+    for code, variant, grain, start, num, den, value, unit, n in INDICATOR_ROWS:
+        en, zh = NAMES[code]
+        con.execute(
+            "insert into loyalty_indicators "
+            "values (?, ?, ?, ?, ?, ?, 'company', 'all', ?, ?, ?, ?, ?)",
+            [code, variant, en, zh, grain, start, num, den, value, unit, n],
+        )
+    for industry, nps in (("manufacturing", 30.0), ("retail", -5.0)):
+        con.execute(
+            "insert into loyalty_indicators values ('E3', 'standard', 'Net promoter score', "
+            "'净推荐值(NPS)', 'year', '2025-01-01', 'industry', ?, 0, 1, ?, 'nps', 20)",
+            [industry, nps],
+        )
+    con.execute(
+        """
+        create table indicator_catalogue as select * from (values
+            ('B1', 'higher_is_better'), ('B2', 'lower_is_better'), ('E3', 'higher_is_better')
+        ) as t(indicator_code, direction)
+        """
+    )
+    con.execute(
+        """
+        create table loyalty_retention as select * from (values
+            ('quarter', date '2025-07-01', 'company', 'all', 100, 20, 10, 110, 2,
+             0.9, 90 / 110, 0.1),
+            ('quarter', date '2025-10-01', 'company', 'all', 110, 10, 5, 115, 1,
+             105 / 110, 105 / 115, 5 / 110),
+            ('quarter', date '2026-01-01', 'company', 'all', 115, 900, 1, 999, 0,
+             0.123, 0.5, 0.01)
+        ) as t(period_grain, period_start_on, slice_type, slice_value, customers_at_start,
+               customers_new, customers_lost, customers_at_end, customers_won_back,
+               retention_rate, retention_rate_seed_002, churn_rate)
+        """
+    )
+    # quarterly cohorts; the 2024-Q4 cohort's fifth quarter is still running (partial); the
+    # due-diligence line compares 2024-Q4 after 4 quarters with 2023-Q4, not the older 2023-Q1
+    con.execute(
+        """
+        create table loyalty_cohort_retention as select * from (values
+            ('2023-Q1', date '2023-01-01', 0, date '2023-01-01', false, 5, 5, 1.0),
+            ('2023-Q1', date '2023-01-01', 4, date '2024-01-01', false, 5, 2, 0.4),
+            ('2023-Q4', date '2023-10-01', 0, date '2023-10-01', false, 8, 8, 1.0),
+            ('2023-Q4', date '2023-10-01', 4, date '2024-10-01', false, 8, 4, 0.5),
+            ('2024-Q4', date '2024-10-01', 0, date '2024-10-01', false, 10, 10, 1.0),
+            ('2024-Q4', date '2024-10-01', 1, date '2025-01-01', false, 10, 9, 0.9),
+            ('2024-Q4', date '2024-10-01', 2, date '2025-04-01', false, 10, 8, 0.8),
+            ('2024-Q4', date '2024-10-01', 3, date '2025-07-01', false, 10, 7, 0.7),
+            ('2024-Q4', date '2024-10-01', 4, date '2025-10-01', false, 10, 6, 0.6),
+            ('2024-Q4', date '2024-10-01', 5, date '2026-01-01', true, 10, 1, 0.111),
+            ('2025-Q1', date '2025-01-01', 0, date '2025-01-01', false, 20, 20, 1.0),
+            ('2025-Q1', date '2025-01-01', 1, date '2025-04-01', false, 20, 17, 0.85),
+            ('2025-Q1', date '2025-01-01', 2, date '2025-07-01', false, 20, 15, 0.75),
+            ('2025-Q1', date '2025-01-01', 3, date '2025-10-01', false, 20, 14, 0.7)
+        ) as t(cohort_label, cohort_start_on, periods_since_acquisition,
+               observed_period_start_on, is_partial_period, cohort_size, customers_active,
+               retention_rate)
+        """
+    )
+    con.execute(
+        "alter table loyalty_cohort_retention add column cohort_grain varchar default 'quarter'"
+    )
+    con.execute(
+        "alter table loyalty_cohort_retention add column slice_type varchar default 'company'"
+    )
+    con.execute(
+        """
+        create table dim_customers as select * from (values
+            ('C001', ?, 100.0), ('C002', ?, 200.0), ('C003', '某公司', 300.0),
+            ('C004', '另一公司', 400.0), ('C005', '亏损公司', -50.0)
+        ) as t(customer_id, customer_name, net_revenue_cny)
+        """,
+        list(SECRET_NAMES),
+    )
+    con.execute(
+        "create table customer_facts as select 'C001' as customer_id, date '2025-12-31' as as_of_on"
+    )
+    if analytics:
+        con.execute("create schema analytics")
+        # revenue 100, 200, 300, 400: top-2 share 0.7, HHI .01 + .04 + .09 + .16 = 0.3
+        con.execute(
+            """
+            create table analytics.customer_concentration as select
+                timestamp '2025-12-31 06:00:00' as computed_at, 5 as customers,
+                4 as customers_with_revenue, 1 as customers_non_positive,
+                1000.0 as revenue_cny, 2 as top_n, 700.0 as top_n_revenue_cny,
+                0.7 as top_n_share_rate, 0.3 as herfindahl_index,
+                1 / 0.3 as equivalent_customers
+            """
+        )
+        con.execute(
+            """
+            create table analytics.customer_clv as
+            select 'C' || lpad(cast(i as varchar), 3, '0') as customer_id,
+                   1000.0 * i as clv_cny, 900.0 * i as clv_lower_cny, 1100.0 * i as clv_upper_cny
+            from range(10) as r(i)
+            """
+        )
+        con.execute(
+            """
+            create table analytics.customer_equity as select * from (values
+                ('company', 'all', 10, 45000.0, 40000.0, 52000.0),
+                ('industry', 'manufacturing', 6, 30000.0, 26000.0, 35000.0),
+                ('industry', 'retail', 4, 15000.0, 12000.0, 18000.0)
+            ) as t(slice_type, slice_value, customers, equity_cny, equity_lower_cny,
+                   equity_upper_cny)
+            """
+        )
+        con.execute(
+            """
+            create table analytics.clv_model_fits as select * from (values
+                ('bgnbd', 'all', 'r', 0.243, 0.012, -9582.4, 2357, true),
+                ('bgnbd', 'all', 'alpha', 4.414, 0.31, -9582.4, 2357, true),
+                ('paretonbd', 'all', 'r', 0.553, 0.05, -9595.0, 2357, false)
+            ) as t(model, cohort, parameter, estimate, std_error, log_likelihood, n, is_chosen)
+            """
+        )
+        con.execute(
+            """
+            create table analytics.customer_segments (
+                customer_id varchar, segment_scheme varchar, segment_code varchar,
+                segment_en varchar, segment_zh varchar, action_en varchar, action_zh varchar)
+            """
+        )
+        number = 0
+        for code, (count, en, zh, action_en, action_zh) in SEGMENTS.items():
+            for _ in range(count):
+                number += 1
+                con.execute(
+                    "insert into analytics.customer_segments values "
+                    "(?, 'value_loyalty', ?, ?, ?, ?, ?)",
+                    [f"S{number:03d}", code, en, zh, action_en, action_zh],
+                )
+        con.execute(
+            "insert into analytics.customer_segments values "
+            "('S999', 'value_loyalty', null, null, null, null, null), "
+            "('S001', 'rfm', 'important_value', 'Important value customers', '重要价值客户', "
+            "'Retain', '保持')"
+        )
+        con.execute(
+            """
+            create table analytics.churn_early_warning (
+                customer_id varchar, risk double, value double,
+                reason_1 varchar, reason_2 varchar, reason_3 varchar)
+            """
+        )
+        con.executemany(
+            "insert into analytics.churn_early_warning values (?, ?, ?, ?, ?, null)", AT_RISK
+        )
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    return make_warehouse(tmp_path_factory.mktemp("report") / "wh.duckdb")
+
+
+@pytest.fixture(scope="module")
+def reports(warehouse, tmp_path_factory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("out")
+    return {
+        language: build_report(warehouse, out / f"{language}.html", language, AS_OF).read_text(
+            encoding="utf-8"
+        )
+        for language in ("en", "zh")
+    }
+
+
+def visible_text(document: str) -> str:
+    """The report's text outside charts, tags removed and entities decoded."""
+    import html
+
+    document = re.sub(r"<svg.*?</svg>", " ", document, flags=re.S)
+    document = re.sub(r"<style>.*?</style>", " ", document, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", document))
+
+
+def card(document: str, code: str) -> str:
+    """The text of the KPI card whose label starts with `code`."""
+    match = re.search(
+        rf'<div class="label">{code} .*?</div>\s*<div class="value">(.*?)</div>', document, re.S
+    )
+    assert match, f"no KPI card for {code}"
+    return match.group(1)
+
+
+# ------------------------------------------------------------------ formats and helpers
+
+
+def test_formats_follow_the_language():
+    assert fmt_rate(105 / 110, "en") == "95.5%"
+    assert fmt_pct(75.5, "zh") == "75.5%"
+    assert fmt_nps(23.4, "en") == "+23.4" and fmt_nps(-5, "zh") == "-5.0"
+    assert fmt_count(3701, "en") == "3,701"
+    assert fmt_cny(1234567, "en") == "CNY 1.23 m"
+    assert fmt_cny(1234567, "zh") == "123.46 万元"
+    assert fmt_cny(918_400_500, "zh") == "9.18 亿元"
+    assert fmt_cny(45000, "en") == "CNY 45,000"
+    assert fmt_cny(999, "zh") == "999 元"
+    assert fmt_value(30.0, "hours", "zh") == "30.0 小时"
+    assert fmt_change(0.05, "rate", "en") == "+5.0 pp"
+    assert fmt_change(-2.5, "pct", "zh") == "-2.5 个百分点"
+    assert fmt_rate(float("nan"), "en") == "—"
+    assert period_label(dt.date(2025, 10, 1), "quarter", "en") == "2025 Q4"
+    assert period_label("2025-10-01", "quarter", "zh") == "2025年Q4"
+    assert period_label(dt.date(2025, 1, 1), "year", "zh") == "2025年"
+
+
+def test_period_cutoff_keeps_complete_periods_only():
+    assert period_cutoff(dt.date(2025, 12, 31), "quarter") == dt.date(2026, 1, 1)
+    assert period_cutoff(dt.date(2025, 12, 30), "quarter") == dt.date(2025, 10, 1)
+    assert period_cutoff(dt.date(2025, 12, 30), "year") == dt.date(2025, 1, 1)
+    assert period_cutoff(dt.date(2025, 6, 30), "year") == dt.date(2025, 1, 1)
+
+
+def test_lorenz_points_use_positive_revenue_smallest_first():
+    x, y = lorenz_points(np.array([300.0, 100.0, -50.0, 400.0, 200.0]))
+    assert list(x) == [0, 0.25, 0.5, 0.75, 1]
+    assert np.allclose(y, [0, 0.1, 0.3, 0.6, 1.0])
+
+
+def test_nice_ticks_cover_the_range():
+    assert nice_ticks(0, 1) == [0, 0.25, 0.5, 0.75, 1.0]
+    assert nice_ticks(14, 23.4) == [12.5, 15, 17.5, 20, 22.5, 25]
+    assert nice_ticks(-5, 30) == [-10, 0, 10, 20, 30]
+
+
+def test_chart_text_is_escaped():
+    chart = hbar_chart(['<b>"x"&'], [1.0], title="<script>")
+    assert "<script>" not in chart and "<b>" not in chart
+    assert "&lt;script&gt;" in chart and "&lt;b&gt;&quot;x&quot;&amp;" in chart
+
+
+# ------------------------------------------------------------------ the report
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_every_section_heading_in_the_language(reports, language):
+    document = reports[language]
+    for key in STRINGS:
+        if key.startswith("sec_"):
+            assert f"<h2>{STRINGS[key][language]}</h2>" in document, key
+    other = "zh" if language == "en" else "en"
+    assert STRINGS["sec_retention"][other] not in document
+    assert f'<html lang="{"en" if language == "en" else "zh-CN"}">' in document
+
+
+def test_headings_by_hand():
+    """The two languages' headings, written out, so a broken STRINGS table cannot pass."""
+    assert STRINGS["sec_retention"] == {"en": "Retention and churn", "zh": "客户留存与流失"}
+    assert STRINGS["sec_due_diligence"] == {"en": "Due-diligence summary", "zh": "尽职调查摘要"}
+
+
+def test_kpi_cards_show_the_latest_complete_quarter(reports):
+    en, zh = reports["en"], reports["zh"]
+    assert card(en, "B1") == "95.5%"  # 105 / 110, 2025 Q4; the 2026 Q1 row (12.3%) is later
+    assert card(en, "B2") == "4.5%"
+    assert card(en, "A2") == "75.5%"
+    assert card(en, "E3") == "+23.4"
+    assert card(en, "D2") == "87.5%"
+    assert card(zh, "B1") == "95.5%"
+    assert card(en, "F11") == "70.0%"
+    assert card(en, "F8") == "CNY 45,000" and card(zh, "F8") == "4.50 万元"
+    assert "+5.0 pp vs 2025 Q3" in en  # B1: 95.45 % − 90 % = +5.45 pp, one decimal
+    assert "较2025年Q3" in zh
+
+
+def test_numbers_equal_the_mart_values(reports, warehouse):
+    """The latest complete period of every company-level indicator series, read back from the
+    mart and formatted the report's way, is in the report (in a card, a table or a chart's
+    value labels); so are the retention counts and the equity figures."""
+    en = reports["en"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        latest = con.execute(
+            """
+            with shown as (
+                select * from loyalty_indicators
+                where slice_type = 'company' and period_start_on < date '2026-01-01'
+            )
+            select indicator_code, indicator_variant, value, unit from shown
+            where period_start_on = (
+                select max(other.period_start_on) from shown as other
+                where other.indicator_code = shown.indicator_code
+                  and other.indicator_variant = shown.indicator_variant
+                  and other.period_grain = shown.period_grain
+            )
+            """
+        ).fetchall()
+        retention = con.execute(
+            "select customers_at_end, retention_rate_seed_002 from loyalty_retention "
+            "where period_start_on < date '2026-01-01'"
+        ).fetchall()
+        equity = con.execute(
+            "select equity_cny, equity_lower_cny, equity_upper_cny from analytics.customer_equity"
+        ).fetchall()
+    assert len(latest) == 30  # code × variant × grain series in INDICATOR_ROWS
+    for code, variant, value, unit in latest:
+        assert fmt_value(value, unit, "en") in en, (code, variant, value, unit)
+    for customers, seed_rate in retention:
+        assert fmt_count(customers, "en") in en and fmt_rate(seed_rate, "en") in en
+    for row in equity:
+        for amount in row:
+            assert fmt_cny(amount, "en") in en
+    # some of the same figures written out by hand
+    text = visible_text(en)
+    for expected in ("82.5%", "64.2%", "+5.0 pp", "91.3%", "30.0 h", "120.5 h", "+10.0"):
+        assert expected in text, expected
+
+
+def test_periods_after_as_of_are_left_out(reports):
+    en = visible_text(reports["en"])
+    assert "12.3%" not in en  # B1 and loyalty_retention in 2026 Q1
+    assert "999" not in en  # customers at end of 2026 Q1
+    assert "11.1%" not in en  # the partial fifth quarter of cohort 2024-Q4
+    assert "2026" not in reports["en"]  # no 2026 period anywhere, charts included
+
+
+def test_churn_reasons_cohorts_complaints_and_concentration(reports):
+    en, zh = visible_text(reports["en"]), visible_text(reports["zh"])
+    # B5 2025: price 6 (66.7 %, CNY 1.23 m), service 3 (33.3 %); B6 CNY 1.28 m
+    assert re.search(r"Price\s+6\s+66\.7%\s+CNY 1\.23 m", en)
+    assert re.search(r"Service\s+3\s+33\.3%\s+CNY 45,678", en)
+    assert "Churn cost (B6), 2025: CNY 1.28 m" in en
+    assert re.search(r"价格\s+6\s+66\.7%\s+123\.46 万元", zh)
+    # cohorts: size, then after 1, 2, 4, 8 quarters
+    assert re.search(r"2024-Q4\s+10\s+90\.0%\s+80\.0%\s+60\.0%\s+—", en)
+    assert re.search(r"2025-Q1\s+20\s+85\.0%\s+75\.0%\s+—\s+—", en)
+    # complaints table, 2025 Q4: D1 0.05, D2 87.5 %, D3 30.0 h and 120.5 h
+    assert re.search(r"2025 Q4\s+0\.05\s+87\.5%\s+30\.0 h\s+120\.5 h", en)
+    # concentration from the analytics table
+    assert re.search(r"Top-2 share of revenue\s+70\.0%", en)
+    assert re.search(r"Herfindahl index\s+0\.3000", en)
+    assert re.search(r"Equivalent number of equal customers\s+3\b", en)
+
+
+def test_clv_models_show_the_chosen_fits(reports):
+    en = visible_text(reports["en"])
+    assert re.search(r"bgnbd\s+all\s+alpha\s+4\.414\s+0\.31\s+-9,582\s+2,357", en)
+    assert "paretonbd" not in en
+
+
+def test_due_diligence_summary_quotes_the_marts(reports):
+    en = visible_text(reports["en"])
+    assert "Retention 88.0% and churn 12.0% in 2025 (previous year: 80.0%)." in en
+    assert "4 quarters after acquisition: 60.0% for cohort 2024-Q4, 50.0% for cohort 2023-Q4" in en
+    assert "Most frequent reason in 2025: Price (66.7% of customers lost)." in en
+    assert "Top 2 customers: 70.0% of net revenue; Herfindahl index 0.3000" in en
+    assert "Customer equity CNY 45,000 (interval CNY 40,000 – CNY 52,000)." in en
+    assert "Satisfaction 75.5% (2025 Q4); NPS +23.4 (2025 Q4)." in en
+    assert "85.0% of complaints resolved in 2025; 0.20 complaints per customer." in en
+    assert "13 customers with a risk of 50.0% or more, holding CNY 91,000 of value." in en
+    # 3 core and 2 wavering of 11 customers (the rfm row is another scheme)
+    assert "Core customers: 27.3% of customers; Valuable but wavering: 18.2%." in en
+    zh = visible_text(reports["zh"])
+    assert "风险不低于50.0%的客户13位,涉及价值9.10 万元。" in zh
+
+
+def test_due_diligence_names_the_top_recorded_churn_reason(tmp_path):
+    """When most losses have no recorded reason, the line names the top recorded reason and
+    the unrecorded share (10 of 19 lost: 52.6 %)."""
+    database = make_warehouse(tmp_path / "wh.duckdb")
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "update loyalty_indicators set denominator = 19, value = numerator / 19 "
+            "where indicator_variant like 'reason_share:%'"
+        )
+        con.execute(
+            "insert into loyalty_indicators values "
+            "('B5', 'reason:unrecorded', 'Churn reasons', '客户流失原因', 'year', '2025-01-01', "
+            "'company', 'all', 10, 1, 10, 'count', 10), "
+            "('B5', 'reason_share:unrecorded', 'Churn reasons', '客户流失原因', 'year', "
+            "'2025-01-01', 'company', 'all', 10, 19, 10 / 19, 'rate', 19)"
+        )
+    en = visible_text(build_report(database, tmp_path / "r.html", "en", AS_OF).read_text("utf-8"))
+    assert (
+        "Most frequent reason in 2025: Price (31.6% of customers lost). "
+        "No reason is recorded for 52.6% of them."
+    ) in en
+    assert re.search(r"Not recorded\s+10\s+52\.6%", en)
+
+
+def test_at_risk_table_lists_the_top_twenty_by_identifier(reports):
+    en = visible_text(reports["en"])
+    assert re.search(r"\b1\s+C001\s+100\.0%\s+CNY 1,000\s+More complaints; No contact for long", en)
+    assert re.search(r"\b20\s+C020\s+24\.0%\s+CNY 20,000", en)
+    assert "C021" not in en
+    assert "长期未联系" in visible_text(reports["zh"])
+
+
+def test_segments_matrix(reports):
+    en = visible_text(reports["en"])
+    assert re.search(r"Loyal with room to grow\s+Develop\s+4\s+36\.4%", en)
+    assert "1 customers could not be placed" in en
+    assert "Important value customers" not in en  # rfm scheme rows stay out
+    assert 'aria-label="Value × loyalty matrix"' in reports["en"]
+
+
+def test_svg_count(reports):
+    """10 KPI sparklines (active customers, B1, B2, B7, B4, A2, A3, E3, D1, D2; E2 has one
+    period, B3 and F3 are absent) and 12 charts: satisfaction, retention, churn reasons,
+    cohorts, NPS, NPS by industry, complaint resolution, complaint categories, equity by
+    industry, CLV histogram, Lorenz curve, value × loyalty grid."""
+    for document in reports.values():
+        assert document.count('<svg class="sparkline"') == 10
+        assert document.count('<svg class="chart"') == 12
+        assert document.count("<svg") == 22
+        assert document.count("</svg>") == 22
+
+
+def test_self_contained_and_offline(reports):
+    for document in reports.values():
+        assert "http://" not in document and "https://" not in document
+        assert not re.search(r"\bsrc\s*=", document)
+        assert "<script" not in document and "<link" not in document
+        assert "@import" not in document and "url(" not in document
+        hrefs = re.findall(r'href="([^"]*)"', document)
+        assert hrefs and all(href.startswith("#") for href in hrefs)
+        assert "default-src 'none'" in document
+        assert 'font-family="Noto Sans CJK SC' in document or "Noto Sans CJK SC" in document
+
+
+def test_no_personal_data(reports):
+    for document in reports.values():
+        for name in (*SECRET_NAMES, "某公司", "另一公司"):
+            assert name not in document
+        assert "customer_name" not in document
+
+
+def test_default_as_of_is_the_warehouse_date(warehouse, tmp_path):
+    document = build_report(warehouse, tmp_path / "r.html", "en").read_text(encoding="utf-8")
+    assert "As of 2025-12-31" in document
+    assert card(document, "B1") == "95.5%"
+
+
+def test_an_earlier_as_of_moves_the_periods(warehouse, tmp_path):
+    document = build_report(warehouse, tmp_path / "r.html", "en", dt.date(2025, 9, 30))
+    assert card(document.read_text(encoding="utf-8"), "B1") == "90.0%"
+
+
+def test_cli_writes_the_report(warehouse, tmp_path, capsys):
+    out = tmp_path / "cli" / "report.html"
+    main(["--database", str(warehouse), "--out", str(out), "--language", "en", "--as-of", AS_OF])
+    assert capsys.readouterr().out.strip() == str(out)
+    assert "<h2>Retention and churn</h2>" in out.read_text(encoding="utf-8")
+
+
+def test_unknown_language_is_refused(warehouse, tmp_path):
+    with pytest.raises(ValueError, match="language"):
+        build_report(warehouse, tmp_path / "r.html", "fr")
+
+
+# ------------------------------------------------------------------ missing marts
+
+
+MISSING_ANALYTICS = (
+    "analytics.customer_concentration",
+    "analytics.customer_clv",
+    "analytics.customer_equity",
+    "analytics.clv_model_fits",
+    "analytics.customer_segments",
+    "analytics.churn_early_warning",
+)
+
+
+def test_missing_tables_give_notes_not_errors(tmp_path):
+    database = make_warehouse(tmp_path / "wh.duckdb", analytics=False)
+    with duckdb.connect(str(database)) as con:
+        con.execute("drop table loyalty_cohort_retention")
+    en = build_report(database, tmp_path / "en.html", "en", AS_OF).read_text(encoding="utf-8")
+    zh = build_report(database, tmp_path / "zh.html", "zh", AS_OF).read_text(encoding="utf-8")
+    for table in (*MISSING_ANALYTICS, "loyalty_cohort_retention"):
+        assert f"not available in this warehouse: {table}" in en, table
+        assert f"本数据仓库中无此数据: {table}" in zh, table
+    # what is there is still reported
+    assert card(en, "B1") == "95.5%"
+    assert "<h2>Customers at risk</h2>" in en
+
+
+def test_an_empty_warehouse_still_gives_a_report(tmp_path):
+    database = tmp_path / "empty.duckdb"
+    duckdb.connect(str(database)).close()
+    en = build_report(database, tmp_path / "en.html", "en", AS_OF).read_text(encoding="utf-8")
+    assert "not available in this warehouse: loyalty_indicators" in en
+    assert "not available in this warehouse: loyalty_retention" in en
+    assert "not available in this warehouse: dim_customers" in en
+    assert en.count("<svg") == 0
+
+
+def test_an_indicator_the_mart_lacks_is_named(tmp_path):
+    database = make_warehouse(tmp_path / "wh.duckdb")
+    with duckdb.connect(str(database)) as con:
+        con.execute("delete from loyalty_indicators where indicator_code in ('B5', 'D1', 'D2')")
+    en = visible_text(build_report(database, tmp_path / "r.html", "en", AS_OF).read_text("utf-8"))
+    assert "not available in this warehouse: loyalty_indicators (B5)" in en
+    assert "Indicators not in this warehouse: B3, D1, D2, F3" in en
+
+
+def test_a_missing_column_gives_a_note(tmp_path):
+    database = make_warehouse(tmp_path / "wh.duckdb")
+    with duckdb.connect(str(database)) as con:
+        con.execute("alter table analytics.churn_early_warning drop column reason_3")
+        con.execute("alter table analytics.customer_equity rename column equity_cny to equity")
+    en = build_report(database, tmp_path / "r.html", "en", AS_OF).read_text(encoding="utf-8")
+    assert re.search(
+        r"not available in this warehouse: analytics\.churn_early_warning \(.*reason_3", en
+    )
+    assert re.search(r"not available in this warehouse: analytics\.customer_equity \(.*equity", en)
+    assert "C001" not in en  # the at-risk table is not drawn from half a table
