@@ -8,6 +8,7 @@ from dagster import Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
+from .assets.churn import churn_assets
 from .assets.clv import clv_assets, customer_clv_is_sane
 from .assets.dbt import warehouse_dbt_assets
 from .assets.ingestion import RAW_ASSETS
@@ -19,7 +20,7 @@ from .project import dbt_project
 from .settings import duckdb_path
 
 # Every Python asset that writes the analytics schema: the publish waits for all of them.
-ANALYTICS_ASSETS = [customer_concentration, clv_assets]
+ANALYTICS_ASSETS = [customer_concentration, clv_assets, churn_assets]
 published_warehouse = build_published_warehouse(warehouse_dbt_assets, ANALYTICS_ASSETS)
 loyalty_report = build_report_asset(published_warehouse)
 

@@ -243,3 +243,21 @@ def test_the_report_is_written_in_both_languages(built):
     en = (reports / "loyalty_report_en.html").read_text(encoding="utf-8")
     assert "<svg" in zh and "<svg" in en
     assert "客户" in zh and "customer" in en.lower()
+
+
+@pytest.mark.slow
+def test_churn_early_warning_is_ranked_and_explained(built):
+    with duckdb.connect(built["database"], read_only=True) as con:
+        warning = con.execute("select * from analytics.churn_early_warning").df()
+        methods = con.execute("select distinct method from analytics.early_warning_backtest").df()[
+            "method"
+        ]
+    assert len(warning) > 0 and warning["customer_id"].is_unique
+    assert warning["risk"].between(0, 1).all()
+    assert sorted(warning["rank"]) == list(range(1, len(warning) + 1))
+    ranked = warning.sort_values("rank")["value_at_risk"].dropna()
+    assert ranked.is_monotonic_decreasing
+    assert warning["reason_1"].notna().any()
+    assert not [c for c in warning.columns if "name" in c or "phone" in c or "email" in c]
+    if len(methods):  # two closed windows are needed for a backtest
+        assert {"recency_baseline", "model_gbm", "model_logistic"} <= set(methods)

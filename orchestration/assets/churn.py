@@ -1,0 +1,138 @@
+"""Churn early warning (METRICS H4) and its backtest (H5) as warehouse assets, computed by
+`orchestration.churn` from the staging views, the spine and the CLV.
+
+- Cutoffs are month starts 6 months apart, going back from the latest one whose label window
+  (`WH_CHURN_WINDOW_DAYS`, default 180) has closed by as_of, at most `WH_CHURN_CUTOFFS`
+  (default 5); a cutoff needs a year of history before it.
+- The scoring model is trained on every one of those cutoffs and scores each customer active
+  at as_of (features from rows dated up to as_of); value = the customer's CLV.
+- The backtest is rolling-origin over the same cutoffs (train on earlier, test on later):
+  the model, the recency-only baseline and Pareto/NBD P(alive), with AUC, PR-AUC, Brier and
+  a reliability table.
+"""
+
+import datetime as dt
+import os
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+from dagster_dbt import get_asset_key_for_model
+from dagster_duckdb import DuckDBResource
+
+from ..churn import (
+    backtest,
+    build_features,
+    build_labels,
+    early_warning,
+    load_sources,
+    pareto_p_alive,
+    train,
+)
+from ..settings import as_of
+from ._io import ANALYTICS_SCHEMA, write_analytics_table
+from .dbt import warehouse_dbt_assets
+
+GROUP = "churn"
+TABLES = {
+    "churn_early_warning": "H4: every customer active at as_of with the calibrated churn risk "
+    "in the next window, risk band, value (CLV), value at risk = risk x value, rank, and the "
+    "top three reasons that raised the score with their contributions. No personal data.",
+    "early_warning_backtest": "H5: AUC, PR-AUC and Brier score per historical cutoff for the "
+    "model (logistic, gradient boosting), the recency-only baseline and Pareto/NBD P(alive), "
+    "with the model's margin over the baseline.",
+    "early_warning_reliability": "H5: predicted against observed churn by probability bin, "
+    "per cutoff and method.",
+}
+INPUT_MODELS = (
+    "dim_customers",
+    "int_customer_months",
+    "fct_survey_answers",
+    "stg_crm__orders",
+    "stg_crm__complaints",
+    "stg_crm__interactions",
+    "stg_crm__contracts",
+    "stg_crm__account_assignments",
+    "stg_crm__churn_records",
+)
+
+
+def window_days() -> int:
+    return int(os.environ.get("WH_CHURN_WINDOW_DAYS", "180"))
+
+
+def training_cutoffs(first_data: pd.Timestamp, as_of_day: pd.Timestamp, window: int) -> list:
+    """Month starts 6 months apart whose window has closed by as_of, newest first capped."""
+    limit = int(os.environ.get("WH_CHURN_CUTOFFS", "5"))
+    latest = (as_of_day - pd.Timedelta(days=window)).to_period("M").to_timestamp()
+    cutoffs = []
+    cutoff = latest
+    while len(cutoffs) < limit and cutoff >= first_data + pd.DateOffset(years=1):
+        cutoffs.append(cutoff)
+        cutoff = cutoff - pd.DateOffset(months=6)
+    return sorted(cutoffs)
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            [ANALYTICS_SCHEMA, name],
+            group_name=GROUP,
+            kinds={"python", "scikitlearn", "duckdb"},
+            description=description,
+            deps=[
+                *(get_asset_key_for_model([warehouse_dbt_assets], m) for m in INPUT_MODELS),
+                AssetKey([ANALYTICS_SCHEMA, "customer_clv"]),
+            ],
+        )
+        for name, description in TABLES.items()
+    ],
+)
+def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
+    as_of_day = pd.Timestamp(as_of() or dt.date.today().isoformat())
+    window = window_days()
+    with duckdb.get_connection() as con:
+        sources = load_sources(con, as_of=as_of_day)
+        clv = con.execute(
+            f"select customer_id, clv_cny as value from {ANALYTICS_SCHEMA}.customer_clv"
+        ).df()
+    first_data = pd.Timestamp(sources.orders["ordered_on"].min())
+    cutoffs = training_cutoffs(first_data, as_of_day, window)
+    context.log.info(f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}")
+    notes = []
+    if not cutoffs:
+        raise ValueError(
+            f"no training cutoff: the data starts {first_data.date()}, a cutoff needs a year "
+            f"of history and a closed {window}-day window before as_of {as_of_day.date()}"
+        )
+    features = [build_features(sources, c) for c in cutoffs]
+    labels = [build_labels(sources, c, window_days=window) for c in cutoffs]
+    model = train(pd.concat(features), pd.concat(labels))
+    today = build_features(sources, as_of_day + pd.Timedelta(days=1))
+    warning = early_warning(model, today, value=clv).assign(
+        as_of=as_of_day.date(), model=model.chosen, window_days=window
+    )
+    context.log.info(
+        f"model {model.chosen} trained on {model.training_rows:,} rows "
+        f"({model.training_positives:,} churned); {len(warning):,} customers scored"
+    )
+    try:
+        p_alive = pareto_p_alive(sources, cutoffs, window_days=window)
+        result = backtest(sources, cutoffs, window_days=window, p_alive=p_alive)
+        metrics, reliability = result.metrics, result.reliability
+    except ValueError as exc:  # too few cutoffs or churners: say so, keep the warning list
+        notes.append(f"backtest not possible: {exc}")
+        context.log.warning(notes[-1])
+        metrics = pd.DataFrame(columns=["cutoff", "method", "n", "positives", "auc"])
+        reliability = pd.DataFrame(columns=["cutoff", "method", "bin", "n"])
+    frames = {
+        "churn_early_warning": warning,
+        "early_warning_backtest": metrics.assign(as_of=as_of_day.date()),
+        "early_warning_reliability": reliability.assign(as_of=as_of_day.date()),
+    }
+    with duckdb.get_connection() as con:
+        for name, frame in frames.items():
+            rows = write_analytics_table(con, name, frame)
+            yield MaterializeResult(
+                asset_key=[ANALYTICS_SCHEMA, name],
+                metadata={"rows": rows, "as_of": str(as_of_day.date()), "notes": "; ".join(notes)},
+            )
