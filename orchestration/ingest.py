@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,9 @@ from .contract import TABLE_NAMES, Column, Table, load_order, table
 from .raw_schema import create_raw_tables
 
 DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>csv|parquet|xlsx)$")
+# A file at least this large (MB) also reports its rows and time when loaded.
+PROGRESS_MIN_MB = 20.0
+
 # Names an exporter or a copy in progress leaves behind; such files are never picked up.
 PARTIAL_MARKERS = (".tmp", ".part", ".partial", ".crdownload", ".filepart", ".swp")
 EARLIEST_DATE = dt.date(1990, 1, 1)
@@ -735,8 +738,13 @@ def load_table(
     run_id: str | None = None,
     run_date: dt.date | None = None,
     dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> list[FileResult]:
-    """Load every new drop file of one table. Safe to call any number of times."""
+    """Load every new drop file of one table. Safe to call any number of times.
+
+    `progress` receives a line before each file and after each large one (file k of n, size,
+    rows, seconds), so a long drop shows where it is in the terminal and in Dagster's log.
+    """
     run_id = run_id or uuid.uuid4().hex
     run_date = run_date or dt.date.today()
     create_raw_tables(con)
@@ -747,8 +755,19 @@ def load_table(
         if not dry_run and not _already_rejected(con, r):
             _write_ledger(con, run_id, r)
         results.append(r)
-    for drop in drops:
+    for number, drop in enumerate(drops, start=1):
+        size_mb = drop.path.stat().st_size / 1e6 if drop.path.exists() else 0.0
+        if progress:
+            progress(
+                f"{table_name}: file {number} of {len(drops)}, {drop.relative} ({size_mb:.1f} MB)"
+            )
+        started = time.perf_counter()
         result = load_file(con, drop, run_id, run_date, dry_run=dry_run)
+        if progress and size_mb >= PROGRESS_MIN_MB:
+            progress(
+                f"{table_name}: {drop.relative} {result.status}, {result.rows_in:,} rows in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
         if result.status == "rejected" and not dry_run and not _already_rejected(con, result):
             _write_ledger(con, run_id, result)
         results.append(result)

@@ -60,6 +60,17 @@ def test_good_rows_load_typed(con, tmp_path):
     assert row[2:] == ("customers/2026-10-01.csv", 2)
 
 
+def test_progress_names_each_file_and_its_place(con, tmp_path, monkeypatch):
+    write(tmp_path, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    write(tmp_path, "customers", "2026-10-02.csv", [CUSTOMERS_HEADER])
+    monkeypatch.setattr("orchestration.ingest.PROGRESS_MIN_MB", 0.0)  # report every file
+    lines: list[str] = []
+    load_table(con, tmp_path, "customers", run_id="t", run_date=RUN_DATE, progress=lines.append)
+    assert lines[0] == "customers: file 1 of 2, customers/2026-10-01.csv (0.0 MB)"
+    assert lines[1].startswith("customers: customers/2026-10-01.csv loaded, 1 rows in ")
+    assert lines[2] == "customers: file 2 of 2, customers/2026-10-02.csv (0.0 MB)"
+
+
 def test_bad_rows_are_quarantined_with_rule_and_line(con, tmp_path):
     write(
         tmp_path,

@@ -95,6 +95,7 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
                 tbl.name,
                 run_id=context.run.run_id,
                 run_date=dt.date.today(),
+                progress=context.log.info,
             )
             if tbl.name == "customers":  # the first table loaded reports stray folders
                 for r in reject_unknown_folders(con, landing_dir(), context.run.run_id):
