@@ -549,18 +549,28 @@ def _assert_recovers(fit: FitResult, truth: dict[str, float], z: float = 4.0) ->
         assert abs(fit.params[name] - true) < z * se, (name, fit.params[name], true, se)
 
 
-def _check_truth_recovery(n: int, seed: int) -> None:
+def _check_truth_recovery(n: int, seed: int, within: float | None = None) -> None:
+    """Recovery within 4 standard errors; with `within`, also within that relative error
+    of the generator's values (the issue's 5 % at 100,000 customers)."""
     truth = Truth()
     data = _simulate_bgnbd_gammagamma(n, seed)
     purchases = bgnbd.fit(data["x"], data["t_x"], data["T"])
     assert purchases.converged
-    _assert_recovers(
-        purchases,
-        {"r": truth.bgnbd_r, "alpha": truth.bgnbd_alpha, "a": truth.bgnbd_a, "b": truth.bgnbd_b},
-    )
+    purchase_truth = {
+        "r": truth.bgnbd_r,
+        "alpha": truth.bgnbd_alpha,
+        "a": truth.bgnbd_a,
+        "b": truth.bgnbd_b,
+    }
+    _assert_recovers(purchases, purchase_truth)
     spend = gammagamma.fit(data["x"], data["zbar"])
     assert spend.converged
-    _assert_recovers(spend, {"p": truth.gg_p, "q": truth.gg_q, "gamma": truth.gg_gamma})
+    spend_truth = {"p": truth.gg_p, "q": truth.gg_q, "gamma": truth.gg_gamma}
+    _assert_recovers(spend, spend_truth)
+    if within is not None:
+        for fit, expected in ((purchases, purchase_truth), (spend, spend_truth)):
+            for name, true in expected.items():
+                assert abs(fit.params[name] / true - 1) < within, (name, fit.params[name], true)
 
 
 def test_fits_recover_the_generator_truth_20k():
@@ -569,7 +579,7 @@ def test_fits_recover_the_generator_truth_20k():
 
 @pytest.mark.slow
 def test_fits_recover_the_generator_truth_100k():
-    _check_truth_recovery(100_000, seed=8)
+    _check_truth_recovery(100_000, seed=8, within=0.05)
 
 
 def test_paretonbd_recovers_simulated_truth():
