@@ -72,6 +72,41 @@ def training_cutoffs(first_data: pd.Timestamp, as_of_day: pd.Timestamp, window: 
     return sorted(cutoffs)
 
 
+# The columns of an empty early-warning list (when no model can be trained).
+WARNING_COLUMNS = {
+    "customer_id": str,
+    "cutoff": "datetime64[ns]",
+    "risk": float,
+    "risk_band": str,
+    "value": float,
+    "value_at_risk": float,
+    "rank": "int64",
+    **{f"reason_{k}": str for k in (1, 2, 3)},
+    **{f"reason_{k}_contribution": float for k in (1, 2, 3)},
+    "as_of": "datetime64[ns]",
+    "model": str,
+    "window_days": "int64",
+}
+
+
+def score_customers(
+    sources, cutoffs: list, as_of_day: pd.Timestamp, window: int, clv: pd.DataFrame
+) -> pd.DataFrame:
+    """Train on the closed cutoffs and score every customer active at as_of."""
+    if not cutoffs:
+        raise ValueError(
+            f"no training cutoff: a cutoff needs a year of history and a closed {window}-day "
+            f"window before as_of {as_of_day.date()}"
+        )
+    features = [build_features(sources, c) for c in cutoffs]
+    labels = [build_labels(sources, c, window_days=window) for c in cutoffs]
+    model = train(pd.concat(features), pd.concat(labels))
+    today = build_features(sources, as_of_day + pd.Timedelta(days=1))
+    return early_warning(model, today, value=clv).assign(
+        as_of=as_of_day.date(), model=model.chosen, window_days=window
+    )
+
+
 @multi_asset(
     specs=[
         AssetSpec(
@@ -99,22 +134,16 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
     cutoffs = training_cutoffs(first_data, as_of_day, window)
     context.log.info(f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}")
     notes = []
-    if not cutoffs:
-        raise ValueError(
-            f"no training cutoff: the data starts {first_data.date()}, a cutoff needs a year "
-            f"of history and a closed {window}-day window before as_of {as_of_day.date()}"
+    try:
+        warning = score_customers(sources, cutoffs, as_of_day, window, clv)
+        context.log.info(f"{len(warning):,} customers scored with model {warning['model'][0]}")
+    except (ValueError, IndexError) as exc:
+        # too little history or no churner to learn from: an empty list, said loudly
+        notes.append(f"no early warning: {exc}")
+        context.log.warning(notes[-1])
+        warning = pd.DataFrame(
+            {column: pd.Series(dtype=dtype) for column, dtype in WARNING_COLUMNS.items()}
         )
-    features = [build_features(sources, c) for c in cutoffs]
-    labels = [build_labels(sources, c, window_days=window) for c in cutoffs]
-    model = train(pd.concat(features), pd.concat(labels))
-    today = build_features(sources, as_of_day + pd.Timedelta(days=1))
-    warning = early_warning(model, today, value=clv).assign(
-        as_of=as_of_day.date(), model=model.chosen, window_days=window
-    )
-    context.log.info(
-        f"model {model.chosen} trained on {model.training_rows:,} rows "
-        f"({model.training_positives:,} churned); {len(warning):,} customers scored"
-    )
     try:
         p_alive = pareto_p_alive(sources, cutoffs, window_days=window)
         result = backtest(sources, cutoffs, window_days=window, p_alive=p_alive)
@@ -122,8 +151,14 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
     except ValueError as exc:  # too few cutoffs or churners: say so, keep the warning list
         notes.append(f"backtest not possible: {exc}")
         context.log.warning(notes[-1])
-        metrics = pd.DataFrame(columns=["cutoff", "method", "n", "positives", "auc"])
-        reliability = pd.DataFrame(columns=["cutoff", "method", "bin", "n"])
+        metrics = pd.DataFrame(
+            {"cutoff": pd.Series(dtype="datetime64[ns]"), "method": pd.Series(dtype=str)}
+            | {c: pd.Series(dtype=float) for c in ("n", "positives", "auc", "pr_auc", "brier")}
+        )
+        reliability = pd.DataFrame(
+            {"cutoff": pd.Series(dtype="datetime64[ns]"), "method": pd.Series(dtype=str)}
+            | {c: pd.Series(dtype=float) for c in ("bin", "mean_predicted", "observed", "n")}
+        )
     frames = {
         "churn_early_warning": warning,
         "early_warning_backtest": metrics.assign(as_of=as_of_day.date()),

@@ -12,7 +12,9 @@ Because the fitted classifier is the one that scores, its reasons explain the ve
 shown.
 
 `train` holds out a quarter of the customers, fits both, keeps the one with the lower
-held-out log-loss as `chosen` (both stay available), then refits both on everything.
+held-out log-loss as `chosen` (both stay available), then refits both on everything. With
+too few churners to hold any back (under 10 in either part), the logistic model is chosen
+without that comparison and `validation` records why.
 
 Reasons (`contributions`, `reasons`), in log-odds of the uncalibrated classifier:
 - logistic: coefficient × standardised value, i.e. β_j (x_j − mean_j) / sd_j with the
@@ -164,24 +166,33 @@ def train(
     rng = np.random.default_rng(seed)
     held = rng.permutation(customers)[: int(round(validation_share * customers.size))]
     is_held = np.isin(groups, held)
-    _check_classes(y[is_held], "the validation customers")
-    _check_classes(y[~is_held], "the customers left for fitting")
-    rows = []
-    for method in METHODS:
-        fitted = _fit(
-            method, x[~is_held], y[~is_held], groups[~is_held], calibration, seed, gbm_max_iter
+    try:
+        _check_classes(y[is_held], "the validation customers")
+        _check_classes(y[~is_held], "the customers left for fitting")
+    except ValueError as exc:
+        # Too few churners to hold some back: no choice by validation; the logistic model,
+        # the one with fewer parameters, is used, and the validation table says why.
+        validation = pd.DataFrame(
+            [{"method": "logistic", "log_loss": np.nan, "brier": np.nan, "note": str(exc)}]
         )
-        with threadpool_limits(limits=THREADS, user_api="openmp"):
-            p = fitted.predict_proba(x[is_held])[:, 1]
-        rows.append(
-            {
-                "method": method,
-                "log_loss": log_loss(y[is_held], p, labels=[0, 1]),
-                "brier": float(np.mean((p - y[is_held]) ** 2)),
-            }
-        )
-    validation = pd.DataFrame(rows)
-    chosen = str(validation.loc[validation["log_loss"].idxmin(), "method"])
+        chosen = "logistic"
+    else:
+        rows = []
+        for method in METHODS:
+            fitted = _fit(
+                method, x[~is_held], y[~is_held], groups[~is_held], calibration, seed, gbm_max_iter
+            )
+            with threadpool_limits(limits=THREADS, user_api="openmp"):
+                p = fitted.predict_proba(x[is_held])[:, 1]
+            rows.append(
+                {
+                    "method": method,
+                    "log_loss": log_loss(y[is_held], p, labels=[0, 1]),
+                    "brier": float(np.mean((p - y[is_held]) ** 2)),
+                }
+            )
+        validation = pd.DataFrame(rows)
+        chosen = str(validation.loc[validation["log_loss"].idxmin(), "method"])
 
     calibrated = {
         method: _fit(method, x, y, groups, calibration, seed, gbm_max_iter) for method in METHODS
