@@ -23,6 +23,9 @@ DAGSTER_PORT ?= 3000
 CUSTOMERS ?= 5000
 YEARS ?= 3
 SEED ?= 42
+# The demo firm's exports run to yesterday, as a daily CRM export would: the marts, whose
+# as_of is today, then see a current customer base (CLV and churn depend on that).
+DEMO_END_DATE ?= $(shell date -d yesterday +%F)
 
 .PHONY: install run dev test lint format lock demo-data parse clean report
 
@@ -52,7 +55,8 @@ $(DAGSTER_HOME)/dagster.yaml:
 demo-data: install
 	@if [ -z "$$(ls -A $(WH_LANDING_DIR) 2>/dev/null)" ]; then \
 		$(BIN)/python -m orchestration.synthetic --customers $(CUSTOMERS) --years $(YEARS) \
-			--seed $(SEED) --out $(WH_LANDING_DIR) --truth $(CURDIR)/truth; \
+			--seed $(SEED) --end-date $(DEMO_END_DATE) --out $(WH_LANDING_DIR) \
+			--truth $(CURDIR)/truth; \
 	else echo "landing data present in $(WH_LANDING_DIR): not generating"; fi
 
 parse: install

@@ -8,6 +8,10 @@ Every customer has a latent loyalty z ~ N(0, 1) and a latent value v ~ N(0, 1).
   repeat purchase the customer drops out with probability p ~ Beta(a, b). p is tied to loyalty
   by a Gaussian copula, p = F_Beta^-1(Phi(-rho z + sqrt(1 - rho^2) e)), so its marginal is
   exactly Beta(a, b) and the published parameters stay recoverable from the orders.
+  Purchases fall on whole days, at most one a day (a Bernoulli(lambda / 7) trial each day, the
+  day-level Poisson process): the warehouse, like CDNOW, merges a customer's invoices of one
+  day into one transaction, and a continuous-time process would lose ~3 % of its purchases
+  to that merge, the heavy buyers' most, biasing r and alpha upward by 4-8 %.
 - Spend per order follows Gamma-Gamma: nu ~ Gamma(q, rate gamma) (a monotone function of v,
   so high-value customers spend more), each order ~ Gamma(p, rate nu) x SPEND_SCALE_CNY.
 - Annual service contracts renew with shifted-beta-geometric churn: theta ~ Beta(alpha, beta)
@@ -815,10 +819,13 @@ def _customers(
 def _purchases(
     rng: np.random.Generator, c: Chunk, truth: Truth, cal: Calendar
 ) -> tuple[np.ndarray, np.ndarray]:
-    """BG/NBD purchase times (days), first purchase at acquisition: (customer index, day).
+    """BG/NBD purchase days, first purchase at acquisition: (customer index, day).
 
-    Loops over the purchase number, vectorised across the chunk. After each repeat purchase
-    the customer drops out with probability p (never at time 0, as in Fader et al. 2005).
+    Loops over the purchase number, vectorised across the chunk. The gap to the next purchase
+    is Geometric(lambda / 7) whole days (>= 1): one Bernoulli trial a day, the day-level form
+    of a Poisson process of lambda a week, so no two purchases share a day and the
+    warehouse's same-day merge keeps every one. After each repeat purchase the customer drops
+    out with probability p (never at time 0, as in Fader et al. 2005).
     """
     n = c.n
     c.lam = rng.gamma(truth.bgnbd_r, 1.0 / truth.bgnbd_alpha, n)  # per week
@@ -830,7 +837,7 @@ def _purchases(
     t = c.acquired.copy()
     alive = np.arange(n)
     while alive.size:
-        t[alive] += rng.exponential(1.0, alive.size) / c.lam[alive] * DAYS_PER_WEEK
+        t[alive] += rng.geometric(np.minimum(c.lam[alive] / DAYS_PER_WEEK, 1.0))
         alive = alive[t[alive] < cal.horizon]
         owners.append(alive)
         days.append(t[alive])
@@ -1647,7 +1654,7 @@ def _truth_rows(
             "nu": c.nu,
             "x": x,
             "t_x_weeks": (last - c.acquired) / DAYS_PER_WEEK,
-            "T_weeks": (cal.horizon - c.acquired) / DAYS_PER_WEEK,
+            "T_weeks": (cal.end - c.acquired) / DAYS_PER_WEEK,  # daily trials after day 0
             "dropout_on": date_or_blank(np.where(np.isnan(c.dropout), np.inf, c.dropout)),
             "has_contract": holds,
             "contract_product_line": np.where(holds, np.array(PRODUCT_LINES)[contracts.line], ""),
@@ -1690,10 +1697,16 @@ def _write_params(
         "rows_written": rows,
         "notes": [
             "BG/NBD: the first order is on acquired_on (time 0); after each repeat purchase the "
-            "customer drops out with probability p, never at time 0. T runs to midnight after "
-            "end_date. customers.csv holds the true x, t_x_weeks, T_weeks; from the files, "
-            "x = non-credit orders - 1 and t_x = (last ordered_on - acquired_on) / 7 (day "
-            "rounding blurs t_x by under a day). Two purchases on one day stay two orders.",
+            "customer drops out with probability p, never at time 0. Purchases fall on whole "
+            "days, at most one a day: each later day up to end_date is a Bernoulli(lambda / 7) "
+            "trial while alive. customers.csv holds the true x, t_x_weeks, T_weeks; from the "
+            "files, exactly: x = non-credit orders - 1 (= purchase days - 1), t_x = (last "
+            "ordered_on - acquired_on) / 7 and T = (end_date - acquired_on) / 7. Day-level "
+            "trials make the counts slightly less dispersed than Poisson: fitted r and alpha "
+            "come out about 1 % high at 100,000 customers.",
+            "Fit on the non-credit orders with amounts in CNY (amount x fx_to_cny), every "
+            "invoice, contract-billed or not: contract_id only labels some purchases, it does "
+            "not mark a separate process.",
             "Customers acquired before start_date (the mature base) also have every order "
             "since acquisition; restrict to acquired_in_window for a clean cohort.",
             "Credit notes (credit_note_share of orders, 7-60 days later, 10-60 % of the "
