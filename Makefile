@@ -27,7 +27,7 @@ SEED ?= 42
 # as_of is today, then see a current customer base (CLV and churn depend on that).
 DEMO_END_DATE ?= $(shell date -d yesterday +%F)
 
-.PHONY: install run dev test lint format lock demo-data parse clean report
+.PHONY: install run dev test lint format lock demo-data parse clean report docs
 
 install: $(STAMP)
 
@@ -50,7 +50,7 @@ lock:
 
 $(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME)
-	@printf 'telemetry:\n  enabled: false\nrun_retries:\n  enabled: true\n' > $@
+	@printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\nrun_retries:\n  enabled: true\n' > $@
 
 demo-data: install
 	@if [ -z "$$(ls -A $(WH_LANDING_DIR) 2>/dev/null)" ]; then \
@@ -73,6 +73,20 @@ report: install
 	@$(BIN)/python -m orchestration.report --database $(dir $(WH_DUCKDB_PATH))published/bi.duckdb \
 		--out $(dir $(WH_DUCKDB_PATH))reports/loyalty_report_$(REPORT_LANGUAGE).html \
 		--language $(REPORT_LANGUAGE)
+
+# dbt's documentation site as one offline file (models, columns, tests, lineage, and the
+# built tables' types and row counts; without them before the first make run).
+DOCS_DIR := $(dir $(WH_DUCKDB_PATH))docs
+docs: install parse
+	@if [ -e $(WH_DUCKDB_PATH) ]; then \
+		$(BIN)/dbt docs generate --static --quiet; \
+	else \
+		echo "no warehouse yet: documenting without table statistics (make run first for them)"; \
+		WH_DUCKDB_PATH=:memory: $(BIN)/dbt docs generate --static --empty-catalog --quiet; \
+	fi
+	@mkdir -p $(DOCS_DIR)
+	@cp $${DBT_TARGET_PATH:-target}/static_index.html $(DOCS_DIR)/index.html
+	@echo "$(DOCS_DIR)/index.html"
 
 dev: install parse $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -m orchestration.definitions

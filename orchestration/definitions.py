@@ -11,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 from .assets.churn import churn_assets
 from .assets.clv import clv_assets, customer_clv_is_sane
 from .assets.dbt import warehouse_dbt_assets
+from .assets.indices import INDEX_ASSETS
 from .assets.ingestion import RAW_ASSETS
 from .assets.publish import build_published_warehouse
 from .assets.report import build_report_asset
@@ -20,7 +21,7 @@ from .project import dbt_project
 from .settings import duckdb_path
 
 # Every Python asset that writes the analytics schema: the publish waits for all of them.
-ANALYTICS_ASSETS = [customer_concentration, clv_assets, churn_assets]
+ANALYTICS_ASSETS = [customer_concentration, clv_assets, churn_assets, *INDEX_ASSETS]
 published_warehouse = build_published_warehouse(warehouse_dbt_assets, ANALYTICS_ASSETS)
 loyalty_report = build_report_asset(published_warehouse)
 

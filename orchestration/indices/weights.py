@@ -76,7 +76,8 @@ def entropy_weights(normalised: pd.DataFrame) -> WeightResult:
     p = np.divide(x, totals, out=np.zeros_like(x), where=totals > 0)
     plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
     entropy = np.where(totals > 0, -plogp.sum(axis=0) / np.log(m), 1.0)
-    divergence = 1.0 - entropy
+    # a constant column has e_j = 1 up to rounding (1 + 1e-16): its divergence is 0, not < 0
+    divergence = np.clip(1.0 - entropy, 0.0, None)
     if divergence.sum() <= 0:
         raise ValueError("entropy weights: no indicator varies across the rows")
     weights = pd.Series(divergence / divergence.sum(), index=normalised.columns)

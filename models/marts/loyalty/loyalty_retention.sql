@@ -114,32 +114,32 @@ final as (
         period_start_on,
         slice_type,
         slice_value,
-        customers_at_start,
-        customers_at_end,
-        customers_new,
-        customers_lost,
-        customers_active_in_period,
-        customers_lapsed_at_start,
-        customers_won_back,
-        cast(coalesce(won_back_revenue_cny, 0) as {{ dbt.type_numeric() }})
+        cast(customers_at_start as {{ dbt.type_bigint() }}) as customers_at_start,
+        cast(customers_at_end as {{ dbt.type_bigint() }}) as customers_at_end,
+        cast(customers_new as {{ dbt.type_bigint() }}) as customers_new,
+        cast(customers_lost as {{ dbt.type_bigint() }}) as customers_lost,
+        cast(customers_active_in_period as {{ dbt.type_bigint() }}) as customers_active_in_period,
+        cast(customers_lapsed_at_start as {{ dbt.type_bigint() }}) as customers_lapsed_at_start,
+        cast(customers_won_back as {{ dbt.type_bigint() }}) as customers_won_back,
+        cast(coalesce(won_back_revenue_cny, 0) as {{ type_double() }})
             as won_back_revenue_cny,
         cast(
             (customers_at_end - customers_new) * 1.0 / nullif(customers_at_start, 0)
-            as double precision
+            as {{ type_double() }}
         ) as retention_rate,
         cast(
             (customers_at_end - customers_new) * 1.0 / nullif(customers_at_end, 0)
-            as double precision
+            as {{ type_double() }}
         ) as retention_rate_seed_002,
         cast(
-            customers_lost * 1.0 / nullif(customers_at_start, 0) as double precision
+            customers_lost * 1.0 / nullif(customers_at_start, 0) as {{ type_double() }}
         ) as churn_rate,
         cast(
             customers_new * 1.0 / nullif(customers_active_in_period - customers_new, 0)
-            as double precision
+            as {{ type_double() }}
         ) as new_to_existing_ratio,
         cast(
-            customers_won_back * 1.0 / nullif(customers_lapsed_at_start, 0) as double precision
+            customers_won_back * 1.0 / nullif(customers_lapsed_at_start, 0) as {{ type_double() }}
         ) as win_back_rate
     from aggregated
 )
