@@ -1,4 +1,4 @@
-"""The landing sensor and the daily schedule.
+"""The landing sensor, the daily schedule and the freshness checks of what BI reads.
 
 The sensor never opens the warehouse (a refresh may hold DuckDB's single write lock); it
 compares the landing directory with what it saw on its previous tick, kept in its cursor.
@@ -6,19 +6,25 @@ A file is only ready once its size and modification time have stayed the same fo
 whole tick, so a file still being copied is not picked up half-written.
 """
 
+import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from dagster import (
+    AssetCheckSeverity,
     AssetKey,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
     ScheduleDefinition,
+    SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
+    build_last_update_freshness_checks,
+    build_sensor_for_freshness_checks,
     sensor,
 )
 
@@ -108,3 +114,22 @@ def build_daily_schedule(job_name: str) -> ScheduleDefinition:
         default_status=DefaultScheduleStatus.STOPPED,
         description="Full refresh every day: new landing files, every model, every check.",
     )
+
+
+def build_mart_freshness(assets: Sequence) -> tuple[list, SensorDefinition]:
+    """Freshness checks on what BI reads (the publish, the report and the headline marts): a
+    warning when an asset was last refreshed more than `WH_MART_FRESHNESS_HOURS` (default 26:
+    a daily refresh plus two hours) ago, and the sensor that evaluates them (off by default,
+    like the schedule)."""
+    hours = float(os.environ.get("WH_MART_FRESHNESS_HOURS", "26"))
+    checks = list(
+        build_last_update_freshness_checks(
+            assets=list(assets),
+            lower_bound_delta=dt.timedelta(hours=hours),
+            severity=AssetCheckSeverity.WARN,
+        )
+    )
+    sensor = build_sensor_for_freshness_checks(
+        freshness_checks=checks, name="mart_freshness_sensor"
+    )
+    return checks, sensor

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from dagster import Definitions, define_asset_job, in_process_executor
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from .assets.churn import churn_assets
@@ -16,7 +16,7 @@ from .assets.ingestion import RAW_ASSETS
 from .assets.publish import build_published_warehouse
 from .assets.report import build_report_asset
 from .assets.value import customer_concentration
-from .automation import build_daily_schedule, build_landing_sensor
+from .automation import build_daily_schedule, build_landing_sensor, build_mart_freshness
 from .project import dbt_project
 from .settings import duckdb_path
 
@@ -24,6 +24,14 @@ from .settings import duckdb_path
 ANALYTICS_ASSETS = [customer_concentration, clv_assets, churn_assets, *INDEX_ASSETS]
 published_warehouse = build_published_warehouse(warehouse_dbt_assets, ANALYTICS_ASSETS)
 loyalty_report = build_report_asset(published_warehouse)
+MART_FRESHNESS_CHECKS, mart_freshness_sensor = build_mart_freshness(
+    [
+        published_warehouse,
+        loyalty_report,
+        get_asset_key_for_model([warehouse_dbt_assets], "loyalty_indicators"),
+        get_asset_key_for_model([warehouse_dbt_assets], "customer_facts"),
+    ]
+)
 
 # DuckDB allows one writer process per file: every step runs in this one process, in order.
 # A failed scheduled run is retried once by the daemon (run_retries in dagster.yaml), from
@@ -68,10 +76,10 @@ def build_definitions(database: str | None = None) -> Definitions:
             published_warehouse,
             loyalty_report,
         ],
-        asset_checks=[customer_clv_is_sane],
+        asset_checks=[customer_clv_is_sane, *MART_FRESHNESS_CHECKS],
         jobs=[full_refresh_job, report_only_job],
         schedules=[build_daily_schedule(full_refresh_job.name)],
-        sensors=[build_landing_sensor(full_refresh_job.name, downstream)],
+        sensors=[build_landing_sensor(full_refresh_job.name, downstream), mart_freshness_sensor],
         executor=in_process_executor,
         resources={
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

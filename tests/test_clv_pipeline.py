@@ -152,3 +152,38 @@ def test_repeat_transactions_split_calibration_and_holdout(cdnow_warehouse):
             "count(*) filter (where frequency_x >= 1) from customer_clv_inputs"
         ).fetchone()
     assert (calibration, holdout, repeaters) == (2457, 1882, 946)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("model", "published"),
+    [
+        ("bgnbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}),
+        ("paretonbd", {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}),
+    ],
+)
+def test_the_warehouse_fits_reproduce_the_published_parameters(cdnow_warehouse, model, published):
+    """analytics.clv_model_fits, fitted by the CLV asset on customer_clv_inputs, to 3 decimals."""
+    with duckdb.connect(cdnow_warehouse, read_only=True) as con:
+        fits = con.execute(
+            "select parameter, estimate from analytics.clv_model_fits where model = ?", [model]
+        ).fetchall()
+    assert {name: round(value, 3) for name, value in fits} == published
+
+
+@pytest.mark.slow
+def test_the_warehouse_spend_model_reproduces_the_published_estimates(cdnow_warehouse):
+    """Gamma-Gamma on the 946 repeat buyers: p = 6.25, q = 3.74, gamma = 15.44 (published to
+    two decimals)."""
+    with duckdb.connect(cdnow_warehouse, read_only=True) as con:
+        fits = dict(
+            con.execute(
+                "select parameter, estimate from analytics.clv_model_fits "
+                "where model = 'gammagamma'"
+            ).fetchall()
+        )
+        n = con.execute(
+            "select distinct n from analytics.clv_model_fits where model = 'gammagamma'"
+        ).fetchone()[0]
+    assert n == 946
+    assert {k: round(v, 2) for k, v in fits.items()} == {"p": 6.25, "q": 3.74, "gamma": 15.44}

@@ -49,6 +49,7 @@ from .features import KEYS, feature_catalogue
 METHODS = ("logistic", "gbm")
 CALIBRATION_FOLDS = 3
 MIN_CLASS_ROWS = 10  # churners (and non-churners) needed to train and calibrate
+MIN_KNOWN_SHARE = 0.05  # a feature must be known on this share of the training rows
 VALIDATION_SHARE = 0.25
 GBM_MAX_ITER = 150
 TOP_REASONS = 3
@@ -155,8 +156,11 @@ def train(
 ) -> ChurnModel:
     """Fit both calibrated classifiers on features (one or more cutoffs) and their labels."""
     data = training_frame(features, labels)
-    # A feature missing on every training row (no survey yet) carries nothing: left out.
-    names = [c for c in feature_columns(features) if data[c].notna().any()]
+    # A feature known for almost no training row (few survey answers yet) carries nothing and
+    # can leave a cross-validation fold without a single value: left out below
+    # MIN_KNOWN_SHARE of the rows (at least MIN_CLASS_ROWS rows).
+    known = max(MIN_CLASS_ROWS, int(MIN_KNOWN_SHARE * len(data)))
+    names = [c for c in feature_columns(features) if data[c].notna().sum() >= known]
     x = data[names].astype(float)
     y = data["churned"].astype(int).to_numpy()
     groups = data["customer_id"].to_numpy()
