@@ -120,6 +120,12 @@ def test_unit_indicators_by_hand():
     assert company[["A2", "H1", "D1", "B2", "C3"]].tolist() == pytest.approx(
         [230 / 3, 55, 0.75, 0.5, 250]
     )
+    # teams: m1's customers c1, c2, c3 are in team t1, m2's c4 in t2 (c5 is inactive)
+    teams = pd.Series(["t1", "t1", "t1", "t2", "t1"], index=rows.index)
+    by_team = unit_indicators(rows, loyalty, managers, teams)
+    assert by_team.loc[("team", "t1")].equals(m1)
+    assert by_team.loc[("team", "t2")]["customers"] == 1
+    assert ("team", "t1") not in units.index
 
 
 def test_index_check_counts_flag_bad_tables():

@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: staging views, intermediate models and marts."""
 
 import json
+import os
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -10,6 +11,9 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from ..project import dbt_project
 from ..settings import dbt_vars
+
+# Set (1/true/yes) to rebuild the incremental models from scratch on the next run.
+FULL_REFRESH_ENV = "WH_DBT_FULL_REFRESH"
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -30,12 +34,26 @@ class WarehouseTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=WarehouseTranslator(),
 )
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
-    """`dbt build`: seeds, models and their data and unit tests, in dependency order, with the
-    vars of `settings.dbt_vars()` (`WH_AS_OF`, `WH_DBT_VARS`)."""
+    """`dbt build`: seeds, models and their data and unit tests, in dependency order, with
+    the arguments of `dbt_build_args()`."""
+    yield from dbt.cli(dbt_build_args(), context=context).stream()
+
+
+def dbt_build_args() -> list[str]:
+    """`dbt build` with the vars of `settings.dbt_vars()` (`WH_AS_OF`, `WH_DBT_VARS`).
+
+    Every run is incremental for the incremental facts (fct_orders, fct_interactions,
+    fct_survey_answers): they rewrite only the rows whose inputs changed, whatever the
+    as_of. `WH_DBT_FULL_REFRESH` adds `--full-refresh`, which rebuilds them from scratch:
+    needed once after a change of their SQL (an incremental run keeps the rows it does not
+    rewrite) or of their columns (an incremental run then fails, on_schema_change='fail').
+    """
     args = ["build"]
     if dbt_vars():
         args += ["--vars", json.dumps(dbt_vars())]
-    yield from dbt.cli(args, context=context).stream()
+    if os.environ.get(FULL_REFRESH_ENV, "").strip().lower() in ("1", "true", "yes"):
+        args.append("--full-refresh")
+    return args
 
 
 @cache

@@ -114,7 +114,12 @@ SEGMENT_COLUMNS = [
     "action_en",
     "action_zh",
 ]
-INPUT_MODELS = ("int_customer_index_inputs", "dim_customers", "fct_survey_answers")
+INPUT_MODELS = (
+    "int_customer_index_inputs",
+    "dim_customers",
+    "dim_account_managers",
+    "fct_survey_answers",
+)
 CLV_TABLE = "customer_clv"
 SCORE_COLUMNS = ("loyalty_index_pct", "value_index_pct", "survey_loyalty_index_pct")
 
@@ -165,7 +170,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "weighting_method": "expert, entropy, critic or ahp (WH_INDEX_WEIGHTING).",
     },
     "management_level": {
-        "unit_type": "company or account_manager (the customer's current manager).",
+        "unit_type": "company, account_manager (the customer's current manager) or team "
+        "(that manager's account team).",
         "unit_id": "all for the company, else the manager id.",
         "window": "current or previous.",
         "window_start_on": "First day of the 12-month window.",
@@ -274,12 +280,14 @@ def index_settings() -> IndexSettings:
 class IndexInputs:
     """What the indices read: int_customer_index_inputs (every window), each customer's
     current account manager, the loyalty-survey answers of the current window (customer_id,
-    score on the item's own scale, scale_max) and the CLV as of as_of (None without one)."""
+    score on the item's own scale, scale_max), the CLV as of as_of (None without one) and
+    each customer's current account team (None without one)."""
 
     windows: pd.DataFrame
     managers: pd.Series
     loyalty_answers: pd.DataFrame
     clv: pd.Series | None = None
+    teams: pd.Series | None = None
 
 
 @dataclass(frozen=True)
@@ -378,9 +386,15 @@ def score_customers(
     return CustomerScores(loyalty=loyalty, value=value)
 
 
-def unit_indicators(rows: pd.DataFrame, loyalty: pd.Series, managers: pd.Series) -> pd.DataFrame:
-    """H3's indicators per unit (company `all`, each current account manager) over the
-    window's customers active in it; indexed by (unit_type, unit_id), with `customers`."""
+def unit_indicators(
+    rows: pd.DataFrame,
+    loyalty: pd.Series,
+    managers: pd.Series,
+    teams: pd.Series | None = None,
+) -> pd.DataFrame:
+    """H3's indicators per unit (company `all`, each current account manager and, given
+    `teams`, each account team) over the window's customers active in it; indexed by
+    (unit_type, unit_id), with `customers`."""
     active = rows.loc[rows["active_in_window_flag"] == 1]
     base = pd.DataFrame(
         {
@@ -400,7 +414,14 @@ def unit_indicators(rows: pd.DataFrame, loyalty: pd.Series, managers: pd.Series)
     by_manager = base.assign(
         unit_type="account_manager", unit_id=managers.reindex(active.index)
     ).dropna(subset=["unit_id"])
-    grouped = pd.concat([company, by_manager]).groupby(["unit_type", "unit_id"])
+    units = [company, by_manager]
+    if teams is not None:
+        units.append(
+            base.assign(unit_type="team", unit_id=teams.reindex(active.index)).dropna(
+                subset=["unit_id"]
+            )
+        )
+    grouped = pd.concat(units).groupby(["unit_type", "unit_id"])
     totals = grouped[["customers", "complaints", "at_start", "lost", "events"]].sum()
     return pd.DataFrame(
         {
@@ -764,11 +785,13 @@ def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -
         reference_end,
     )
 
-    current_units = unit_indicators(current_rows, scores.loyalty.scores, inputs.managers)
+    current_units = unit_indicators(
+        current_rows, scores.loyalty.scores, inputs.managers, inputs.teams
+    )
     unit_windows = {"current": (current_rows, current_units)}
     if previous_rows is not None and previous_scores is not None:
         previous_units = unit_indicators(
-            previous_rows, previous_scores.loyalty.scores, inputs.managers
+            previous_rows, previous_scores.loyalty.scores, inputs.managers, inputs.teams
         )
         unit_windows["previous"] = (previous_rows, previous_units)
         unit_reference = previous_units
@@ -846,7 +869,10 @@ def read_inputs(con) -> tuple[IndexInputs, list[str]]:
     """IndexInputs from the warehouse, and notes on what was missing."""
     windows = con.execute(f"select * from {relation_name('int_customer_index_inputs')}").df()
     managers = con.execute(
-        f"select customer_id, current_manager_id from {relation_name('dim_customers')}"
+        f"""select c.customer_id, c.current_manager_id, m.team
+            from {relation_name("dim_customers")} c
+            left join {relation_name("dim_account_managers")} m
+                on c.current_manager_id = m.manager_id"""
     ).df()
     current = windows.loc[windows["is_current_window"].astype(bool)]
     if current.empty:
@@ -866,6 +892,7 @@ def read_inputs(con) -> tuple[IndexInputs, list[str]]:
     inputs = IndexInputs(
         windows=windows,
         managers=managers.set_index("customer_id")["current_manager_id"],
+        teams=managers.set_index("customer_id")["team"],
         loyalty_answers=answers,
         clv=clv,
     )

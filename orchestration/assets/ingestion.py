@@ -116,7 +116,11 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
                     (select count(*) from raw.{tbl.name}),
                     (select coalesce(sum(l.rows_accepted), 0) from raw_meta.load_ledger l
                         where l.table_name = $1 and l.status in ('loaded', 'replaced')
-                        and l.file in (select distinct _file from raw.{tbl.name}))
+                        and l.file in (select distinct _file from raw.{tbl.name})
+                        -- a file corrected under the same name counts its latest load only
+                        and l.started_at = (select max(m.started_at)
+                            from raw_meta.load_ledger m where m.table_name = $1
+                            and m.file = l.file and m.status in ('loaded', 'replaced')))
                 """,
                 [tbl.name],
             ).fetchone()

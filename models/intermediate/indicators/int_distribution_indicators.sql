@@ -228,8 +228,8 @@ distribution_rows as (
             period_start_on,
             slice_type,
             slice_value,
-            cast({{ numerator }} as double precision) as numerator,
-            cast({{ denominator }} as double precision) as denominator,
+            cast({{ numerator }} as {{ type_double() }}) as numerator,
+            cast({{ denominator }} as {{ type_double() }}) as denominator,
             '{{ unit }}' as unit,
             cast(customers as {{ dbt.type_bigint() }}) as n
         from distribution_totals
@@ -273,8 +273,8 @@ stage_rows as (
         slice_periods.period_start_on,
         slice_periods.slice_type,
         slice_periods.slice_value,
-        cast(coalesce(stage_counts.customers, 0) as double precision) as numerator,
-        cast(1 as double precision) as denominator,
+        cast(coalesce(stage_counts.customers, 0) as {{ type_double() }}) as numerator,
+        cast(1 as {{ type_double() }}) as denominator,
         'count' as unit,
         cast(coalesce(stage_counts.customers, 0) as {{ dbt.type_bigint() }}) as n
     from slice_periods
@@ -341,8 +341,8 @@ aggregate_rows as (
             period_start_on,
             slice_type,
             slice_value,
-            cast({{ numerator }} as double precision) as numerator,
-            cast({{ denominator }} as double precision) as denominator,
+            cast({{ numerator }} as {{ type_double() }}) as numerator,
+            cast({{ denominator }} as {{ type_double() }}) as denominator,
             '{{ unit }}' as unit,
             cast({{ n }} as {{ dbt.type_bigint() }}) as n
         from slice_aggregates

@@ -573,7 +573,7 @@ effect_totals as (
         slices.slice_value,
         count(*) as attendees,
         sum(matched_attendees.bought_flag) as attendee_buyers,
-        sum(matched_attendees.comparison_rate) as expected_buyers
+        cast(sum(matched_attendees.comparison_rate) as {{ type_double() }}) as expected_buyers
     from matched_attendees
     inner join slices
         on matched_attendees.customer_id = slices.customer_id

@@ -470,7 +470,7 @@ churn_reason_rows as (
         period_start_on,
         slice_type,
         slice_value,
-        lost_revenue_cny as numerator,
+        cast(lost_revenue_cny as {{ type_double() }}) as numerator,
         1 as denominator,
         'cny' as unit,
         customers_lost as n
@@ -485,7 +485,7 @@ churn_cost_rows as (
         period_start_on,
         slice_type,
         slice_value,
-        lost_revenue_cny as numerator,
+        cast(lost_revenue_cny as {{ type_double() }}) as numerator,
         1 as denominator,
         'cny' as unit,
         customers_lost as n
@@ -498,7 +498,7 @@ churn_cost_rows as (
         period_start_on,
         slice_type,
         slice_value,
-        revenue_to_churn_month_cny as numerator,
+        cast(revenue_to_churn_month_cny as {{ type_double() }}) as numerator,
         1 as denominator,
         'cny' as unit,
         customers_lost as n

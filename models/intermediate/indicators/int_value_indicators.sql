@@ -156,7 +156,7 @@ acquisition_retention_costs as (
         period_start_on,
         'company' as slice_type,
         'all' as slice_value,
-        acquisition_cny as numerator,
+        cast(acquisition_cny as {{ type_double() }}) as numerator,
         customers_new as denominator,
         'cny' as unit,
         customers_new as n
@@ -169,7 +169,7 @@ acquisition_retention_costs as (
         period_start_on,
         'company' as slice_type,
         'all' as slice_value,
-        retention_cny as numerator,
+        cast(retention_cny as {{ type_double() }}) as numerator,
         customers_retained as denominator,
         'cny' as unit,
         customers_retained as n
@@ -182,8 +182,9 @@ acquisition_retention_costs as (
         period_start_on,
         'company' as slice_type,
         'all' as slice_value,
-        acquisition_cny / nullif(customers_new, 0) as numerator,
-        retention_cny / nullif(customers_retained, 0) as denominator,
+        cast(acquisition_cny / nullif(customers_new, 0) as {{ type_double() }}) as numerator,
+        cast(retention_cny / nullif(customers_retained, 0) as {{ type_double() }})
+            as denominator,
         'ratio' as unit,
         customers_active_in_period as n
     from cost_per_customer

@@ -30,7 +30,7 @@ final as (
                 then
                     cast(
                         {{ dbt.datediff('opened_at', 'resolved_at', 'second') }}
-                        / 3600.0 as double precision
+                        / 3600.0 as {{ type_double() }}
                     )
         end as resolution_hours
     from known

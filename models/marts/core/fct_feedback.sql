@@ -35,7 +35,7 @@ final as (
                 then
                     cast(
                         {{ dbt.datediff('received_at', 'responded_at', 'second') }}
-                        / 3600.0 as double precision
+                        / 3600.0 as {{ type_double() }}
                     )
         end as response_hours
     from known

@@ -49,11 +49,11 @@ final as (
         resolved_at is not null as is_resolved,
         cast(
             {{ dbt.datediff('opened_at', 'first_response_at', 'second') }}
-            / 3600.0 as double precision
+            / 3600.0 as {{ type_double() }}
         ) as first_response_hours,
         cast(
             {{ dbt.datediff('opened_at', 'resolved_at', 'second') }}
-            / 3600.0 as double precision
+            / 3600.0 as {{ type_double() }}
         ) as resolution_hours
     from known
 )

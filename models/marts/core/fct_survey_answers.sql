@@ -1,5 +1,41 @@
 -- One row per answered question. Scores are normalised by the question's own scale, never
 -- by a hard-coded 5 or 10, and reverse-coded items are flipped so that higher is better.
+--
+-- Incremental: a run writes only the answers whose inputs (answer, response, question) are
+-- new or differ from the table's row, found by comparing every input column (a new drop, a
+-- corrected drop, a rescaled question); the post-hook deletes the answers no longer there
+-- (removed from raw by a corrected drop, or skipped). A change of this model's own logic
+-- needs a run with --full-refresh; a change of its columns fails the run until then
+-- (on_schema_change).
+{{
+    config(
+        materialized=incremental_materialization(),
+        unique_key=['response_id', 'question_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=incremental_hook("
+            delete from {{ this }} as built
+            where not exists (
+                select 1
+                from {{ ref('stg_survey__survey_answers') }} as answers
+                inner join {{ ref('stg_survey__survey_responses') }} as responses
+                    on answers.response_id = responses.response_id
+                inner join {{ ref('dim_survey_questions') }} as questions
+                    on answers.question_id = questions.question_id
+                where
+                    answers.response_id = built.response_id
+                    and answers.question_id = built.question_id
+                    and answers.answer_value is not null
+            )
+        "),
+    )
+}}
+
+{%- set input_columns = [
+    'response_id', 'question_id', 'survey_id', 'survey_kind', 'customer_id', 'submitted_on',
+    'dimension', 'scale_min', 'scale_max', 'is_reverse_coded', 'answer_value',
+] %}
+
 with answers as (
     select * from {{ ref('stg_survey__survey_answers') }}
 ),
@@ -38,6 +74,28 @@ oriented as (
     where answers.answer_value is not null
 ),
 
+{% if is_incremental() %}
+    in_scope as (
+        -- answers that are new or whose inputs differ from the table's row
+        select * from oriented
+        where exists (
+            select 1
+            from (
+                select {{ input_columns | join(', ') }} from oriented
+                except
+                select {{ input_columns | join(', ') }} from {{ this }}
+            ) as arrived
+            where
+                arrived.response_id = oriented.response_id
+                and arrived.question_id = oriented.question_id
+        )
+    ),
+{% else %}
+    in_scope as (
+        select * from oriented
+    ),
+{% endif %}
+
 final as (
     select
         response_id,
@@ -50,13 +108,13 @@ final as (
         scale_min,
         scale_max,
         is_reverse_coded,
-        cast(answer_value as double precision) as answer_value,
+        cast(answer_value as {{ type_double() }}) as answer_value,
         cast(
-            (oriented_value - scale_min) * 1.0 / (scale_max - scale_min) as double precision
+            (oriented_value - scale_min) * 1.0 / (scale_max - scale_min) as {{ type_double() }}
         ) as score_rate,
-        cast(oriented_value * 100.0 / scale_max as double precision) as score_of_max_pct,
+        cast(oriented_value * 100.0 / scale_max as {{ type_double() }}) as score_of_max_pct,
         oriented_value >= scale_max - 1 as is_top_two_box
-    from oriented
+    from in_scope
 )
 
 select * from final

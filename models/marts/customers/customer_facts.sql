@@ -408,7 +408,7 @@ final as (
         cast(revenue_prior_12m_cny as {{ dbt.type_numeric() }}) as revenue_prior_12m_cny,
         cast(
             (revenue_trailing_12m_cny - revenue_prior_12m_cny) * 100.0
-            / nullif(revenue_prior_12m_cny, 0) as double precision
+            / nullif(revenue_prior_12m_cny, 0) as {{ type_double() }}
         ) as revenue_change_pct,
         cast(product_lines_trailing_12m as {{ dbt.type_bigint() }}) as product_lines_trailing_12m,
         cast(product_lines_prior_12m as {{ dbt.type_bigint() }}) as product_lines_prior_12m,
@@ -416,11 +416,11 @@ final as (
             as product_line_change,
         latest_satisfaction_on,
         {%- for dimension in satisfaction_dimensions %}
-            cast(satisfaction_{{ dimension }}_pct as double precision)
+            cast(satisfaction_{{ dimension }}_pct as {{ type_double() }})
                 as satisfaction_{{ dimension }}_pct,
         {%- endfor %}
         nps_answered_on,
-        cast(nps_answer_value as double precision) as nps_answer_value,
+        cast(nps_answer_value as {{ type_double() }}) as nps_answer_value,
         nps_category,
         cast(complaints_trailing_12m as {{ dbt.type_bigint() }}) as complaints_trailing_12m,
         cast(open_complaint_count as {{ dbt.type_bigint() }}) as open_complaint_count,

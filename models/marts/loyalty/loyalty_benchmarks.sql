@@ -73,17 +73,17 @@ final as (
         cast(indicator_name_zh as {{ dbt.type_string() }}) as indicator_name_zh,
         cast(direction as {{ dbt.type_string() }}) as direction,
         cast(unit as {{ dbt.type_string() }}) as unit,
-        cast(numerator as double precision) as our_numerator,
-        cast(denominator as double precision) as our_denominator,
-        cast(value as double precision) as our_value,
+        cast(numerator as {{ type_double() }}) as our_numerator,
+        cast(denominator as {{ type_double() }}) as our_denominator,
+        cast(value as {{ type_double() }}) as our_value,
         cast(n as {{ dbt.type_bigint() }}) as n,
         cast(industry as {{ dbt.type_string() }}) as benchmark_industry,
-        cast(benchmark_value as double precision) as benchmark_value,
+        cast(benchmark_value as {{ type_double() }}) as benchmark_value,
         cast(benchmark_unit as {{ dbt.type_string() }}) as benchmark_unit,
         cast(source as {{ dbt.type_string() }}) as benchmark_source,
         is_example as is_example_benchmark,
-        cast(value - benchmark_value as double precision) as gap_to_benchmark,
-        cast(value / nullif(benchmark_value, 0) as double precision) as value_to_benchmark_ratio,
+        cast(value - benchmark_value as {{ type_double() }}) as gap_to_benchmark,
+        cast(value / nullif(benchmark_value, 0) as {{ type_double() }}) as value_to_benchmark_ratio,
         cast(
             case
                 when value is null or benchmark_value is null then null

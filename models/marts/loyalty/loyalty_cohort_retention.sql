@@ -138,7 +138,7 @@ final as (
         cast(slice_value as {{ dbt.type_string() }}) as slice_value,
         cast(cohort_size as {{ dbt.type_bigint() }}) as cohort_size,
         cast(customers_active as {{ dbt.type_bigint() }}) as customers_active,
-        cast(customers_active * 1.0 / nullif(cohort_size, 0) as double precision)
+        cast(customers_active * 1.0 / nullif(cohort_size, 0) as {{ type_double() }})
             as retention_rate
     from aggregated
 )

@@ -38,8 +38,8 @@ measured as (
             period_start_on,
             slice_type,
             slice_value,
-            cast({{ numerator }} as double precision) as numerator,
-            cast({{ denominator }} as double precision) as denominator,
+            cast({{ numerator }} as {{ type_double() }}) as numerator,
+            cast({{ denominator }} as {{ type_double() }}) as denominator,
             '{{ unit }}' as unit,
             customers_active_in_period as n
         from retention
@@ -53,8 +53,8 @@ measured as (
             period_start_on,
             slice_type,
             slice_value,
-            cast(numerator as double precision) as numerator,
-            cast(denominator as double precision) as denominator,
+            cast(numerator as {{ type_double() }}) as numerator,
+            cast(denominator as {{ type_double() }}) as denominator,
             unit,
             n
         from {{ ref(model) }}
@@ -76,7 +76,7 @@ final as (
         measured.slice_value,
         measured.numerator,
         measured.denominator,
-        cast(measured.numerator / nullif(measured.denominator, 0) as double precision) as value,
+        cast(measured.numerator / nullif(measured.denominator, 0) as {{ type_double() }}) as value,
         measured.unit,
         cast(measured.n as {{ dbt.type_bigint() }}) as n
     from measured
