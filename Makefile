@@ -27,7 +27,7 @@ SEED ?= 42
 # as_of is today, then see a current customer base (CLV and churn depend on that).
 DEMO_END_DATE ?= $(shell date -d yesterday +%F)
 
-.PHONY: install run dev test lint format lock demo-data parse clean report docs
+.PHONY: install run dev test lint format lock demo-data parse clean report docs test-postgres
 
 install: $(STAMP)
 
@@ -73,6 +73,15 @@ report: install
 	@$(BIN)/python -m orchestration.report --database $(dir $(WH_DUCKDB_PATH))published/bi.duckdb \
 		--out $(dir $(WH_DUCKDB_PATH))reports/loyalty_report_$(REPORT_LANGUAGE).html \
 		--language $(REPORT_LANGUAGE)
+
+# The dbt models on a private PostgreSQL 15 cluster, compared with DuckDB's marts
+# (docs/engines.md). Installs Debian's postgresql server binaries when they are missing.
+test-postgres: install parse $(DAGSTER_HOME)/dagster.yaml
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+	WH_DBT_TARGET=dev WH_TEST_POSTGRES=1 $(BIN)/python -m pytest tests/postgres
 
 # dbt's documentation site as one offline file (models, columns, tests, lineage, and the
 # built tables' types and row counts; without them before the first make run).
