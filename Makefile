@@ -27,7 +27,7 @@ SEED ?= 42
 # as_of is today, then see a current customer base (CLV and churn depend on that).
 DEMO_END_DATE ?= $(shell date -d yesterday +%F)
 
-.PHONY: install run dev test lint format lock demo-data parse clean report docs test-postgres
+.PHONY: install run dev test lint format lock demo-data parse clean report docs test-postgres test-spark
 
 install: $(STAMP)
 
@@ -82,6 +82,28 @@ test-postgres: install parse $(DAGSTER_HOME)/dagster.yaml
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 	WH_DBT_TARGET=dev WH_TEST_POSTGRES=1 $(BIN)/python -m pytest tests/postgres
+
+# The dbt models on Spark (dbt-spark session method, local[2] on 127.0.0.1), compared with
+# DuckDB's marts (docs/engines.md). Installs requirements-spark.txt on top of the lock and
+# Debian's Java runtime when `java` is missing.
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt
+	@if command -v uv >/dev/null 2>&1; then \
+		uv pip install --python $(BIN)/python --compile-bytecode \
+			-r requirements-spark.txt -c requirements.lock; \
+	else \
+		$(BIN)/python -m pip install --quiet --progress-bar off \
+			-r requirements-spark.txt -c requirements.lock; \
+	fi
+	@touch $@
+
+test-spark: install $(SPARK_STAMP) parse $(DAGSTER_HOME)/dagster.yaml
+	@command -v java >/dev/null 2>&1 || [ -n "$${JAVA_HOME:-}" ] || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			openjdk-17-jre-headless >/dev/null; }
+	SPARK_LOCAL_IP=127.0.0.1 WH_DBT_TARGET=dev WH_TEST_SPARK=1 $(BIN)/python -m pytest tests/spark
 
 # dbt's documentation site as one offline file (models, columns, tests, lineage, and the
 # built tables' types and row counts; without them before the first make run).

@@ -138,3 +138,81 @@
 {% macro spark__incremental_hook(sql) %}
     {{- return('') -}}
 {% endmacro %}
+
+{#-
+    dbt.datediff on Spark, counting boundaries crossed as DuckDB and PostgreSQL do, in
+    parentheses. dbt-spark 1.11's version leaves `a + b` unparenthesised for month (so
+    `datediff(...) / 3` divides only the correction term) and, for hour, minute and second,
+    rounds the elapsed time up (10:00:00 to 10:00:30 is one minute there, none here).
+-#}
+{% macro spark__datediff(first_date, second_date, datepart) %}
+    {%- set seconds = {'hour': 3600, 'minute': 60, 'second': 1} -%}
+    {%- if datepart == 'day' -%}
+        datediff(cast({{ second_date }} as date), cast({{ first_date }} as date))
+    {%- elif datepart == 'month' -%}
+        ((year({{ second_date }}) * 12 + month({{ second_date }}))
+            - (year({{ first_date }}) * 12 + month({{ first_date }})))
+    {%- elif datepart == 'quarter' -%}
+        ((year({{ second_date }}) * 4 + quarter({{ second_date }}))
+            - (year({{ first_date }}) * 4 + quarter({{ first_date }})))
+    {%- elif datepart == 'year' -%}
+        (year({{ second_date }}) - year({{ first_date }}))
+    {%- elif datepart in seconds -%}
+        (floor(unix_timestamp({{ second_date }}) / {{ seconds[datepart] }})
+            - floor(unix_timestamp({{ first_date }}) / {{ seconds[datepart] }}))
+    {%- else -%}
+        ({{ dbt.spark__datediff(first_date, second_date, datepart) }})
+    {%- endif -%}
+{% endmacro %}
+
+{#-
+    The column catalogue as a relation with table_schema, table_name and column_name, for
+    tests that look across schemas (assert_no_personal_data_columns_outside_raw). Spark's
+    session catalogue has no information_schema: there the rows are listed at run time with
+    SHOW SCHEMAS / SHOW TABLES / SHOW COLUMNS and inlined as VALUES.
+-#}
+{% macro information_schema_columns() %}
+    {{- return(adapter.dispatch('information_schema_columns', 'loyalty_warehouse')()) -}}
+{% endmacro %}
+
+{% macro default__information_schema_columns() -%}
+    information_schema.columns
+{%- endmacro %}
+
+{% macro spark__information_schema_columns() %}
+    {%- set rows = [] -%}
+    {%- if execute -%}
+        {%- for schema_row in run_query('show schemas') -%}
+            {%- set schema = schema_row[0] -%}
+            {%- for table_row in run_query('show tables in `' ~ schema ~ '`') -%}
+                {%- if not table_row[2] -%}
+                    {%- set table = table_row[1] -%}
+                    {%- for column_row in run_query(
+                        'show columns in `' ~ schema ~ '`.`' ~ table ~ '`') -%}
+                        {%- do rows.append([schema, table, column_row[0]]) -%}
+                    {%- endfor -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if rows | length == 0 -%}
+        {%- do rows.append([none, none, none]) -%}
+    {%- endif %}
+    (
+        select * from values
+        {%- for row in rows %}
+            (
+            {%- for value in row -%}
+                {%- if value is none -%}
+                    cast(null as string)
+                {%- else -%}
+                    '{{ value | replace("\\", "\\\\") | replace("'", "\\'") }}'
+                {%- endif -%}
+                {{- ', ' if not loop.last -}}
+            {%- endfor -%}
+            ){{ ',' if not loop.last }}
+        {%- endfor %}
+        as listed (table_schema, table_name, column_name)
+        where table_name is not null
+    ) as information_schema_columns
+{%- endmacro %}

@@ -13,7 +13,7 @@ select
     table_schema,
     table_name,
     column_name
-from information_schema.columns
+from {{ information_schema_columns() }}
 where
     table_schema not in ('raw', 'raw_quarantine', 'raw_meta', 'information_schema', 'pg_catalog')
     and lower(column_name) in ('contact_name', 'phone', 'email', 'manager_name')

@@ -109,10 +109,10 @@ final as (
         scale_max,
         is_reverse_coded,
         cast(answer_value as {{ type_double() }}) as answer_value,
-        cast(
-            (oriented_value - scale_min) * 1.0 / (scale_max - scale_min) as {{ type_double() }}
-        ) as score_rate,
-        cast(oriented_value * 100.0 / scale_max as {{ type_double() }}) as score_of_max_pct,
+        -- divided as doubles: Spark divides decimals (x * 1.0) to 12 places only
+        cast(oriented_value - scale_min as {{ type_double() }})
+        / (scale_max - scale_min) as score_rate,
+        cast(oriented_value as {{ type_double() }}) * 100 / scale_max as score_of_max_pct,
         oriented_value >= scale_max - 1 as is_top_two_box
     from in_scope
 )

@@ -105,12 +105,13 @@ final as (
         cast(revenue_cny / nullif(invoices, 0) as {{ type_double() }}) as average_order_value_cny,
         invoices >= 2 as is_repeat_buyer,
         cast(revenue_12m_cny as {{ type_double() }}) as revenue_12m_cny,
-        cast(revenue_12m_cny / nullif(total_revenue_12m_cny, 0) as {{ type_double() }})
-            as revenue_12m_share,
+        -- shares divided as doubles: Spark divides these decimals to 6 places only
+        cast(revenue_12m_cny as {{ type_double() }})
+        / nullif(total_revenue_12m_cny, 0) as revenue_12m_share,
         cast(contribution_rank as {{ dbt.type_int() }}) as contribution_rank,
         contribution_rank <= ceiling(customers / 10.0) as is_top_decile,
-        cast(revenue_12m_cny / nullif(peer_mean_revenue_12m_cny, 0) as {{ type_double() }})
-            as purchasing_power_index
+        cast(revenue_12m_cny as {{ type_double() }})
+        / nullif(peer_mean_revenue_12m_cny, 0) as purchasing_power_index
     from scored
 )
 
