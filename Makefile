@@ -62,8 +62,10 @@ demo-data: install
 parse: install
 	@$(BIN)/dbt parse --quiet
 
+# JOB=incremental_refresh runs the daily job (only the changed rows of the incremental facts).
+JOB ?= full_refresh
 run: install demo-data parse $(DAGSTER_HOME)/dagster.yaml
-	@$(BIN)/python -m orchestration.run
+	@$(BIN)/python -m orchestration.run --job $(JOB)
 
 # The report again from the last publish (make run writes it too): REPORT_LANGUAGE=zh|en.
 REPORT_LANGUAGE ?= zh

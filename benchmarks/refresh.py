@@ -13,8 +13,8 @@ For each size the script
 3. runs `benchmarks/floor.sql` (the same headline marts in plain DuckDB SQL, straight from the
    CSVs) in another subprocess and checks that its numbers equal the warehouse's marts;
 4. appends one more day of drop files (`append_day`: that day's orders at the recent daily
-   rate, interactions for 2 % of the customers) and runs `full_refresh` again on the same
-   warehouse with `WH_AS_OF` moved to that day: the daily incremental refresh.
+   rate, interactions for 2 % of the customers) and runs the `incremental_refresh` job on the
+   same warehouse with `WH_AS_OF` moved to that day: the daily incremental refresh.
 
 Peak memory: `ru_maxrss` of the refresh process (Dagster, in-process DuckDB for ingestion and
 the Python assets) and of its largest child (the dbt subprocess), and the peak of the whole
@@ -281,7 +281,7 @@ def dbt_slowest(target_root: Path, top: int = 12) -> dict[str, Any]:
 
 
 def worker_refresh(out: Path) -> None:
-    """Run `full_refresh` in this process (environment set by the parent), write timings."""
+    """Run the job `BENCH_JOB` in this process (environment set by the parent), write timings."""
     start = time.perf_counter()
     with TreeSampler(os.getpid()) as sampler:
         from dagster import DagsterEventType, DagsterInstance
@@ -300,7 +300,7 @@ def worker_refresh(out: Path) -> None:
         from orchestration.definitions import build_definitions
 
         defs = build_definitions(os.environ["WH_DUCKDB_PATH"])
-        job = defs.resolve_job_def("full_refresh")
+        job = defs.resolve_job_def(os.environ.get("BENCH_JOB", "full_refresh"))
         loaded = time.perf_counter()
         instance = DagsterInstance.ephemeral()
         result = job.execute_in_process(instance=instance, raise_on_error=False)
@@ -536,7 +536,7 @@ def bench_size(customers: int, args: argparse.Namespace, base_env: dict[str, str
     result["appended"] = append_day(landing, next_day)
     (work / "appended").touch()
     progress(f"{customers:,}: appended {next_day}: {result['appended']}")
-    incremental_env = {**env, "WH_AS_OF": next_day.isoformat()}
+    incremental_env = {**env, "WH_AS_OF": next_day.isoformat(), "BENCH_JOB": "incremental_refresh"}
     progress(f"{customers:,}: one-day incremental refresh (load {load()})")
     incremental = run_worker(
         "refresh", incremental_env, work / "incremental.json", work / "incremental.log"

@@ -105,14 +105,16 @@ def build_landing_sensor(job_name: str, downstream: list[AssetKey]):
 
 
 def build_daily_schedule(job_name: str) -> ScheduleDefinition:
-    """The daily refresh (default 06:00 Asia/Shanghai; WH_SCHEDULE_CRON / _TIMEZONE)."""
+    """The daily (incremental) refresh, default 06:00 Asia/Shanghai (WH_SCHEDULE_CRON /
+    WH_SCHEDULE_TIMEZONE)."""
     return ScheduleDefinition(
         name="daily_refresh",
         job_name=job_name,
         cron_schedule=SCHEDULE_CRON,
         execution_timezone=SCHEDULE_TIMEZONE,
         default_status=DefaultScheduleStatus.STOPPED,
-        description="Full refresh every day: new landing files, every model, every check.",
+        description="The incremental refresh every day: new landing files, the changed rows of "
+        "the incremental facts, every other model, every check.",
     )
 
 

@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from .assets.churn import churn_assets
 from .assets.clv import clv_assets, customer_clv_is_sane
-from .assets.dbt import warehouse_dbt_assets
+from .assets.dbt import FULL_REFRESH_TAG, warehouse_dbt_assets
 from .assets.indices import INDEX_ASSETS
 from .assets.ingestion import RAW_ASSETS
 from .assets.publish import build_published_warehouse
@@ -41,8 +41,17 @@ RETRY_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILUR
 full_refresh_job = define_asset_job(
     "full_refresh",
     selection="*",
-    description="Load new landing files, build every dbt model and test, compute the Python "
+    description="Load new landing files, rebuild every dbt model from scratch (the "
+    "incremental facts included: dbt --full-refresh) and run its tests, compute the Python "
     "assets, publish the BI copy and write the report.",
+    tags={**RETRY_TAGS, FULL_REFRESH_TAG: "true"},
+)
+incremental_refresh_job = define_asset_job(
+    "incremental_refresh",
+    selection="*",
+    description="The daily run: load new landing files, rewrite only the changed rows of the "
+    "incremental facts (orders, interactions, survey answers), rebuild the other models and "
+    "run every test, compute the Python assets, publish the BI copy and write the report.",
     tags=RETRY_TAGS,
 )
 report_only_job = define_asset_job(
@@ -77,9 +86,12 @@ def build_definitions(database: str | None = None) -> Definitions:
             loyalty_report,
         ],
         asset_checks=[customer_clv_is_sane, *MART_FRESHNESS_CHECKS],
-        jobs=[full_refresh_job, report_only_job],
-        schedules=[build_daily_schedule(full_refresh_job.name)],
-        sensors=[build_landing_sensor(full_refresh_job.name, downstream), mart_freshness_sensor],
+        jobs=[full_refresh_job, incremental_refresh_job, report_only_job],
+        schedules=[build_daily_schedule(incremental_refresh_job.name)],
+        sensors=[
+            build_landing_sensor(incremental_refresh_job.name, downstream),
+            mart_freshness_sensor,
+        ],
         executor=in_process_executor,
         resources={
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

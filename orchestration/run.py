@@ -1,7 +1,12 @@
-"""`make run`: materialise every asset in this process, then print what was built and where."""
+"""`make run`: materialise every asset in this process, then print what was built and where.
+
+`python -m orchestration.run [--job full_refresh|incremental_refresh]`: `make run` runs
+`full_refresh` (every model from scratch); `make run JOB=incremental_refresh` the daily job.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -64,13 +69,19 @@ def summary(database: str) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    from .definitions import defs, full_refresh_job
+JOBS = ("full_refresh", "incremental_refresh")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.run", description=__doc__)
+    parser.add_argument("--job", choices=JOBS, default="full_refresh")
+    args = parser.parse_args(argv)
+    from .definitions import defs
 
     database = str(duckdb_path())
     os.makedirs(os.path.dirname(database), exist_ok=True)
     start = time.perf_counter()
-    job = defs.resolve_job_def(full_refresh_job.name)
+    job = defs.resolve_job_def(args.job)
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
@@ -86,7 +97,7 @@ def main() -> int:
         )
         print("details: make dev, then the Runs page", file=sys.stderr)
         return 1
-    print(f"\nbuilt every asset in {elapsed:.0f} s (run {result.run_id})\n")
+    print(f"\n{args.job}: built every asset in {elapsed:.0f} s (run {result.run_id})\n")
     print(summary(database))
     return 0
 

@@ -4,9 +4,10 @@ A small generated firm is cut into an initial drop and four daily drops of order
 interactions and survey responses with their answers; one daily drop also brings a
 late-arriving order dated weeks earlier, and a later one a corrected copy of an earlier
 day's orders file (one amount changed, one row removed), which the ingestion loads as a
-replacement. One warehouse runs the `full_refresh` job after every drop, with as_of the
-drop's day, so `fct_orders`, `fct_interactions` and `fct_survey_answers` grow incrementally;
-a fresh warehouse runs it once on the final landing directory. Every table and view that
+replacement. One warehouse runs the `incremental_refresh` job after every drop, with as_of
+the drop's day, so `fct_orders`, `fct_interactions` and `fct_survey_answers` grow
+incrementally; a fresh warehouse runs the `full_refresh` job once on the final landing
+directory. Every table and view that
 dbt builds must then hold the same rows in both, and so must the raw orders.
 
 The daily runs between the first and the last materialise the three incremental facts and
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -147,10 +149,10 @@ def write_drop(landing: Path, day: dt.date, drop: dict) -> None:
         write_csv(landing / table / f"{day.isoformat()}.csv", header, rows)
 
 
-def run_job(defs, keys, as_of: dt.date, monkeypatch) -> None:
-    """The `full_refresh` job on the given assets, as of the given day."""
+def run_job(defs, job: str, keys, as_of: dt.date, monkeypatch) -> None:
+    """A job on the given assets, as of the given day."""
     monkeypatch.setenv("WH_AS_OF", as_of.isoformat())
-    result = defs.resolve_job_def("full_refresh").execute_in_process(
+    result = defs.resolve_job_def(job).execute_in_process(
         asset_selection=list(keys), raise_on_error=False
     )
     failures = [
@@ -158,7 +160,7 @@ def run_job(defs, keys, as_of: dt.date, monkeypatch) -> None:
         for event in result.all_events
         if event.is_step_failure
     ]
-    assert result.success, f"full_refresh failed as of {as_of}: {failures}"
+    assert result.success, f"{job} failed as of {as_of}: {failures}"
 
 
 def dbt_relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
@@ -232,7 +234,8 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
             header, rows = plan["corrected_orders"]
             write_csv(landing / "orders" / f"{days[1].isoformat()}.csv", header, rows)
         whole = i in (0, len(days) - 1)
-        run_job(defs, set(raw_keys) | set(dbt_keys) if whole else daily_keys, day, monkeypatch)
+        keys = set(raw_keys) | set(dbt_keys) if whole else daily_keys
+        run_job(defs, "incremental_refresh", keys, day, monkeypatch)
         if i == 0:
             with duckdb.connect(str(database), read_only=True) as con:
                 first_count = con.execute("select count(*) from fct_orders").fetchone()[0]
@@ -244,7 +247,7 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
     monkeypatch.setenv("WH_LANDING_DIR", str(full_landing))
     monkeypatch.setenv("WH_DUCKDB_PATH", str(full_database))
     full_defs = build_definitions(str(full_database))
-    run_job(full_defs, set(raw_keys) | set(dbt_keys), days[-1], monkeypatch)
+    run_job(full_defs, "full_refresh", set(raw_keys) | set(dbt_keys), days[-1], monkeypatch)
 
     with duckdb.connect(str(database), read_only=True) as con:
         # The sequence did what it claims: the corrected file replaced the first daily one,
@@ -264,6 +267,12 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
         compiled = (tmp_path / "dbt_target").glob(f"*/compiled/*/models/marts/core/{fact}.sql")
         incremental_runs = sum(f'."{fact}"' in path.read_text() for path in compiled)
         assert incremental_runs == len(days) - 1, fact
+    # Only the full_refresh job's dbt build ran with --full-refresh.
+    flags = [
+        json.loads(path.read_text())["args"].get("full_refresh", False)
+        for path in (tmp_path / "dbt_target").glob("*/run_results.json")
+    ]
+    assert sorted(flags) == [False] * len(days) + [True]
     expected_amount = float(plan["corrected_orders"][1][0]["amount"])
     assert float(orders[plan["changed_order_id"]]) == pytest.approx(expected_amount)
 
@@ -287,6 +296,18 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
             f"select (select count(*) from ({inc_raw} except all {full_raw})), "
             f"(select count(*) from ({full_raw} except all {inc_raw}))"
         ).fetchone() == (0, 0)
+
+
+def test_only_the_full_refresh_job_rebuilds_from_scratch():
+    from orchestration.assets.dbt import FULL_REFRESH_TAG
+    from orchestration.definitions import defs
+
+    assert defs.resolve_job_def("full_refresh").tags[FULL_REFRESH_TAG] == "true"
+    for job in ("incremental_refresh", "report_only"):
+        assert FULL_REFRESH_TAG not in defs.resolve_job_def(job).tags
+    # The schedule and the landing sensor run the incremental job.
+    assert defs.resolve_schedule_def("daily_refresh").job_name == "incremental_refresh"
+    assert defs.resolve_sensor_def("landing_sensor").job_name == "incremental_refresh"
 
 
 def test_full_refresh_is_opt_in(monkeypatch):

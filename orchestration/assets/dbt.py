@@ -12,8 +12,10 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from ..project import dbt_project
 from ..settings import dbt_vars
 
-# Set (1/true/yes) to rebuild the incremental models from scratch on the next run.
+# Set (1/true/yes) to rebuild the incremental models from scratch on the next run of any job.
 FULL_REFRESH_ENV = "WH_DBT_FULL_REFRESH"
+# Run tag of the `full_refresh` job: its dbt build runs with --full-refresh.
+FULL_REFRESH_TAG = "warehouse/dbt_full_refresh"
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -35,23 +37,28 @@ class WarehouseTranslator(DagsterDbtTranslator):
 )
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build`: seeds, models and their data and unit tests, in dependency order, with
-    the arguments of `dbt_build_args()`."""
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+    the arguments of `dbt_build_args()`; from scratch in a run tagged `FULL_REFRESH_TAG`
+    (the `full_refresh` job)."""
+    full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "") == "true"
+    yield from dbt.cli(dbt_build_args(full_refresh), context=context).stream()
 
 
-def dbt_build_args() -> list[str]:
+def dbt_build_args(full_refresh: bool = False) -> list[str]:
     """`dbt build` with the vars of `settings.dbt_vars()` (`WH_AS_OF`, `WH_DBT_VARS`).
 
-    Every run is incremental for the incremental facts (fct_orders, fct_interactions,
-    fct_survey_answers): they rewrite only the rows whose inputs changed, whatever the
-    as_of. `WH_DBT_FULL_REFRESH` adds `--full-refresh`, which rebuilds them from scratch:
-    needed once after a change of their SQL (an incremental run keeps the rows it does not
-    rewrite) or of their columns (an incremental run then fails, on_schema_change='fail').
+    Without `full_refresh` the incremental facts (fct_orders, fct_interactions,
+    fct_survey_answers) rewrite only the rows whose inputs changed, whatever the as_of: the
+    `incremental_refresh` job, the daily schedule and the landing sensor. With it (the
+    `full_refresh` job, or `WH_DBT_FULL_REFRESH` set for any job) `--full-refresh` rebuilds
+    them from scratch: needed once after a change of their SQL (an incremental run keeps the
+    rows it does not rewrite) or of their columns (an incremental run then fails,
+    on_schema_change='fail').
     """
     args = ["build"]
     if dbt_vars():
         args += ["--vars", json.dumps(dbt_vars())]
-    if os.environ.get(FULL_REFRESH_ENV, "").strip().lower() in ("1", "true", "yes"):
+    forced = os.environ.get(FULL_REFRESH_ENV, "").strip().lower() in ("1", "true", "yes")
+    if full_refresh or forced:
         args.append("--full-refresh")
     return args
 
