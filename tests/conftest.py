@@ -15,7 +15,8 @@ SEED = 7
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    """Generate a small firm, materialise the whole graph twice, return the paths."""
+    """Generate a small firm, materialise the whole graph twice (the `full_refresh` job, then
+    the daily `incremental_refresh` on the same files), return the paths."""
     tmp = tmp_path_factory.mktemp("e2e")
     # named like the default warehouse: DuckDB names its catalog after the file, and the
     # semantic manifest (MetricFlow) carries the catalog name of `dbt parse`.
@@ -27,14 +28,15 @@ def built(tmp_path_factory):
         from orchestration.definitions import build_definitions
 
         defs = build_definitions(str(database))
-        job = defs.resolve_job_def("full_refresh")
-        first = job.execute_in_process(raise_on_error=False)
+        first = defs.resolve_job_def("full_refresh").execute_in_process(raise_on_error=False)
         with duckdb.connect(str(database), read_only=True) as con:
             counts_after_first = {
                 t.name: con.execute(f"select count(*) from raw.{t.name}").fetchone()[0]
                 for t in TABLES
             }
-        second = job.execute_in_process(raise_on_error=False)
+        second = defs.resolve_job_def("incremental_refresh").execute_in_process(
+            raise_on_error=False
+        )
     return {
         "landing": landing,
         "database": str(database),

@@ -310,14 +310,18 @@ def test_only_the_full_refresh_job_rebuilds_from_scratch():
     assert defs.resolve_sensor_def("landing_sensor").job_name == "incremental_refresh"
 
 
-def test_full_refresh_is_opt_in(monkeypatch):
-    from orchestration.assets.dbt import FULL_REFRESH_ENV, dbt_build_args
+def test_full_refresh_is_opt_in_and_unit_tests_are_left_to_make_test(monkeypatch):
+    from orchestration.assets.dbt import FULL_REFRESH_ENV, UNIT_TESTS_ENV, dbt_build_args
 
-    for name in ("WH_AS_OF", "WH_DBT_VARS", FULL_REFRESH_ENV):
+    for name in ("WH_AS_OF", "WH_DBT_VARS", FULL_REFRESH_ENV, UNIT_TESTS_ENV):
         monkeypatch.delenv(name, raising=False)
-    assert dbt_build_args() == ["build"]
+    no_unit = ["--exclude-resource-type", "unit_test"]
+    assert dbt_build_args() == ["build", *no_unit]
+    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh", *no_unit]
     monkeypatch.setenv("WH_AS_OF", "2026-06-30")
+    as_of = ["--vars", '{"as_of": "2026-06-30"}']
     monkeypatch.setenv(FULL_REFRESH_ENV, "1")
-    assert dbt_build_args() == ["build", "--vars", '{"as_of": "2026-06-30"}', "--full-refresh"]
+    assert dbt_build_args() == ["build", *as_of, "--full-refresh", *no_unit]
     monkeypatch.setenv(FULL_REFRESH_ENV, "0")
-    assert dbt_build_args() == ["build", "--vars", '{"as_of": "2026-06-30"}']
+    monkeypatch.setenv(UNIT_TESTS_ENV, "1")
+    assert dbt_build_args() == ["build", *as_of]

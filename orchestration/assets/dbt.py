@@ -16,6 +16,12 @@ from ..settings import dbt_vars
 FULL_REFRESH_ENV = "WH_DBT_FULL_REFRESH"
 # Run tag of the `full_refresh` job: its dbt build runs with --full-refresh.
 FULL_REFRESH_TAG = "warehouse/dbt_full_refresh"
+# Set (1/true/yes) to run dbt's unit tests in the jobs too (make test runs them separately).
+UNIT_TESTS_ENV = "WH_DBT_UNIT_TESTS"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -53,13 +59,19 @@ def dbt_build_args(full_refresh: bool = False) -> list[str]:
     them from scratch: needed once after a change of their SQL (an incremental run keeps the
     rows it does not rewrite) or of their columns (an incremental run then fails,
     on_schema_change='fail').
+
+    dbt's unit tests check the SQL of the models on fixed rows, not the data: they belong to
+    the project's tests (`make test` runs them, tests/test_dbt_unit_tests.py), so the jobs
+    leave them out (about a third of the build's time) unless `WH_DBT_UNIT_TESTS` is set.
+    Every data test still runs, as the asset checks of the models it tests.
     """
     args = ["build"]
     if dbt_vars():
         args += ["--vars", json.dumps(dbt_vars())]
-    forced = os.environ.get(FULL_REFRESH_ENV, "").strip().lower() in ("1", "true", "yes")
-    if full_refresh or forced:
+    if full_refresh or _flag(FULL_REFRESH_ENV):
         args.append("--full-refresh")
+    if not _flag(UNIT_TESTS_ENV):
+        args += ["--exclude-resource-type", "unit_test"]
     return args
 
 
