@@ -1,6 +1,8 @@
 """Customer concentration (METRICS F11): how much of the revenue hangs on a few customers.
 
-Pure functions over a per-customer revenue series; no Dagster, no database.
+Pure functions over a per-customer revenue series; no Dagster, no database. The warehouse
+computes F11 in SQL (`customer_concentration_summary`, per slice); this is its pandas twin,
+for a notebook and for the tests that check the mart against it on the same customers.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ Every assertion compares the warehouse with an independent computation from the 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -83,17 +84,21 @@ def test_concentration_matches_pandas_on_the_landing_files(built):
     orders = pd.read_csv(next((landing / "orders").glob("*.csv")), dtype={"customer_id": str})
     rates = pd.read_csv(ROOT / "seeds" / "fx_rates.csv").set_index("currency")["rate_to_cny"]
     orders["amount_cny"] = orders["amount"] * orders["currency"].map(rates)
+    with duckdb.connect(built["database"], read_only=True) as con:
+        row = con.execute(
+            "select customers, top_n_share_rate, herfindahl_index, revenue_cny, as_of_on "
+            "from analytics.customer_concentration"
+        ).fetchone()
+    # trailing-12-month net revenue: the 365 days up to as_of (customer_value's window)
+    ordered_on = pd.to_datetime(orders["ordered_on"]).dt.date
+    in_window = (ordered_on > row[4] - dt.timedelta(days=365)) & (ordered_on <= row[4])
     revenue = (
-        orders.groupby("customer_id")["amount_cny"]
+        orders[in_window]
+        .groupby("customer_id")["amount_cny"]
         .sum()
         .reindex(customers["customer_id"], fill_value=0.0)
     )
     expected = concentration(revenue)
-    with duckdb.connect(built["database"], read_only=True) as con:
-        row = con.execute(
-            "select customers, top_n_share_rate, herfindahl_index, revenue_cny "
-            "from analytics.customer_concentration"
-        ).fetchone()
     assert row[0] == CUSTOMERS
     assert row[1] == pytest.approx(expected["top_n_share_rate"], rel=1e-9)
     assert row[2] == pytest.approx(expected["herfindahl_index"], rel=1e-9)
@@ -111,7 +116,7 @@ def test_lineage_from_every_raw_table_to_the_python_asset():
     dim = graph.get(AssetKey("dim_customers"))
     assert AssetKey("stg_crm__customers") in dim.parent_keys
     conc = graph.get(AssetKey(["analytics", "customer_concentration"]))
-    assert AssetKey("dim_customers") in conc.parent_keys
+    assert AssetKey("customer_concentration_summary") in conc.parent_keys
     # ingestion assets wait for the tables they reference
     assert AssetKey(["raw", "customers"]) in graph.get(AssetKey(["raw", "orders"])).parent_keys
 

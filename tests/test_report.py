@@ -13,12 +13,11 @@ import re
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pytest
 
-from orchestration.report import build_report
+from orchestration.report import build_report, svg
 from orchestration.report.__main__ import main
-from orchestration.report.builder import lorenz_points, period_cutoff
+from orchestration.report.builder import period_cutoff
 from orchestration.report.i18n import (
     STRINGS,
     fmt_change,
@@ -210,17 +209,33 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
     con.execute(
         "create table customer_facts as select 'C001' as customer_id, date '2025-12-31' as as_of_on"
     )
+    # the Lorenz curve of revenue 100, 200, 300, 400 at 12.5 % steps (linear between
+    # customers: half of the smallest holds 5 %); a region without revenue
+    con.execute(
+        """
+        create table customer_concentration_lorenz as select * from (values
+            ('company', 'all', 0, 0.0, 0.0), ('company', 'all', 1, 0.125, 0.05),
+            ('company', 'all', 2, 0.25, 0.1), ('company', 'all', 3, 0.375, 0.2),
+            ('company', 'all', 4, 0.5, 0.3), ('company', 'all', 5, 0.625, 0.45),
+            ('company', 'all', 6, 0.75, 0.6), ('company', 'all', 7, 0.875, 0.8),
+            ('company', 'all', 8, 1.0, 1.0), ('region', 'north', 0, 0.0, null)
+        ) as t(slice_type, slice_value, point_number, customer_share_rate,
+               cumulative_revenue_share_rate)
+        """
+    )
     if analytics:
         con.execute("create schema analytics")
-        # revenue 100, 200, 300, 400: top-2 share 0.7, HHI .01 + .04 + .09 + .16 = 0.3
+        # revenue 100, 200, 300, 400: top-2 share 0.7, HHI .01 + .04 + .09 + .16 = 0.3,
+        # top decile 0.4 × 400 / 1000 = 0.16, Gini 2 × 3000 / 4000 − 5 / 4 = 0.25
         con.execute(
             """
             create table analytics.customer_concentration as select
                 timestamp '2025-12-31 06:00:00' as computed_at, 5 as customers,
                 4 as customers_with_revenue, 1 as customers_non_positive,
                 1000.0 as revenue_cny, 2 as top_n, 700.0 as top_n_revenue_cny,
-                0.7 as top_n_share_rate, 0.3 as herfindahl_index,
-                1 / 0.3 as equivalent_customers
+                0.7 as top_n_share_rate, 0.16 as top_decile_share_rate,
+                0.3 as herfindahl_index, 1 / 0.3 as equivalent_customers,
+                0.25 as gini_coefficient
             """
         )
         con.execute(
@@ -349,12 +364,6 @@ def test_period_cutoff_keeps_complete_periods_only():
     assert period_cutoff(dt.date(2025, 6, 30), "year") == dt.date(2025, 1, 1)
 
 
-def test_lorenz_points_use_positive_revenue_smallest_first():
-    x, y = lorenz_points(np.array([300.0, 100.0, -50.0, 400.0, 200.0]))
-    assert list(x) == [0, 0.25, 0.5, 0.75, 1]
-    assert np.allclose(y, [0, 0.1, 0.3, 0.6, 1.0])
-
-
 def test_nice_ticks_cover_the_range():
     assert nice_ticks(0, 1) == [0, 0.25, 0.5, 0.75, 1.0]
     assert nice_ticks(14, 23.4) == [12.5, 15, 17.5, 20, 22.5, 25]
@@ -467,6 +476,18 @@ def test_churn_reasons_cohorts_complaints_and_concentration(reports):
     assert re.search(r"Top-2 share of revenue\s+70\.0%", en)
     assert re.search(r"Herfindahl index\s+0\.3000", en)
     assert re.search(r"Equivalent number of equal customers\s+3\b", en)
+    assert re.search(r"Top-10 % customers' share of revenue\s+16\.0%", en)
+    assert re.search(r"Gini coefficient\s+0\.2500", en)
+    # the Lorenz curve is drawn from the company's points of customer_concentration_lorenz
+    expected = svg.lorenz_curve(
+        [0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0],
+        [0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0],
+        title="Lorenz curve of net revenue, last 12 months",
+        x_title="Share of customers (smallest first)",
+        y_title="Share of revenue",
+        equality_label="Equal shares",
+    )
+    assert expected in reports["en"]
 
 
 def test_clv_models_show_the_chosen_fits(reports):
@@ -480,7 +501,9 @@ def test_due_diligence_summary_quotes_the_marts(reports):
     assert "Retention 88.0% and churn 12.0% in 2025 (previous year: 80.0%)." in en
     assert "4 quarters after acquisition: 60.0% for cohort 2024-Q4, 50.0% for cohort 2023-Q4" in en
     assert "Most frequent reason in 2025: Price (66.7% of customers lost)." in en
-    assert "Top 2 customers: 70.0% of net revenue; Herfindahl index 0.3000" in en
+    assert (
+        "Top 2 customers: 70.0% of the last 12 months' net revenue; Herfindahl index 0.3000" in en
+    )
     assert "Customer equity CNY 45,000 (interval CNY 40,000 – CNY 52,000)." in en
     assert "Satisfaction 75.5% (2025 Q4); NPS +23.4 (2025 Q4)." in en
     assert "85.0% of complaints resolved in 2025; 0.20 complaints per customer." in en
@@ -618,7 +641,7 @@ def test_an_empty_warehouse_still_gives_a_report(tmp_path):
     en = build_report(database, tmp_path / "en.html", "en", AS_OF).read_text(encoding="utf-8")
     assert "not available in this warehouse: loyalty_indicators" in en
     assert "not available in this warehouse: loyalty_retention" in en
-    assert "not available in this warehouse: dim_customers" in en
+    assert "not available in this warehouse: customer_concentration_lorenz" in en
     assert en.count("<svg") == 0
 
 

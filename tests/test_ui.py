@@ -82,4 +82,4 @@ def test_ui_shows_lineage_from_every_raw_table_to_the_python_asset(webserver):
     for t in TABLES:
         assert ("raw", t.name) in nodes[(f"stg_{t.source}__{t.name}",)], t.name
     assert ("stg_crm__customers",) in nodes[("dim_customers",)]
-    assert ("dim_customers",) in nodes[("analytics", "customer_concentration")]
+    assert ("customer_concentration_summary",) in nodes[("analytics", "customer_concentration")]

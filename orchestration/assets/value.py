@@ -2,43 +2,67 @@
 
 import datetime as dt
 
-import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, asset
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
-from ..concentration import TOP_N, concentration
 from .dbt import relation_name, warehouse_dbt_assets
 
 ANALYTICS_SCHEMA = "analytics"
+CONCENTRATION_MART = "customer_concentration_summary"
+
+# The company row of the mart under the column names analytics.customer_concentration has
+# always had (BI dashboards, the report and the run summary read them).
+CONCENTRATION_COLUMNS = {
+    "as_of_on": "as_of_on",
+    "customers": "customers",
+    "customers_with_revenue": "customers_with_revenue",
+    "customers_non_positive": "customers_non_positive",
+    "revenue_cny": "revenue_12m_cny",
+    "top_n": "top_n",
+    "top_n_revenue_cny": "top_n_revenue_12m_cny",
+    "top_n_share_rate": "top_n_share_rate",
+    "top_decile_share_rate": "top_decile_share_rate",
+    "herfindahl_index": "herfindahl_index",
+    "equivalent_customers": "equivalent_customers",
+    "gini_coefficient": "gini_coefficient",
+}
 
 
 @asset(
     key=[ANALYTICS_SCHEMA, "customer_concentration"],
     group_name="value",
-    kinds={"python", "pandas", "duckdb"},
-    deps=[get_asset_key_for_model([warehouse_dbt_assets], "dim_customers")],
-    description="METRICS F11: top-10 customers' share of net revenue and the Herfindahl index.",
+    kinds={"python", "duckdb"},
+    deps=[get_asset_key_for_model([warehouse_dbt_assets], CONCENTRATION_MART)],
+    description="METRICS F11, company-wide: the company row of the dbt mart "
+    "customer_concentration_summary (top-10 and top-decile shares of trailing-12-month net "
+    "revenue, Herfindahl index, Gini), stamped with the time it was read.",
 )
 def customer_concentration(
     context: AssetExecutionContext, duckdb: DuckDBResource
 ) -> MaterializeResult:
+    """Copies the mart's company row: the SQL computes F11 once, for every slice, and this
+    table keeps the key and columns that BI, the report and the freshness checks know."""
+    columns = ",\n".join(f"{source} as {name}" for name, source in CONCENTRATION_COLUMNS.items())
     with duckdb.get_connection() as con:
-        revenue = con.execute(
-            f"select customer_id, net_revenue_cny from {relation_name('dim_customers')}"
-        ).df()
-        result = concentration(revenue["net_revenue_cny"], TOP_N)
-        row = pd.DataFrame([{"computed_at": dt.datetime.now()} | result])
         con.execute(f"create schema if not exists {ANALYTICS_SCHEMA}")
-        con.register("concentration_row", row)
         con.execute(
-            f"create or replace table {ANALYTICS_SCHEMA}.customer_concentration as "
-            "select * from concentration_row"
+            f"""
+            create or replace table {ANALYTICS_SCHEMA}.customer_concentration as
+            select cast(? as timestamp) as computed_at, {columns}
+            from {relation_name(CONCENTRATION_MART)}
+            where slice_type = 'company'
+            """,
+            [dt.datetime.now()],
         )
-        con.unregister("concentration_row")
+        rows = con.execute(f"select * from {ANALYTICS_SCHEMA}.customer_concentration").df()
+    if rows.empty:  # no customers at all: an empty table, nothing to report
+        context.log.warning("no customers: analytics.customer_concentration is empty")
+        return MaterializeResult(metadata={"customers": 0})
+    row = rows.iloc[0]
     context.log.info(
-        f"top-{TOP_N} share {result['top_n_share_rate']:.4f}, HHI {result['herfindahl_index']:.5f}"
+        f"top-{row['top_n']} share {row['top_n_share_rate']:.4f}, "
+        f"HHI {row['herfindahl_index']:.5f}, Gini {row['gini_coefficient']:.4f}"
     )
-    return MaterializeResult(
-        metadata={k: v for k, v in result.items() if isinstance(v, int | float)}
-    )
+    numbers = row.drop(["computed_at", "as_of_on"]).dropna()  # NaN: no revenue yet
+    return MaterializeResult(metadata={k: float(v) for k, v in numbers.items()})

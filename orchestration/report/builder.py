@@ -8,8 +8,8 @@ be mailed to a buyer.
 
 Rules the sections keep:
 - every figure is a mart value, formatted (`i18n.fmt_*`), never recomputed another way; the
-  few summaries the report adds (a median CLV, a segment's share of customers, the Lorenz
-  curve) are plain statistics of per-customer mart columns, named as such;
+  few summaries the report adds (a median CLV, a segment's share of customers) are plain
+  statistics of per-customer mart columns, named as such;
 - a period is shown only when it is complete at the as-of date;
 - a missing table or column gives the section a "not available in this warehouse" note;
 - customers appear by identifier only.
@@ -56,7 +56,6 @@ RISK_THRESHOLD = 0.5  # a churn risk at or above this counts as high in the summ
 COHORT_LINES = 8  # most recent quarterly cohorts drawn
 COHORT_MILESTONES = (1, 2, 4, 8)  # quarters after acquisition shown in the cohort table
 DUE_DILIGENCE_COHORT_K = 4  # quarters after acquisition compared across cohorts
-LORENZ_POINTS = 200
 HISTOGRAM_BINS = 30
 # Headline indicators: (code, variant) of loyalty_indicators, quarterly, company-wide.
 KPI_INDICATORS = (
@@ -258,7 +257,7 @@ def load(connection: duckdb.DuckDBPyConnection, language: str, as_of: object) ->
         "retention",
         "cohorts",
         "concentration",
-        "customer_revenue",
+        "lorenz",
         "clv",
         "equity",
         "clv_model_fits",
@@ -1019,26 +1018,12 @@ def _cell(value: object, language: str) -> str:
     return str(value)
 
 
-def lorenz_points(revenue: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative shares of customers (smallest first) and of revenue, over the customers
-    with positive revenue (the concentration asset's rule), thinned to LORENZ_POINTS."""
-    values = np.asarray(pd.to_numeric(revenue, errors="coerce"), dtype=float)
-    positive = np.sort(values[values > 0])
-    if not positive.size:
-        return np.array([0.0, 1.0]), np.array([0.0, 1.0])
-    cumulative = np.concatenate([[0.0], np.cumsum(positive)]) / positive.sum()
-    shares = np.arange(positive.size + 1) / positive.size
-    keep = np.unique(np.linspace(0, positive.size, min(LORENZ_POINTS, positive.size) + 1).round())
-    keep = keep.astype(int)
-    return shares[keep], cumulative[keep]
-
-
 def concentration_section(inputs: Inputs) -> Section:
     language = inputs.language
     section = Section(
         "concentration",
         inputs.t("sec_concentration"),
-        "analytics.customer_concentration (F11); dim_customers.net_revenue_cny",
+        "analytics.customer_concentration (F11), customer_concentration_lorenz",
     )
     concentration, note = _rows_or_note(
         inputs.results["concentration"], inputs, "analytics.customer_concentration"
@@ -1055,7 +1040,12 @@ def concentration_section(inputs: Inputs) -> Section:
                         inputs.t("top_share", n=int(row["top_n"])),
                         fmt_rate(row["top_n_share_rate"], language),
                     ],
+                    [
+                        inputs.t("top_decile_share"),
+                        fmt_rate(row["top_decile_share_rate"], language),
+                    ],
                     [inputs.t("herfindahl"), fmt_index(row["herfindahl_index"], language)],
+                    [inputs.t("gini"), fmt_index(row["gini_coefficient"], language)],
                     [
                         inputs.t("equivalent_customers"),
                         fmt_count(round(float(row["equivalent_customers"])), language),
@@ -1069,17 +1059,16 @@ def concentration_section(inputs: Inputs) -> Section:
                 (False, True),
             )
         )
-    revenue, note = _rows_or_note(inputs.results["customer_revenue"], inputs, "dim_customers")
-    if revenue is None:
+    lorenz, note = _rows_or_note(inputs.results["lorenz"], inputs, "customer_concentration_lorenz")
+    if lorenz is None:
         section.blocks.append(note)
     else:
-        x, y = lorenz_points(revenue["revenue_cny"])
         section.blocks.append(
             Chart(
                 Markup(
                     svg.lorenz_curve(
-                        list(x),
-                        list(y),
+                        list(lorenz["customer_share_rate"]),
+                        list(lorenz["cumulative_revenue_share_rate"]),
                         title=inputs.t("lorenz_title"),
                         x_title=inputs.t("lorenz_x"),
                         y_title=inputs.t("lorenz_y"),

@@ -126,13 +126,18 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "slice": {"en": "Slice", "zh": "维度"},
     "top_share": {"en": "Top-{n} share of revenue", "zh": "前{n}大客户收入占比"},
+    "top_decile_share": {"en": "Top-10 % customers' share of revenue", "zh": "前10%客户收入占比"},
     "herfindahl": {"en": "Herfindahl index", "zh": "赫芬达尔指数"},
+    "gini": {"en": "Gini coefficient", "zh": "基尼系数"},
     "equivalent_customers": {"en": "Equivalent number of equal customers", "zh": "等效客户数"},
     "customers_with_revenue": {"en": "Customers with revenue", "zh": "有收入的客户数"},
-    "revenue_total": {"en": "Net revenue", "zh": "净收入"},
+    "revenue_total": {"en": "Net revenue, last 12 months", "zh": "近12个月净收入"},
     "lorenz_x": {"en": "Share of customers (smallest first)", "zh": "客户累计占比(由小到大)"},
     "lorenz_y": {"en": "Share of revenue", "zh": "收入累计占比"},
-    "lorenz_title": {"en": "Lorenz curve of net revenue", "zh": "净收入洛伦兹曲线"},
+    "lorenz_title": {
+        "en": "Lorenz curve of net revenue, last 12 months",
+        "zh": "近12个月净收入洛伦兹曲线",
+    },
     "equality": {"en": "Equal shares", "zh": "完全均等"},
     "value_axis": {"en": "Value", "zh": "价值"},
     "loyalty_axis": {"en": "Loyalty", "zh": "忠诚度"},
@@ -210,9 +215,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "收入是否集中于少数客户?",
     },
     "dd_concentration_e": {
-        "en": "Top {n} customers: {share} of net revenue; Herfindahl index {hhi} "
-        "(as many as {equivalent} equal customers).",
-        "zh": "前{n}大客户占净收入{share};赫芬达尔指数{hhi}(相当于{equivalent}个同等规模客户)。",
+        "en": "Top {n} customers: {share} of the last 12 months' net revenue; "
+        "Herfindahl index {hhi} (as many as {equivalent} equal customers).",
+        "zh": "前{n}大客户占近12个月净收入{share};"
+        "赫芬达尔指数{hhi}(相当于{equivalent}个同等规模客户)。",
     },
     "dd_concentration_w": {
         "en": "A few large customers leaving with the former owner is the classic deal risk.",

@@ -148,17 +148,26 @@ QUERIES: dict[str, Query] = {
             top_n,
             top_n_revenue_cny,
             top_n_share_rate,
+            top_decile_share_rate,
             herfindahl_index,
-            equivalent_customers
+            equivalent_customers,
+            gini_coefficient
         from analytics.customer_concentration
         order by computed_at desc
         limit 1
         """,
     ),
-    # The per-customer revenue the concentration asset reads (for the Lorenz curve).
-    "customer_revenue": Query(
-        ("dim_customers",),
-        "select net_revenue_cny as revenue_cny from dim_customers",
+    # The company's Lorenz curve (points of the mart; null shares when there is no revenue).
+    "lorenz": Query(
+        ("customer_concentration_lorenz",),
+        """
+        select
+            customer_share_rate,
+            cumulative_revenue_share_rate
+        from customer_concentration_lorenz
+        where slice_type = 'company' and cumulative_revenue_share_rate is not null
+        order by point_number
+        """,
     ),
     "clv": Query(
         ("analytics.customer_clv",),
