@@ -49,7 +49,7 @@ tidy as (
     -- the respondents behind A3 and E3
     select
         indicator_code,
-        indicator_variant || ':n' as indicator_variant,
+        {{ dbt.concat(["indicator_variant", "':n'"]) }} as indicator_variant,
         period_start_on as month_start_on,
         slice_type,
         slice_value,
