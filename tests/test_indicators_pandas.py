@@ -301,7 +301,8 @@ def e1_referral_rate(inputs: Inputs) -> pd.DataFrame:
 
 def e3_nps(inputs: Inputs) -> pd.DataFrame:
     """int_survey_indicators E3: each customer's latest answer in the period to a 0–10
-    likelihood-to-recommend item; 100 × (promoters − detractors) / respondents."""
+    likelihood-to-recommend item; 100 × (promoters − detractors) / respondents (standard),
+    and 100 × promoters, passives, detractors / respondents (the shares, summing to 100)."""
     answers = survey_answers(inputs)
     answers = answers[
         answers["dimension"].eq("likelihood_to_recommend")
@@ -309,13 +310,22 @@ def e3_nps(inputs: Inputs) -> pd.DataFrame:
         & answers["scale_max"].eq(10)
     ]
     latest = latest_per_customer(answers, inputs)
-    score = np.select(
-        [latest["value"] >= NPS_PROMOTER_MIN, latest["value"] <= NPS_DETRACTOR_MAX],
-        [100.0, -100.0],
-        0.0,
+    promoter = latest["value"] >= NPS_PROMOTER_MIN
+    detractor = latest["value"] <= NPS_DETRACTOR_MAX
+    scores = {
+        "standard": np.select([promoter, detractor], [100.0, -100.0], 0.0),
+        "promoters": np.where(promoter, 100.0, 0.0),
+        "passives": np.where(~promoter & ~detractor, 100.0, 0.0),
+        "detractors": np.where(detractor, 100.0, 0.0),
+    }
+    latest = latest.assign(one=1.0)
+    return pd.concat(
+        [
+            ratio(latest.assign(score=score), "score", "one").assign(indicator_variant=variant)
+            for variant, score in scores.items()
+        ],
+        ignore_index=True,
     )
-    latest = latest.assign(score=score, one=1.0)
-    return ratio(latest, "score", "one").assign(indicator_variant="standard")
 
 
 def e4_reviews(inputs: Inputs) -> pd.DataFrame:

@@ -169,6 +169,7 @@ def test_project_manifest_selects_marts_and_seeds_without_personal_data():
         "dim_customers",
         "loyalty_indicators",
         "loyalty_retention",
+        "loyalty_satisfaction_monthly",
         "indicator_catalogue",
     } <= names
     assert not [n for n in names if n.startswith(("stg_", "int_"))]

@@ -4,7 +4,8 @@
 --   A3: customers whose latest overall-satisfaction answer is in the top two points of its
 --       scale, over respondents (response_based) and over all active customers (seed_002);
 --   E3: NPS on 0–10 items: % promoters (>= nps_promoter_min) − % detractors
---       (<= nps_detractor_max), each customer's latest answer in the period.
+--       (<= nps_detractor_max), each customer's latest answer in the period (standard);
+--       beside it the shares of promoters, passives and detractors (pct, summing to 100).
 with answers as (
     select * from {{ ref('fct_survey_answers') }}
 ),
@@ -171,24 +172,19 @@ csat_rows as (
             and csat.slice_value = retention.slice_value
 ),
 
-nps_rows as (
+nps_counts as (
     select
-        'E3' as indicator_code,
-        'standard' as indicator_variant,
         period_grain,
         period_start_on,
         slice_type,
         slice_value,
-        100.0 * sum(
-            case
-                when answer_value >= {{ var('nps_promoter_min') }} then 1
-                when answer_value <= {{ var('nps_detractor_max') }} then -1
-                else 0
-            end
-        ) as numerator,
-        count(*) as denominator,
-        'nps' as unit,
-        count(*) as n
+        sum(
+            case when answer_value >= {{ var('nps_promoter_min') }} then 1 else 0 end
+        ) as promoters,
+        sum(
+            case when answer_value <= {{ var('nps_detractor_max') }} then 1 else 0 end
+        ) as detractors,
+        count(*) as respondents
     from latest_answers
     where answer_rank = 1 and dimension = 'likelihood_to_recommend'
     group by
@@ -196,6 +192,32 @@ nps_rows as (
         period_start_on,
         slice_type,
         slice_value
+),
+
+nps_rows as (
+    {%- set nps_variants = [
+        ('standard', '100.0 * (promoters - detractors)', 'nps'),
+        ('promoters', '100.0 * promoters', 'pct'),
+        ('passives', '100.0 * (respondents - promoters - detractors)', 'pct'),
+        ('detractors', '100.0 * detractors', 'pct'),
+    ] %}
+    {%- for variant, numerator, unit in nps_variants %}
+        select
+            'E3' as indicator_code,
+            '{{ variant }}' as indicator_variant,
+            period_grain,
+            period_start_on,
+            slice_type,
+            slice_value,
+            {{ numerator }} as numerator,
+            respondents as denominator,
+            '{{ unit }}' as unit,
+            respondents as n
+        from nps_counts
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
 final as (

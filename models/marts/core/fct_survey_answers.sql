@@ -1,10 +1,12 @@
 -- One row per answered question. Scores are normalised by the question's own scale, never
 -- by a hard-coded 5 or 10, and reverse-coded items are flipped so that higher is better.
+-- Point in time: only responses submitted on or before the as_of var (see macros/as_of.sql).
 --
--- Incremental: a run writes only the answers whose inputs (answer, response, question) are
--- new or differ from the table's row, found by comparing every input column (a new drop, a
--- corrected drop, a rescaled question); the post-hook deletes the answers no longer there
--- (removed from raw by a corrected drop, or skipped). A change of this model's own logic
+-- Incremental: a run writes only the known answers whose inputs (answer, response, question)
+-- are new or differ from the table's row, found by comparing every input column (a new drop,
+-- a corrected drop, a rescaled question, a later as_of); the post-hook deletes the answers no
+-- longer known (removed from raw by a corrected drop, skipped, or submitted after a new,
+-- earlier as_of). A change of this model's own logic
 -- needs a run with --full-refresh; a change of its columns fails the run until then
 -- (on_schema_change).
 {{
@@ -26,6 +28,7 @@
                     answers.response_id = built.response_id
                     and answers.question_id = built.question_id
                     and answers.answer_value is not null
+                    and cast(responses.submitted_at as date) <= {{ as_of_date() }}
             )
         "),
     )
@@ -71,7 +74,9 @@ oriented as (
         on answers.response_id = responses.response_id
     inner join questions
         on answers.question_id = questions.question_id
-    where answers.answer_value is not null
+    where
+        answers.answer_value is not null
+        and cast(responses.submitted_at as date) <= {{ as_of_date() }}
 ),
 
 {% if is_incremental() %}
