@@ -64,7 +64,7 @@ def _log_a0(
 ) -> np.ndarray:
     """ln A0 (see module docstring); -inf where t_x = T, since then A0 = 0."""
     if alpha >= beta:
-        big, second = alpha, np.full_like(x, s + 1)
+        big, second = alpha, np.full(np.shape(x), s + 1.0)
     else:
         big, second = beta, r + x
     diff = abs(alpha - beta)
