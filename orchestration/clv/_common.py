@@ -31,7 +31,7 @@ DAYS_PER_YEAR = 365.25
 # Fewer customers than this cannot identify a three- or four-parameter mixture model.
 MIN_CUSTOMERS = 10
 
-# Log-parameter box for L-BFGS-B: exp(+-15) spans 3e-7 .. 3e6, wider than any sensible
+# Log-parameter box for both optimisers: exp(+-15) spans 3e-7 .. 3e6, wider than any sensible
 # estimate in days, weeks or months. An estimate on the box means "not identified".
 LOG_BOUND = 15.0
 
@@ -170,8 +170,8 @@ def group_codes(*columns: np.ndarray) -> tuple[np.ndarray, int]:
     """For each row, the number of its distinct row of `columns` (0, 1, ... in order of first
     appearance), and the number of distinct rows.
 
-    Hashing (pandas.factorize) takes O(n); a lexicographic sort of three float columns took
-    20 times as long on 100,000 rows. Codes are re-factorised after each column, so the
+    Hashing (pandas.factorize) takes O(n): grouping 100,000 rows of (x, t_x, T) takes 8 ms,
+    where the lexicographic sort alone took 20 ms. Codes are re-factorised after each column, so the
     combined key stays below n^2 and cannot overflow.
     """
     codes, uniques = pd.factorize(columns[0])
@@ -233,7 +233,8 @@ _TRIGAMMA_SHIFT = np.arange(10.0)
 def trigamma(x: np.ndarray | float) -> np.ndarray:
     """psi'(x) for x > 0: ten steps of psi'(x) = 1/x^2 + psi'(x+1), then the asymptotic
     series at x + 10 (relative error below 1e-11). scipy's polygamma(1, x) evaluates a
-    Hurwitz zeta function and costs 30 times as much on a few hundred values."""
+    Hurwitz zeta function behind a Python wrapper and costs 2.5 times as much on a few
+    hundred values, four times per Newton step."""
     x = np.asarray(x, dtype=float)
     y = x + 10.0
     inv, inv2 = 1 / y, 1 / (y * y)
