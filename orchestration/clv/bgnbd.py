@@ -28,7 +28,9 @@ from ._common import (
     dot,
     maximise,
     param_values,
-    unique_inverse,
+    pilot_start,
+    small_integer_codes,
+    trigamma,
 )
 
 MODEL = "bgnbd"
@@ -63,73 +65,107 @@ def log_likelihood(params: Params, x: object, t_x: object, T: object) -> float:
 
 
 class _Likelihood:
-    """Log-likelihood and its gradient over compressed rows, for the optimiser.
+    """Log-likelihood, gradient and Hessian over compressed rows, for Newton's method.
 
-    Every function of x alone (gamma and beta functions, digammas) is evaluated once per
-    distinct x and summed with the customer counts. Customers without a repeat purchase
-    contribute -r ln(alpha+T) only, so they are summed per distinct T. For repeat buyers
-    ln(alpha+T) and ln(alpha+t_x) are evaluated per distinct value, and per row there are
-    only a few multiplications and one exponential, which keeps a million-customer fit to
-    seconds.
+    Every function of x alone (gamma and beta functions and their derivatives) is evaluated
+    once per distinct x and summed with the customer counts. Customers without a repeat
+    purchase contribute r ln alpha - r ln(alpha+T) only. For a repeat buyer, with
+    q = r+x, c = b+x-1, d = ln(alpha+t_x) - ln(alpha+T) and the log-odds of having dropped
+    out gap = ln a - ln c - q d, the row's log-likelihood is
+        r ln alpha - q ln(alpha+T) + softplus(gap) + (functions of x),
+    so its derivatives are those of the first terms plus pi * d gap and, for the Hessian,
+    pi (1 - pi) (d gap)(d gap)' + pi d^2 gap, where pi = sigmoid(gap) is the probability
+    of having dropped out. Per row and evaluation: two logarithms, two reciprocals, one
+    exponential and a handful of products.
     """
 
     def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray):
         self.n = w.sum()
-        (self.x_u,), x_i = unique_inverse(x)
+        self.x_u, x_i = small_integer_codes(x)
         self.count_x = np.bincount(x_i, weights=w, minlength=self.x_u.size)
-        self.repeat_u = self.x_u > 0
         zero = x == 0
-        (self.t0_u,), t0_i = unique_inverse(T[zero])
-        self.count_t0 = np.bincount(t0_i, weights=w[zero], minlength=self.t0_u.size)
+        self.T0, self.w0 = T[zero], w[zero]
         rep = ~zero
-        self.x, self.w, self.x_i = x[rep], w[rep], x_i[rep]
-        (self.t_u,), self.t_i = unique_inverse(T[rep])
-        (self.tx_u,), self.tx_i = unique_inverse(t_x[rep])
+        self.x, self.t_x, self.T, self.w = x[rep], t_x[rep], T[rep], w[rep]
+        self.wx = self.w * self.x
 
-    def __call__(self, u: np.ndarray, gradient: bool = True) -> tuple[float, np.ndarray | None]:
-        r, alpha, a, b = np.exp(u)
-        x_u, w = self.x_u, self.w
-        # customers with x = 0
-        log_alpha_t0 = np.log(alpha + self.t0_u)
-        zero_sum = self.count_t0 @ log_alpha_t0
-        # repeat buyers: ln L = ... + logaddexp(a3, a4)
-        log_alpha_t = np.log(alpha + self.t_u)[self.t_i]
-        log_alpha_tx = np.log(alpha + self.tx_u)[self.tx_i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_drop_u = np.where(self.repeat_u, np.log(a) - np.log(b + x_u - 1), 0.0)
-        rx = r + self.x
-        a3 = -rx * log_alpha_t
-        a4 = log_drop_u[self.x_i] - rx * log_alpha_tx
-        gap = a4 - a3
+    def __call__(
+        self, u: np.ndarray, order: int = 2
+    ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+        r, alpha, a, b = theta = np.exp(u)
+        x_u, count, n, w = self.x_u, self.count_x, self.n, self.w
+        log_alpha = np.log(alpha)
+        log_t0 = np.log(alpha + self.T0)
+        log_t = np.log(alpha + self.T)
+        d = np.log(alpha + self.t_x) - log_t
+        q = r + self.x
+        c = b + self.x - 1
+        gap = np.log(a / c) - q * d
         e = np.exp(-np.abs(gap))
-        log_sum = np.maximum(a3, a4) + np.log1p(e)
-        base_u = gammaln(r + x_u) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x_u)
-        value = self.count_x @ base_u - self.n * betaln(a, b) - r * zero_sum + dot(w, log_sum)
-        if not gradient:
-            return float(value), None
-        share = w * np.where(gap >= 0, 1.0, e) / (1 + e)  # weight of the "dropped" term
-        rest = w - share
-        inv_t = (1 / (alpha + self.t_u))[self.t_i]
-        inv_tx = (1 / (alpha + self.tx_u))[self.tx_i]
-        d_r = (
-            self.count_x @ (digamma(r + x_u) - digamma(r) + np.log(alpha))
-            - zero_sum
-            - dot(rest, log_alpha_t)
-            - dot(share, log_alpha_tx)
+        softplus = np.maximum(gap, 0) + np.log1p(e)
+        sum_log_t = dot(w, log_t)
+        value = (
+            count @ (gammaln(r + x_u) - gammaln(r) + betaln(a, b + x_u))
+            - n * betaln(a, b)
+            + n * r * log_alpha
+            - r * dot(self.w0, log_t0)
+            - r * sum_log_t
+            - dot(self.wx, log_t)
+            + dot(w, softplus)
         )
-        d_alpha = (
-            self.n * r / alpha
-            - r * (self.count_t0 @ (1 / (alpha + self.t0_u)))
-            - dot(rest * rx, inv_t)
-            - dot(share * rx, inv_tx)
+        if order == 0:
+            return float(value), None, None
+        pi = np.where(gap >= 0, 1.0, e) / (1 + e)  # P(dropped out | x, t_x, T)
+        w_pi = w * pi
+        inv_t0 = 1 / (alpha + self.T0)
+        inv_t = 1 / (alpha + self.T)
+        inv_tx = 1 / (alpha + self.t_x)
+        eps = inv_tx - inv_t
+        q_eps = q * eps
+        inv_c = 1 / c
+        psi_ab = digamma(a + b)
+        psi_abx = digamma(a + b + x_u)
+        grad = np.array(
+            [
+                count @ (digamma(r + x_u) - digamma(r))
+                + n * log_alpha
+                - dot(self.w0, log_t0)
+                - sum_log_t
+                - dot(w_pi, d),
+                n * r / alpha - r * dot(self.w0, inv_t0) - dot(w * q, inv_t) - dot(w_pi, q_eps),
+                count @ (psi_ab - psi_abx) + w_pi.sum() / a,
+                count @ (digamma(b + x_u) - psi_abx - digamma(b) + psi_ab) - dot(w_pi, inv_c),
+            ]
         )
-        d_ab = digamma(a + b) - digamma(a + b + x_u)
-        d_a = self.count_x @ d_ab + share.sum() / a
-        share_by_x = np.bincount(self.x_i, weights=share, minlength=x_u.size)
-        with np.errstate(divide="ignore"):
-            inv_b = np.where(self.repeat_u, 1 / (b + x_u - 1), 0.0)
-        d_b = self.count_x @ (d_ab + digamma(b + x_u) - digamma(b)) - share_by_x @ inv_b
-        return float(value), np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+        grad_u = grad * theta
+        if order == 1:
+            return float(value), grad_u, None
+        # pi (1 - pi) (d gap)(d gap)', with d gap = (-d, -q eps, 1/a, -1/c)
+        kappa = w_pi * (1 - pi)
+        rows = np.stack([d, q_eps, np.ones_like(d), inv_c])
+        outer = np.einsum("in,jn->ij", rows * kappa, rows)
+        signs = np.array([-1.0, -1.0, 1 / a, -1.0])
+        hess = outer * np.outer(signs, signs)
+        tri_ab, tri_abx = trigamma(a + b), trigamma(a + b + x_u)
+        hess[0, 0] += count @ (trigamma(r + x_u) - trigamma(r))
+        cross = n / alpha - dot(self.w0, inv_t0) - dot(w, inv_t) - dot(w_pi, eps)
+        hess[0, 1] += cross
+        hess[1, 0] += cross
+        hess[1, 1] += (
+            -n * r / alpha**2
+            + r * dot(self.w0, inv_t0 * inv_t0)
+            + dot(w * q, inv_t * inv_t)
+            + dot(w_pi * q, inv_tx * inv_tx - inv_t * inv_t)
+        )
+        beta_ab = count @ (tri_ab - tri_abx)
+        hess[2, 2] += beta_ab - w_pi.sum() / a**2
+        hess[2, 3] += beta_ab
+        hess[3, 2] += beta_ab
+        hess[3, 3] += count @ (trigamma(b + x_u) - tri_abx - trigamma(b) + tri_ab) + dot(
+            w_pi, inv_c * inv_c
+        )
+        # chain rule to u = ln theta: H_u = diag(theta) H diag(theta) + diag(theta * grad)
+        return float(value), grad_u, hess * np.outer(theta, theta) + np.diag(grad_u)
 
 
 def fit(
@@ -141,8 +177,10 @@ def fit(
 ) -> FitResult:
     """Maximum-likelihood BG/NBD on (x, t_x, T), optionally with counts per row.
 
-    Identical rows are compressed to one with a weight first; the gradient is analytic.
-    Start: r = 1, alpha = total T / total x (the mean purchase rate), a = 1, b = 3.
+    Identical rows are compressed to one with a weight first; gradient and Hessian are
+    analytic, and Newton's method finds the optimum. Start: on many rows the estimate on a
+    systematic sample of them (`pilot_start`), else r = 1, alpha = total T / total x (the
+    mean purchase rate), a = 1, b = 3.
     `time_unit` is only recorded, for the CLV functions to convert horizons.
     """
     x, t_x, T, w = check_rfm(x, t_x, T, weights)
@@ -150,8 +188,12 @@ def fit(
     (x, t_x, T), w = compress(x, t_x, T, weights=w)
     likelihood = _Likelihood(x, t_x, T, w)
     n = w.sum()
-    start = np.log([1.0, (w @ T) / (w @ x), 1.0, 3.0])
-    return maximise(MODEL, PARAMS, likelihood, True, start, n, x.size, time_unit)
+    start = pilot_start(
+        lambda rows: _Likelihood(x[rows], t_x[rows], T[rows], w[rows]),
+        w,
+        np.log([1.0, (w @ T) / (w @ x), 1.0, 3.0]),
+    )
+    return maximise(MODEL, PARAMS, likelihood, start, n, x.size, time_unit, analytic_hessian=True)
 
 
 def _hyp_tail(r: float, alpha: float, a: float, b: float, x, T, t) -> np.ndarray:

@@ -25,7 +25,9 @@ from ._common import (
     compress,
     maximise,
     param_values,
-    unique_inverse,
+    pilot_start,
+    small_integer_codes,
+    trigamma,
 )
 from ._common import (
     dot as _dot,
@@ -76,7 +78,9 @@ def fit(x: object, mean_spend: object, weights: object = None) -> FitResult:
     Refuses, with a ValueError, data it cannot fit: fewer than MIN_CUSTOMERS repeat buyers,
     a non-positive mean spend among them, or one and the same mean spend for everybody
     (no spread between customers: p and q would run to infinity).
-    Start: p = 1, q = 2, gamma = the mean of zbar (so that the mean spend p gamma/(q-1) fits).
+    Newton's method with the analytic gradient and Hessian. Start: on many rows the estimate
+    on a systematic sample of them (`pilot_start`), else p = 1, q = 2, gamma = the mean of
+    zbar (so that the mean spend p gamma/(q-1) fits).
     """
     x, z = _check(x, mean_spend)
     w = np.ones_like(x) if weights is None else as_float_array(weights, "weights")
@@ -100,52 +104,89 @@ def fit(x: object, mean_spend: object, weights: object = None) -> FitResult:
             "separate customers; use that value as the expected spend instead"
         )
     (x, z), w = compress(x, z, weights=w)
-    start = np.log([1.0, 2.0, (w @ z) / w.sum()])
-    return maximise(MODEL, PARAMS, _Likelihood(x, z, w), True, start, w.sum(), x.size)
+    start = pilot_start(
+        lambda rows: _Likelihood(x[rows], z[rows], w[rows]),
+        w,
+        np.log([1.0, 2.0, (w @ z) / w.sum()]),
+    )
+    return maximise(
+        MODEL, PARAMS, _Likelihood(x, z, w), start, w.sum(), x.size, analytic_hessian=True
+    )
 
 
 class _Likelihood:
-    """Log-likelihood and gradient for the optimiser, with everything that does not depend
-    on the parameters summed once: functions of x alone per distinct x, and
-    sum w ln zbar, sum w x ln zbar. Per row and evaluation only ln(gamma + x zbar) and
-    1/(gamma + x zbar) remain."""
+    """Log-likelihood, gradient and Hessian for Newton's method, with everything that does
+    not depend on the parameters summed once: functions of x alone per distinct x, and
+    sum w ln zbar, sum w x ln zbar. Per row and evaluation only ln(gamma + x zbar),
+    1/(gamma + x zbar) and its square remain.
+
+    With s = gamma + x zbar, in the natural parameters (sums over rows, weighted):
+        d/dp = sum x [psi(px+q) - psi(px) + ln x + ln zbar - ln s]
+        d/dq = sum [psi(px+q) - psi(q) + ln gamma - ln s]
+        d/dgamma = sum [q/gamma - (px+q)/s]
+    and the second derivatives follow with psi' (trigamma) and 1/s^2.
+    """
 
     def __init__(self, x: np.ndarray, z: np.ndarray, w: np.ndarray):
-        (self.x_u,), x_i = unique_inverse(x)
+        self.x_u, x_i = small_integer_codes(x)
         self.count_x = np.bincount(x_i, weights=w, minlength=self.x_u.size)
+        self.log_x_u = np.log(self.x_u)
         self.n = w.sum()
-        self.x, self.z, self.w = x, z, w
+        self.xz, self.w = x * z, w
         self.wx = w * x
-        self.sum_log_z = _dot(w, np.log(z))
-        self.sum_x_log_z = _dot(self.wx, np.log(z))
+        log_z = np.log(z)
+        self.sum_log_z = _dot(w, log_z)
+        self.sum_x_log_z = _dot(self.wx, log_z)
 
-    def __call__(self, u: np.ndarray, gradient: bool = True) -> tuple[float, np.ndarray | None]:
+    def __call__(
+        self, u: np.ndarray, order: int = 2
+    ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
         p, q, gamma = np.exp(u)
         x_u, count = self.x_u, self.count_x
         px_u = p * x_u
-        spread = gamma + self.x * self.z
+        spread = gamma + self.xz
         log_spread = np.log(spread)
         sum_log = _dot(self.w, log_spread)
         sum_x_log = _dot(self.wx, log_spread)
+        log_gamma = np.log(gamma)
         value = (
-            count @ (gammaln(px_u + q) - gammaln(px_u) + px_u * np.log(x_u))
-            + self.n * (q * np.log(gamma) - gammaln(q))
+            count @ (gammaln(px_u + q) - gammaln(px_u) + px_u * self.log_x_u)
+            + self.n * (q * log_gamma - gammaln(q))
             + p * self.sum_x_log_z
             - self.sum_log_z
             - p * sum_x_log
             - q * sum_log
         )
-        if not gradient:
-            return float(value), None
+        if order == 0:
+            return float(value), None, None
         inv = 1 / spread
-        d_p = (
-            count @ (x_u * (digamma(px_u + q) - digamma(px_u) + np.log(x_u)))
-            + self.sum_x_log_z
-            - sum_x_log
+        sum_inv, sum_x_inv = _dot(self.w, inv), _dot(self.wx, inv)
+        psi_pxq = digamma(px_u + q)
+        grad = np.array(
+            [
+                count @ (x_u * (psi_pxq - digamma(px_u) + self.log_x_u))
+                + self.sum_x_log_z
+                - sum_x_log,
+                count @ psi_pxq + self.n * (log_gamma - digamma(q)) - sum_log,
+                self.n * q / gamma - p * sum_x_inv - q * sum_inv,
+            ]
         )
-        d_q = count @ digamma(px_u + q) + self.n * (np.log(gamma) - digamma(q)) - sum_log
-        d_gamma = self.n * q / gamma - p * _dot(self.wx, inv) - q * _dot(self.w, inv)
-        return float(value), np.array([d_p * p, d_q * q, d_gamma * gamma])
+        theta = np.array([p, q, gamma])
+        grad_u = grad * theta
+        if order == 1:
+            return float(value), grad_u, None
+        inv2 = inv * inv
+        tri_pxq = trigamma(px_u + q)
+        cx = count * x_u
+        hess = np.empty((3, 3))
+        hess[0, 0] = cx @ (x_u * (tri_pxq - trigamma(px_u)))
+        hess[0, 1] = hess[1, 0] = cx @ tri_pxq
+        hess[1, 1] = count @ tri_pxq - self.n * trigamma(q)
+        hess[0, 2] = hess[2, 0] = -sum_x_inv
+        hess[1, 2] = hess[2, 1] = self.n / gamma - sum_inv
+        hess[2, 2] = -self.n * q / gamma**2 + p * _dot(self.wx, inv2) + q * _dot(self.w, inv2)
+        # chain rule to u = ln theta: H_u = diag(theta) H diag(theta) + diag(theta * grad)
+        return float(value), grad_u, hess * np.outer(theta, theta) + np.diag(grad_u)
 
 
 def population_mean_spend(params: Params) -> float:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from ._common import (
     FitResult,
@@ -32,6 +32,7 @@ from ._common import (
     compress,
     maximise,
     param_values,
+    small_integer_codes,
     unique_inverse,
 )
 
@@ -63,7 +64,7 @@ def _log_a0(
 ) -> np.ndarray:
     """ln A0 (see module docstring); -inf where t_x = T, since then A0 = 0."""
     if alpha >= beta:
-        big, second = alpha, np.full_like(x, s + 1)
+        big, second = alpha, np.full(np.shape(x), s + 1.0)
     else:
         big, second = beta, r + x
     diff = abs(alpha - beta)
@@ -99,6 +100,172 @@ def log_likelihood(params: Params, x: object, t_x: object, T: object) -> float:
     return float(np.sum(w * log_likelihood_terms(*param_values(params, PARAMS), x, t_x, T)))
 
 
+# The series of 2F1(1, m; c; z) stops where a term, with the largest multiplier its
+# derivatives give it, falls below SERIES_TOLERANCE of the sum. Rows whose series has not
+# converged after SERIES_MAX_TERMS terms (z near 1, which an optimiser's trial point far from
+# the optimum can reach) go to scipy's hyp2f1, which transforms z, with parameter
+# derivatives by central differences of step PARAMETER_STEP (relative); 256 terms cost about
+# as much as those five hyp2f1 calls.
+SERIES_TOLERANCE = 1e-15
+SERIES_MAX_TERMS = 256
+PARAMETER_STEP = 1e-5
+
+
+def _log_h_and_gradient(
+    m: np.ndarray, c: np.ndarray, z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ln H and d ln H / d(m, c, z) for H = 2F1(1, m; c; z) = sum_k (m)_k / (c)_k z^k.
+
+    Here 0 <= z < 1 and 0 < m < c, so every term is positive and each is less than z times
+    the one before: the sum has no cancellation and converges geometrically. The parameter
+    derivatives of the terms, (m)_k / (c)_k z^k [sum_{j<k} 1/(m+j) - sum_{j<k} 1/(c+j)],
+    are summed in the same loop; scipy has no parameter derivatives of 2F1. Rows are
+    dropped from the loop as they converge.
+    """
+    m, c, z = (np.array(v, dtype=float) for v in np.broadcast_arrays(m, c, z))
+    out = np.empty((4, z.size))  # H, dH/dm, dH/dc, dH/dz
+    h, h_m, h_c, h_z = np.ones(z.size), np.zeros(z.size), np.zeros(z.size), np.zeros(z.size)
+    term, sum_m, sum_c = np.ones(z.size), np.zeros(z.size), np.zeros(z.size)
+    active = np.arange(z.size)
+    mk, ck, za = m.copy(), c.copy(), z.copy()
+    for k in range(SERIES_MAX_TERMS):
+        ratio = mk / ck
+        h_z += (k + 1) * term * ratio  # d/dz of the z^(k+1) term, without dividing by z
+        sum_m += 1 / mk
+        sum_c += 1 / ck
+        term *= ratio * za
+        h += term
+        h_m += term * sum_m
+        h_c -= term * sum_c
+        mk += 1
+        ck += 1
+        if k % 4 == 3:
+            done = term * (1 + sum_m + sum_c + k) <= SERIES_TOLERANCE * (1 - za) * h
+            if done.any():
+                out[:, active[done]] = h[done], h_m[done], h_c[done], h_z[done]
+                keep = ~done
+                active, h, h_m, h_c, h_z = active[keep], h[keep], h_m[keep], h_c[keep], h_z[keep]
+                term, sum_m, sum_c = term[keep], sum_m[keep], sum_c[keep]
+                mk, ck, za = mk[keep], ck[keep], za[keep]
+                if active.size == 0:
+                    break
+    out[:, active] = h, h_m, h_c, h_z
+    h, h_m, h_c, h_z = out
+    log_h, d_m, d_c, d_z = np.log(h), h_m / h, h_c / h, h_z / h
+    if active.size:
+        ma, ca, za = m[active], c[active], z[active]
+        log_h[active] = np.log(hyp2f1(1.0, ma, ca, za))
+        step_m, step_c = PARAMETER_STEP * ma, PARAMETER_STEP * ca
+        d_m[active] = (
+            np.log(hyp2f1(1.0, ma + step_m, ca, za)) - np.log(hyp2f1(1.0, ma - step_m, ca, za))
+        ) / (2 * step_m)
+        d_c[active] = (
+            np.log(hyp2f1(1.0, ma, ca + step_c, za)) - np.log(hyp2f1(1.0, ma, ca - step_c, za))
+        ) / (2 * step_c)
+        # d/dz 2F1(1, m; c; z) = m/c 2F1(2, m+1; c+1; z)
+        d_z[active] = ma / ca * np.exp(np.log(hyp2f1(2.0, ma + 1, ca + 1, za)) - log_h[active])
+    return log_h, d_m, d_c, d_z
+
+
+class _Likelihood:
+    """Log-likelihood and its analytic gradient over compressed rows, for L-BFGS-B.
+
+    With Euler's transformation A0 is a difference of F(t) at t = t_x and t = T, where
+        alpha >= beta: ln F(t) = -s ln(beta+t) - (r+x) ln(alpha+t) + ln H(r+x, r+s+x+1; z_t),
+                       z_t = (alpha-beta)/(alpha+t)
+        alpha <  beta: ln F(t) = (1-r-x) ln(alpha+t) - (s+1) ln(beta+t)
+                                 + ln H(s+1, r+s+x+1; z_t), z_t = (beta-alpha)/(beta+t)
+    and H(m, c; z) = 2F1(1, m; c; z) is summed with its derivatives (`_log_h_and_gradient`).
+    F depends on (x, t) only, so it is evaluated per distinct (x, t_x) and per distinct
+    (x, T) pair, not per customer.
+    """
+
+    def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray):
+        self.x, self.t_x, self.T, self.w = x, t_x, T, w
+        self.n = w.sum()
+        self.x_u, x_i = small_integer_codes(x)
+        self.count_x = np.bincount(x_i, weights=w, minlength=self.x_u.size)
+        (self.pair_x, self.pair_t), pair = unique_inverse(
+            np.concatenate([x, x]), np.concatenate([t_x, T])
+        )
+        self.tx_i, self.T_i = pair[: x.size], pair[x.size :]
+        self.died = t_x < T  # A0 = 0 where t_x = T: no time to die unobserved
+
+    def _log_f(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ln F and d ln F / d(r, alpha, s, beta) per distinct (x, t) pair."""
+        r, alpha, s, beta = theta
+        x, t = self.pair_x, self.pair_t
+        log_alpha_t, log_beta_t = np.log(alpha + t), np.log(beta + t)
+        inv_alpha_t, inv_beta_t = 1 / (alpha + t), 1 / (beta + t)
+        c = r + s + x + 1
+        grad = np.empty((4, t.size))
+        if alpha >= beta:
+            z = (alpha - beta) * inv_alpha_t
+            log_h, h_m, h_c, h_z = _log_h_and_gradient(r + x, c, z)
+            log_f = -s * log_beta_t - (r + x) * log_alpha_t + log_h
+            grad[0] = -log_alpha_t + h_m + h_c
+            grad[1] = -(r + x) * inv_alpha_t + h_z * (beta + t) * inv_alpha_t**2
+            grad[2] = -log_beta_t + h_c
+            grad[3] = -s * inv_beta_t - h_z * inv_alpha_t
+        else:
+            z = (beta - alpha) * inv_beta_t
+            log_h, h_m, h_c, h_z = _log_h_and_gradient(s + 1, c, z)
+            log_f = (1 - r - x) * log_alpha_t - (s + 1) * log_beta_t + log_h
+            grad[0] = -log_alpha_t + h_c
+            grad[1] = (1 - r - x) * inv_alpha_t - h_z * inv_beta_t
+            grad[2] = -log_beta_t + h_m + h_c
+            grad[3] = -(s + 1) * inv_beta_t + h_z * (alpha + t) * inv_beta_t**2
+        return log_f, grad
+
+    def __call__(
+        self, u: np.ndarray, order: int = 1
+    ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+        theta = np.exp(u)
+        r, alpha, s, beta = theta
+        x, T, w = self.x, self.T, self.w
+        log_f, grad_f = self._log_f(theta)
+        upper, lower = log_f[self.tx_i], log_f[self.T_i]
+        ratio = np.exp(np.minimum(lower - upper, 0.0))  # F(T) / F(t_x) <= 1
+        with np.errstate(divide="ignore"):
+            log_a0 = np.where(
+                self.died, upper + np.log1p(-np.where(self.died, ratio, 0.0)), -np.inf
+            )
+        log_alpha_t, log_beta_t = np.log(alpha + T), np.log(beta + T)
+        rsx = r + s + x
+        alive = -(r + x) * log_alpha_t - s * log_beta_t
+        died = np.log(s) - np.log(rsx) + log_a0
+        gap = died - alive
+        e = np.exp(-np.abs(gap))
+        value = (
+            self.count_x @ (gammaln(r + self.x_u) - gammaln(r))
+            + self.n * (r * np.log(alpha) + s * np.log(beta))
+            + w @ (np.maximum(alive, died) + np.log1p(e))
+        )
+        if order == 0:
+            return float(value), None, None
+        pi = np.where(gap >= 0, 1.0, e) / (1 + e)  # P(died before T | x, t_x, T)
+        w_pi = w * pi
+        w_alive = w - w_pi
+        # d ln A0 = (d ln F(t_x) - ratio d ln F(T)) / (1 - ratio), weighted by pi
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(self.died, w_pi / (1 - ratio), 0.0)
+        g_a0 = grad_f[:, self.tx_i] @ share - grad_f[:, self.T_i] @ (share * ratio)
+        inv_rsx = w_pi @ (1 / rsx)
+        grad = np.array(
+            [
+                self.count_x @ (digamma(r + self.x_u) - digamma(r))
+                + self.n * np.log(alpha)
+                - w_alive @ log_alpha_t
+                - inv_rsx
+                + g_a0[0],
+                self.n * r / alpha - w_alive @ ((r + x) / (alpha + T)) + g_a0[1],
+                self.n * np.log(beta) - w_alive @ log_beta_t + w_pi.sum() / s - inv_rsx + g_a0[2],
+                self.n * s / beta - w_alive @ (s / (beta + T)) + g_a0[3],
+            ]
+        )
+        return float(value), grad * theta, None
+
+
 def fit(
     x: object,
     t_x: object,
@@ -108,38 +275,25 @@ def fit(
 ) -> FitResult:
     """Maximum-likelihood Pareto/NBD on (x, t_x, T), optionally with counts per row.
 
-    The gradient is numerical (central differences), so 2F1 is evaluated only once per
-    distinct (x, t_x) and per distinct (x, T), not per row: with dates in days that is far
-    fewer than the customers. Start: r = s = 1, alpha = total T / total x, beta = mean T.
+    L-BFGS-B with the analytic gradient of `_Likelihood`; 2F1 is evaluated once per
+    distinct (x, t_x) and (x, T) pair. Start: r = s = 1, alpha = total T / total x,
+    beta = mean T.
     """
     x, t_x, T, w = check_rfm(x, t_x, T, weights)
     check_purchase_data(x, T, w, "Pareto/NBD")
     (x, t_x, T), w = compress(x, t_x, T, weights=w)
-    (x_u, tx_u), tx_index = unique_inverse(x, t_x)
-    (x_v, T_v), T_index = unique_inverse(x, T)
-
-    def ll(u: np.ndarray, gradient: bool = False) -> tuple[float, None]:
-        r, alpha, s, beta = np.exp(u)
-        if alpha >= beta:
-            big = alpha
-            second_u, second_v = np.full_like(x_u, s + 1), np.full_like(x_v, s + 1)
-        else:
-            big, second_u, second_v = beta, r + x_u, r + x_v
-        diff = abs(alpha - beta)
-        upper = _log_hyp2f1_c_plus_one(r + s + x_u, second_u, diff / (big + tx_u)) - (
-            r + s + x_u
-        ) * np.log(big + tx_u)
-        lower = _log_hyp2f1_c_plus_one(r + s + x_v, second_v, diff / (big + T_v)) - (
-            r + s + x_v
-        ) * np.log(big + T_v)
-        up, lo = upper[tx_index], lower[T_index]
-        with np.errstate(divide="ignore"):
-            log_a0 = up + np.log1p(-np.exp(np.minimum(lo - up, 0.0)))
-        return float(w @ log_likelihood_terms(r, alpha, s, beta, x, t_x, T, log_a0)), None
-
     n = w.sum()
     start = np.log([1.0, (w @ T) / (w @ x), 1.0, (w @ T) / n])
-    return maximise(MODEL, PARAMS, ll, False, start, n, x.size, time_unit)
+    return maximise(
+        MODEL,
+        PARAMS,
+        _Likelihood(x, t_x, T, w),
+        start,
+        n,
+        x.size,
+        time_unit,
+        analytic_hessian=False,
+    )
 
 
 def _alive(values: list[float], x, t_x, T) -> np.ndarray:

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import betaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from ._common import FitResult, as_float_array, maximise, param_values
+from ._common import FitResult, as_float_array, maximise, param_values, trigamma
 
 MODEL = "sbg"
 PARAMS = ("alpha", "beta")
@@ -51,34 +51,83 @@ def log_likelihood(params: Params, survivors: object) -> float:
     """ln L = sum_t lost_t ln P(T = t) + survivors_last ln S(last)."""
     counts = _check_survivors(survivors)
     alpha, beta = param_values(params, PARAMS)
-    return _log_likelihood(np.log([alpha, beta]), counts)
+    return _from_survivors(counts)(np.log([alpha, beta]), 0)[0]
 
 
-def _log_likelihood(u: np.ndarray, counts: np.ndarray) -> float:
-    alpha, beta = np.exp(u)
-    t = np.arange(1, counts.size)
+class _Likelihood:
+    """Log-likelihood, gradient and Hessian of contract histories, for Newton's method.
+
+    A customer who made k renewals and then churned contributes ln P(T = k+1) =
+    ln B(alpha+1, beta+k) - ln B(alpha, beta); one still under contract after k renewals
+    ln S(k) = ln B(alpha, beta+k) - ln B(alpha, beta). With m = k + [churned] both are
+        [churned] ln alpha + ln G(beta+k) - ln G(beta) - ln G(alpha+beta+m) + ln G(alpha+beta),
+    whose derivatives are digammas and trigammas.
+    """
+
+    def __init__(self, renewals: np.ndarray, churned: np.ndarray, counts: np.ndarray):
+        self.k, self.counts = renewals, counts
+        self.m = renewals + churned
+        self.n_churned = float(counts @ churned)
+        self.n = counts.sum()
+
+    def __call__(
+        self, u: np.ndarray, order: int = 2
+    ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+        alpha, beta = theta = np.exp(u)
+        k, m, counts, n = self.k, self.m, self.counts, self.n
+        value = (
+            self.n_churned * np.log(alpha)
+            + counts @ (gammaln(beta + k) - gammaln(alpha + beta + m))
+            + n * (gammaln(alpha + beta) - gammaln(beta))
+        )
+        if order == 0:
+            return float(value), None, None
+        total = counts @ digamma(alpha + beta + m) - n * digamma(alpha + beta)
+        grad = np.array(
+            [
+                self.n_churned / alpha - total,
+                counts @ digamma(beta + k) - n * digamma(beta) - total,
+            ]
+        )
+        grad_u = grad * theta
+        if order == 1:
+            return float(value), grad_u, None
+        total2 = counts @ trigamma(alpha + beta + m) - n * trigamma(alpha + beta)
+        hess = np.array(
+            [
+                [-self.n_churned / alpha**2 - total2, -total2],
+                [-total2, counts @ trigamma(beta + k) - n * trigamma(beta) - total2],
+            ]
+        )
+        # chain rule to u = ln theta: H_u = diag(theta) H diag(theta) + diag(theta * grad)
+        return float(value), grad_u, hess * np.outer(theta, theta) + np.diag(grad_u)
+
+
+def _from_survivors(counts: np.ndarray) -> _Likelihood:
+    """Lost at renewal t = 1..k (t-1 renewals made, churned) and the survivors of period k."""
+    periods = counts.size - 1
     lost = counts[:-1] - counts[1:]
-    log_churn = betaln(alpha + 1, beta + t - 1) - betaln(alpha, beta)
-    log_survive = betaln(alpha, beta + t[-1]) - betaln(alpha, beta)
-    return float(lost @ log_churn + counts[-1] * log_survive)
+    renewals = np.append(np.arange(periods, dtype=float), periods)
+    churned = np.append(np.ones(periods), 0.0)
+    return _Likelihood(renewals, churned, np.append(lost, counts[-1]))
 
 
 def fit(survivors: object) -> FitResult:
     """Maximum-likelihood sBG from the survivors at the start of periods 0, 1, ..., k.
 
-    `survivors[0]` is the cohort size. The log-likelihood has two parameters and k terms,
-    so the gradient is left to central differences. Start: alpha = beta = 1.
+    `survivors[0]` is the cohort size. Newton's method with the analytic gradient and
+    Hessian. Start: alpha = beta = 1.
     """
     counts = _check_survivors(survivors)
     return maximise(
         MODEL,
         PARAMS,
-        lambda u, gradient=False: (_log_likelihood(u, counts), None),
-        False,
+        _from_survivors(counts),
         np.zeros(2),
         counts[0],
         counts.size - 1,
         time_unit=None,
+        analytic_hessian=True,
     )
 
 
@@ -105,15 +154,17 @@ def fit_lifetimes(renewals: object, churned: object, weights: object = None) -> 
 
     keys, inverse = np.unique(np.stack([n, lost.astype(float)]), axis=1, return_inverse=True)
     counts = np.bincount(inverse.ravel(), weights=w)
-    k, churn = keys[0], keys[1].astype(bool)
-
-    def ll(u: np.ndarray, gradient: bool = False) -> tuple[float, None]:
-        alpha, beta = np.exp(u)
-        base = betaln(alpha, beta)
-        terms = np.where(churn, betaln(alpha + 1, beta + k) - base, betaln(alpha, beta + k) - base)
-        return float(counts @ terms), None
-
-    return maximise(MODEL, PARAMS, ll, False, np.zeros(2), counts.sum(), k.size, time_unit=None)
+    likelihood = _Likelihood(keys[0], keys[1], counts)
+    return maximise(
+        MODEL,
+        PARAMS,
+        likelihood,
+        np.zeros(2),
+        counts.sum(),
+        keys.shape[1],
+        time_unit=None,
+        analytic_hessian=True,
+    )
 
 
 def churn_probability(params: Params, t: object) -> np.ndarray:
