@@ -137,3 +137,11 @@ def test_gaps_are_found_and_named(tmp_path):
         "seed weights (seeds/weights.csv): column weight has no description",
         "seed weights (seeds/weights.csv): column note is not in the YAML",
     ]
+
+
+def test_unit_test_names_fit_postgres_identifiers(manifest):
+    """dbt names a unit test's temporary relation after the test: PostgreSQL refuses
+    identifiers longer than 63 bytes (the unit test errors there, and only there)."""
+    too_long = [node["name"] for node in manifest["unit_tests"].values() if len(node["name"]) > 63]
+    assert manifest["unit_tests"]
+    assert too_long == []
