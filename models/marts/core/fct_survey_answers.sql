@@ -102,14 +102,16 @@ oriented as (
 {% endif %}
 
 final as (
+    -- strings cast to the contract's type: on PostgreSQL some arrive as `character varying`,
+    -- which an incremental run would take for a schema change against the table's `text`
     select
-        response_id,
-        question_id,
-        survey_id,
-        survey_kind,
-        customer_id,
+        cast(response_id as {{ dbt.type_string() }}) as response_id,
+        cast(question_id as {{ dbt.type_string() }}) as question_id,
+        cast(survey_id as {{ dbt.type_string() }}) as survey_id,
+        cast(survey_kind as {{ dbt.type_string() }}) as survey_kind,
+        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
         submitted_on,
-        dimension,
+        cast(dimension as {{ dbt.type_string() }}) as dimension,
         scale_min,
         scale_max,
         is_reverse_coded,
