@@ -13,12 +13,13 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=incremental_hook("
-            delete from {{ this }}
-            where interaction_id not in (
-                select interaction_id from {{ ref('stg_crm__interactions') }}
+            delete from {{ this }} as built
+            where not exists (
+                select 1
+                from {{ ref('stg_crm__interactions') }} as interactions
                 where
-                    interaction_id is not null
-                    and cast(occurred_at as date) <= {{ as_of_date() }}
+                    interactions.interaction_id = built.interaction_id
+                    and cast(interactions.occurred_at as date) <= {{ as_of_date() }}
             )
         "),
     )

@@ -19,10 +19,11 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=incremental_hook("
-            delete from {{ this }}
-            where order_id not in (
-                select order_id from {{ ref('stg_crm__orders') }}
-                where order_id is not null and ordered_on <= {{ as_of_date() }}
+            delete from {{ this }} as built
+            where not exists (
+                select 1
+                from {{ ref('stg_crm__orders') }} as orders
+                where orders.order_id = built.order_id and orders.ordered_on <= {{ as_of_date() }}
             )
         "),
     )
