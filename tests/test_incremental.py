@@ -5,13 +5,13 @@ interactions and survey responses with their answers; one daily drop also brings
 late-arriving order dated weeks earlier, and a later one a corrected copy of an earlier
 day's orders file (one amount changed, one row removed), which the ingestion loads as a
 replacement. One warehouse runs the `incremental_refresh` job after every drop, with as_of
-the drop's day, so `fct_orders`, `fct_interactions` and `fct_survey_answers` grow
-incrementally; a fresh warehouse runs the `full_refresh` job once on the final landing
+the drop's day, so `fct_orders`, `fct_interactions`, `fct_survey_answers` and the spine
+`int_customer_months` grow incrementally; a fresh warehouse runs the `full_refresh` job once on the final landing
 directory. Every table and view that
 dbt builds must then hold the same rows in both, and so must the raw orders.
 
-The daily runs between the first and the last materialise the three incremental facts and
-their upstream only (which holds the raw tables of the daily drops): every other dbt model
+The daily runs between the first and the last materialise the incremental models and their
+upstream only (which holds the raw tables of the daily drops): every other dbt model
 is rebuilt from scratch on every run, so its state between runs cannot matter, and the first
 and last runs build everything but the Python assets. The load history (the ledger and the
 I2 data-quality indicators) differs by design and is left out.
@@ -38,6 +38,11 @@ YEARS = 2
 SEED = 11
 DAILY_DROPS = 4
 INCREMENTAL_FACTS = ("fct_orders", "fct_interactions", "fct_survey_answers")
+# The incremental models: the facts and the customer-month spine, with their SQL's path.
+INCREMENTAL_MODELS = {
+    **{fact: "marts/core" for fact in INCREMENTAL_FACTS},
+    "int_customer_months": "intermediate/customers",
+}
 # The tables cut into daily drops; every other table arrives whole in the initial drop.
 DAILY_TABLES = ("orders", "interactions", "survey_responses", "survey_answers")
 # The load history differs by design: the incremental warehouse also loaded the first copy
@@ -215,7 +220,7 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
 
     raw_keys = [key for assets_def in RAW_ASSETS for key in assets_def.keys]
     dbt_keys = list(warehouse_dbt_assets.keys)
-    fact_keys = [get_asset_key_for_model([warehouse_dbt_assets], m) for m in INCREMENTAL_FACTS]
+    fact_keys = [get_asset_key_for_model([warehouse_dbt_assets], m) for m in INCREMENTAL_MODELS]
 
     # Incremental path: one warehouse, the job after every drop, as of the drop's day.
     landing = tmp_path / "inc" / "landing"
@@ -223,8 +228,8 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
     monkeypatch.setenv("WH_LANDING_DIR", str(landing))
     monkeypatch.setenv("WH_DUCKDB_PATH", str(database))
     defs = build_definitions(str(database))
-    # Daily runs: the facts and their upstream, which holds the raw tables of the daily
-    # drops. The first run builds everything (the facts' tests read the dimensions), and so
+    # Daily runs: the incremental models and their upstream, which holds the raw tables of
+    # the daily drops. The first run builds everything (the facts' tests read the dimensions), and so
     # does the last.
     daily_keys = AssetSelection.assets(*fact_keys).upstream().resolve(defs.resolve_asset_graph())
     assert {raw_key(t) for t in DAILY_TABLES} <= daily_keys
@@ -261,12 +266,12 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
         assert plan["removed_order_id"] not in orders
         assert plan["late_order_id"] in orders
         assert len(orders) > first_count
-    # Every run after the first took the facts' is_incremental() branch, the only one whose
-    # compiled SQL reads the fact itself (dbt keeps each run's SQL in its own target folder).
-    for fact in INCREMENTAL_FACTS:
-        compiled = (tmp_path / "dbt_target").glob(f"*/compiled/*/models/marts/core/{fact}.sql")
-        incremental_runs = sum(f'."{fact}"' in path.read_text() for path in compiled)
-        assert incremental_runs == len(days) - 1, fact
+    # Every run after the first took the models' is_incremental() branch, the only one whose
+    # compiled SQL reads the model itself (dbt keeps each run's SQL in its own target folder).
+    for model, folder in INCREMENTAL_MODELS.items():
+        compiled = (tmp_path / "dbt_target").glob(f"*/compiled/*/models/{folder}/{model}.sql")
+        incremental_runs = sum(f'."{model}"' in path.read_text() for path in compiled)
+        assert incremental_runs == len(days) - 1, model
     # Only the full_refresh job's dbt build ran with --full-refresh.
     flags = [
         json.loads(path.read_text())["args"].get("full_refresh", False)
@@ -281,7 +286,7 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
         con.execute(f"attach '{full_database}' as \"full\" (read_only)")
         relations = dbt_relations(con, "inc")
         assert relations == dbt_relations(con, "full")
-        assert set(INCREMENTAL_FACTS) <= set(relations)
+        assert set(INCREMENTAL_MODELS) <= set(relations)
         differences = {}
         for relation in relations:
             inc_count, full_count, only_inc, only_full = differing_rows(con, relation)

@@ -5,16 +5,63 @@
 --              var('activity_window_days') days, unless a churn record is the latest event;
 --   churned  = active at the month's start, not active at its end;
 --   won back = active again after an earlier churn.
+-- Point in time: orders, contract starts and churn records dated after as_of are not known.
+--
+-- Incremental: beside the spine, a side table (`int_customer_months__fingerprints`, written
+-- by the post-hook, macros/spine.sql) keeps per customer a fingerprint of the inputs dated
+-- before the boundary month (the as_of month of the run that wrote it): the acquisition date
+-- and count and hash sum of the orders, contracts and churn records. A run then rebuilds
+--   * every month of a customer whose fingerprint changed (a late, corrected or removed
+--     order, contract or churn record of a closed month; a new or changed customer), or who
+--     has a churn record dated on or after the boundary (a churn month's reason is the first
+--     record on or after it);
+--   * the months from the boundary on of every other customer, seeded with the stored row of
+--     the month before (status and running maxima), so the window rules need no history;
+-- and the post-hook deletes the rows outside the spine (a customer removed or acquired later,
+-- months after a new, earlier as_of). Without a usable side table (first run, an as_of moved
+-- to an earlier month) every customer is rebuilt. On Spark the model is a plain table.
+{{
+    config(
+        materialized=incremental_materialization(),
+        unique_key=['customer_id', 'month_start_on'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            incremental_hook("
+                delete from {{ this }} as built
+                where built.month_start_on > {{ as_of_date() }}
+                or not exists (
+                    select 1
+                    from {{ ref('stg_crm__customers') }} as customers
+                    where
+                        customers.customer_id = built.customer_id
+                        and cast({{ dbt.date_trunc('month', 'customers.acquired_on') }} as date)
+                        <= built.month_start_on
+                )
+            "),
+            incremental_hook("drop table if exists {{ spine_fingerprints_relation() }}"),
+            incremental_hook("
+                create table {{ spine_fingerprints_relation() }} as
+                {{ customer_spine_fingerprints(
+                    'cast(' ~ dbt.date_trunc('month', as_of_date()) ~ ' as date)'
+                ) }}
+            "),
+        ],
+    )
+}}
+
 with customers as (
     select * from {{ ref('stg_crm__customers') }}
 ),
 
 orders as (
     select * from {{ ref('stg_crm__orders') }}
+    where ordered_on <= {{ as_of_date() }}
 ),
 
 contracts as (
     select * from {{ ref('stg_crm__contracts') }}
+    where start_on <= {{ as_of_date() }}
 ),
 
 churn_records as (
@@ -31,6 +78,93 @@ months as (
     where month_start_on <= {{ as_of_date() }}
 ),
 
+{% if is_incremental() %}
+    {%- set stored_prints = adapter.get_relation(
+        database=this.database,
+        schema=this.schema,
+        identifier=this.identifier ~ '__fingerprints',
+    ) %}
+    {%- set boundary = '(select boundary.boundary_on from boundary)' %}
+    {% if stored_prints %}
+        stored_prints as (
+            select * from {{ stored_prints }}
+        ),
+
+        boundary as (
+            -- the month the stored fingerprints were taken at, unless after the as_of month
+            select max(boundary_on) as boundary_on
+            from stored_prints
+            having max(boundary_on) <= {{ as_of_date() }}
+        ),
+
+        fresh_prints as (
+            {{ customer_spine_fingerprints(boundary) }}
+        ),
+
+        changed_customers as (
+            select arrived.customer_id
+            from (
+                select * from fresh_prints
+                except
+                select * from stored_prints
+            ) as arrived
+            union
+            select departed.customer_id
+            from (
+                select * from stored_prints
+                except
+                select * from fresh_prints
+            ) as departed
+            union
+            select customer_id from {{ ref('stg_crm__churn_records') }}
+            where churned_on >= {{ boundary }}
+            union
+            select customer_id from customers
+            where {{ boundary }} is null
+        ),
+    {% else %}
+        boundary as (
+            select cast(null as date) as boundary_on
+        ),
+
+        changed_customers as (
+            select customer_id from customers
+        ),
+    {% endif %}
+
+    seeds as (
+        -- the stored row of the month before the boundary, of the customers not rebuilt
+        select
+            built.customer_id,
+            built.month_start_on,
+            built.month_end_on,
+            built.last_ordered_on,
+            built.last_churned_on,
+            case when built.is_active then 1 else 0 end as seed_active_flag,
+            case
+                when built.is_churned or built.has_churned_before then 1 else 0
+            end as seed_churned_flag
+        from {{ this }} as built
+        where
+            built.month_start_on
+            = cast({{ dbt.dateadd('month', -1, boundary) }} as date)
+            and not exists (
+                select 1
+                from changed_customers
+                where changed_customers.customer_id = built.customer_id
+            )
+    ),
+
+    seed_contract_starts as (
+        select
+            customer_id,
+            max(start_on) as last_contract_started_on
+        from contracts
+        where start_on < {{ boundary }}
+        group by customer_id
+    ),
+{% endif %}
+
 customer_months as (
     select
         customers.customer_id,
@@ -43,6 +177,13 @@ customer_months as (
     from customers
     inner join months
         on customers.acquired_on <= months.month_end_on
+    {%- if is_incremental() %}
+        where
+            months.month_start_on >= {{ boundary }}
+            or customers.customer_id in (
+                select changed_customers.customer_id from changed_customers
+            )
+    {%- endif %}
 ),
 
 order_months as (
@@ -53,7 +194,14 @@ order_months as (
         count(*) as month_order_count,
         sum(amount_cny) as month_revenue_cny
     from orders
-    where not is_credit_note
+    where
+        not is_credit_note
+    {%- if is_incremental() %}
+            and (
+                ordered_on >= {{ boundary }}
+                or customer_id in (select changed_customers.customer_id from changed_customers)
+            )
+        {%- endif %}
     group by
         customer_id,
         cast({{ dbt.date_trunc('month', 'ordered_on') }} as date)
@@ -108,7 +256,10 @@ joined as (
         coalesce(order_months.month_revenue_cny, 0) as revenue_cny,
         contract_start_months.month_contract_started_on,
         coalesce(open_contracts.open_contract_count, 0) as open_contract_count,
-        churn_months.month_churned_on
+        churn_months.month_churned_on,
+        0 as is_seed,
+        cast(null as {{ dbt.type_int() }}) as seed_active_flag,
+        cast(null as {{ dbt.type_int() }}) as seed_churned_flag
     from customer_months
     left join order_months
         on
@@ -126,6 +277,28 @@ joined as (
         on
             customer_months.customer_id = churn_months.customer_id
             and customer_months.month_start_on = churn_months.month_start_on
+    {%- if is_incremental() %}
+        union all
+        select
+            seeds.customer_id,
+            customers.acquired_on,
+            seeds.month_start_on,
+            seeds.month_end_on,
+            seeds.last_ordered_on as month_last_ordered_on,
+            0 as order_count,
+            0 as revenue_cny,
+            seed_contract_starts.last_contract_started_on as month_contract_started_on,
+            0 as open_contract_count,
+            seeds.last_churned_on as month_churned_on,
+            1 as is_seed,
+            seeds.seed_active_flag,
+            seeds.seed_churned_flag
+        from seeds
+        inner join customers
+            on seeds.customer_id = customers.customer_id
+        left join seed_contract_starts
+            on seeds.customer_id = seed_contract_starts.customer_id
+    {%- endif %}
 ),
 
 to_date as (
@@ -150,6 +323,7 @@ status as (
     select
         *,
         case
+            when is_seed = 1 then seed_active_flag
             when
                 last_churned_on is not null
                 and last_churned_on >= coalesce(last_ordered_on, acquired_on)
@@ -180,7 +354,11 @@ transitions as (
 churn_flags as (
     select
         *,
-        case when active_at_start_flag = 1 and active_flag = 0 then 1 else 0 end as churned_flag
+        case
+            when is_seed = 1 then seed_churned_flag
+            when active_at_start_flag = 1 and active_flag = 0 then 1
+            else 0
+        end as churned_flag
     from transitions
 ),
 
@@ -212,7 +390,7 @@ reasons as (
         on
             history.customer_id = churn_records.customer_id
             and history.month_start_on <= churn_records.churned_on
-    where history.churned_flag = 1
+    where history.churned_flag = 1 and history.is_seed = 0
 ),
 
 final as (
@@ -242,6 +420,7 @@ final as (
             history.customer_id = reasons.customer_id
             and history.month_start_on = reasons.month_start_on
             and reasons.record_rank = 1
+    where history.is_seed = 0
 )
 
 select * from final

@@ -1,0 +1,162 @@
+"""The incremental customer-month spine equals a full rebuild, and rebuilds only what changed.
+
+On two copies of the session's end-to-end warehouse, `int_customer_months` is built from
+scratch as of a day in September; then one copy takes the incremental path and the other is
+rebuilt with --full-refresh after each step, from the same raw tables: a later day of the
+same month; the next month with a late order of a closed month, a removed order and a new
+churn record; an earlier as_of; a changed activity window and a removed customer. After each
+step both spines (and their fingerprint side tables) must hold the same rows.
+
+A closed month of two customers is altered in the incremental copy before the second step:
+the one whose late order arrives is rebuilt (the alteration is gone), the other keeps the
+altered row, which shows that the incremental path left its closed months alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.settings import ROOT
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+SPINE = "int_customer_months"
+MARKER = 999_999  # an order count no real month has
+
+
+def dbt_run(database: Path, target: Path, dbt_vars: dict, full: bool) -> None:
+    """`dbt run` of the spine alone (a subprocess: dbt-duckdb run in this process would keep
+    the file open)."""
+    env = {
+        **os.environ,
+        "WH_DUCKDB_PATH": str(database),
+        "DBT_PROFILES_DIR": str(ROOT),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target.parent / "logs"),
+    }
+    env.setdefault("WH_PII_SALT", "test-salt")
+    args = [DBT, "run", "--quiet", "--select", SPINE, "--vars", json.dumps(dbt_vars)]
+    result = subprocess.run(
+        [*args, "--full-refresh"] if full else args,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, f"{dbt_vars} full={full}: {result.stdout[-3000:]}"
+
+
+def rows_only_in(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """Rows of `table` only in catalog inc, and only in catalog full (as multisets)."""
+    inc, full = f"select * from inc.main.{table}", f'select * from "full".main.{table}'
+    return con.execute(
+        f"select (select count(*) from ({inc} except all {full})), "
+        f"(select count(*) from ({full} except all {inc}))"
+    ).fetchone()
+
+
+def execute(databases: list[Path], sql: str) -> None:
+    for database in databases:
+        with duckdb.connect(str(database)) as con:
+            con.execute(sql)
+
+
+@pytest.mark.slow
+def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path):
+    inc, full = tmp_path / "inc" / "warehouse.duckdb", tmp_path / "full" / "warehouse.duckdb"
+    for database in (inc, full):
+        database.parent.mkdir()
+        shutil.copy(built_warehouse, database)
+    both = [inc, full]
+    with duckdb.connect(str(inc), read_only=True) as con:
+        # two customers with orders in a closed month; the second gets a late order there
+        kept, rebuilt = (
+            row[0]
+            for row in con.execute(
+                "select customer_id from stg_crm__orders where not is_credit_note "
+                "and ordered_on between date '2025-03-01' and date '2025-03-31' "
+                "group by customer_id order by customer_id limit 2"
+            ).fetchall()
+        )
+        first_customer = con.execute("select min(customer_id) from raw.customers").fetchone()[0]
+
+    def late_order_and_churn() -> None:
+        execute(
+            both,
+            "insert into raw.orders select * replace ('LATE-ORDER' as order_id, "
+            "date '2025-03-15' as ordered_on, false as is_credit_note) "
+            f"from raw.orders where customer_id = '{rebuilt}' limit 1",
+        )
+        execute(
+            both,
+            "delete from raw.orders where order_id = (select max(order_id) from raw.orders "
+            "where ordered_on < date '2025-01-01')",
+        )
+        execute(
+            both,
+            "insert into raw.churn_records select * replace ('LATE-CHURN' as churn_id, "
+            "date '2026-09-25' as churned_on) from raw.churn_records limit 1",
+        )
+
+    def remove_customer() -> None:
+        execute(both, f"delete from raw.customers where customer_id = '{first_customer}'")
+
+    steps = [
+        ("2026-09-28", {}, None),
+        ("2026-10-31", {}, late_order_and_churn),
+        ("2026-08-15", {}, None),
+        ("2026-10-31", {"activity_window_days": 180}, remove_customer),
+    ]
+    target = tmp_path / "target"
+    dbt_run(inc, target, {"as_of": "2026-09-20"}, full=True)
+    with duckdb.connect(str(inc)) as con:
+        con.execute(
+            f"update {SPINE} set order_count = {MARKER} where month_start_on = "
+            f"date '2025-03-01' and customer_id in ('{kept}', '{rebuilt}')"
+        )
+    for step, (as_of, extra_vars, change) in enumerate(steps):
+        if change:
+            change()
+        dbt_vars = {"as_of": as_of, **extra_vars}
+        dbt_run(inc, target, dbt_vars, full=False)
+        compiled = (target / "compiled" / "loyalty_warehouse").rglob(f"{SPINE}.sql")
+        assert "__fingerprints" in next(compiled).read_text()  # the incremental branch ran
+        dbt_run(full, target, dbt_vars, full=True)
+        with duckdb.connect() as con:
+            con.execute(f"attach '{inc}' as inc (read_only)")
+            con.execute(f"attach '{full}' as \"full\" (read_only)")
+            marked = dict(
+                con.execute(
+                    f"select customer_id, count(*) from inc.main.{SPINE} "
+                    f"where order_count = {MARKER} group by customer_id"
+                ).fetchall()
+            )
+            only = rows_only_in(con, SPINE)
+            assert rows_only_in(con, f"{SPINE}__fingerprints") == (0, 0), f"as of {as_of}"
+        if step == 0:  # a day later in the same month: closed months untouched
+            assert marked == {kept: 1, rebuilt: 1}
+            assert only == (2, 2)  # the two altered rows, unaltered in the full rebuild
+            continue
+        if step == 1:
+            # the late order rebuilt one customer; the other's closed month was left alone
+            assert marked == {kept: 1}
+            assert only == (1, 1)
+            with duckdb.connect(str(inc)) as con:  # put the row right for the next steps
+                con.execute(f"attach '{full}' as \"full\" (read_only)")
+                con.execute(
+                    f"update {SPINE} set order_count = (select order_count "
+                    f"from \"full\".main.{SPINE} as f where f.customer_id = '{kept}' "
+                    "and f.month_start_on = date '2025-03-01') "
+                    f"where order_count = {MARKER}"
+                )
+            continue
+        assert marked == {}
+        assert only == (0, 0), f"as of {as_of} {extra_vars}: rows only in inc, only in full"
