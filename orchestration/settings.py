@@ -26,6 +26,13 @@ def duckdb_path() -> Path:
     return Path(os.environ.get("WH_DUCKDB_PATH", ROOT / "warehouse" / "warehouse.duckdb")).resolve()
 
 
+def dbt_target() -> str:
+    """The dbt target, and so the warehouse engine (`WH_DBT_TARGET`: `dev` = DuckDB, the
+    default; `pg` = PostgreSQL, the whole Dagster pipeline included; `spark` = the dbt models
+    only, docs/engines.md)."""
+    return os.environ.get("WH_DBT_TARGET", "dev")
+
+
 def as_of() -> str | None:
     """The reporting date (`WH_AS_OF`, YYYY-MM-DD); unset means today."""
     return os.environ.get("WH_AS_OF") or None

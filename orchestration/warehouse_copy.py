@@ -1,5 +1,5 @@
 """Copy the raw tables from the DuckDB warehouse into PostgreSQL: load with DuckDB, build on
-PostgreSQL.
+PostgreSQL; and the built models back, for the Python assets.
 
 Ingestion (validation, quarantine, the load ledger) stays DuckDB-based. To build the dbt models
 on PostgreSQL (`WH_DBT_TARGET=pg`, see docs/engines.md), copy what it loaded, the schemas
@@ -12,6 +12,11 @@ run `dbt build`. Each table goes DuckDB -> CSV file -> `COPY ... FROM STDIN`, th
 The copy replaces each table (`drop table ... cascade`, so dbt's staging views over it go too:
 the next `dbt build` recreates them) inside one transaction: a failure leaves PostgreSQL as it
 was. Row counts are checked table by table.
+
+With PostgreSQL as the warehouse (`WH_DBT_TARGET=pg`) the Dagster jobs do both ways
+themselves (orchestration/assets/dbt.py): `copy_raw` before `dbt build`, `copy_to_duckdb` of
+every model and seed after it (the Python assets, publish and the report read a local DuckDB
+copy), and `copy_raw(..., ("analytics",))` of the Python assets' tables before the publish.
 """
 
 from __future__ import annotations
@@ -41,12 +46,38 @@ PG_TYPES = {
     "DATE": "date",
     "TIME": "time",
     "TIMESTAMP": "timestamp",
+    # pandas' datetime64[ns] columns of the analytics tables; PostgreSQL keeps microseconds
+    "TIMESTAMP_NS": "timestamp",
+    "TIMESTAMP_MS": "timestamp",
+    "TIMESTAMP_S": "timestamp",
     "TIMESTAMP WITH TIME ZONE": "timestamptz",
     "INTERVAL": "interval",
     "UUID": "uuid",
     "JSON": "jsonb",
+    # a pandas column of None only (an analytics table with nothing to say there)
+    '"NULL"': "text",
 }
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+# PostgreSQL type (information_schema.columns.data_type) -> DuckDB type; numeric below.
+DUCKDB_TYPES = {
+    "text": "VARCHAR",
+    "character varying": "VARCHAR",
+    "character": "VARCHAR",
+    "boolean": "BOOLEAN",
+    "smallint": "SMALLINT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "real": "FLOAT",
+    "double precision": "DOUBLE",
+    "date": "DATE",
+    "timestamp without time zone": "TIMESTAMP",
+    "timestamp with time zone": "TIMESTAMP WITH TIME ZONE",
+    "interval": "INTERVAL",
+    "uuid": "UUID",
+    "jsonb": "JSON",
+    "json": "JSON",
+}
 
 
 def pg_type(duckdb_type: str) -> str:
@@ -59,6 +90,20 @@ def pg_type(duckdb_type: str) -> str:
         return PG_TYPES[duckdb_type]
     except KeyError:
         raise ValueError(f"no PostgreSQL type for DuckDB type {duckdb_type!r}") from None
+
+
+def duckdb_type(pg_data_type: str, precision: int | None, scale: int | None) -> str:
+    """The DuckDB column type for a PostgreSQL one. `numeric(p, s)` keeps its precision and
+    scale where DuckDB's DECIMAL holds it (p <= 38); an unconstrained `numeric` (sums and
+    averages of numerics) becomes DOUBLE. An unmapped type is an error naming it."""
+    if pg_data_type == "numeric":
+        if precision is not None and precision <= 38:
+            return f"DECIMAL({precision}, {scale or 0})"
+        return "DOUBLE"
+    try:
+        return DUCKDB_TYPES[pg_data_type]
+    except KeyError:
+        raise ValueError(f"no DuckDB type for PostgreSQL type {pg_data_type!r}") from None
 
 
 def _ident(name: str) -> str:
@@ -155,6 +200,73 @@ def copy_raw(
                     copied[f"{schema}.{table}"] = actual
         finally:
             dst.close()
+    return copied
+
+
+def copy_to_duckdb(
+    pg_dsn: str, duckdb_path: str | Path, relations: list[tuple[str, str, str]]
+) -> dict[str, int]:
+    """Copy PostgreSQL relations (tables or views) into DuckDB tables: `relations` lists
+    (PostgreSQL schema, name, DuckDB schema); the table keeps the name.
+
+    Each goes `COPY (select ...) TO STDOUT` -> CSV -> DuckDB `COPY`, with its column types
+    mapped (`duckdb_type`); NULL and the empty string stay apart. Every table is replaced
+    inside one DuckDB transaction, and each row count is checked against PostgreSQL's.
+    Returns the rows copied per `schema.name` (DuckDB's).
+    """
+    import psycopg2
+
+    copied: dict[str, int] = {}
+    src = psycopg2.connect(pg_dsn)
+    try:
+        with (
+            src.cursor() as cur,
+            duckdb.connect(str(duckdb_path)) as dst,
+            tempfile.TemporaryDirectory(prefix="wh-pull-") as tmp,
+        ):
+            dst.execute("begin transaction")
+            for pg_schema, name, duck_schema in relations:
+                cur.execute(
+                    "select column_name, data_type, numeric_precision, numeric_scale "
+                    "from information_schema.columns where table_schema = %s "
+                    "and table_name = %s order by ordinal_position",
+                    (pg_schema, name),
+                )
+                columns = cur.fetchall()
+                if not columns:
+                    raise ValueError(f"PostgreSQL has no relation {pg_schema}.{name}")
+                source = f"{_ident(pg_schema)}.{_ident(name)}"
+                target = f"{_ident(duck_schema)}.{_ident(name)}"
+                csv_path = Path(tmp) / f"{pg_schema}.{name}.csv"
+                with csv_path.open("wb") as handle:
+                    cur.copy_expert(
+                        f"copy (select * from {source}) to stdout with (format csv)", handle
+                    )
+                dst.execute(f"create schema if not exists {_ident(duck_schema)}")
+                dst.execute(
+                    f"create or replace table {target} ("
+                    + ", ".join(f"{_ident(c)} {duckdb_type(t, p, s)}" for c, t, p, s in columns)
+                    + ")"
+                )
+                # PostgreSQL writes NULL as an empty field and '' as "": a quoted empty
+                # field must stay an empty string.
+                if csv_path.stat().st_size:  # DuckDB cannot sniff an empty file
+                    dst.execute(
+                        f"copy {target} from '{csv_path}' (format csv, header false, "
+                        "delimiter ',', quote '\"', escape '\"', allow_quoted_nulls false)"
+                    )
+                csv_path.unlink()
+                cur.execute(f"select count(*) from {source}")
+                expected = cur.fetchone()[0]
+                actual = dst.execute(f"select count(*) from {target}").fetchone()[0]
+                if actual != expected:
+                    raise RuntimeError(
+                        f"{duck_schema}.{name}: {actual} rows in DuckDB, {expected} in PostgreSQL"
+                    )
+                copied[f"{duck_schema}.{name}"] = actual
+            dst.execute("commit")
+    finally:
+        src.close()
     return copied
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
 
 from ..project import dbt_project
-from ..settings import dbt_vars
+from ..settings import dbt_target, dbt_vars
 
 # Set (1/true/yes) to rebuild the incremental models from scratch on the next run of any job.
 FULL_REFRESH_ENV = "WH_DBT_FULL_REFRESH"
@@ -41,12 +42,62 @@ class WarehouseTranslator(DagsterDbtTranslator):
     project=dbt_project,
     dagster_dbt_translator=WarehouseTranslator(),
 )
-def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
+def warehouse_dbt_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource
+):
     """`dbt build`: seeds, models and their data and unit tests, in dependency order, with
     the arguments of `dbt_build_args()`; from scratch in a run tagged `FULL_REFRESH_TAG`
-    (the `full_refresh` job)."""
+    (the `full_refresh` job).
+
+    With PostgreSQL as the warehouse (`WH_DBT_TARGET=pg`): the raw tables the ingestion
+    loaded into the DuckDB file go to PostgreSQL first, and after a successful build every
+    model and seed it built comes back into the DuckDB file (same schema and name as on
+    DuckDB), which the Python assets, publish and the report read."""
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "") == "true"
-    yield from dbt.cli(dbt_build_args(full_refresh), context=context).stream()
+    if dbt_target() not in ("dev", "pg"):
+        raise ValueError(
+            f"WH_DBT_TARGET={dbt_target()!r}: the Dagster jobs run on DuckDB (dev) or "
+            "PostgreSQL (pg); build the dbt models on Spark with dbt itself (docs/engines.md)"
+        )
+    on_postgres = dbt_target() == "pg"
+    if on_postgres:
+        from ..warehouse_copy import copy_raw, pg_dsn_from_env
+
+        copied = copy_raw(duckdb.database, pg_dsn_from_env())
+        context.log.info(f"raw tables to PostgreSQL: {len(copied)}, {sum(copied.values())} rows")
+    invocation = dbt.cli(dbt_build_args(full_refresh), context=context)
+    yield from invocation.stream()
+    if on_postgres:
+        from ..warehouse_copy import copy_to_duckdb, pg_dsn_from_env
+
+        relations = built_relations(
+            invocation.get_artifact("run_results.json"),
+            invocation.get_artifact("manifest.json"),
+        )
+        pulled = copy_to_duckdb(pg_dsn_from_env(), duckdb.database, relations)
+        context.log.info(f"models to DuckDB: {len(pulled)}, {sum(pulled.values())} rows")
+
+
+def built_relations(
+    run_results: Mapping[str, Any], run_manifest: Mapping[str, Any]
+) -> list[tuple[str, str, str]]:
+    """(schema in the built database, name, schema in the DuckDB file) of every model and
+    seed the dbt run built: the DuckDB schema is the project manifest's (what
+    `relation_name` and the publish read), the other the run's."""
+    project_nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"]
+    relations = []
+    for result in run_results["results"]:
+        node = run_manifest["nodes"].get(result["unique_id"])
+        if (
+            node is None
+            or node["resource_type"] not in ("model", "seed")
+            or result["status"] != "success"
+            or node["config"].get("materialized") == "ephemeral"
+        ):
+            continue
+        project_node = project_nodes.get(result["unique_id"], node)
+        relations.append((node["schema"], node["alias"], project_node["schema"]))
+    return relations
 
 
 def dbt_build_args(full_refresh: bool = False) -> list[str]:

@@ -19,7 +19,8 @@ from dagster_duckdb import DuckDBResource
 
 from ..project import dbt_project
 from ..publish import bi_dbt_nodes, publish, published_dir
-from ..settings import ROOT, dbt_vars
+from ..settings import ROOT, dbt_target, dbt_vars
+from ._io import ANALYTICS_SCHEMA
 
 GROUP = "delivery"
 
@@ -65,6 +66,11 @@ def build_published_warehouse(
         context: AssetExecutionContext, duckdb: DuckDBResource
     ) -> MaterializeResult:
         source = Path(duckdb.database)
+        if dbt_target() == "pg":  # PostgreSQL as the warehouse: BI there sees the analytics
+            from ..warehouse_copy import copy_raw, pg_dsn_from_env
+
+            copied = copy_raw(source, pg_dsn_from_env(), (ANALYTICS_SCHEMA,))
+            context.log.info(f"analytics tables to PostgreSQL: {len(copied)}")
         release = publish(
             source,
             published_dir(source),

@@ -392,3 +392,111 @@ def test_mart_equals_duckdb(name, profiles):
     found = differences(name, duck, pg)
     assert not found, "\n".join(found)
     assert duck["rows"] > 0 or name in SEEDS, f"{name} is empty on both engines: nothing compared"
+
+
+# -- the whole pipeline with PostgreSQL as the warehouse --------------------------------------
+
+
+def test_copy_to_duckdb_keeps_types_nulls_and_empty_strings(postgres, tmp_path):
+    """PostgreSQL -> DuckDB, the way the models come back for the Python assets."""
+    from orchestration.warehouse_copy import copy_to_duckdb
+
+    with pg_connect(postgres) as pg, pg.cursor() as cur:
+        cur.execute("create schema pull_check")
+        cur.execute(
+            "create table pull_check.t (id bigint, name text, amount numeric(18, 2), "
+            "total numeric, share double precision, day date, flag boolean)"
+        )
+        cur.execute(
+            "insert into pull_check.t values (1, '', 12.34, 1.5, 0.25, '2024-02-29', true), "
+            "(2, null, null, null, null, null, null), "
+            "(3, 'say \"hi\",' || chr(10) || 'bye', -0.01, 10, 1e-9, '1999-12-31', false)"
+        )
+    target = tmp_path / "pulled.duckdb"
+    try:
+        copied = copy_to_duckdb(pg_dsn(postgres), target, [("pull_check", "t", "main")])
+    finally:
+        with pg_connect(postgres) as pg, pg.cursor() as cur:
+            cur.execute("drop schema pull_check cascade")
+    assert copied == {"main.t": 3}
+    with duckdb.connect(str(target), read_only=True) as con:
+        types = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 't' order by ordinal_position"
+        ).fetchall()
+        rows = con.execute("select * from main.t order by id").fetchall()
+    assert [t for _, t in types] == [
+        "BIGINT", "VARCHAR", "DECIMAL(18,2)", "DOUBLE", "DOUBLE", "DATE", "BOOLEAN",
+    ]  # fmt: skip
+    assert rows[1] == (2, None, None, None, None, None, None)
+    assert rows[0][1] == "" and rows[2][1] == 'say "hi",\nbye'
+    assert str(rows[0][2]) == "12.34" and rows[2][4] == pytest.approx(1e-9)
+
+
+def test_the_whole_pipeline_runs_on_postgres(built, postgres, tmp_path, monkeypatch):
+    """`WH_DBT_TARGET=pg`, one setting: the Dagster `full_refresh` job loads the landing
+    files (validated in the local DuckDB file), copies them to PostgreSQL, builds every dbt
+    model there, brings the models back for the Python assets, writes their tables to
+    PostgreSQL's `analytics` schema too, publishes the BI copy and writes the report. Its
+    marts and analytics tables hold the rows of the DuckDB-only build of the same files."""
+    # The module's database, last in the module: the models are rebuilt from the same files
+    # and as_of, after the comparisons above.
+    env = {**postgres, "WH_DBT_TARGET": "pg"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    landing = tmp_path / "landing"
+    shutil.copytree(built["landing"], landing)
+    database = tmp_path / "warehouse" / "warehouse.duckdb"
+    database.parent.mkdir()
+    monkeypatch.setenv("WH_LANDING_DIR", str(landing))
+    monkeypatch.setenv("WH_DUCKDB_PATH", str(database))
+    monkeypatch.setenv("WH_AS_OF", settings.as_of() or date.today().isoformat())
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
+    from orchestration.definitions import build_definitions
+
+    result = (
+        build_definitions(str(database))
+        .resolve_job_def("full_refresh")
+        .execute_in_process(raise_on_error=False)
+    )
+    failures = [
+        f"{event.step_key}: {event.step_failure_data.error.message.strip()[:1500]}"
+        for event in result.all_events
+        if event.is_step_failure
+    ]
+    assert result.success, failures
+    # dbt built on PostgreSQL: its one run was on the pg target
+    run_results = list((tmp_path / "dbt_target").glob("*/run_results.json"))
+    assert [json.loads(p.read_text())["args"]["target"] for p in run_results] == ["pg"]
+    with duckdb.connect(built["database"], read_only=True) as duck:
+        analytics = [
+            name
+            for (name,) in duck.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'analytics' order by 1"
+            ).fetchall()
+        ]
+        expected = {
+            name: duck.execute(f'select count(*) from {DUCKDB_SCHEMA}."{name}"').fetchone()[0]
+            for name in MARTS
+        } | {
+            f"analytics.{name}": duck.execute(
+                f'select count(*) from analytics."{name}"'
+            ).fetchone()[0]
+            for name in analytics
+        }
+    assert len(analytics) >= 5
+    with pg_connect(postgres) as pg, pg.cursor() as cur:
+        on_postgres = {}
+        for name in expected:
+            schema, _, table = name.rpartition(".")
+            cur.execute(f'select count(*) from {schema or PG_SCHEMA}."{table}"')
+            on_postgres[name] = cur.fetchone()[0]
+    assert on_postgres == expected
+    published = database.parent / "published" / "bi.duckdb"
+    with duckdb.connect(str(published), read_only=True) as bi:
+        for name, rows in expected.items():
+            schema, _, table = name.rpartition(".")
+            relation = f'{schema or DUCKDB_SCHEMA}."{table}"'
+            assert bi.execute(f"select count(*) from {relation}").fetchone()[0] == rows, name
+    assert list((database.parent / "reports").glob("loyalty_report_*.html"))
