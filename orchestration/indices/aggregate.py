@@ -90,7 +90,9 @@ def aggregate(
     available = present @ w
     weighted = np.nan_to_num(values.to_numpy()) @ w
     with np.errstate(invalid="ignore", divide="ignore"):
-        score = 100.0 * weighted / available
+        # in [0, 100] exactly: the two sums over the same weights round differently in the
+        # last bit (100.00000000000001 for a customer at the top of every indicator)
+        score = np.clip(100.0 * weighted / available, 0.0, 100.0)
     # A row with coverage 0 has no score whatever min_coverage says.
     score = np.where((available >= min_coverage - 1e-12) & (available > 0), score, np.nan)
     return IndexResult(
