@@ -6,9 +6,9 @@ late-arriving order dated weeks earlier, and a later one a corrected copy of an 
 day's orders file (one amount changed, one row removed), which the ingestion loads as a
 replacement. One warehouse runs the `incremental_refresh` job after every drop, with as_of
 the drop's day, so `fct_orders`, `fct_interactions`, `fct_survey_answers` and the spine
-`int_customer_months` grow incrementally; a fresh warehouse runs the `full_refresh` job once on the final landing
-directory. Every table and view that
-dbt builds must then hold the same rows in both, and so must the raw orders.
+`int_customer_months` grow incrementally; a fresh warehouse runs the `full_refresh` job once
+on the final landing directory. Every table and view that dbt builds must then hold the same
+rows in both, and so must the raw orders.
 
 The daily runs between the first and the last materialise the incremental models and their
 upstream only (which holds the raw tables of the daily drops): every other dbt model
@@ -229,8 +229,8 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
     monkeypatch.setenv("WH_DUCKDB_PATH", str(database))
     defs = build_definitions(str(database))
     # Daily runs: the incremental models and their upstream, which holds the raw tables of
-    # the daily drops. The first run builds everything (the facts' tests read the dimensions), and so
-    # does the last.
+    # the daily drops. The first run builds everything (the facts' tests read the
+    # dimensions), and so does the last.
     daily_keys = AssetSelection.assets(*fact_keys).upstream().resolve(defs.resolve_asset_graph())
     assert {raw_key(t) for t in DAILY_TABLES} <= daily_keys
     for i, day in enumerate(days):
