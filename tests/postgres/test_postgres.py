@@ -259,6 +259,8 @@ def profiles(built, postgres, pg_build):
     """A function: table name -> (DuckDB profile, PostgreSQL profile), one connection each."""
     duck = duckdb.connect(built["database"], read_only=True)
     pg = pg_connect(postgres)
+    # no transaction left open between queries: its locks would block a later dbt build
+    pg.autocommit = True
     cursor = pg.cursor()
 
     def pg_execute(sql: str):
