@@ -50,7 +50,8 @@ incremental_refresh_job = define_asset_job(
     "incremental_refresh",
     selection="*",
     description="The daily run: load new landing files, rewrite only the changed rows of the "
-    "incremental facts (orders, interactions, survey answers), rebuild the other models and "
+    "incremental models (orders, interactions, survey answers, the customer-month spine), "
+    "rebuild the other models and "
     "run every test, compute the Python assets, publish the BI copy and write the report.",
     tags=RETRY_TAGS,
 )

@@ -103,8 +103,9 @@ def built_relations(
 def dbt_build_args(full_refresh: bool = False) -> list[str]:
     """`dbt build` with the vars of `settings.dbt_vars()` (`WH_AS_OF`, `WH_DBT_VARS`).
 
-    Without `full_refresh` the incremental facts (fct_orders, fct_interactions,
-    fct_survey_answers) rewrite only the rows whose inputs changed, whatever the as_of: the
+    Without `full_refresh` the incremental models (fct_orders, fct_interactions,
+    fct_survey_answers, int_customer_months) rewrite only the rows whose inputs changed,
+    whatever the as_of: the
     `incremental_refresh` job, the daily schedule and the landing sensor. With it (the
     `full_refresh` job, or `WH_DBT_FULL_REFRESH` set for any job) `--full-refresh` rebuilds
     them from scratch: needed once after a change of their SQL (an incremental run keeps the
