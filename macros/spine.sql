@@ -36,9 +36,10 @@
 {% endmacro %}
 
 {#-
-    One row per customer: the acquisition date, the activity window and, for each input, the count and the sum of
-    the row hashes of its rows dated before `boundary` (an SQL date expression). Any change
-    of such a row (added, removed, altered) changes the customer's row here.
+    One row per customer: the acquisition date, the activity window and, for each input, the
+    count and the sum of the row hashes of its rows dated before `boundary` (an SQL date
+    expression). Any change of such a row (added, removed, altered) changes the customer's
+    row here.
 -#}
 {% macro customer_spine_fingerprints(boundary) %}
     {%- set inputs = [

@@ -51,8 +51,8 @@ incremental_refresh_job = define_asset_job(
     selection="*",
     description="The daily run: load new landing files, rewrite only the changed rows of the "
     "incremental models (orders, interactions, survey answers, the customer-month spine), "
-    "rebuild the other models and "
-    "run every test, compute the Python assets, publish the BI copy and write the report.",
+    "rebuild the other models and run every test, compute the Python assets, publish the BI "
+    "copy and write the report.",
     tags=RETRY_TAGS,
 )
 report_only_job = define_asset_job(

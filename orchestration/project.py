@@ -7,17 +7,15 @@ run first.
 
 from __future__ import annotations
 
-import os
-
 from dagster_dbt import DbtProject
 
-from .settings import ROOT, export_environment
+from .settings import ROOT, dbt_target, export_environment
 
 export_environment()
 
 dbt_project = DbtProject(
     project_dir=ROOT,
     profiles_dir=ROOT,
-    target=os.environ.get("WH_DBT_TARGET", "dev"),
+    target=dbt_target(),
 )
 dbt_project.prepare_if_dev()  # runs `dbt parse` under `dagster dev` only

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pytest
 
 from orchestration.contract import TABLES
+from orchestration.settings import ROOT
 from orchestration.synthetic import generate
 
 CUSTOMERS = 300
@@ -50,3 +56,28 @@ def built(tmp_path_factory):
 def built_warehouse(built) -> str:
     """Path of the DuckDB warehouse the session's end-to-end build wrote."""
     return built["database"]
+
+
+@pytest.fixture(scope="session")
+def dbt_subprocess():
+    """A function: run the project's dbt with `args` on a DuckDB file, its target and log
+    folders under `work`, and return the finished process. A subprocess, because dbt-duckdb
+    run in this process keeps the file open afterwards."""
+    dbt = str(Path(sys.executable).with_name("dbt"))
+
+    def run(
+        args: list[str], database: Path, work: Path, timeout: int = 900
+    ) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "WH_DUCKDB_PATH": str(database),
+            "DBT_PROFILES_DIR": str(ROOT),
+            "DBT_TARGET_PATH": str(work / "target"),
+            "DBT_LOG_PATH": str(work / "logs"),
+        }
+        env.setdefault("WH_PII_SALT", "test-salt")
+        return subprocess.run(
+            [dbt, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
+
+    return run

@@ -9,40 +9,20 @@ database), and every one of the project's unit tests must run and pass.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from orchestration.settings import ROOT
-
-DBT = str(Path(sys.executable).with_name("dbt"))
-
 
 @pytest.mark.slow
-def test_every_dbt_unit_test_passes(built_warehouse, tmp_path):
+def test_every_dbt_unit_test_passes(built_warehouse, tmp_path, dbt_subprocess):
     copy = tmp_path / "db" / Path(built_warehouse).name  # same file name: same catalog name
     copy.parent.mkdir()
     shutil.copy(built_warehouse, copy)
     target = tmp_path / "target"
-    env = {
-        **os.environ,
-        "WH_DUCKDB_PATH": str(copy),
-        "DBT_PROFILES_DIR": str(ROOT),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(tmp_path / "logs"),
-    }
-    env.setdefault("WH_PII_SALT", "test-salt")
-    result = subprocess.run(
-        [DBT, "test", "--select", "test_type:unit", "--threads", "2"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    result = dbt_subprocess(
+        ["test", "--select", "test_type:unit", "--threads", "2"], copy, tmp_path
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     manifest = json.loads((target / "manifest.json").read_text())

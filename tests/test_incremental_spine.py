@@ -15,43 +15,14 @@ altered row, which shows that the incremental path left its closed months alone.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.settings import ROOT
-
-DBT = str(Path(sys.executable).with_name("dbt"))
 SPINE = "int_customer_months"
 MARKER = 999_999  # an order count no real month has
-
-
-def dbt_run(database: Path, target: Path, dbt_vars: dict, full: bool) -> None:
-    """`dbt run` of the spine alone (a subprocess: dbt-duckdb run in this process would keep
-    the file open)."""
-    env = {
-        **os.environ,
-        "WH_DUCKDB_PATH": str(database),
-        "DBT_PROFILES_DIR": str(ROOT),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(target.parent / "logs"),
-    }
-    env.setdefault("WH_PII_SALT", "test-salt")
-    args = [DBT, "run", "--quiet", "--select", SPINE, "--vars", json.dumps(dbt_vars)]
-    result = subprocess.run(
-        [*args, "--full-refresh"] if full else args,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, f"{dbt_vars} full={full}: {result.stdout[-3000:]}"
 
 
 def rows_only_in(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
@@ -70,7 +41,7 @@ def execute(databases: list[Path], sql: str) -> None:
 
 
 @pytest.mark.slow
-def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path):
+def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_subprocess):
     inc, full = tmp_path / "inc" / "warehouse.duckdb", tmp_path / "full" / "warehouse.duckdb"
     for database in (inc, full):
         database.parent.mkdir()
@@ -115,8 +86,17 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path):
         ("2026-08-15", {}, None),
         ("2026-10-31", {"activity_window_days": 180}, remove_customer),
     ]
+
+    def dbt_run(database: Path, dbt_vars: dict, full: bool) -> None:
+        """`dbt run` of the spine alone, from scratch or incrementally."""
+        args = ["run", "--quiet", "--select", SPINE, "--vars", json.dumps(dbt_vars)]
+        result = dbt_subprocess(
+            [*args, "--full-refresh"] if full else args, database, tmp_path, timeout=600
+        )
+        assert result.returncode == 0, f"{dbt_vars} full={full}: {result.stdout[-3000:]}"
+
     target = tmp_path / "target"
-    dbt_run(inc, target, {"as_of": "2026-09-20"}, full=True)
+    dbt_run(inc, {"as_of": "2026-09-20"}, full=True)
     with duckdb.connect(str(inc)) as con:
         con.execute(
             f"update {SPINE} set order_count = {MARKER} where month_start_on = "
@@ -126,10 +106,10 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path):
         if change:
             change()
         dbt_vars = {"as_of": as_of, **extra_vars}
-        dbt_run(inc, target, dbt_vars, full=False)
+        dbt_run(inc, dbt_vars, full=False)
         compiled = (target / "compiled" / "loyalty_warehouse").rglob(f"{SPINE}.sql")
         assert "__fingerprints" in next(compiled).read_text()  # the incremental branch ran
-        dbt_run(full, target, dbt_vars, full=True)
+        dbt_run(full, dbt_vars, full=True)
         with duckdb.connect() as con:
             con.execute(f"attach '{inc}' as inc (read_only)")
             con.execute(f"attach '{full}' as \"full\" (read_only)")

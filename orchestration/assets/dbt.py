@@ -61,15 +61,13 @@ def warehouse_dbt_assets(
         )
     on_postgres = dbt_target() == "pg"
     if on_postgres:
-        from ..warehouse_copy import copy_raw, pg_dsn_from_env
+        from ..warehouse_copy import copy_raw, copy_to_duckdb, pg_dsn_from_env
 
         copied = copy_raw(duckdb.database, pg_dsn_from_env())
         context.log.info(f"raw tables to PostgreSQL: {len(copied)}, {sum(copied.values())} rows")
     invocation = dbt.cli(dbt_build_args(full_refresh), context=context)
     yield from invocation.stream()
     if on_postgres:
-        from ..warehouse_copy import copy_to_duckdb, pg_dsn_from_env
-
         relations = built_relations(
             invocation.get_artifact("run_results.json"),
             invocation.get_artifact("manifest.json"),
@@ -105,12 +103,11 @@ def dbt_build_args(full_refresh: bool = False) -> list[str]:
 
     Without `full_refresh` the incremental models (fct_orders, fct_interactions,
     fct_survey_answers, int_customer_months) rewrite only the rows whose inputs changed,
-    whatever the as_of: the
-    `incremental_refresh` job, the daily schedule and the landing sensor. With it (the
-    `full_refresh` job, or `WH_DBT_FULL_REFRESH` set for any job) `--full-refresh` rebuilds
-    them from scratch: needed once after a change of their SQL (an incremental run keeps the
-    rows it does not rewrite) or of their columns (an incremental run then fails,
-    on_schema_change='fail').
+    whatever the as_of: the `incremental_refresh` job, the daily schedule and the landing
+    sensor. With it (the `full_refresh` job, or `WH_DBT_FULL_REFRESH` set for any job)
+    `--full-refresh` rebuilds them from scratch: needed once after a change of their SQL (an
+    incremental run keeps the rows it does not rewrite) or of their columns (an incremental
+    run then fails, on_schema_change='fail').
 
     dbt's unit tests check the SQL of the models on fixed rows, not the data: they belong to
     the project's tests (`make test` runs them, tests/test_dbt_unit_tests.py), so the jobs
