@@ -36,7 +36,9 @@ from orchestration.churn import (
     roc_auc,
     score,
     train,
+    training_frames,
 )
+from orchestration.churn.model import sample_customers
 from orchestration.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -590,6 +592,57 @@ def test_calibrated_probabilities_are_reliable(firm_backtest):
         include_groups=False,
     )
     assert overall.abs().max() < 0.02
+
+
+def test_backtest_on_prebuilt_frames_is_the_same(firm, firm_backtest):
+    """The asset builds the cutoffs' features and labels once for the scoring model and the
+    backtest: passing them gives the very backtest that builds its own."""
+    p_alive = pareto_p_alive(firm, [CUTOFFS[-1]])
+    frames = training_frames(firm, CUTOFFS, window_days=180)
+    again = backtest(firm, CUTOFFS, window_days=180, p_alive=p_alive, frames=frames)
+    pd.testing.assert_frame_equal(again.metrics, firm_backtest.metrics)
+    pd.testing.assert_frame_equal(again.reliability, firm_backtest.reliability)
+    with pytest.raises(ValueError, match=r"frames lack the cutoffs \['2026-01-01'\]"):
+        backtest(firm, CUTOFFS, frames={c: frames[pd.Timestamp(c)] for c in CUTOFFS[:-1]})
+
+
+# --------------------------------------------------------------------------- training sample
+
+
+def two_cutoffs(n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`reasons_example` at two cutoffs, every customer at both (the second one shuffled)."""
+    features, labels = reasons_example(n=n)
+    later = {"cutoff": pd.Timestamp("2025-07-01")}
+    features2, labels2 = reasons_example(seed=4, n=n)
+    return (
+        pd.concat([features, features2.assign(**later)], ignore_index=True),
+        pd.concat([labels, labels2.assign(**later)], ignore_index=True),
+    )
+
+
+def test_training_sample_keeps_whole_customers():
+    features, labels = two_cutoffs(1000)  # 2,000 rows, two per customer
+    data = features.merge(labels, on=["customer_id", "cutoff"])
+    sample = sample_customers(data, 701, seed=0)
+    per_customer = sample.groupby("customer_id").size()
+    assert (per_customer == 2).all()  # never one cutoff of a customer without the other
+    assert len(sample) == 700  # as many whole customers as fit under the cap
+    pd.testing.assert_frame_equal(sample, sample_customers(data, 701, seed=0))  # seeded
+    assert set(sample["customer_id"]) != set(sample_customers(data, 701, seed=1)["customer_id"])
+    assert sample_customers(data, 2000, seed=0) is data  # under the cap: every row
+    assert sample_customers(data, None, seed=0) is data
+    with pytest.raises(ValueError, match="max_rows must be at least 1"):
+        sample_customers(data, 0, seed=0)
+
+
+def test_train_learns_from_at_most_max_rows():
+    features, labels = two_cutoffs(1000)
+    capped = train(features, labels, max_rows=800, gbm_max_iter=20)
+    assert (capped.training_rows, capped.sampled_from) == (800, 2000)
+    # the sampled customers' churn rate stays near the whole set's
+    assert capped.training_positives / 800 == pytest.approx(labels["churned"].mean(), abs=0.05)
+    whole = train(features, labels, max_rows=None, gbm_max_iter=20)
+    assert (whole.training_rows, whole.sampled_from) == (2000, 2000)
 
 
 # --------------------------------------------------------------------------- errors

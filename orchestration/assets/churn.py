@@ -4,8 +4,10 @@
 - Cutoffs are month starts 6 months apart, going back from the latest one whose label window
   (`WH_CHURN_WINDOW_DAYS`, default 180) has closed by as_of, at most `WH_CHURN_CUTOFFS`
   (default 5); a cutoff needs a year of history before it.
-- The scoring model is trained on every one of those cutoffs and scores each customer active
-  at as_of (features from rows dated up to as_of); value = the customer's CLV.
+- The scoring model is trained on those cutoffs (at most `WH_CHURN_MAX_TRAINING_ROWS`
+  customer-cutoff rows, default 60,000, drawn by whole customers; 0 = every row) and
+  scores each customer active at as_of (features from rows dated up to as_of); value = the
+  customer's CLV.
 - The backtest is rolling-origin over the same cutoffs (train on earlier, test on later):
   the model, the recency-only baseline and Pareto/NBD P(alive), with AUC, PR-AUC, Brier and
   a reliability table.
@@ -22,12 +24,13 @@ from dagster_duckdb import DuckDBResource
 from ..churn import (
     backtest,
     build_features,
-    build_labels,
     early_warning,
     load_sources,
     pareto_p_alive,
     train,
+    training_frames,
 )
+from ..churn.model import MAX_TRAINING_ROWS
 from ..settings import as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import warehouse_dbt_assets
@@ -89,18 +92,31 @@ WARNING_COLUMNS = {
 }
 
 
+def max_training_rows() -> int | None:
+    """`WH_CHURN_MAX_TRAINING_ROWS` (default `MAX_TRAINING_ROWS`; 0 = every row)."""
+    value = int(os.environ.get("WH_CHURN_MAX_TRAINING_ROWS", str(MAX_TRAINING_ROWS)))
+    return value or None
+
+
 def score_customers(
-    sources, cutoffs: list, as_of_day: pd.Timestamp, window: int, clv: pd.DataFrame
+    sources,
+    frames: dict,
+    as_of_day: pd.Timestamp,
+    window: int,
+    clv: pd.DataFrame,
+    max_rows: int | None,
 ) -> pd.DataFrame:
-    """Train on the closed cutoffs and score every customer active at as_of."""
-    if not cutoffs:
+    """Train on the closed cutoffs' frames (`training_frames`) and score every customer
+    active at as_of."""
+    if not frames:
         raise ValueError(
             f"no training cutoff: a cutoff needs a year of history and a closed {window}-day "
             f"window before as_of {as_of_day.date()}"
         )
-    features = [build_features(sources, c) for c in cutoffs]
-    labels = [build_labels(sources, c, window_days=window) for c in cutoffs]
-    model = train(pd.concat(features), pd.concat(labels))
+    rows = pd.concat(frames.values(), ignore_index=True)
+    model = train(
+        rows.drop(columns="churned"), rows[["customer_id", "cutoff", "churned"]], max_rows=max_rows
+    )
     today = build_features(sources, as_of_day + pd.Timedelta(days=1))
     return early_warning(model, today, value=clv).assign(
         as_of=as_of_day.date(), model=model.chosen, window_days=window
@@ -132,10 +148,16 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         ).df()
     first_data = pd.Timestamp(sources.orders["ordered_on"].min())
     cutoffs = training_cutoffs(first_data, as_of_day, window)
-    context.log.info(f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}")
+    max_rows = max_training_rows()
+    context.log.info(
+        f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}, training on at "
+        f"most {max_rows or 'all'} rows"
+    )
     notes = []
     try:
-        warning = score_customers(sources, cutoffs, as_of_day, window, clv)
+        # built once: the scoring model and the backtest learn from the same frames
+        frames = training_frames(sources, cutoffs, window_days=window)
+        warning = score_customers(sources, frames, as_of_day, window, clv, max_rows)
         context.log.info(f"{len(warning):,} customers scored with model {warning['model'][0]}")
     except (ValueError, IndexError) as exc:
         # too little history or no churner to learn from: an empty list, said loudly
@@ -144,9 +166,17 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         warning = pd.DataFrame(
             {column: pd.Series(dtype=dtype) for column, dtype in WARNING_COLUMNS.items()}
         )
+        frames = None
     try:
         p_alive = pareto_p_alive(sources, cutoffs, window_days=window)
-        result = backtest(sources, cutoffs, window_days=window, p_alive=p_alive)
+        result = backtest(
+            sources,
+            cutoffs,
+            window_days=window,
+            p_alive=p_alive,
+            frames=frames,
+            max_rows=max_rows,
+        )
         metrics, reliability = result.metrics, result.reliability
     except ValueError as exc:  # too few cutoffs or churners: say so, keep the warning list
         notes.append(f"backtest not possible: {exc}")

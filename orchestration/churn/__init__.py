@@ -55,6 +55,7 @@ from .backtest import (
     pareto_p_alive,
     reliability_table,
     roc_auc,
+    training_frames,
 )
 from .features import (
     DEFAULT_WINDOW_DAYS,
@@ -108,4 +109,5 @@ __all__ = [
     "roc_auc",
     "score",
     "train",
+    "training_frames",
 ]

@@ -22,7 +22,7 @@ interpolation), Brier score, and a reliability table of equal-width probability 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -136,6 +136,19 @@ def pareto_p_alive(
     return pd.concat(frames, ignore_index=True)
 
 
+def training_frames(
+    sources: Sources,
+    cutoffs: Iterable[DateLike],
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    extra: pd.DataFrame | None = None,
+) -> dict[pd.Timestamp, pd.DataFrame]:
+    """Per cutoff, its features joined with its labels (`training_frame`)."""
+    return {
+        c: training_frame(build_features(sources, c, extra), build_labels(sources, c, window_days))
+        for c in sorted({as_day(c) for c in cutoffs})
+    }
+
+
 class Backtest(NamedTuple):
     """`metrics`: cutoff, method, n, positives, auc, pr_auc, brier, auc_margin_over_recency,
     pr_auc_margin_over_recency, is_chosen, trained_on. `reliability`: cutoff, method, bin,
@@ -169,18 +182,26 @@ def backtest(
     p_alive: pd.DataFrame | None = None,
     extra: pd.DataFrame | None = None,
     bins: int = RELIABILITY_BINS,
+    frames: Mapping[DateLike, pd.DataFrame] | None = None,
     **train_options: object,
 ) -> Backtest:
     """Rolling-origin backtest (module docstring). `p_alive`: customer_id, cutoff, p_alive
     (optional benchmark); `extra`: extra feature columns per customer_id and cutoff;
+    `frames`: the cutoffs' features and labels already built by `training_frames` (the
+    early-warning asset builds them once for the scoring model and the backtest);
     `train_options` go to `train`."""
     cutoffs = sorted({as_day(c) for c in cutoffs})
     if len(cutoffs) < 2:
         raise ValueError("a backtest needs at least two cutoffs: one to train, one to test")
-    data = {
-        c: training_frame(build_features(sources, c, extra), build_labels(sources, c, window_days))
-        for c in cutoffs
-    }
+    if frames is None:
+        data = training_frames(sources, cutoffs, window_days, extra)
+    else:
+        if extra is not None:
+            raise ValueError("pass extra columns to training_frames, not with frames")
+        data = {as_day(c): frame for c, frame in frames.items()}
+        missing = [str(c.date()) for c in cutoffs if c not in data]
+        if missing:
+            raise ValueError(f"frames lack the cutoffs {missing}")
     metric_rows, reliability = [], []
     for cutoff in cutoffs:
         earlier = [c for c in cutoffs if c + pd.Timedelta(days=window_days) < cutoff]
