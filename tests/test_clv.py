@@ -15,6 +15,7 @@ published decimal; those two are compared with a tolerance of one unit there.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -581,6 +582,49 @@ def test_clv_interval_brackets_the_point_and_narrows_with_more_data(published_su
         assert (wide.lower <= wide.clv).all() and (wide.clv <= wide.upper).all()
         ratio = np.median((narrow.upper - narrow.lower) / (wide.upper - wide.lower))
         assert ratio == pytest.approx(0.5, abs=0.08)  # interval width ~ 1/sqrt(n)
+
+
+def test_clv_interval_equals_the_customer_by_customer_bootstrap(published_summary):
+    """The bootstrap computes each draw's expected purchases of a live customer once per
+    distinct (x, T) pair; it must give the interval of the plain computation: the CLV of
+    every customer recomputed with each draw's parameters (`customer_lifetime_value` on a
+    FitResult carrying them), then the 5th and 95th percentiles. The CDNOW ages T share
+    few values (the cohort's first-purchase weeks): 2,357 customers make 464 pairs."""
+    x, t_x, T = _rfm(published_summary)
+    zbar = published_summary["zbar"].to_numpy(float)
+    spend = gammagamma.fit(x, zbar)
+    for model in (bgnbd, paretonbd):
+        purchases = model.fit(x, t_x, T, time_unit="weeks")
+        got = clv_interval(purchases, spend, x, t_x, T, zbar, draws=40, seed=3)
+        rng = np.random.default_rng(3)  # the same draws, in the same order
+        drawn = [
+            np.exp(rng.multivariate_normal(np.log(f.param_array), f.log_covariance, size=40))
+            for f in (purchases, spend)
+        ]
+        named = [
+            (
+                dict(zip(purchases.param_names, p, strict=True)),
+                dict(zip(spend.param_names, q, strict=True)),
+            )
+            for p, q in zip(*drawn, strict=True)
+        ]
+        values = np.stack(
+            [
+                customer_lifetime_value(
+                    dataclasses.replace(purchases, params=p),
+                    q,
+                    x,
+                    t_x,
+                    T,
+                    zbar,
+                )
+                for p, q in named
+            ]
+        )
+        lower, upper = np.percentile(values, [5, 95], axis=0)
+        np.testing.assert_allclose(got.lower, lower, rtol=1e-10)
+        np.testing.assert_allclose(got.upper, upper, rtol=1e-10)
+        assert len(np.unique(np.column_stack([x, T]), axis=0)) < len(x) / 4
 
 
 def test_seed_clv_formula():

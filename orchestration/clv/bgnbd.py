@@ -222,9 +222,14 @@ def _alive(values: list[float], x, t_x, T) -> np.ndarray:
     return np.where(x > 0, expit(-log_odds), 1.0)
 
 
+def _tail(values: list[float], t, x, T) -> np.ndarray:
+    """E[Y(t) | x, t_x, T] / P(alive): a function of (x, T, t) alone."""
+    return _hyp_tail(*values, x, T, t)
+
+
 def _expected(values: list[float], t, x, t_x, T) -> np.ndarray:
     """E[Y(t) | x, t_x, T] without input checks; the arguments broadcast against each other."""
-    return _hyp_tail(*values, x, T, t) * _alive(values, x, t_x, T)
+    return _tail(values, t, x, T) * _alive(values, x, t_x, T)
 
 
 def probability_alive(params: Params, x: object, t_x: object, T: object) -> np.ndarray:

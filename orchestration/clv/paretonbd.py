@@ -324,11 +324,15 @@ def _growth(s: float, u: np.ndarray) -> np.ndarray:
     return -np.expm1(-k * np.log1p(u)) / k
 
 
+def _tail(values: list[float], t, x, T) -> np.ndarray:
+    """E[Y(t) | x, t_x, T] / P(alive): a function of (x, T, t) alone."""
+    r, alpha, s, beta = values
+    return (r + x) * (beta + T) / (alpha + T) * _growth(s, t / (beta + T))
+
+
 def _expected(values: list[float], t, x, t_x, T) -> np.ndarray:
     """E[Y(t) | x, t_x, T] without input checks; the arguments broadcast against each other."""
-    r, alpha, s, beta = values
-    growth = _growth(s, t / (beta + T))
-    return (r + x) * (beta + T) / (alpha + T) * growth * _alive(values, x, t_x, T)
+    return _tail(values, t, x, T) * _alive(values, x, t_x, T)
 
 
 def conditional_expected_purchases(

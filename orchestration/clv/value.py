@@ -94,6 +94,17 @@ def _purchase_module(purchases: FitResult):
     return PURCHASE_MODELS[purchases.model]
 
 
+def _period_edges(
+    purchases: FitResult, horizon_periods: int, period: str, time_unit: str | None
+) -> np.ndarray:
+    """The ends of the K periods in the purchase model's time unit (default: the fit's)."""
+    unit = time_unit or purchases.time_unit
+    if unit is None:
+        raise ValueError("the purchase model's time unit is unknown: pass time_unit")
+    step = time_unit_days(period) / time_unit_days(unit)
+    return step * np.arange(1, int(horizon_periods) + 1)
+
+
 def expected_purchases_by_period(
     purchases: FitResult,
     x: object,
@@ -110,12 +121,8 @@ def expected_purchases_by_period(
     `params` overrides the fitted parameters (used by the bootstrap).
     """
     module = _purchase_module(purchases)
-    unit = time_unit or purchases.time_unit
-    if unit is None:
-        raise ValueError("the purchase model's time unit is unknown: pass time_unit")
     x, t_x, T, _ = check_rfm(x, t_x, T)
-    step = time_unit_days(period) / time_unit_days(unit)
-    edges = step * np.arange(1, int(horizon_periods) + 1)
+    edges = _period_edges(purchases, horizon_periods, period, time_unit)
     values = param_values(purchases.params if params is None else params, module.PARAMS)
     cumulative = module._expected(values, edges[None, :], x[:, None], t_x[:, None], T[:, None])
     return np.diff(cumulative, axis=1, prepend=0.0)
@@ -210,7 +217,8 @@ def clv_interval(
 ) -> ClvInterval:
     """CLV with a `level` interval from `draws` parameter draws (see the module docstring).
 
-    Cost: draws x horizon x customers evaluations of the purchase model; customers are
+    Cost: draws x horizon x distinct (x, T) pairs evaluations of the purchase model's
+    expected purchases of a live customer, and draws x customers of P(alive); customers are
     processed in blocks so memory stays bounded.
     """
     if not 0 < level < 1:
@@ -231,15 +239,48 @@ def clv_interval(
     purchase_draws, spend_draws = sample(purchases), sample(spend)
     args = (horizon_periods, period, annual_discount_rate, margin_rate, time_unit)
     point = _clv(purchases, purchases.params, spend, x, t_x, T, z, *args)
+    # E[Y_i(t)] = tail(x_i, T_i, t) x P_i(alive): the tail's discounted sum over the periods
+    # is computed once per draw and distinct (x, T) pair (x is a count and T an age, so there
+    # are far fewer pairs than customers), P(alive) once per draw and customer.
+    module = _purchase_module(purchases)
+    edges = _period_edges(purchases, horizon_periods, period, time_unit)
+    discount = discount_factors(horizon_periods, period, annual_discount_rate)
+    pairs, pair_of = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+    pair_of = pair_of.reshape(-1)
+    per_pair = np.stack(
+        [
+            np.diff(
+                module._tail(
+                    param_values(pp, module.PARAMS),
+                    edges[None, :],
+                    pairs[:, :1],
+                    pairs[:, 1:],
+                ),
+                axis=1,
+                prepend=0.0,
+            )
+            @ discount
+            for pp in purchase_draws
+        ]
+    )
     tail = (1 - level) / 2 * 100
     lower, upper = np.empty_like(point), np.empty_like(point)
     for start in range(0, x.size, BOOTSTRAP_BLOCK):
         block = slice(start, start + BOOTSTRAP_BLOCK)
         values = np.stack(
             [
-                _clv(purchases, pp, sp, x[block], t_x[block], T[block], z[block], *args)
-                for pp, sp in zip(purchase_draws, spend_draws, strict=True)
+                float(margin_rate)
+                * gammagamma.conditional_expected_spend(sp, x[block], z[block])
+                * per_pair[draw, pair_of[block]]
+                * module._alive(param_values(pp, module.PARAMS), x[block], t_x[block], T[block])
+                for draw, (pp, sp) in enumerate(zip(purchase_draws, spend_draws, strict=True))
             ]
         )
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"a bootstrap draw gives a CLV that is not finite for "
+                f"{int(np.count_nonzero(~np.isfinite(values).all(axis=0)))} customers; check "
+                "the fitted parameters and their covariance"
+            )
         lower[block], upper[block] = np.percentile(values, [tail, 100 - tail], axis=0)
     return ClvInterval(clv=point, lower=lower, upper=upper, level=level, draws=draws)
