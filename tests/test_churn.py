@@ -690,7 +690,11 @@ def test_pandas_spine_and_sources_match_the_warehouse(built_warehouse):
     """`load_sources` reads the dbt relations, and the pandas copy of the spine's rule gives
     dbt's is_active and is_churned for every customer and complete month."""
     with duckdb.connect(built_warehouse, read_only=True) as con:
-        sources = load_sources(con)
+        sources = load_sources(con, whole_spine=True)
+        labelled = load_sources(con)  # only the spine's months the labels read
+    for cutoff in ("2025-01-01", "2025-05-01"):
+        pd.testing.assert_frame_equal(build_labels(labelled, cutoff), build_labels(sources, cutoff))
+    assert len(labelled.customer_months) < len(sources.customer_months) / 5
     mine = customer_months(sources, sources.customer_months["month_start_on"].min(), sources.as_of)
     complete = mine["month_end_on"] == mine["month_start_on"] + pd.offsets.MonthEnd(0)
     mine = mine.loc[complete]  # a month the data ends inside is measured on another day

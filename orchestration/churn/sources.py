@@ -150,11 +150,24 @@ QUERIES = {
 }
 
 
-def load_sources(con, as_of: DateLike | None = None) -> Sources:
+# What the labels read of the spine: its churned months, and its last month (the check
+# that the spine reaches the end of a label window). A tenth of the rows or less.
+LABEL_MONTHS = (
+    " where is_churned or month_end_on = (select max(month_end_on) from int_customer_months)"
+)
+
+
+def load_sources(con, as_of: DateLike | None = None, whole_spine: bool = False) -> Sources:
     """Read the model's inputs from a DuckDB connection to the warehouse (any schema on the
     search path holding the dbt relations). Only the listed columns are read: no names,
-    phones or e-mails."""
-    frames = {name: con.execute(query).df() for name, query in QUERIES.items()}
+    phones or e-mails. Of the spine only the months the labels read (`LABEL_MONTHS`), unless
+    `whole_spine` (36 million rows at a million customers)."""
+    frames = {
+        name: con.execute(
+            query + (LABEL_MONTHS if name == "customer_months" and not whole_spine else "")
+        ).df()
+        for name, query in QUERIES.items()
+    }
     return Sources(**frames, as_of=as_of)
 
 
