@@ -18,7 +18,7 @@ from .assets.report import build_report_asset
 from .assets.value import customer_concentration
 from .automation import build_daily_schedule, build_landing_sensor, build_mart_freshness
 from .project import dbt_project
-from .settings import dbt_target, duckdb_path
+from .settings import dbt_target, duckdb_config, duckdb_path
 
 # Every Python asset that writes the analytics schema: the publish waits for all of them.
 ANALYTICS_ASSETS = [customer_concentration, clv_assets, churn_assets, *INDEX_ASSETS]
@@ -98,7 +98,7 @@ def build_definitions(database: str | None = None) -> Definitions:
             "dbt": DbtCliResource(
                 project_dir=dbt_project, dbt_executable=dbt_executable(), target=dbt_target()
             ),
-            "duckdb": DuckDBResource(database=database),
+            "duckdb": DuckDBResource(database=database, connection_config=duckdb_config()),
         },
     )
 

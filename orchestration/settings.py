@@ -26,6 +26,19 @@ def duckdb_path() -> Path:
     return Path(os.environ.get("WH_DUCKDB_PATH", ROOT / "warehouse" / "warehouse.duckdb")).resolve()
 
 
+def duckdb_config() -> dict[str, str]:
+    """DuckDB settings for the Dagster process's own connections (ingestion, the Python
+    assets), the same variables and defaults as the dbt profile's: `WH_DUCKDB_MEMORY_LIMIT`
+    (8GB), `WH_DUCKDB_THREADS` (2), `WH_DUCKDB_TEMP_DIR` (spill folder,
+    `$TMPDIR/loyalty-duckdb`)."""
+    temp = os.environ.get("TMPDIR", "/tmp") + "/loyalty-duckdb"
+    return {
+        "memory_limit": os.environ.get("WH_DUCKDB_MEMORY_LIMIT", "8GB"),
+        "threads": os.environ.get("WH_DUCKDB_THREADS", "2"),
+        "temp_directory": os.environ.get("WH_DUCKDB_TEMP_DIR", temp),
+    }
+
+
 def dbt_target() -> str:
     """The dbt target, and so the warehouse engine (`WH_DBT_TARGET`: `dev` = DuckDB, the
     default; `pg` = PostgreSQL, the whole Dagster pipeline included; `spark` = the dbt models
