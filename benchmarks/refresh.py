@@ -522,7 +522,11 @@ def bench_size(customers: int, args: argparse.Namespace, base_env: dict[str, str
     progress(f"{customers:,}: full refresh {full['wall_s']:.1f} s, success={full['success']}")
 
     progress(f"{customers:,}: floor (load {load()})")
-    floor_env = {**env, "WH_LANDING_DIR": str(folder / "landing")}
+    floor_env = {
+        **env,
+        "WH_LANDING_DIR": str(folder / "landing"),
+        "WH_DUCKDB_MEMORY_LIMIT": args.floor_memory_limit or args.memory_limit,
+    }
     result["floor"] = run_worker("floor", floor_env, work / "floor.json", work / "floor.log")
     progress(f"{customers:,}: floor {result['floor']['wall_s']:.1f} s")
     result["floor_check"] = check_floor(work / "warehouse.duckdb", work / "floor.duckdb")
@@ -664,6 +668,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="data sets")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="warehouses, logs")
     parser.add_argument("--memory-limit", default=os.environ.get("WH_DUCKDB_MEMORY_LIMIT", "8GB"))
+    parser.add_argument(
+        "--floor-memory-limit",
+        default=None,
+        help="DuckDB memory limit of the floor alone (default: --memory-limit)",
+    )
     parser.add_argument("--threads", default=os.environ.get("WH_DUCKDB_THREADS", "2"))
     parser.add_argument("--temp-dir", type=Path, default=None, help="DuckDB spill folder")
     parser.add_argument(
