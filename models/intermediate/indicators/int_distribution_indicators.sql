@@ -51,34 +51,71 @@ grains as (
     select 'year' as period_grain
 ),
 
-spine_periods as (
+-- The periods of each customer from the spine: the month grain is the spine itself, quarters
+-- and years are grouped from it; the first and last month of a period (active at its start,
+-- at its end) are found with one window over the spine, rather than the spine times the
+-- grains grouped and joined back to the spine twice.
+spine_months as (
     select
-        spine.*,
-        grains.period_grain,
-        case grains.period_grain
-            when 'month' then spine.month_start_on
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'spine.month_start_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'spine.month_start_on') }} as date)
-        end as period_start_on
+        customer_id,
+        month_start_on,
+        revenue_cny,
+        case when is_active or was_active_at_start then 1 else 0 end as active_any_flag,
+        case when was_active_at_start then 1 else 0 end as active_at_start_flag,
+        case when is_active then 1 else 0 end as active_at_end_flag,
+        lag(month_start_on) over (
+            partition by customer_id order by month_start_on
+        ) as previous_month_start_on,
+        lead(month_start_on) over (
+            partition by customer_id order by month_start_on
+        ) as next_month_start_on
     from spine
-    cross join grains
 ),
 
 bounds as (
     select
         customer_id,
-        period_grain,
-        period_start_on,
-        min(month_start_on) as first_month_on,
-        max(month_start_on) as last_month_on,
-        max(case when is_active or was_active_at_start then 1 else 0 end) as active_any_flag,
-        sum(revenue_cny) as revenue_cny
-    from spine_periods
-    group by
-        customer_id,
-        period_grain,
-        period_start_on
+        'month' as period_grain,
+        month_start_on as period_start_on,
+        month_start_on as last_month_on,
+        active_any_flag,
+        revenue_cny,
+        active_at_start_flag,
+        active_at_end_flag
+    from spine_months
+    {%- for grain in ['quarter', 'year'] %}
+        {%- set period_start_on = 'cast(' ~ dbt.date_trunc(grain, 'month_start_on') ~ ' as date)' %}
+        union all
+        select
+            customer_id,
+            '{{ grain }}' as period_grain,
+            {{ period_start_on }} as period_start_on,
+            max(month_start_on) as last_month_on,
+            max(active_any_flag) as active_any_flag,
+            sum(revenue_cny) as revenue_cny,
+            max(
+                case
+                    when
+                        previous_month_start_on is null
+                        or cast({{ dbt.date_trunc(grain, 'previous_month_start_on') }} as date)
+                        <> {{ period_start_on }}
+                        then active_at_start_flag
+                end
+            ) as active_at_start_flag,
+            max(
+                case
+                    when
+                        next_month_start_on is null
+                        or cast({{ dbt.date_trunc(grain, 'next_month_start_on') }} as date)
+                        <> {{ period_start_on }}
+                        then active_at_end_flag
+                end
+            ) as active_at_end_flag
+        from spine_months
+        group by
+            customer_id,
+            {{ period_start_on }}
+    {%- endfor %}
 ),
 
 manager_changes as (
@@ -141,8 +178,8 @@ customer_periods as (
         bounds.period_start_on,
         bounds.active_any_flag,
         bounds.revenue_cny,
-        case when first_month.was_active_at_start then 1 else 0 end as active_at_start_flag,
-        case when last_month.is_active then 1 else 0 end as active_at_end_flag,
+        bounds.active_at_start_flag,
+        bounds.active_at_end_flag,
         period_end.lifecycle_stage,
         period_end.tenure_days,
         period_end.product_line_count,
@@ -153,14 +190,6 @@ customer_periods as (
         end as changed_before_flag,
         coalesce(change_counts.change_count, 0) as change_count
     from bounds
-    inner join spine as first_month
-        on
-            bounds.customer_id = first_month.customer_id
-            and bounds.first_month_on = first_month.month_start_on
-    inner join spine as last_month
-        on
-            bounds.customer_id = last_month.customer_id
-            and bounds.last_month_on = last_month.month_start_on
     inner join lifecycle as period_end
         on
             bounds.customer_id = period_end.customer_id
@@ -184,15 +213,52 @@ sliced as (
         on customer_periods.customer_id = slices.customer_id
 ),
 
+-- One pass over customers × slices: every sum the rows below need, per period, slice and
+-- lifecycle stage at the period end; the per-slice figures are sums of these.
+stage_counts as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        lifecycle_stage,
+        count(*) as customers,
+        sum(revenue_cny) as revenue_cny,
+        sum(active_at_end_flag) as customers_at_end,
+        sum(case when active_at_end_flag = 1 then tenure_days else 0 end) as tenure_days,
+        sum(case when active_at_end_flag = 1 then product_line_count else 0 end)
+            as product_lines,
+        sum(revenue_trailing_12m_cny) as revenue_trailing_12m_cny,
+        sum(revenue_prior_12m_cny) as revenue_prior_12m_cny,
+        sum(
+            case when revenue_trailing_12m_cny > 0 or revenue_prior_12m_cny > 0 then 1 else 0 end
+        ) as customers_with_revenue,
+        sum(active_any_flag) as customers_active_in_period,
+        sum(case when active_any_flag = 1 then change_count else 0 end) as manager_changes,
+        sum(active_at_start_flag * changed_before_flag) as changed_at_start,
+        sum(active_at_start_flag * changed_before_flag * (1 - active_at_end_flag))
+            as changed_lost,
+        sum(active_at_start_flag * (1 - changed_before_flag)) as unchanged_at_start,
+        sum(active_at_start_flag * (1 - changed_before_flag) * (1 - active_at_end_flag))
+            as unchanged_lost
+    from sliced
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        lifecycle_stage
+),
+
 distribution as (
     select
         period_grain,
         period_start_on,
         slice_type,
         slice_value,
-        sum(active_any_flag) as customers,
+        sum(customers_active_in_period) as customers,
         sum(revenue_cny) as revenue_cny
-    from sliced
+    from stage_counts
     where slice_type in ('industry', 'region')
     group by
         period_grain,
@@ -245,24 +311,7 @@ slice_periods as (
         period_start_on,
         slice_type,
         slice_value
-    from sliced
-),
-
-stage_counts as (
-    select
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        lifecycle_stage,
-        count(*) as customers
-    from sliced
-    group by
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        lifecycle_stage
+    from stage_counts
 ),
 
 stage_rows as (
@@ -294,24 +343,19 @@ slice_aggregates as (
         period_start_on,
         slice_type,
         slice_value,
-        sum(active_at_end_flag) as customers_at_end,
-        sum(case when active_at_end_flag = 1 then tenure_days else 0 end) as tenure_days,
-        sum(case when active_at_end_flag = 1 then product_line_count else 0 end)
-            as product_lines,
+        sum(customers_at_end) as customers_at_end,
+        sum(tenure_days) as tenure_days,
+        sum(product_lines) as product_lines,
         sum(revenue_trailing_12m_cny) as revenue_trailing_12m_cny,
         sum(revenue_prior_12m_cny) as revenue_prior_12m_cny,
-        sum(
-            case when revenue_trailing_12m_cny > 0 or revenue_prior_12m_cny > 0 then 1 else 0 end
-        ) as customers_with_revenue,
-        sum(active_any_flag) as customers_active_in_period,
-        sum(case when active_any_flag = 1 then change_count else 0 end) as manager_changes,
-        sum(active_at_start_flag * changed_before_flag) as changed_at_start,
-        sum(active_at_start_flag * changed_before_flag * (1 - active_at_end_flag))
-            as changed_lost,
-        sum(active_at_start_flag * (1 - changed_before_flag)) as unchanged_at_start,
-        sum(active_at_start_flag * (1 - changed_before_flag) * (1 - active_at_end_flag))
-            as unchanged_lost
-    from sliced
+        sum(customers_with_revenue) as customers_with_revenue,
+        sum(customers_active_in_period) as customers_active_in_period,
+        sum(manager_changes) as manager_changes,
+        sum(changed_at_start) as changed_at_start,
+        sum(changed_lost) as changed_lost,
+        sum(unchanged_at_start) as unchanged_at_start,
+        sum(unchanged_lost) as unchanged_lost
+    from stage_counts
     group by
         period_grain,
         period_start_on,

@@ -173,30 +173,122 @@ items as (
     where is_suggestion
 ),
 
-item_periods as (
+-- Items are many and each customer has a row per slice type: sum per customer and month
+-- first, then sums per slice and month, rolled up to quarters and years. Only the
+-- distinct-customer measures keep the customer up to the period: one row per customer there,
+-- so max(numerator_value) * count(*) = numerator_value × distinct customers.
+item_months as (
     select
-        items.*,
-        grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'items.measured_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'items.measured_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'items.measured_on') }} as date)
-        end as period_start_on
+        indicator_code,
+        indicator_variant,
+        unit,
+        measure_kind,
+        is_customer_count,
+        customer_id,
+        cast({{ dbt.date_trunc('month', 'measured_on') }} as date) as month_start_on,
+        sum(numerator_value) as numerator_value,
+        sum(denominator_value) as denominator_value,
+        max(numerator_value) as max_numerator_value,
+        count(*) as n
     from items
-    cross join grains
+    group by
+        indicator_code,
+        indicator_variant,
+        unit,
+        measure_kind,
+        is_customer_count,
+        customer_id,
+        cast({{ dbt.date_trunc('month', 'measured_on') }} as date)
 ),
 
-sliced as (
+slice_months as (
     select
-        item_periods.*,
+        item_months.indicator_code,
+        item_months.indicator_variant,
+        item_months.unit,
+        item_months.measure_kind,
+        item_months.is_customer_count,
+        item_months.month_start_on,
+        slices.slice_type,
+        slices.slice_value,
+        sum(item_months.numerator_value) as numerator_value,
+        sum(item_months.denominator_value) as denominator_value,
+        sum(item_months.n) as n
+    from item_months
+    inner join slices
+        on item_months.customer_id = slices.customer_id
+    where item_months.is_customer_count = 0 or item_months.measure_kind = 'ratio'
+    group by
+        item_months.indicator_code,
+        item_months.indicator_variant,
+        item_months.unit,
+        item_months.measure_kind,
+        item_months.is_customer_count,
+        item_months.month_start_on,
         slices.slice_type,
         slices.slice_value
-    from item_periods
-    inner join slices
-        on item_periods.customer_id = slices.customer_id
 ),
 
+slice_periods as (
+    {%- for grain in ['month', 'quarter', 'year'] %}
+        select
+            indicator_code,
+            indicator_variant,
+            unit,
+            measure_kind,
+            is_customer_count,
+            '{{ grain }}' as period_grain,
+            cast({{ dbt.date_trunc(grain, 'month_start_on') }} as date) as period_start_on,
+            slice_type,
+            slice_value,
+            sum(numerator_value) as numerator_value,
+            sum(denominator_value) as denominator_value,
+            sum(n) as n
+        from slice_months
+        group by
+            indicator_code,
+            indicator_variant,
+            unit,
+            measure_kind,
+            is_customer_count,
+            cast({{ dbt.date_trunc(grain, 'month_start_on') }} as date),
+            slice_type,
+            slice_value
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+customer_periods as (
+    {%- for grain in ['month', 'quarter', 'year'] %}
+        select
+            indicator_code,
+            indicator_variant,
+            unit,
+            measure_kind,
+            customer_id,
+            '{{ grain }}' as period_grain,
+            cast({{ dbt.date_trunc(grain, 'month_start_on') }} as date) as period_start_on,
+            max(max_numerator_value) as max_numerator_value,
+            sum(n) as n
+        from item_months
+        where is_customer_count = 1 and measure_kind in ('count', 'per_customer')
+        group by
+            indicator_code,
+            indicator_variant,
+            unit,
+            measure_kind,
+            customer_id,
+            cast({{ dbt.date_trunc(grain, 'month_start_on') }} as date)
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+-- n counts items as before the roll-up: back to bigint (a sum of counts is wider on some
+-- engines).
 ratio_rows as (
     select
         indicator_code,
@@ -208,8 +300,8 @@ ratio_rows as (
         sum(numerator_value) as numerator,
         sum(denominator_value) as denominator,
         unit,
-        count(*) as n
-    from sliced
+        cast(sum(n) as {{ dbt.type_bigint() }}) as n
+    from slice_periods
     where measure_kind = 'ratio'
     group by
         indicator_code,
@@ -231,24 +323,34 @@ measured as (
         period_start_on,
         slice_type,
         slice_value,
-        case
-            when is_customer_count = 1
-                then max(numerator_value) * count(distinct customer_id)
-            else sum(numerator_value)
-        end as numerator,
-        count(*) as n
-    from sliced
+        numerator_value as numerator,
+        cast(n as {{ dbt.type_bigint() }}) as n
+    from slice_periods
     where measure_kind in ('count', 'per_customer')
+    union all
+    select
+        customer_periods.indicator_code,
+        customer_periods.indicator_variant,
+        customer_periods.unit,
+        customer_periods.measure_kind,
+        customer_periods.period_grain,
+        customer_periods.period_start_on,
+        slices.slice_type,
+        slices.slice_value,
+        max(customer_periods.max_numerator_value) * count(*) as numerator,
+        cast(sum(customer_periods.n) as {{ dbt.type_bigint() }}) as n
+    from customer_periods
+    inner join slices
+        on customer_periods.customer_id = slices.customer_id
     group by
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        is_customer_count,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
+        customer_periods.indicator_code,
+        customer_periods.indicator_variant,
+        customer_periods.unit,
+        customer_periods.measure_kind,
+        customer_periods.period_grain,
+        customer_periods.period_start_on,
+        slices.slice_type,
+        slices.slice_value
 ),
 
 measured_variants as (
@@ -345,6 +447,11 @@ enrolments as (
     group by customer_id
 ),
 
+-- The last month of each period on a customer's spine (the current month for the current
+-- period, or the last month of a customer whose spine ends earlier): for the month grain every
+-- row, for the quarter and year grains the rows whose next month on the spine is in another
+-- quarter or year (or that have none). One window over the spine, rather than the spine times
+-- the grains ranked per period.
 spine_touches as (
     select
         spine.customer_id,
@@ -354,7 +461,10 @@ spine_touches as (
         max(touch_months.month_last_touched_on) over (
             partition by spine.customer_id order by spine.month_start_on
             rows between unbounded preceding and current row
-        ) as last_touched_on
+        ) as last_touched_on,
+        lead(spine.month_start_on) over (
+            partition by spine.customer_id order by spine.month_start_on
+        ) as next_month_start_on
     from spine
     left join touch_months
         on
@@ -362,49 +472,47 @@ spine_touches as (
             and spine.month_start_on = touch_months.month_start_on
 ),
 
-spine_periods as (
+period_end_months as (
     select
         spine_touches.*,
-        grains.period_grain,
-        case grains.period_grain
-            when 'month' then spine_touches.month_start_on
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'spine_touches.month_start_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'spine_touches.month_start_on') }} as date)
-        end as period_start_on
+        'month' as period_grain,
+        spine_touches.month_start_on as period_start_on
     from spine_touches
-    cross join grains
-),
-
-ranked_months as (
-    select
-        *,
-        row_number() over (
-            partition by customer_id, period_grain, period_start_on
-            order by month_start_on desc
-        ) as month_rank
-    from spine_periods
+    {%- for grain in ['quarter', 'year'] %}
+        union all
+        select
+            spine_touches.*,
+            '{{ grain }}' as period_grain,
+            cast({{ dbt.date_trunc(grain, 'spine_touches.month_start_on') }} as date)
+                as period_start_on
+        from spine_touches
+        where
+            spine_touches.next_month_start_on is null
+            or cast({{ dbt.date_trunc(grain, 'spine_touches.next_month_start_on') }} as date)
+            <> cast({{ dbt.date_trunc(grain, 'spine_touches.month_start_on') }} as date)
+    {%- endfor %}
 ),
 
 period_ends as (
     select
-        ranked_months.customer_id,
-        ranked_months.period_grain,
-        ranked_months.period_start_on,
-        ranked_months.month_end_on as end_on,
-        coalesce(ranked_months.last_touched_on, customers.acquired_on) as touch_on,
-        case when ranked_months.is_active then 1 else 0 end as active_at_end_flag,
+        period_end_months.customer_id,
+        period_end_months.period_grain,
+        period_end_months.period_start_on,
+        period_end_months.month_end_on as end_on,
+        coalesce(period_end_months.last_touched_on, customers.acquired_on) as touch_on,
+        case when period_end_months.is_active then 1 else 0 end as active_at_end_flag,
         case
-            when ranked_months.is_active and enrolments.enrolled_on <= ranked_months.month_end_on
+            when
+                period_end_months.is_active
+                and enrolments.enrolled_on <= period_end_months.month_end_on
                 then 1
             else 0
         end as active_enrolled_flag
-    from ranked_months
+    from period_end_months
     inner join customers
-        on ranked_months.customer_id = customers.customer_id
+        on period_end_months.customer_id = customers.customer_id
     left join enrolments
-        on ranked_months.customer_id = enrolments.customer_id
-    where ranked_months.month_rank = 1
+        on period_end_months.customer_id = enrolments.customer_id
 ),
 
 period_end_totals as (

@@ -8,70 +8,78 @@ customer_slices as (
     select * from {{ ref('int_customer_slices') }}
 ),
 
-grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
-),
-
-spine_periods as (
+-- The periods of each customer: the month grain is the spine itself, quarters and years are
+-- grouped from it; the first and last month of a period (status at its start and end) come
+-- from one window over the spine, rather than the spine times the grains grouped and joined
+-- back to the spine twice.
+spine_months as (
     select
-        spine.*,
-        grains.period_grain,
-        case grains.period_grain
-            when 'month' then spine.month_start_on
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'spine.month_start_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'spine.month_start_on') }} as date)
-        end as period_start_on
+        customer_id,
+        month_start_on,
+        revenue_cny,
+        case when is_new then 1 else 0 end as new_flag,
+        case when is_won_back then 1 else 0 end as won_back_flag,
+        case when is_active or was_active_at_start then 1 else 0 end as active_any_flag,
+        case when was_active_at_start then 1 else 0 end as active_at_start_flag,
+        case
+            when not was_active_at_start and has_churned_before then 1
+            else 0
+        end as lapsed_at_start_flag,
+        case when is_active then 1 else 0 end as active_at_end_flag,
+        lag(month_start_on) over (
+            partition by customer_id order by month_start_on
+        ) as previous_month_start_on,
+        lead(month_start_on) over (
+            partition by customer_id order by month_start_on
+        ) as next_month_start_on
     from spine
-    cross join grains
-),
-
-bounds as (
-    select
-        customer_id,
-        period_grain,
-        period_start_on,
-        min(month_start_on) as first_month_on,
-        max(month_start_on) as last_month_on,
-        max(case when is_new then 1 else 0 end) as new_flag,
-        max(case when is_won_back then 1 else 0 end) as won_back_flag,
-        max(case when is_active or was_active_at_start then 1 else 0 end) as active_any_flag,
-        sum(revenue_cny) as revenue_cny
-    from spine_periods
-    group by
-        customer_id,
-        period_grain,
-        period_start_on
 ),
 
 customer_periods as (
     select
-        bounds.customer_id,
-        bounds.period_grain,
-        bounds.period_start_on,
-        bounds.new_flag,
-        bounds.won_back_flag,
-        bounds.active_any_flag,
-        bounds.revenue_cny,
-        case when first_month.was_active_at_start then 1 else 0 end as active_at_start_flag,
-        case
-            when not first_month.was_active_at_start and first_month.has_churned_before then 1
-            else 0
-        end as lapsed_at_start_flag,
-        case when last_month.is_active then 1 else 0 end as active_at_end_flag
-    from bounds
-    inner join spine as first_month
-        on
-            bounds.customer_id = first_month.customer_id
-            and bounds.first_month_on = first_month.month_start_on
-    inner join spine as last_month
-        on
-            bounds.customer_id = last_month.customer_id
-            and bounds.last_month_on = last_month.month_start_on
+        customer_id,
+        'month' as period_grain,
+        month_start_on as period_start_on,
+        new_flag,
+        won_back_flag,
+        active_any_flag,
+        revenue_cny,
+        active_at_start_flag,
+        lapsed_at_start_flag,
+        active_at_end_flag
+    from spine_months
+    {%- for grain in ['quarter', 'year'] %}
+        {%- set period_start_on = 'cast(' ~ dbt.date_trunc(grain, 'month_start_on') ~ ' as date)' %}
+        {%- set is_first -%}
+            previous_month_start_on is null
+            or cast({{ dbt.date_trunc(grain, 'previous_month_start_on') }} as date)
+            <> {{ period_start_on }}
+        {%- endset %}
+        union all
+        select
+            customer_id,
+            '{{ grain }}' as period_grain,
+            {{ period_start_on }} as period_start_on,
+            max(new_flag) as new_flag,
+            max(won_back_flag) as won_back_flag,
+            max(active_any_flag) as active_any_flag,
+            sum(revenue_cny) as revenue_cny,
+            max(case when {{ is_first }} then active_at_start_flag end) as active_at_start_flag,
+            max(case when {{ is_first }} then lapsed_at_start_flag end) as lapsed_at_start_flag,
+            max(
+                case
+                    when
+                        next_month_start_on is null
+                        or cast({{ dbt.date_trunc(grain, 'next_month_start_on') }} as date)
+                        <> {{ period_start_on }}
+                        then active_at_end_flag
+                end
+            ) as active_at_end_flag
+        from spine_months
+        group by
+            customer_id,
+            {{ period_start_on }}
+    {%- endfor %}
 ),
 
 aggregated as (
