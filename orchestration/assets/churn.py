@@ -154,8 +154,8 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         f"most {max_rows or 'all'} rows"
     )
     notes = []
+    frames = None  # built once: the scoring model and the backtest learn from the same ones
     try:
-        # built once: the scoring model and the backtest learn from the same frames
         frames = training_frames(sources, cutoffs, window_days=window)
         warning = score_customers(sources, frames, as_of_day, window, clv, max_rows)
         context.log.info(f"{len(warning):,} customers scored with model {warning['model'][0]}")
@@ -166,7 +166,6 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         warning = pd.DataFrame(
             {column: pd.Series(dtype=dtype) for column, dtype in WARNING_COLUMNS.items()}
         )
-        frames = None
     try:
         p_alive = pareto_p_alive(sources, cutoffs, window_days=window)
         result = backtest(
