@@ -34,7 +34,6 @@ missing values give no reason.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,9 +59,9 @@ MAX_TRAINING_ROWS = 60_000
 GBM_MAX_ITER = 150
 TOP_REASONS = 3
 # OpenMP threads for the trees: on a few thousand rows one thread is ~6x faster than two
-# contended ones on the shared 2-core machine (measured); from PARALLEL_ROWS rows on, every
-# core helps. Results do not depend on it.
-PARALLEL_ROWS = 20_000
+# contended ones on the shared 2-core machine (measured); on 60,000 rows two threads saved
+# only ~9 % on an otherwise idle machine (21.5 s against 23.4 s). Results do not depend on it.
+THREADS = 1
 # (lower bound, band), highest first: 180-day churn risk, against a base rate near 8 %.
 RISK_BANDS: tuple[tuple[float, str], ...] = ((0.30, "high"), (0.10, "medium"), (0.0, "low"))
 
@@ -84,11 +83,6 @@ class ChurnModel:
     def classifier(self, method: str):
         """The fitted, uncalibrated classifier that scores (a Pipeline for logistic)."""
         return self.calibrated[method].calibrated_classifiers_[0].estimator
-
-
-def threads(rows: int) -> int:
-    """OpenMP threads for fitting or scoring `rows` rows."""
-    return 1 if rows < PARALLEL_ROWS else max(1, os.cpu_count() or 1)
 
 
 def _estimator(method: str, seed: int, gbm_max_iter: int):
@@ -129,7 +123,7 @@ def _fit(
         cv=list(folds.split(x, y, groups)),
         ensemble=False,
     )
-    with threadpool_limits(limits=threads(len(x)), user_api="openmp"):
+    with threadpool_limits(limits=THREADS, user_api="openmp"):
         return model.fit(x, y)
 
 
@@ -216,7 +210,7 @@ def train(
             fitted = _fit(
                 method, x[~is_held], y[~is_held], groups[~is_held], calibration, seed, gbm_max_iter
             )
-            with threadpool_limits(limits=threads(int(is_held.sum())), user_api="openmp"):
+            with threadpool_limits(limits=THREADS, user_api="openmp"):
                 p = fitted.predict_proba(x[is_held])[:, 1]
             rows.append(
                 {
@@ -259,7 +253,7 @@ def _inputs(model: ChurnModel, features: pd.DataFrame) -> pd.DataFrame:
 def score(model: ChurnModel, features: pd.DataFrame, method: str | None = None) -> pd.Series:
     """Calibrated probability of churn in the window, one per features row (same index)."""
     method = method or model.chosen
-    with threadpool_limits(limits=threads(len(features)), user_api="openmp"):
+    with threadpool_limits(limits=THREADS, user_api="openmp"):
         p = model.calibrated[method].predict_proba(_inputs(model, features))[:, 1]
     return pd.Series(p, index=features.index, name="risk")
 
@@ -278,7 +272,7 @@ def contributions(
         values = standardised * classifier.named_steps["model"].coef_[0]
     else:
         values = np.empty(x.shape)
-        with threadpool_limits(limits=threads(len(x)), user_api="openmp"):
+        with threadpool_limits(limits=THREADS, user_api="openmp"):
             base = classifier.decision_function(x)
             for j, name in enumerate(model.feature_names):
                 moved = x.copy()
