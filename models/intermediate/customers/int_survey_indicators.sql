@@ -30,12 +30,8 @@ answer_periods as (
     select
         answers.*,
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'answers.submitted_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'answers.submitted_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'answers.submitted_on') }} as date)
-        end as period_start_on
+        {{ period_start_by_grain('grains.period_grain', 'answers.submitted_on') }}
+            as period_start_on
     from answers
     cross join grains
 ),

@@ -52,12 +52,8 @@ referral_periods as (
             else 0
         end as converted_flag,
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'referrals.referred_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'referrals.referred_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'referrals.referred_on') }} as date)
-        end as period_start_on
+        {{ period_start_by_grain('grains.period_grain', 'referrals.referred_on') }}
+            as period_start_on
     from referrals
     cross join grains
 ),
@@ -174,12 +170,8 @@ review_periods as (
         case when reviews.sentiment = 'negative' then 1 else 0 end as negative_flag,
         case when reviews.sentiment = 'neutral' then 1 else 0 end as neutral_flag,
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'reviews.published_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'reviews.published_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'reviews.published_on') }} as date)
-        end as period_start_on
+        {{ period_start_by_grain('grains.period_grain', 'reviews.published_on') }}
+            as period_start_on
     from reviews
     cross join grains
 ),

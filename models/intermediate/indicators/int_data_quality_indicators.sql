@@ -39,12 +39,7 @@ ledger_periods as (
     select
         ledger.*,
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'ledger.loaded_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'ledger.loaded_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'ledger.loaded_on') }} as date)
-        end as period_start_on,
+        {{ period_start_by_grain('grains.period_grain', 'ledger.loaded_on') }} as period_start_on,
         slice_types.slice_type,
         case slice_types.slice_type
             when 'company' then 'all'
@@ -103,13 +98,8 @@ quarantine_periods as (
     select
         quarantined_rows.*,
         grains.period_grain,
-        case grains.period_grain
-            when 'month'
-                then cast({{ dbt.date_trunc('month', 'quarantined_rows.loaded_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'quarantined_rows.loaded_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'quarantined_rows.loaded_on') }} as date)
-        end as period_start_on,
+        {{ period_start_by_grain('grains.period_grain', 'quarantined_rows.loaded_on') }}
+            as period_start_on,
         slice_types.slice_type,
         case slice_types.slice_type
             when 'company' then 'all'

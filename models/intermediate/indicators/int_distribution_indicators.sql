@@ -63,12 +63,7 @@ spine_months as (
         case when is_active or was_active_at_start then 1 else 0 end as active_any_flag,
         case when was_active_at_start then 1 else 0 end as active_at_start_flag,
         case when is_active then 1 else 0 end as active_at_end_flag,
-        lag(month_start_on) over (
-            partition by customer_id order by month_start_on
-        ) as previous_month_start_on,
-        lead(month_start_on) over (
-            partition by customer_id order by month_start_on
-        ) as next_month_start_on
+        {{ neighbour_months() }}
     from spine
 ),
 
@@ -84,7 +79,7 @@ bounds as (
         active_at_end_flag
     from spine_months
     {%- for grain in ['quarter', 'year'] %}
-        {%- set period_start_on = 'cast(' ~ dbt.date_trunc(grain, 'month_start_on') ~ ' as date)' %}
+        {%- set period_start_on = period_start(grain, 'month_start_on') %}
         union all
         select
             customer_id,
@@ -95,19 +90,13 @@ bounds as (
             sum(revenue_cny) as revenue_cny,
             max(
                 case
-                    when
-                        previous_month_start_on is null
-                        or cast({{ dbt.date_trunc(grain, 'previous_month_start_on') }} as date)
-                        <> {{ period_start_on }}
+                    when {{ is_period_edge(grain, 'previous_month_start_on') }}
                         then active_at_start_flag
                 end
             ) as active_at_start_flag,
             max(
                 case
-                    when
-                        next_month_start_on is null
-                        or cast({{ dbt.date_trunc(grain, 'next_month_start_on') }} as date)
-                        <> {{ period_start_on }}
+                    when {{ is_period_edge(grain, 'next_month_start_on') }}
                         then active_at_end_flag
                 end
             ) as active_at_end_flag
@@ -149,26 +138,15 @@ change_counts as (
     select
         manager_changes.customer_id,
         grains.period_grain,
-        case grains.period_grain
-            when 'month'
-                then cast({{ dbt.date_trunc('month', 'manager_changes.changed_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'manager_changes.changed_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'manager_changes.changed_on') }} as date)
-        end as period_start_on,
+        {{ period_start_by_grain('grains.period_grain', 'manager_changes.changed_on') }}
+            as period_start_on,
         count(*) as change_count
     from manager_changes
     cross join grains
     group by
         manager_changes.customer_id,
         grains.period_grain,
-        case grains.period_grain
-            when 'month'
-                then cast({{ dbt.date_trunc('month', 'manager_changes.changed_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'manager_changes.changed_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'manager_changes.changed_on') }} as date)
-        end
+        {{ period_start_by_grain('grains.period_grain', 'manager_changes.changed_on') }}
 ),
 
 customer_periods as (

@@ -462,9 +462,7 @@ spine_touches as (
             partition by spine.customer_id order by spine.month_start_on
             rows between unbounded preceding and current row
         ) as last_touched_on,
-        lead(spine.month_start_on) over (
-            partition by spine.customer_id order by spine.month_start_on
-        ) as next_month_start_on
+        {{ neighbour_months('spine.month_start_on', 'spine.customer_id', sides=['next']) }}
     from spine
     left join touch_months
         on
@@ -483,13 +481,12 @@ period_end_months as (
         select
             spine_touches.*,
             '{{ grain }}' as period_grain,
-            cast({{ dbt.date_trunc(grain, 'spine_touches.month_start_on') }} as date)
-                as period_start_on
+            {{ period_start(grain, 'spine_touches.month_start_on') }} as period_start_on
         from spine_touches
         where
-            spine_touches.next_month_start_on is null
-            or cast({{ dbt.date_trunc(grain, 'spine_touches.next_month_start_on') }} as date)
-            <> cast({{ dbt.date_trunc(grain, 'spine_touches.month_start_on') }} as date)
+            {{ is_period_edge(
+                grain, 'spine_touches.next_month_start_on', 'spine_touches.month_start_on'
+            ) }}
     {%- endfor %}
 ),
 
@@ -656,13 +653,8 @@ matched_attendees as (
         candidate_outcomes.bought_flag,
         comparison_cells.comparison_rate,
         grains.period_grain,
-        case grains.period_grain
-            when 'month'
-                then cast({{ dbt.date_trunc('month', 'candidate_outcomes.held_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'candidate_outcomes.held_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'candidate_outcomes.held_on') }} as date)
-        end as period_start_on
+        {{ period_start_by_grain('grains.period_grain', 'candidate_outcomes.held_on') }}
+            as period_start_on
     from candidate_outcomes
     inner join comparison_cells
         on

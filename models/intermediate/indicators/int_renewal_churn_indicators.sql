@@ -85,12 +85,7 @@ contract_periods as (
     select
         contracts_up.*,
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'contracts_up.end_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'contracts_up.end_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'contracts_up.end_on') }} as date)
-        end as period_start_on
+        {{ period_start_by_grain('grains.period_grain', 'contracts_up.end_on') }} as period_start_on
     from contracts_up
     cross join grains
 ),
@@ -300,12 +295,8 @@ spine_periods as (
         spine.month_start_on,
         spine.is_churned,
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then spine.month_start_on
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'spine.month_start_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'spine.month_start_on') }} as date)
-        end as period_start_on
+        {{ period_start_by_grain('grains.period_grain', 'spine.month_start_on') }}
+            as period_start_on
     from spine
     cross join grains
 ),

@@ -196,12 +196,7 @@ item_periods as (
     select
         items.*,
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'items.measured_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'items.measured_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'items.measured_on') }} as date)
-        end as period_start_on
+        {{ period_start_by_grain('grains.period_grain', 'items.measured_on') }} as period_start_on
     from items
     cross join grains
 ),

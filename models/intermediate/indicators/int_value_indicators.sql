@@ -38,12 +38,7 @@ order_periods as (
     select
         orders.*,
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'orders.ordered_on') }} as date)
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'orders.ordered_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'orders.ordered_on') }} as date)
-        end as period_start_on
+        {{ period_start_by_grain('grains.period_grain', 'orders.ordered_on') }} as period_start_on
     from orders
     cross join grains
 ),
@@ -112,11 +107,7 @@ repeat_rate as (
 cost_periods as (
     select
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'costs.month_on') }} as date)
-            when 'quarter' then cast({{ dbt.date_trunc('quarter', 'costs.month_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'costs.month_on') }} as date)
-        end as period_start_on,
+        {{ period_start_by_grain('grains.period_grain', 'costs.month_on') }} as period_start_on,
         sum(case when costs.cost_type = 'acquisition' then costs.amount_cny else 0 end)
             as acquisition_cny,
         sum(case when costs.cost_type = 'retention' then costs.amount_cny else 0 end)
@@ -125,11 +116,7 @@ cost_periods as (
     cross join grains
     group by
         grains.period_grain,
-        case grains.period_grain
-            when 'month' then cast({{ dbt.date_trunc('month', 'costs.month_on') }} as date)
-            when 'quarter' then cast({{ dbt.date_trunc('quarter', 'costs.month_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'costs.month_on') }} as date)
-        end
+        {{ period_start_by_grain('grains.period_grain', 'costs.month_on') }}
 ),
 
 cost_per_customer as (

@@ -42,18 +42,10 @@ spine_periods as (
         spine.is_active,
         grains.cohort_grain,
         grains.months_per_period,
-        case grains.cohort_grain
-            when 'month' then spine.month_start_on
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'spine.month_start_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'spine.month_start_on') }} as date)
-        end as observed_period_start_on,
-        case grains.cohort_grain
-            when 'month' then acquisitions.acquired_month_on
-            when 'quarter'
-                then cast({{ dbt.date_trunc('quarter', 'acquisitions.acquired_month_on') }} as date)
-            else cast({{ dbt.date_trunc('year', 'acquisitions.acquired_month_on') }} as date)
-        end as cohort_start_on
+        {{ period_start_by_grain('grains.cohort_grain', 'spine.month_start_on') }}
+            as observed_period_start_on,
+        {{ period_start_by_grain('grains.cohort_grain', 'acquisitions.acquired_month_on') }}
+            as cohort_start_on
     from spine
     inner join acquisitions
         on spine.customer_id = acquisitions.customer_id

@@ -26,12 +26,7 @@ spine_months as (
             else 0
         end as lapsed_at_start_flag,
         case when is_active then 1 else 0 end as active_at_end_flag,
-        lag(month_start_on) over (
-            partition by customer_id order by month_start_on
-        ) as previous_month_start_on,
-        lead(month_start_on) over (
-            partition by customer_id order by month_start_on
-        ) as next_month_start_on
+        {{ neighbour_months() }}
     from spine
 ),
 
@@ -49,12 +44,8 @@ customer_periods as (
         active_at_end_flag
     from spine_months
     {%- for grain in ['quarter', 'year'] %}
-        {%- set period_start_on = 'cast(' ~ dbt.date_trunc(grain, 'month_start_on') ~ ' as date)' %}
-        {%- set is_first -%}
-            previous_month_start_on is null
-            or cast({{ dbt.date_trunc(grain, 'previous_month_start_on') }} as date)
-            <> {{ period_start_on }}
-        {%- endset %}
+        {%- set period_start_on = period_start(grain, 'month_start_on') %}
+        {%- set is_first = is_period_edge(grain, 'previous_month_start_on') %}
         union all
         select
             customer_id,
@@ -68,10 +59,7 @@ customer_periods as (
             max(case when {{ is_first }} then lapsed_at_start_flag end) as lapsed_at_start_flag,
             max(
                 case
-                    when
-                        next_month_start_on is null
-                        or cast({{ dbt.date_trunc(grain, 'next_month_start_on') }} as date)
-                        <> {{ period_start_on }}
+                    when {{ is_period_edge(grain, 'next_month_start_on') }}
                         then active_at_end_flag
                 end
             ) as active_at_end_flag
