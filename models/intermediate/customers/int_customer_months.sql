@@ -35,16 +35,14 @@
                     from {{ ref('stg_crm__customers') }} as customers
                     where
                         customers.customer_id = built.customer_id
-                        and cast({{ dbt.date_trunc('month', 'customers.acquired_on') }} as date)
+                        and {{ period_start('month', 'customers.acquired_on') }}
                         <= built.month_start_on
                 )
             "),
             incremental_hook("drop table if exists {{ spine_fingerprints_relation() }}"),
             incremental_hook("
                 create table {{ spine_fingerprints_relation() }} as
-                {{ customer_spine_fingerprints(
-                    'cast(' ~ dbt.date_trunc('month', as_of_date()) ~ ' as date)'
-                ) }}
+                {{ customer_spine_fingerprints(period_start('month', as_of_date())) }}
             "),
         ],
     )
@@ -189,7 +187,7 @@ customer_months as (
 order_months as (
     select
         customer_id,
-        cast({{ dbt.date_trunc('month', 'ordered_on') }} as date) as month_start_on,
+        {{ period_start('month', 'ordered_on') }} as month_start_on,
         max(ordered_on) as month_last_ordered_on,
         count(*) as month_order_count,
         sum(amount_cny) as month_revenue_cny
@@ -204,18 +202,18 @@ order_months as (
         {%- endif %}
     group by
         customer_id,
-        cast({{ dbt.date_trunc('month', 'ordered_on') }} as date)
+        {{ period_start('month', 'ordered_on') }}
 ),
 
 contract_start_months as (
     select
         customer_id,
-        cast({{ dbt.date_trunc('month', 'start_on') }} as date) as month_start_on,
+        {{ period_start('month', 'start_on') }} as month_start_on,
         max(start_on) as month_contract_started_on
     from contracts
     group by
         customer_id,
-        cast({{ dbt.date_trunc('month', 'start_on') }} as date)
+        {{ period_start('month', 'start_on') }}
 ),
 
 open_contracts as (
@@ -237,12 +235,12 @@ open_contracts as (
 churn_months as (
     select
         customer_id,
-        cast({{ dbt.date_trunc('month', 'churned_on') }} as date) as month_start_on,
+        {{ period_start('month', 'churned_on') }} as month_start_on,
         max(churned_on) as month_churned_on
     from churn_records
     group by
         customer_id,
-        cast({{ dbt.date_trunc('month', 'churned_on') }} as date)
+        {{ period_start('month', 'churned_on') }}
 ),
 
 joined as (

@@ -185,7 +185,7 @@ item_months as (
         measure_kind,
         is_customer_count,
         customer_id,
-        cast({{ dbt.date_trunc('month', 'measured_on') }} as date) as month_start_on,
+        {{ period_start('month', 'measured_on') }} as month_start_on,
         sum(numerator_value) as numerator_value,
         sum(denominator_value) as denominator_value,
         max(numerator_value) as max_numerator_value,
@@ -198,7 +198,7 @@ item_months as (
         measure_kind,
         is_customer_count,
         customer_id,
-        cast({{ dbt.date_trunc('month', 'measured_on') }} as date)
+        {{ period_start('month', 'measured_on') }}
 ),
 
 slice_months as (
@@ -238,7 +238,7 @@ slice_periods as (
             measure_kind,
             is_customer_count,
             '{{ grain }}' as period_grain,
-            cast({{ dbt.date_trunc(grain, 'month_start_on') }} as date) as period_start_on,
+            {{ period_start(grain, 'month_start_on') }} as period_start_on,
             slice_type,
             slice_value,
             sum(numerator_value) as numerator_value,
@@ -251,7 +251,7 @@ slice_periods as (
             unit,
             measure_kind,
             is_customer_count,
-            cast({{ dbt.date_trunc(grain, 'month_start_on') }} as date),
+            {{ period_start(grain, 'month_start_on') }},
             slice_type,
             slice_value
         {%- if not loop.last %}
@@ -269,7 +269,7 @@ customer_periods as (
             measure_kind,
             customer_id,
             '{{ grain }}' as period_grain,
-            cast({{ dbt.date_trunc(grain, 'month_start_on') }} as date) as period_start_on,
+            {{ period_start(grain, 'month_start_on') }} as period_start_on,
             max(max_numerator_value) as max_numerator_value,
             sum(n) as n
         from item_months
@@ -280,7 +280,7 @@ customer_periods as (
             unit,
             measure_kind,
             customer_id,
-            cast({{ dbt.date_trunc(grain, 'month_start_on') }} as date)
+            {{ period_start(grain, 'month_start_on') }}
         {%- if not loop.last %}
             union all
         {%- endif %}
@@ -429,13 +429,13 @@ measured_rows as (
 touch_months as (
     select
         customer_id,
-        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as month_start_on,
+        {{ period_start('month', 'occurred_at') }} as month_start_on,
         max(cast(occurred_at as date)) as month_last_touched_on
     from interactions
     where {{ care_touches }}
     group by
         customer_id,
-        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date)
+        {{ period_start('month', 'occurred_at') }}
 ),
 
 enrolments as (
@@ -593,7 +593,7 @@ candidates as (
     from closed_events
     inner join spine
         on
-            cast({{ dbt.date_trunc('month', 'closed_events.held_on') }} as date)
+            {{ period_start('month', 'closed_events.held_on') }}
             = spine.month_start_on
     inner join customers
         on spine.customer_id = customers.customer_id

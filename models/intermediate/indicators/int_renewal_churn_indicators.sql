@@ -209,7 +209,7 @@ churn_events as (
         customer_id,
         month_start_on as churn_month_on,
         coalesce(
-            cast({{ dbt.date_trunc('month', 'last_ordered_on') }} as date), month_start_on
+            {{ period_start('month', 'last_ordered_on') }}, month_start_on
         ) as last_invoice_month_on,
         lead(month_start_on) over (
             partition by customer_id order by month_start_on

@@ -51,7 +51,7 @@ spine_months as (
 ),
 
 as_of_month as (
-    select cast({{ dbt.date_trunc('month', as_of_date()) }} as date) as as_of_month_on
+    select {{ period_start('month', as_of_date()) }} as as_of_month_on
 ),
 
 backtest_ends as (
@@ -61,7 +61,7 @@ backtest_ends as (
         row_number() over (order by month_start_on desc) as recency_rank
     from spine_months
     where
-        cast({{ dbt.date_trunc('quarter', 'month_start_on') }} as date)
+        {{ period_start('quarter', 'month_start_on') }}
         = cast({{ dbt.dateadd('month', -2, 'month_start_on') }} as date)
         and cast({{ dbt.dateadd('month', 13, 'month_start_on') }} as date)
         <= cast({{ dbt.dateadd('day', 1, as_of_date()) }} as date)

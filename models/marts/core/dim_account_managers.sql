@@ -29,7 +29,7 @@ as_of_status as (
         customer_id,
         is_active
     from spine
-    where month_start_on = cast({{ dbt.date_trunc('month', as_of_date()) }} as date)
+    where month_start_on = {{ period_start('month', as_of_date()) }}
 ),
 
 customer_counts as (

@@ -10,9 +10,9 @@ with days as (
 final as (
     select
         cast(date_day as date) as date_day,
-        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start_on,
-        cast({{ dbt.date_trunc('quarter', 'date_day') }} as date) as quarter_start_on,
-        cast({{ dbt.date_trunc('year', 'date_day') }} as date) as year_start_on,
+        {{ period_start('month', 'date_day') }} as month_start_on,
+        {{ period_start('quarter', 'date_day') }} as quarter_start_on,
+        {{ period_start('year', 'date_day') }} as year_start_on,
         cast(
             {{ dbt.dateadd(
                 'day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', 'date_day'))

@@ -70,7 +70,7 @@ churn_records as (
 dates as (
     select
         {{ as_of_date() }} as as_of_on,
-        cast({{ dbt.date_trunc('month', as_of_date()) }} as date) as as_of_month_on,
+        {{ period_start('month', as_of_date()) }} as as_of_month_on,
         cast(
             {{ dbt.dateadd('month', -11, dbt.date_trunc('month', as_of_date())) }} as date
         ) as trailing_start_on,
