@@ -135,3 +135,21 @@ def build_mart_freshness(assets: Sequence) -> tuple[list, SensorDefinition]:
         freshness_checks=checks, name="mart_freshness_sensor"
     )
     return checks, sensor
+
+
+ACTIONS_CRON = os.environ.get("WH_ACTIONS_CRON", "0 7 * * 1")
+
+
+def build_weekly_actions_schedule(job_name: str) -> ScheduleDefinition:
+    """The weekly action lists of the account managers (docs/actions.md), default Monday
+    07:00 Asia/Shanghai, an hour after the daily refresh (WH_ACTIONS_CRON,
+    WH_SCHEDULE_TIMEZONE)."""
+    return ScheduleDefinition(
+        name="weekly_action_lists",
+        job_name=job_name,
+        cron_schedule=ACTIONS_CRON,
+        execution_timezone=SCHEDULE_TIMEZONE,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description="Each account manager's action list for the week: files, optional "
+        "e-mail, outcomes of past actions; then the BI copy is published again.",
+    )

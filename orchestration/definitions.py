@@ -4,10 +4,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from dagster import Definitions, define_asset_job, in_process_executor
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource, get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
+from .assets.actions import action_assets
 from .assets.churn import churn_assets
 from .assets.clv import clv_assets, customer_clv_is_sane
 from .assets.dbt import FULL_REFRESH_TAG, warehouse_dbt_assets
@@ -16,13 +17,23 @@ from .assets.ingestion import RAW_ASSETS
 from .assets.publish import build_published_warehouse
 from .assets.report import build_report_asset
 from .assets.value import customer_concentration
-from .automation import build_daily_schedule, build_landing_sensor, build_mart_freshness
+from .automation import (
+    build_daily_schedule,
+    build_landing_sensor,
+    build_mart_freshness,
+    build_weekly_actions_schedule,
+)
 from .project import dbt_project
 from .settings import dbt_target, duckdb_config, duckdb_path
 
 # Every Python asset that writes the analytics schema: the publish waits for all of them.
 ANALYTICS_ASSETS = [customer_concentration, clv_assets, churn_assets, *INDEX_ASSETS]
-published_warehouse = build_published_warehouse(warehouse_dbt_assets, ANALYTICS_ASSETS)
+# The weekly action lists run on their own schedule (one list a week), not in the refreshes;
+# the publish follows them in the weekly job.
+published_warehouse = build_published_warehouse(
+    warehouse_dbt_assets, [*ANALYTICS_ASSETS, action_assets]
+)
+REFRESH_SELECTION = AssetSelection.all() - AssetSelection.assets(action_assets)
 loyalty_report = build_report_asset(published_warehouse)
 MART_FRESHNESS_CHECKS, mart_freshness_sensor = build_mart_freshness(
     [
@@ -40,7 +51,7 @@ RETRY_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILUR
 
 full_refresh_job = define_asset_job(
     "full_refresh",
-    selection="*",
+    selection=REFRESH_SELECTION,
     description="Load new landing files, rebuild every dbt model from scratch (the "
     "incremental facts included: dbt --full-refresh) and run its tests, compute the Python "
     "assets, publish the BI copy and write the report.",
@@ -48,7 +59,7 @@ full_refresh_job = define_asset_job(
 )
 incremental_refresh_job = define_asset_job(
     "incremental_refresh",
-    selection="*",
+    selection=REFRESH_SELECTION,
     description="The daily run: load new landing files, rewrite only the changed rows of the "
     "incremental models (orders, interactions, survey answers, the customer-month spine), "
     "rebuild the other models and run every test, compute the Python assets, publish the BI "
@@ -60,6 +71,14 @@ report_only_job = define_asset_job(
     selection=[loyalty_report.key],
     description="Write the report again from the current published copy (e.g. after a "
     "language or as_of change), without refreshing anything.",
+)
+weekly_actions_job = define_asset_job(
+    "weekly_actions",
+    selection=AssetSelection.assets(action_assets, published_warehouse),
+    description="Each account manager's action list for the week from the current warehouse "
+    "(docs/actions.md): the analytics tables, one HTML and one CSV file per manager, the "
+    "optional e-mail and the outcomes of past actions; then publish the BI copy again.",
+    tags=RETRY_TAGS,
 )
 
 
@@ -83,12 +102,16 @@ def build_definitions(database: str | None = None) -> Definitions:
             *RAW_ASSETS,
             warehouse_dbt_assets,
             *ANALYTICS_ASSETS,
+            action_assets,
             published_warehouse,
             loyalty_report,
         ],
         asset_checks=[customer_clv_is_sane, *MART_FRESHNESS_CHECKS],
-        jobs=[full_refresh_job, incremental_refresh_job, report_only_job],
-        schedules=[build_daily_schedule(incremental_refresh_job.name)],
+        jobs=[full_refresh_job, incremental_refresh_job, report_only_job, weekly_actions_job],
+        schedules=[
+            build_daily_schedule(incremental_refresh_job.name),
+            build_weekly_actions_schedule(weekly_actions_job.name),
+        ],
         sensors=[
             build_landing_sensor(incremental_refresh_job.name, downstream),
             mart_freshness_sensor,

@@ -1,0 +1,172 @@
+"""Alerts and playbooks: the weekly action list of every account manager (docs/actions.md).
+
+Reads customer_facts, dim_customers, fct_contracts, fct_complaints and
+`analytics.churn_early_warning`; writes three analytics tables (published with the others)
+and one HTML and one CSV file per manager under `WH_ACTIONS_DIR` (default `actions/` beside
+the warehouse file: `warehouse/actions/<week>/<manager_id>.html|csv`); e-mails them when
+`WH_SMTP_HOST` is set. Run by the `weekly_actions` job on its schedule, not by the daily
+refresh, so a manager gets one list a week.
+"""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+from dagster_dbt import get_asset_key_for_model
+from dagster_duckdb import DuckDBResource
+
+from ..actions import (
+    ActionSettings,
+    SmtpSettings,
+    build_actions,
+    deliver,
+    evaluate_outcomes,
+    iso_week,
+    read_recipients,
+    write_manager_files,
+)
+from ..actions.mail import DELIVERY_COLUMNS
+from ..actions.rules import OUTCOME_COLUMNS
+from ..settings import as_of
+from ._io import ANALYTICS_SCHEMA, write_analytics_table
+from .dbt import relation_name, warehouse_dbt_assets
+
+GROUP = "actions"
+TABLES = {
+    "customer_actions": "This week's action list, one row per action: account manager, "
+    "customer (id and firm name), action type (value_at_risk, renewal_due, detractor_callback, "
+    "complaint_overdue, no_contact), value in CNY, priority within the manager's list, reason, "
+    "due date, as_of and ISO week. Rewritten by each run of the weekly_actions job.",
+    "action_outcomes": "Every action ever listed, with its outcome filled by the first run "
+    "after its due date: was the customer saved (still active, contract renewed, complaint "
+    "closed, contacted after the list)?",
+    "action_deliveries": "What each run e-mailed: week, manager, masked recipient, files, "
+    "time, status (sent, failed, not_sent) and error.",
+}
+INPUT_MODELS = ("customer_facts", "dim_customers", "fct_contracts", "fct_complaints")
+
+
+def actions_dir(database: Path) -> Path:
+    """`WH_ACTIONS_DIR`, else `actions/` beside the warehouse file."""
+    if os.environ.get("WH_ACTIONS_DIR"):
+        return Path(os.environ["WH_ACTIONS_DIR"]).resolve()
+    return database.resolve().parent / "actions"
+
+
+def _analytics_table(con, name: str) -> pd.DataFrame | None:
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [ANALYTICS_SCHEMA, name],
+    ).fetchone()[0]
+    return con.execute(f"select * from {ANALYTICS_SCHEMA}.{name}").df() if exists else None
+
+
+def _empty(columns: dict) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            [ANALYTICS_SCHEMA, name],
+            group_name=GROUP,
+            kinds={"python", "duckdb", "html"},
+            description=description,
+            deps=[
+                *(get_asset_key_for_model([warehouse_dbt_assets], m) for m in INPUT_MODELS),
+                AssetKey([ANALYTICS_SCHEMA, "churn_early_warning"]),
+            ],
+        )
+        for name, description in TABLES.items()
+    ],
+)
+def action_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
+    settings = ActionSettings.from_environment()
+    with duckdb.get_connection() as con:
+        customers = con.execute(
+            f"""
+            select
+                facts.customer_id,
+                customers.customer_name,
+                facts.current_manager_id as manager_id,
+                facts.is_active,
+                facts.nps_category,
+                facts.nps_answer_value,
+                facts.nps_answered_on,
+                facts.last_touched_on,
+                facts.revenue_trailing_12m_cny,
+                facts.as_of_on
+            from {relation_name("customer_facts")} as facts
+            left join {relation_name("dim_customers")} as customers
+                on facts.customer_id = customers.customer_id
+            """
+        ).df()
+        contracts = con.execute(
+            f"""
+            select contract_id, customer_id, product_line, end_on, contract_value_cny,
+                is_open, is_renewed, status
+            from {relation_name("fct_contracts")}
+            """
+        ).df()
+        complaints = con.execute(
+            f"""
+            select complaint_id, customer_id, category, opened_at, is_open
+            from {relation_name("fct_complaints")}
+            """
+        ).df()
+        warning = _analytics_table(con, "churn_early_warning")
+        history = _analytics_table(con, "action_outcomes")
+        deliveries = _analytics_table(con, "action_deliveries")
+    # as_of of the marts (dbt's as_of), so the list and the facts agree
+    as_of_day = (
+        pd.Timestamp(customers["as_of_on"].max()).date()
+        if not customers.empty
+        else dt.date.fromisoformat(as_of() or dt.date.today().isoformat())
+    )
+    if warning is None:
+        context.log.warning("no analytics.churn_early_warning: no value-at-risk actions")
+    actions = build_actions(customers, contracts, complaints, warning, as_of_day, settings)
+    week = iso_week(as_of_day)
+    outcomes = evaluate_outcomes(
+        history if history is not None else _empty(OUTCOME_COLUMNS),
+        actions,
+        customers,
+        contracts,
+        complaints,
+        as_of_day,
+    )
+    files = write_manager_files(actions, actions_dir(Path(duckdb.database)))
+    deliveries = deliveries if deliveries is not None else _empty(DELIVERY_COLUMNS)
+    sent = set(
+        deliveries.loc[(deliveries["week"] == week) & (deliveries["status"] == "sent")][
+            "manager_id"
+        ]
+    )
+    recipients_file = os.environ.get("WH_ACTIONS_RECIPIENTS")
+    new_deliveries = deliver(
+        files,
+        actions.groupby("manager_id").size().to_dict(),
+        week,
+        SmtpSettings.from_environment(),
+        read_recipients(Path(recipients_file) if recipients_file else None),
+        already_sent=sent,
+    )
+    if not new_deliveries.empty:
+        deliveries = pd.concat([deliveries, new_deliveries], ignore_index=True)
+    context.log.info(
+        f"week {week} (as of {as_of_day}): {len(actions)} actions for {len(files)} managers; "
+        f"{int((new_deliveries['status'] == 'sent').sum())} e-mails sent"
+    )
+    with duckdb.get_connection() as con:
+        for name, frame in (
+            ("customer_actions", actions),
+            ("action_outcomes", outcomes),
+            ("action_deliveries", deliveries),
+        ):
+            rows = write_analytics_table(con, name, frame)
+            yield MaterializeResult(
+                asset_key=[ANALYTICS_SCHEMA, name],
+                metadata={"rows": rows, "week": week, "as_of": str(as_of_day)},
+            )
