@@ -50,7 +50,7 @@ D = pd.Timestamp
 def customers() -> pd.DataFrame:
     frame = pd.DataFrame(
         [
-            ("C1", "Firm One", "M1", True, "detractor", 3.0, D("2026-11-20"), D("2026-11-25"),
+            ("C1", "Firm One", "M1", True, "detractor", 3.0, D("2026-11-20"), D("2026-11-15"),
              1000),
             ("C2", '=HYPERLINK("x")<b>', "M1", True, "promoter", 10.0, D("2026-10-01"),
              D("2026-08-01"), 5000),
@@ -172,6 +172,10 @@ def test_the_hand_made_firm_gives_exactly_the_hand_worked_list():
     assert reasons["detractor_callbackC1"] == "NPS answer 3 of 10 on 2026-11-20 (detractor)"
     # the same list on a rerun: the same ids
     assert list(build()["action_id"]) == list(actions["action_id"])
+    # a detractor called back after answering is off the list
+    called = customers()
+    called.loc[called["customer_id"] == "C1", "last_touched_on"] = D("2026-11-25")
+    assert "detractor_callback" not in set(build(customers=called)["action_type"])
 
 
 def test_settings_move_the_thresholds():
@@ -487,10 +491,24 @@ def test_the_asset_writes_tables_files_and_mail_then_fills_outcomes(tmp_path, mo
             "select week, manager_id, status from analytics.action_deliveries "
             "order by week, manager_id"
         ).fetchall()
+        types = con.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'analytics' and column_name in "
+            "('due_on', 'outcome', 'evaluated_on', 'sent_at', 'error', 'reason')"
+        ).fetchall()
         outcomes = con.execute(
             "select action_type, customer_id, is_saved, outcome from analytics.action_outcomes "
             "where week = '2026-W49' and evaluated_on is not null order by 1, 2"
         ).fetchall()
+    assert sorted(types) == [
+        ("action_deliveries", "error", "VARCHAR"),
+        ("action_deliveries", "sent_at", "TIMESTAMP"),
+        ("action_outcomes", "due_on", "DATE"),
+        ("action_outcomes", "evaluated_on", "DATE"),
+        ("action_outcomes", "outcome", "VARCHAR"),
+        ("customer_actions", "due_on", "DATE"),
+        ("customer_actions", "reason", "VARCHAR"),
+    ]
     assert deliveries == [
         ("2026-W49", "M1", "sent"),
         ("2026-W49", "M2", "sent"),

@@ -25,7 +25,7 @@ DELIVERY_COLUMNS = {
     "manager_id": str,
     "recipient_masked": str,
     "files": str,
-    "sent_at": "datetime64[ns]",
+    "sent_at": "datetime64[us]",  # a time (dates are datetime64[ns], written as DATE)
     "status": str,
     "error": str,
 }

@@ -7,8 +7,9 @@ Pure functions on small per-customer frames (the asset reads them from the marts
                         largest values at risk of each manager; value = value at risk (CNY);
     renewal_due         open contracts ending within `renewal_days` of as_of, not yet renewed;
                         value = contract value (CNY); due on the contract's end date;
-    detractor_callback  active customers whose latest NPS answer (0-10) is a detractor's and was
-                        given within the last `detractor_days`; value = trailing-12-month revenue;
+    detractor_callback  active customers whose latest NPS answer (0-10) is a detractor's, given
+                        within the last `detractor_days` and with no contact since; value =
+                        trailing-12-month revenue;
     complaint_overdue   complaints still open `complaint_target_days` or more after they were
                         opened; value = trailing-12-month revenue;
     no_contact          active customers with no interaction for `no_contact_days` (or never);
@@ -98,6 +99,25 @@ class ActionSettings:
             top_at_risk=int(env.get("WH_ACTIONS_TOP_AT_RISK", defaults.top_at_risk)),
             due_days=int(env.get("WH_ACTIONS_DUE_DAYS", defaults.due_days)),
         )
+
+
+def for_table(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """`frame` typed for the warehouse: text as pandas strings (VARCHAR even when every value
+    is null), dates (`datetime64[ns]` in `columns`) as DATE and times (`datetime64[us]`) as
+    TIMESTAMP."""
+    typed = frame.copy()
+    for column, kind in columns.items():
+        if kind is str:
+            typed[column] = typed[column].astype("string")
+        elif kind == "datetime64[ns]":
+            typed[column] = pd.Series(
+                [None if pd.isna(v) else pd.Timestamp(v).date() for v in typed[column]],
+                index=typed.index,
+                dtype=object,
+            )
+        elif kind == "datetime64[us]":  # a time: TIMESTAMP (microseconds, as on every engine)
+            typed[column] = pd.to_datetime(typed[column]).astype("datetime64[us]")
+    return typed
 
 
 def iso_week(day: dt.date) -> str:
@@ -241,13 +261,16 @@ def build_actions(
         "renewal_due",
     )
 
-    # detractors: latest NPS answer a detractor's, within detractor_days, still active
+    # detractors: latest NPS answer a detractor's, within detractor_days, still active, and
+    # not contacted since they answered (a call back closes the action)
     answered = pd.to_datetime(people["nps_answered_on"])
+    touched = pd.to_datetime(people["last_touched_on"])
     detractors = people[
         people["is_active"]
         & (people["nps_category"] == "detractor")
         & (answered >= as_of_ts - pd.Timedelta(days=settings.detractor_days))
         & (answered <= as_of_ts)
+        & ~(touched > answered)
     ]
     add(
         pd.DataFrame(
@@ -295,7 +318,6 @@ def build_actions(
     )
 
     # active customers not contacted for no_contact_days
-    touched = pd.to_datetime(people["last_touched_on"])
     silent_days = (as_of_ts - touched).dt.days
     silent = people[
         people["is_active"] & (touched.isna() | (silent_days >= settings.no_contact_days))

@@ -28,7 +28,7 @@ from ..actions import (
     write_manager_files,
 )
 from ..actions.mail import DELIVERY_COLUMNS
-from ..actions.rules import OUTCOME_COLUMNS
+from ..actions.rules import ACTION_COLUMNS, OUTCOME_COLUMNS, for_table
 from ..settings import as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import relation_name, warehouse_dbt_assets
@@ -160,12 +160,12 @@ def action_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         f"{int((new_deliveries['status'] == 'sent').sum())} e-mails sent"
     )
     with duckdb.get_connection() as con:
-        for name, frame in (
-            ("customer_actions", actions),
-            ("action_outcomes", outcomes),
-            ("action_deliveries", deliveries),
+        for name, frame, columns in (
+            ("customer_actions", actions, ACTION_COLUMNS),
+            ("action_outcomes", outcomes, OUTCOME_COLUMNS),
+            ("action_deliveries", deliveries, DELIVERY_COLUMNS),
         ):
-            rows = write_analytics_table(con, name, frame)
+            rows = write_analytics_table(con, name, for_table(frame, columns))
             yield MaterializeResult(
                 asset_key=[ANALYTICS_SCHEMA, name],
                 metadata={"rows": rows, "week": week, "as_of": str(as_of_day)},
