@@ -2,7 +2,8 @@
 
 `<folder>/<week>/<manager_id>.html` and `.csv`. Every value is escaped in the HTML, and a CSV
 cell that a spreadsheet would take for a formula (it starts with = + - @, a tab or a carriage
-return) gets a leading apostrophe, the rule docs/bi.md gives for every export. Customers
+return) and is not a plain number gets a leading apostrophe, the rule docs/bi.md gives for
+every published text (`-12.5` stays a number, `-A12` becomes `'-A12`). Customers
 appear by id and firm name only: no person's name, phone or e-mail is in the input.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # The columns a manager sees, in order, with their headings.
 FILE_COLUMNS = {
     "priority_rank": "Priority",
@@ -40,9 +42,12 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def csv_safe(value: object) -> str:
-    """The cell text of a value, with a leading apostrophe when it would start a formula."""
+    """The cell text of a value, with a leading apostrophe when a spreadsheet would take it
+    for a formula (it starts with = + - @, tab or carriage return and is not a plain number)."""
     text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def file_stem(manager_id: str) -> str:

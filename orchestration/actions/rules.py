@@ -41,7 +41,13 @@ ACTION_TYPES = (
 VALUE_AT_RISK_COLUMNS = ("expected_value_lost_cny", "value_at_risk_cny", "value_at_risk")
 CLV_COLUMNS = ("clv_cny", "value_cny", "value")
 # Flags of a customer the early warning already counts as lost (no save call for them).
-LOST_COLUMNS = ("is_lost", "is_already_lost", "already_lost", "is_churned")
+LOST_COLUMNS = (
+    "is_lost_by_activity_rule",
+    "is_lost",
+    "is_already_lost",
+    "already_lost",
+    "is_churned",
+)
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
 
 ACTION_COLUMNS = {

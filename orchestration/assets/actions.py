@@ -153,8 +153,11 @@ def action_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         read_recipients(Path(recipients_file) if recipients_file else None),
         already_sent=sent,
     )
-    if not new_deliveries.empty:
-        deliveries = pd.concat([deliveries, new_deliveries], ignore_index=True)
+    # this week's earlier attempts that did not send are replaced by this run's: the table
+    # keeps every message sent and the latest attempt for the others
+    kept = deliveries[(deliveries["week"] != week) | (deliveries["status"] == "sent")]
+    parts = [frame for frame in (kept, new_deliveries) if not frame.empty]
+    deliveries = pd.concat(parts, ignore_index=True) if parts else _empty(DELIVERY_COLUMNS)
     context.log.info(
         f"week {week} (as of {as_of_day}): {len(actions)} actions for {len(files)} managers; "
         f"{int((new_deliveries['status'] == 'sent').sum())} e-mails sent"
