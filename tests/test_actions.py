@@ -212,6 +212,10 @@ def test_value_at_risk_reads_whichever_columns_the_early_warning_has():
     assert list(got["is_lost"]) == [False, True]
     # no value-at-risk column: risk x clv_cny
     assert list(value_at_risk(base.assign(clv_cny=[1000.0, 50.0]))["value_cny"]) == [500.0, 40.0]
+    renamed = base.rename(columns={"risk": "churn_risk"}).assign(value=[10.0, 10.0])
+    assert list(value_at_risk(renamed)["value_cny"]) == [5.0, 8.0]
+    with pytest.raises(ValueError, match="risk columns"):
+        value_at_risk(base.drop(columns="risk"))
     # a customer flagged lost gets no save call
     lost = warning().assign(is_lost_by_activity_rule=[True, False, False, False, False])
     assert ("value_at_risk", "C1") not in {
@@ -541,3 +545,64 @@ def test_the_asset_writes_tables_files_and_mail_then_fills_outcomes(tmp_path, mo
 def test_iso_week():
     assert iso_week(dt.date(2026, 12, 2)) == "2026-W49"
     assert iso_week(dt.date(2027, 1, 1)) == "2026-W53"
+
+
+@pytest.mark.slow
+def test_the_weekly_job_on_the_built_firm_matches_the_marts(built, tmp_path, monkeypatch):
+    """The `weekly_actions` job on a copy of the end-to-end warehouse: the renewal and
+    no-contact actions are exactly the rows that SQL on the marts finds, every manager with an
+    action gets both files with one CSV row per action, and the publish carries the tables."""
+    import shutil
+
+    from orchestration.definitions import build_definitions
+
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(built["database"], database)
+    monkeypatch.setenv("WH_DUCKDB_PATH", str(database))
+    monkeypatch.setenv("WH_PUBLISH_DIR", str(tmp_path / "published"))
+    monkeypatch.setenv("WH_ACTIONS_DIR", str(tmp_path / "actions"))
+    monkeypatch.delenv("WH_SMTP_HOST", raising=False)
+    result = build_definitions(str(database)).resolve_job_def("weekly_actions").execute_in_process()
+    assert result.success
+    with duckdb.connect(str(database), read_only=True) as con:
+        counts = dict(
+            con.execute(
+                "select action_type, count(*) from analytics.customer_actions group by 1"
+            ).fetchall()
+        )
+        renewals = con.execute(
+            """
+            select count(*)
+            from main.fct_contracts as k
+            cross join (select max(as_of_on) as as_of_on from main.customer_facts) as d
+            where k.is_open and not k.is_renewed and k.status <> 'cancelled'
+                and k.end_on between d.as_of_on and d.as_of_on + interval 90 day
+            """
+        ).fetchone()[0]
+        silent = con.execute(
+            """
+            select count(*) from main.customer_facts
+            where is_active and (last_touched_on is null or days_since_last_touch >= 90)
+            """
+        ).fetchone()[0]
+        per_manager = dict(
+            con.execute(
+                "select manager_id, count(*) from analytics.customer_actions group by 1"
+            ).fetchall()
+        )
+        week = con.execute("select max(week) from analytics.customer_actions").fetchone()[0]
+        deliveries = con.execute(
+            "select count(*), min(status) from analytics.action_deliveries"
+        ).fetchone()
+    assert counts.get("renewal_due", 0) == renewals > 0
+    assert counts.get("no_contact", 0) == silent > 0
+    assert deliveries == (len(per_manager), "not_sent")
+    folder = tmp_path / "actions" / week
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{m}.{ext}" for m in per_manager for ext in ("csv", "html")
+    )
+    for manager, rows in per_manager.items():
+        assert len(pd.read_csv(folder / f"{manager}.csv", encoding="utf-8-sig")) == rows
+    with duckdb.connect(str(tmp_path / "published" / "bi.duckdb"), read_only=True) as con:
+        published = con.execute("select count(*) from analytics.customer_actions").fetchone()[0]
+    assert published == sum(per_manager.values())

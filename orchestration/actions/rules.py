@@ -40,6 +40,7 @@ ACTION_TYPES = (
 # any of them the value at risk is risk x CLV.
 VALUE_AT_RISK_COLUMNS = ("expected_value_lost_cny", "value_at_risk_cny", "value_at_risk")
 CLV_COLUMNS = ("clv_cny", "value_cny", "value")
+RISK_COLUMNS = ("risk", "churn_risk", "risk_rate")
 # Flags of a customer the early warning already counts as lost (no save call for them).
 LOST_COLUMNS = (
     "is_lost_by_activity_rule",
@@ -146,7 +147,10 @@ def value_at_risk(warning: pd.DataFrame) -> pd.DataFrame:
     """customer_id, risk, value_cny (value at risk), reasons, is_lost from the early-warning
     table, whatever its version calls them (see the *_COLUMNS constants)."""
     out = pd.DataFrame({"customer_id": warning["customer_id"].astype(str)})
-    out["risk"] = pd.to_numeric(warning["risk"], errors="coerce").to_numpy()
+    risk_column = _first_column(warning, RISK_COLUMNS)
+    if risk_column is None:
+        raise ValueError(f"the early-warning table has none of the risk columns {RISK_COLUMNS}")
+    out["risk"] = pd.to_numeric(warning[risk_column], errors="coerce").to_numpy()
     var_column = _first_column(warning, VALUE_AT_RISK_COLUMNS)
     if var_column:
         out["value_cny"] = pd.to_numeric(warning[var_column], errors="coerce").to_numpy()
@@ -353,6 +357,8 @@ def build_actions(
     actions = pd.concat(parts, ignore_index=True)
     actions = actions[actions["customer_id"].isin(people.index)]
     actions = actions.join(people[["manager_id", "customer_name"]], on="customer_id")
+    actions["customer_name"] = actions["customer_name"].fillna("")
+    actions["subject_id"] = actions["subject_id"].fillna("")
     week = iso_week(as_of)
     actions["week"] = week
     actions["week_start_on"] = as_of_ts - pd.Timedelta(days=as_of.weekday())
