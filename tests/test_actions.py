@@ -542,6 +542,23 @@ def test_the_asset_writes_tables_files_and_mail_then_fills_outcomes(tmp_path, mo
     ]
 
 
+def test_every_column_written_is_described():
+    from orchestration.actions.mail import DELIVERY_COLUMNS
+    from orchestration.actions.rules import ACTION_COLUMNS
+    from orchestration.assets.actions import COLUMN_DOCS, column_schema
+
+    for name, columns in (
+        ("customer_actions", ACTION_COLUMNS),
+        ("action_outcomes", OUTCOME_COLUMNS),
+        ("action_deliveries", DELIVERY_COLUMNS),
+    ):
+        assert list(COLUMN_DOCS[name]) == list(columns), name
+        schema = column_schema(name, columns)
+        assert all(column.description for column in schema.columns)
+    types = {c.name: c.type for c in column_schema("action_outcomes", OUTCOME_COLUMNS).columns}
+    assert (types["due_on"], types["is_saved"], types["value_cny"]) == ("date", "boolean", "double")
+
+
 def test_iso_week():
     assert iso_week(dt.date(2026, 12, 2)) == "2026-W49"
     assert iso_week(dt.date(2027, 1, 1)) == "2026-W53"

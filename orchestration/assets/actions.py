@@ -13,7 +13,15 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    TableColumn,
+    TableSchema,
+    multi_asset,
+)
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
@@ -46,6 +54,63 @@ TABLES = {
     "time, status (sent, failed, not_sent) and error.",
 }
 INPUT_MODELS = ("customer_facts", "dim_customers", "fct_contracts", "fct_complaints")
+_ACTION_DOCS = {
+    "action_id": "Id of the action: the same action (week, manager, customer, type, contract "
+    "or complaint) has the same id on every rerun of the week.",
+    "week": "ISO week of the list (YYYY-Www), the week of as_of.",
+    "week_start_on": "Monday of that week.",
+    "as_of_on": "The date the list was made as of (the marts' as_of).",
+    "manager_id": "The customer's current account manager; 'unassigned' when none.",
+    "customer_id": "The customer.",
+    "customer_name": "The customer's firm name (no person's name).",
+    "action_type": "value_at_risk, renewal_due, detractor_callback, complaint_overdue or "
+    "no_contact (docs/actions.md).",
+    "subject_id": "The contract (renewal_due) or complaint (complaint_overdue) concerned; "
+    "empty for the other types.",
+    "value_cny": "What is at stake in CNY: value at risk, contract value, or the customer's "
+    "trailing-12-month revenue (detractor, complaint, no contact).",
+    "priority_rank": "Rank within the manager's list, 1 = largest value_cny.",
+    "reason": "Why the customer is listed, in words with the numbers that triggered it.",
+    "due_on": "When the action is due: the contract's end date for renewals, else as_of plus "
+    "WH_ACTIONS_DUE_DAYS (7).",
+}
+COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "customer_actions": _ACTION_DOCS,
+    "action_outcomes": {
+        **{c: _ACTION_DOCS[c] for c in OUTCOME_COLUMNS if c in _ACTION_DOCS},
+        "evaluated_on": "as_of of the run that judged the action: the first run after its due "
+        "date; empty until then.",
+        "is_saved": "Whether the customer was saved: still active (value_at_risk), contract "
+        "renewed (renewal_due), complaint closed (complaint_overdue), contacted after the "
+        "list's as_of (detractor_callback, no_contact); empty until judged.",
+        "outcome": "The judgement in words (still active / lost, renewed / not renewed, "
+        "complaint closed / still open, contacted / not contacted).",
+    },
+    "action_deliveries": {
+        "week": "ISO week of the list sent.",
+        "manager_id": "The account manager the message was for.",
+        "recipient_masked": "The address it went to, masked (first letter and domain).",
+        "files": "The files attached.",
+        "sent_at": "When the run tried to send it (UTC).",
+        "status": "sent, failed, or not_sent (e-mail off, or no address for the manager).",
+        "error": "Why it failed or was not sent; empty when sent.",
+    },
+}
+TYPE_NAMES = {str: "string", float: "double", "int64": "bigint", "boolean": "boolean"}
+
+
+def column_schema(name: str, columns: dict) -> TableSchema:
+    """The table's columns with their descriptions (Dagster's column schema)."""
+    return TableSchema(
+        columns=[
+            TableColumn(
+                column,
+                type=TYPE_NAMES.get(kind, "date" if kind == "datetime64[ns]" else "timestamp"),
+                description=COLUMN_DOCS[name][column],
+            )
+            for column, kind in columns.items()
+        ]
+    )
 
 
 def actions_dir(database: Path) -> Path:
@@ -171,5 +236,10 @@ def action_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
             rows = write_analytics_table(con, name, for_table(frame, columns))
             yield MaterializeResult(
                 asset_key=[ANALYTICS_SCHEMA, name],
-                metadata={"rows": rows, "week": week, "as_of": str(as_of_day)},
+                metadata={
+                    "rows": rows,
+                    "week": week,
+                    "as_of": str(as_of_day),
+                    "dagster/column_schema": column_schema(name, columns),
+                },
             )
