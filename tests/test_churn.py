@@ -482,6 +482,7 @@ def test_early_warning_table(example_model):
         "risk_band",
         "value",
         "value_at_risk",
+        "is_lost_by_activity_rule",
         "rank",
         "reason_1",
         "reason_1_contribution",
@@ -504,8 +505,18 @@ def test_early_warning_table(example_model):
     assert (bands.loc[bands.index == "high"] >= 0.30).all()
     assert bands.loc[bands.index == "low"].lt(0.10).all()
     assert table["reason_1_contribution"].dropna().gt(0).all()
+    assert not table["is_lost_by_activity_rule"].any()
     as_frame = early_warning(model, features, value.rename("value").reset_index())
     pd.testing.assert_frame_equal(as_frame, table)
+
+    # The largest value at risk, flagged lost by the activity rule, leaves the top: C0000
+    # (1e6) leads, C0001 (no value) closes the others, and C0004 comes after it, apart.
+    lost = pd.Series({"C0004": True, "C0002": False})
+    apart = early_warning(model, features, value, lost=lost)
+    assert apart["customer_id"].to_list()[0] == "C0000"
+    assert apart["customer_id"].to_list()[-2:] == ["C0001", "C0004"]
+    assert apart["is_lost_by_activity_rule"].sum() == 1
+    assert apart.loc[apart["customer_id"] == "C0004", "rank"].item() == len(features)
 
 
 # --------------------------------------------------------------------------- metrics
