@@ -14,6 +14,7 @@ from .assets.dbt import FULL_REFRESH_TAG, warehouse_dbt_assets
 from .assets.indices import INDEX_ASSETS
 from .assets.ingestion import RAW_ASSETS
 from .assets.publish import build_published_warehouse
+from .assets.renewal import renewal_book_asset
 from .assets.report import build_report_asset
 from .assets.value import customer_concentration
 from .automation import build_daily_schedule, build_landing_sensor, build_mart_freshness
@@ -21,7 +22,13 @@ from .project import dbt_project
 from .settings import dbt_target, duckdb_config, duckdb_path
 
 # Every Python asset that writes the analytics schema: the publish waits for all of them.
-ANALYTICS_ASSETS = [customer_concentration, clv_assets, churn_assets, *INDEX_ASSETS]
+ANALYTICS_ASSETS = [
+    customer_concentration,
+    clv_assets,
+    churn_assets,
+    renewal_book_asset,
+    *INDEX_ASSETS,
+]
 published_warehouse = build_published_warehouse(warehouse_dbt_assets, ANALYTICS_ASSETS)
 loyalty_report = build_report_asset(published_warehouse)
 MART_FRESHNESS_CHECKS, mart_freshness_sensor = build_mart_freshness(

@@ -91,7 +91,9 @@ def activity_window_days() -> int:
     try:
         days = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"activity_window_days must be a whole number of days, got {value!r}") from exc
+        raise ValueError(
+            f"activity_window_days must be a whole number of days, got {value!r}"
+        ) from exc
     if days < 1 or days != float(value):  # type: ignore[arg-type]
         raise ValueError(f"activity_window_days must be a whole number of days >= 1, got {value!r}")
     return days

@@ -149,9 +149,9 @@ def available_features(sources: Sources) -> tuple[str, ...]:
     """The built features whose source table has a row dated on or before `sources.as_of`
     (for survey answers: a satisfaction answer); the others are left out of the model."""
     answers = sources.survey_answers
-    rows = {
-        name: getattr(sources, name) for name in set(FEATURE_SOURCES.values())
-    } | {"survey_answers": answers.loc[answers["survey_kind"].eq(SATISFACTION_SURVEY_KIND)]}
+    rows = {name: getattr(sources, name) for name in set(FEATURE_SOURCES.values())} | {
+        "survey_answers": answers.loc[answers["survey_kind"].eq(SATISFACTION_SURVEY_KIND)]
+    }
     dated = {
         name: frame.loc[frame[DATE_COLUMNS[name][0]] <= sources.as_of]
         for name, frame in rows.items()
