@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -890,3 +891,58 @@ def test_every_alerted_customer_has_a_reason():
     intercept = model.classifier("logistic").named_steps["model"].intercept_[0]
     assert got.loc["average", "contribution"] == pytest.approx(intercept)
     assert intercept > 0.5  # a base rate near 0.69 (logit 0.8)
+
+
+@pytest.mark.slow
+def test_one_window_moves_the_spine_the_churn_population_and_the_live_set(
+    built_warehouse, tmp_path, monkeypatch, dbt_subprocess
+):
+    """`WH_DBT_VARS='{"activity_window_days": 180}'`: dbt rebuilds the spine and
+    customer_facts (whose is_active is the live set CLV values) with it, and the churn model,
+    reading the same variable through `settings.activity_window_days()`, scores exactly the
+    customers the spine calls active on as_of — fewer than with 365 days."""
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, database)
+
+    def active_sets(con) -> tuple[set, set, pd.Timestamp]:
+        last = con.execute("select max(month_end_on) from int_customer_months").fetchone()[0]
+        spine = con.execute(
+            "select customer_id from int_customer_months where is_active and month_end_on = ?",
+            [last],
+        ).df()
+        live = con.execute("select customer_id from customer_facts where is_active").df()
+        return set(spine["customer_id"]), set(live["customer_id"]), pd.Timestamp(last)
+
+    monkeypatch.delenv("WH_DBT_VARS", raising=False)
+    with duckdb.connect(str(database), read_only=True) as con:
+        spine_365, live_365, as_of = active_sets(con)
+        population_365 = set(
+            build_features(load_sources(con, as_of=as_of), as_of + pd.Timedelta(days=1))[
+                "customer_id"
+            ]
+        )
+    assert spine_365 == live_365 == population_365
+
+    monkeypatch.setenv("WH_DBT_VARS", json.dumps({"activity_window_days": 180}))
+    dbt_vars = {**settings.dbt_vars(), "as_of": str(as_of.date())}
+    result = dbt_subprocess(
+        ["run", "--quiet", "--full-refresh", "--select", "int_customer_months", "customer_facts",
+         "--vars", json.dumps(dbt_vars)],
+        database,
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    with duckdb.connect(str(database), read_only=True) as con:
+        spine_180, live_180, _ = active_sets(con)
+        sources = load_sources(con, as_of=as_of)
+    assert sources.activity_window_days == 180
+    population_180 = set(build_features(sources, as_of + pd.Timedelta(days=1))["customer_id"])
+    assert spine_180 == live_180 == population_180
+    assert spine_180 < spine_365 and len(spine_365) - len(spine_180) > 10
+    # the labels of a cutoff cover the customers active then by the same window: fewer
+    cutoff = (as_of - pd.Timedelta(days=200)).to_period("M").to_timestamp()
+    labelled_180 = set(build_labels(sources, cutoff)["customer_id"])
+    everyone = dataclasses.replace(sources, activity_window_days=365, customer_months=None)
+    assert labelled_180 < set(build_labels(everyone, cutoff)["customer_id"])
+    active = is_active_on(sources, cutoff - pd.Timedelta(days=1))
+    assert labelled_180 == set(active.index[active.to_numpy()])
