@@ -926,7 +926,7 @@ def test_one_window_moves_the_spine_the_churn_population_and_the_live_set(
     monkeypatch.setenv("WH_DBT_VARS", json.dumps({"activity_window_days": 180}))
     dbt_vars = {**settings.dbt_vars(), "as_of": str(as_of.date())}
     result = dbt_subprocess(
-        ["run", "--quiet", "--full-refresh", "--select", "int_customer_months", "customer_facts",
+        ["run", "--quiet", "--full-refresh", "--select", "int_customer_months+,+customer_facts",
          "--vars", json.dumps(dbt_vars)],
         database,
         tmp_path,
