@@ -15,6 +15,7 @@ from .assets.dbt import FULL_REFRESH_TAG, warehouse_dbt_assets
 from .assets.indices import INDEX_ASSETS
 from .assets.ingestion import RAW_ASSETS
 from .assets.publish import build_published_warehouse
+from .assets.renewal import renewal_book_asset
 from .assets.report import build_report_asset
 from .assets.value import customer_concentration
 from .automation import (
@@ -27,7 +28,13 @@ from .project import dbt_project
 from .settings import dbt_target, duckdb_config, duckdb_path
 
 # Every Python asset that writes the analytics schema: the publish waits for all of them.
-ANALYTICS_ASSETS = [customer_concentration, clv_assets, churn_assets, *INDEX_ASSETS]
+ANALYTICS_ASSETS = [
+    customer_concentration,
+    clv_assets,
+    churn_assets,
+    renewal_book_asset,
+    *INDEX_ASSETS,
+]
 # The weekly action lists run on their own schedule (one list a week), not in the refreshes;
 # the publish follows them in the weekly job.
 published_warehouse = build_published_warehouse(

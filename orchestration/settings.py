@@ -68,6 +68,37 @@ def dbt_vars() -> dict:
     return values
 
 
+def dbt_var(name: str) -> object:
+    """A dbt var as every dbt run sees it: `WH_DBT_VARS` (and `WH_AS_OF`) over the default in
+    `dbt_project.yml`. The one place Python reads a dbt var, so a setting the SQL and the
+    Python assets share (the activity window) cannot disagree between them."""
+    values = dbt_vars()
+    if name in values:
+        return values[name]
+    import yaml  # the venv's (dbt's dependency); not needed by `salt` before the venv exists
+
+    defaults = yaml.safe_load((ROOT / "dbt_project.yml").read_text()).get("vars") or {}
+    if name not in defaults:
+        raise KeyError(f"dbt var {name!r} is neither in WH_DBT_VARS nor in dbt_project.yml")
+    return defaults[name]
+
+
+def activity_window_days() -> int:
+    """Days an invoice keeps a customer active (dbt var `activity_window_days`, default 365 in
+    `dbt_project.yml`): the customer-month spine, the churn model's population and labels,
+    and CLV's live customers all follow it."""
+    value = dbt_var("activity_window_days")
+    try:
+        days = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"activity_window_days must be a whole number of days, got {value!r}"
+        ) from exc
+    if days < 1 or days != float(value):  # type: ignore[arg-type]
+        raise ValueError(f"activity_window_days must be a whole number of days >= 1, got {value!r}")
+    return days
+
+
 def salt_file() -> Path:
     """Where the generated salt lives: outside the repository, in the user's config folder."""
     config = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))

@@ -10,6 +10,8 @@ copy of the spine's rule against dbt's `int_customer_months`.
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -18,9 +20,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from orchestration import settings
 from orchestration.churn import (
+    ALERT_RISK,
+    BASELINE_REASON,
     FEATURE_NAMES,
+    FEATURE_SOURCES,
+    FEATURES,
     Sources,
+    available_features,
     average_precision,
     backtest,
     brier_score,
@@ -29,7 +37,10 @@ from orchestration.churn import (
     contributions,
     customer_months,
     early_warning,
+    is_active_on,
+    lapses_on,
     load_sources,
+    lost_by_activity_rule,
     pareto_p_alive,
     reasons,
     reliability_table,
@@ -46,6 +57,7 @@ CUSTOMERS, YEARS, SEED = 1500, 3, 11
 AS_OF = pd.Timestamp("2026-10-31")  # the generator's default end date
 CUTOFFS = ("2024-07-01", "2025-01-01", "2025-07-01", "2026-01-01")
 LEAK_CUTOFF = pd.Timestamp("2025-07-01")
+FEATURES_BY_NAME = {f.name: f for f in FEATURES}
 
 
 def _read(landing: Path, table: str) -> pd.DataFrame:
@@ -482,6 +494,7 @@ def test_early_warning_table(example_model):
         "risk_band",
         "value",
         "value_at_risk",
+        "is_lost_by_activity_rule",
         "rank",
         "reason_1",
         "reason_1_contribution",
@@ -504,8 +517,18 @@ def test_early_warning_table(example_model):
     assert (bands.loc[bands.index == "high"] >= 0.30).all()
     assert bands.loc[bands.index == "low"].lt(0.10).all()
     assert table["reason_1_contribution"].dropna().gt(0).all()
+    assert not table["is_lost_by_activity_rule"].any()
     as_frame = early_warning(model, features, value.rename("value").reset_index())
     pd.testing.assert_frame_equal(as_frame, table)
+
+    # The largest value at risk, flagged lost by the activity rule, leaves the top: C0000
+    # (1e6) leads, C0001 (no value) closes the others, and C0004 comes after it, apart.
+    lost = pd.Series({"C0004": True, "C0002": False})
+    apart = early_warning(model, features, value, lost=lost)
+    assert apart["customer_id"].to_list()[0] == "C0000"
+    assert apart["customer_id"].to_list()[-2:] == ["C0001", "C0004"]
+    assert apart["is_lost_by_activity_rule"].sum() == 1
+    assert apart.loc[apart["customer_id"] == "C0004", "rank"].item() == len(features)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -705,3 +728,221 @@ def test_pandas_spine_and_sources_match_the_warehouse(built_warehouse):
     assert (joined["month_end_on_dbt"] == joined["month_end_on_pd"]).all()
     assert (joined["is_active_dbt"] == joined["is_active_pd"]).all()
     assert (joined["is_churned_dbt"] == joined["is_churned_pd"]).all()
+
+
+# --------------------------------------------------------------------------- one window
+
+
+def test_the_dbt_var_sets_the_window_of_population_and_labels(monkeypatch):
+    """`WH_DBT_VARS='{"activity_window_days": 180}'` reaches dbt (`dbt_vars`) and the model
+    alike. LABEL_EXAMPLE at cutoff 2025-01-01 (the population is judged on 2024-12-31):
+
+    365 days: A, B, C, D, E active; labels as in `test_labels_by_hand`.
+    180 days: B (last order 2024-03-15, 291 days before) is already lost, so out of the
+    population; C (last order 2024-09-01) lapses on 2025-02-28 and E (2024-12-01) on
+    2025-05-30, both inside the window: churned; A (record) and D (contract) as before.
+    """
+    monkeypatch.delenv("WH_DBT_VARS", raising=False)
+    assert settings.activity_window_days() == 365  # dbt_project.yml's default
+    assert hand_sources(**LABEL_EXAMPLE).activity_window_days == 365
+    monkeypatch.setenv("WH_DBT_VARS", json.dumps({"activity_window_days": 180}))
+    assert settings.dbt_vars()["activity_window_days"] == 180  # what dbt's --vars get
+    assert settings.activity_window_days() == 180
+    sources = hand_sources(**LABEL_EXAMPLE)
+    assert sources.activity_window_days == 180
+    labels = build_labels(sources, "2025-01-01", window_days=180)
+    assert dict(zip(labels["customer_id"], labels["churned"], strict=True)) == {
+        "A": True,
+        "C": True,
+        "D": True,
+        "E": True,
+    }
+    features = build_features(sources, "2025-01-01")
+    assert features["customer_id"].to_list() == ["A", "C", "D", "E"]
+    spine = customer_months(sources, "2025-01-01", "2025-06-30").set_index(
+        ["customer_id", "month_start_on"]
+    )
+    assert spine.loc[("C", pd.Timestamp("2025-02-01")), "is_churned"]
+    assert spine.loc[("E", pd.Timestamp("2025-05-01")), "is_churned"]
+    monkeypatch.setenv("WH_DBT_VARS", json.dumps({"activity_window_days": "soon"}))
+    with pytest.raises(ValueError, match="activity_window_days must be a whole number"):
+        settings.activity_window_days()
+
+
+def test_lost_by_the_activity_rule_by_hand():
+    """As of 2026-12-06 with a 365-day window; the spine's next close is 2026-12-31.
+
+    A: last invoice 2025-12-20, lapses on 2026-12-20                      -> lost
+    B: last invoice 2026-01-05, lapses on 2027-01-05                      -> not lost
+    C: last invoice 2025-12-10, contract to 2027-03-31: lapses 2027-04-01 -> not lost
+    D: a contract ending 2026-12-15 and no invoice: lapses on 2026-12-16  -> lost
+    E: last invoice 2025-12-31: inactive at the end of 2026-12-31         -> lost
+    F: last invoice 2025-11-01: already inactive, not in the list.
+    """
+    customers = pd.DataFrame({"customer_id": list("ABCDEF"), "acquired_on": "2024-01-01"})
+    sources = dataclasses.replace(
+        hand_sources(
+            customers=customers,
+            orders=orders(
+                ("A", "2025-12-20"),
+                ("B", "2026-01-05"),
+                ("C", "2025-12-10"),
+                ("E", "2025-12-31"),
+                ("F", "2025-11-01"),
+            ),
+            contracts=pd.DataFrame(
+                {
+                    "customer_id": ["C", "D"],
+                    "start_on": ["2026-04-01", "2025-12-16"],
+                    "end_on": ["2027-03-31", "2026-12-15"],
+                    "status": ["active", "active"],
+                }
+            ),
+        ),
+        as_of="2026-12-06",
+        activity_window_days=365,
+    )
+    lapse = lapses_on(sources, "2026-12-06")
+    assert lapse.dt.strftime("%Y-%m-%d").to_dict() == {
+        "A": "2026-12-20",
+        "B": "2027-01-05",
+        "C": "2027-04-01",
+        "D": "2026-12-16",
+        "E": "2026-12-31",
+    }
+    for customer, day in lapse.items():  # the rule's own verdict, the day before and on it
+        assert is_active_on(sources, day - pd.Timedelta(days=1))[customer]
+        assert not is_active_on(sources, day)[customer]
+    lost = lost_by_activity_rule(sources, "2026-12-06")
+    assert lost[lost].index.to_list() == ["A", "D", "E"]
+
+
+def orders_only(sources: Sources) -> Sources:
+    """The same firm as an export of customers and orders only: every other table empty."""
+    empty = {
+        name: getattr(sources, name).iloc[:0]
+        for name in ("complaints", "interactions", "contracts", "assignments", "survey_answers")
+    }
+    return dataclasses.replace(sources, churn_records=sources.churn_records.iloc[:0], **empty)
+
+
+def test_orders_only_gives_reasons_from_orders_only(firm):
+    """A drop with orders only: the features of the empty tables are not built, so no
+    customer is told "no touch for long" (which used to restate the tenure) or "no open
+    contract"; every customer at or above the alert risk has a reason."""
+    only = orders_only(firm)
+    order_features = [n for n in FEATURE_NAMES if FEATURE_SOURCES[n] in ("orders", "customers")]
+    assert available_features(only) == tuple(order_features)
+    assert available_features(firm) == FEATURE_NAMES
+    frames = training_frames(only, CUTOFFS[1:3], window_days=180)
+    rows = pd.concat(frames.values(), ignore_index=True)
+    assert [c for c in rows.columns if c not in ("customer_id", "cutoff", "churned")] == (
+        order_features
+    )
+    model = train(rows.drop(columns="churned"), rows[["customer_id", "cutoff", "churned"]])
+    assert set(model.feature_names) <= set(order_features)
+    today = build_features(only, AS_OF + pd.Timedelta(days=1))
+    table = early_warning(model, today, value=pd.Series(1.0, index=today["customer_id"]))
+    given = pd.concat([table[f"reason_{k}"] for k in (1, 2, 3)]).dropna()
+    allowed = {FEATURES_BY_NAME[n].reason for n in order_features} | {BASELINE_REASON.reason}
+    assert set(given) <= allowed
+    assert not given.str.contains("长期未联系|无有效合同|投诉|满意度|客户经理").any()
+    alerted = table.loc[table["risk"] >= ALERT_RISK]
+    assert len(alerted) > 20
+    assert alerted["reason_1"].notna().all()
+
+
+def test_every_alerted_customer_has_a_reason():
+    """Churn common in the whole base (logit 0.8 at the mean) and rising with tenure, against
+    the documented direction (a young relationship is the risky one):
+
+    - "long": tenure two sd above the mean raises the log-odds, but on the side the catalogue
+      calls safe, so the usual rule gives no reason; above the alert risk it gets tenure;
+    - "average": every feature at its training mean, nothing raised the log-odds: the reason
+      is the baseline, with the model's log-odds at the reference as its contribution.
+    """
+    rng = np.random.default_rng(5)
+    n = 1500
+    tenure = rng.normal(700, 200, n)
+    recent = rng.poisson(2.0, n).astype(float)
+    logit = 0.8 + 1.0 * (tenure - 700) / 200
+    keys = {"customer_id": [f"C{i:04d}" for i in range(n)], "cutoff": pd.Timestamp("2025-01-01")}
+    features = pd.DataFrame({**keys, "orders_90d": recent, "tenure_days": tenure})
+    labels = pd.DataFrame({**keys, "churned": rng.random(n) < 1 / (1 + np.exp(-logit))})
+    model = train(features, labels, gbm_max_iter=40)
+    mean = model.reference["logistic"]
+    probe = pd.DataFrame(
+        {
+            "customer_id": ["long", "average"],
+            "cutoff": pd.Timestamp("2025-01-01"),
+            "orders_90d": [mean["orders_90d"]] * 2,
+            "tenure_days": [mean["tenure_days"] + 400, mean["tenure_days"]],
+        }
+    )
+    risk = score(model, probe, "logistic")
+    assert (risk >= ALERT_RISK).all()
+    strict = reasons(model, probe, "logistic", alert_risk=1.0)  # the usual rule alone
+    assert strict.empty
+    got = reasons(model, probe, "logistic").set_index("customer_id")
+    assert got.loc["long", "feature"] == "tenure_days"
+    assert got.loc["long", "contribution"] > 0
+    assert got.loc["average", "feature"] == "baseline"
+    assert got.loc["average", "reason"] == BASELINE_REASON.reason
+    intercept = model.classifier("logistic").named_steps["model"].intercept_[0]
+    assert got.loc["average", "contribution"] == pytest.approx(intercept)
+    assert intercept > 0.5  # a base rate near 0.69 (logit 0.8)
+
+
+@pytest.mark.slow
+def test_one_window_moves_the_spine_the_churn_population_and_the_live_set(
+    built_warehouse, tmp_path, monkeypatch, dbt_subprocess
+):
+    """`WH_DBT_VARS='{"activity_window_days": 180}'`: dbt rebuilds the spine and
+    customer_facts (whose is_active is the live set CLV values) with it, and the churn model,
+    reading the same variable through `settings.activity_window_days()`, scores exactly the
+    customers the spine calls active on as_of — fewer than with 365 days."""
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, database)
+
+    def active_sets(con) -> tuple[set, set, pd.Timestamp]:
+        last = con.execute("select max(month_end_on) from int_customer_months").fetchone()[0]
+        spine = con.execute(
+            "select customer_id from int_customer_months where is_active and month_end_on = ?",
+            [last],
+        ).df()
+        live = con.execute("select customer_id from customer_facts where is_active").df()
+        return set(spine["customer_id"]), set(live["customer_id"]), pd.Timestamp(last)
+
+    monkeypatch.delenv("WH_DBT_VARS", raising=False)
+    with duckdb.connect(str(database), read_only=True) as con:
+        spine_365, live_365, as_of = active_sets(con)
+        population_365 = set(
+            build_features(load_sources(con, as_of=as_of), as_of + pd.Timedelta(days=1))[
+                "customer_id"
+            ]
+        )
+    assert spine_365 == live_365 == population_365
+
+    monkeypatch.setenv("WH_DBT_VARS", json.dumps({"activity_window_days": 180}))
+    dbt_vars = {**settings.dbt_vars(), "as_of": str(as_of.date())}
+    result = dbt_subprocess(
+        ["run", "--quiet", "--full-refresh", "--select", "int_customer_months+,+customer_facts",
+         "--vars", json.dumps(dbt_vars)],
+        database,
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    with duckdb.connect(str(database), read_only=True) as con:
+        spine_180, live_180, _ = active_sets(con)
+        sources = load_sources(con, as_of=as_of)
+    assert sources.activity_window_days == 180
+    population_180 = set(build_features(sources, as_of + pd.Timedelta(days=1))["customer_id"])
+    assert spine_180 == live_180 == population_180
+    assert spine_180 < spine_365 and len(spine_365) - len(spine_180) > 10
+    # the labels of a cutoff cover the customers active then by the same window: fewer
+    cutoff = (as_of - pd.Timedelta(days=200)).to_period("M").to_timestamp()
+    labelled_180 = set(build_labels(sources, cutoff)["customer_id"])
+    everyone = dataclasses.replace(sources, activity_window_days=365, customer_months=None)
+    assert labelled_180 < set(build_labels(everyone, cutoff)["customer_id"])
+    active = is_active_on(sources, cutoff - pd.Timedelta(days=1))
+    assert labelled_180 == set(active.index[active.to_numpy()])

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from dagster import AssetKey
 
+from orchestration.churn import ALERT_RISK
 from orchestration.concentration import concentration
 from orchestration.contract import TABLES
 from orchestration.settings import ROOT
@@ -260,9 +261,40 @@ def test_churn_early_warning_is_ranked_and_explained(built):
     assert len(warning) > 0 and warning["customer_id"].is_unique
     assert warning["risk"].between(0, 1).all()
     assert sorted(warning["rank"]) == list(range(1, len(warning) + 1))
-    ranked = warning.sort_values("rank")["value_at_risk"].dropna()
-    assert ranked.is_monotonic_decreasing
+    ranked = warning.sort_values("rank")
+    lost = ranked["is_lost_by_activity_rule"]
+    assert not (lost.to_numpy()[:-1] & ~lost.to_numpy()[1:]).any()  # the lost come last
+    for _, group in ranked.groupby(lost):
+        assert group["value_at_risk"].dropna().is_monotonic_decreasing
     assert warning["reason_1"].notna().any()
+    assert warning.loc[warning["risk"] >= ALERT_RISK, "reason_1"].notna().all()
+    assert (warning["activity_window_days"] == 365).all()
+    assert set(warning["value_basis"]) <= {"clv_margin_cny", "clv_cny"}
     assert not [c for c in warning.columns if "name" in c or "phone" in c or "email" in c]
     if len(methods):  # two closed windows are needed for a backtest
         assert {"recency_baseline", "model_gbm", "model_logistic"} <= set(methods)
+
+
+@pytest.mark.slow
+def test_renewal_book_is_published_and_ties_to_the_contracts(built):
+    """Every contract not terminated ending in the next 365 days is in the book once, in the
+    bucket of its days to end, with its customer's risk; and BI gets the table."""
+    with duckdb.connect(built["database"], read_only=True) as con:
+        book = con.execute("select * from analytics.renewal_book").df()
+        as_of = pd.Timestamp(book["as_of"].iloc[0]) if len(book) else None
+        expected = con.execute(
+            """select count(*), sum(contract_value_cny) from fct_contracts
+               where lower(status) <> 'terminated' and start_on <= ?
+                 and end_on > ? and end_on <= ? + interval 365 day""",
+            [as_of, as_of, as_of],
+        ).fetchone()
+        risk = con.execute("select customer_id, risk from analytics.churn_early_warning").df()
+    assert len(book) == expected[0] > 0 and book["contract_id"].is_unique
+    assert book["contract_value_cny"].sum() == pytest.approx(float(expected[1]))
+    bucket = pd.cut(book["days_to_end"], [0, 90, 180, 365], labels=["0-90", "91-180", "181-365"])
+    assert (book["renewal_bucket"] == bucket.astype(str)).all()
+    joined = book.merge(risk, on="customer_id", how="left")
+    np.testing.assert_allclose(joined["churn_risk"], joined["risk"])
+    published = Path(built["database"]).parent / "published" / "bi.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select count(*) from analytics.renewal_book").fetchone()[0] == len(book)

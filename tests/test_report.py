@@ -102,8 +102,20 @@ NAMES = {
 }
 # 25 scored customers, risk 1.00, 0.96, …, 0.04; value 1,000 × rank. Risk ≥ 0.5: the first
 # 13 (0.52 is the 13th), holding 1,000 × (1 + … + 13) = 91,000.
+# Risk 1.00, 0.96, ... and value 1,000, 2,000, ...: the value at risk (risk x value) peaks
+# at C013 (0.52 x 13,000 = 6,760). C001 and C025 are lost by the activity rule: listed
+# apart, by value (C025 first). C013's second signal is the early-warning list's bilingual
+# form, shown in the report's language only.
 AT_RISK = [
-    (f"C{i + 1:03d}", round(1 - 0.04 * i, 2), 1000.0 * (i + 1), "complaints_rising", "no_touch")
+    (
+        f"C{i + 1:03d}",
+        round(1 - 0.04 * i, 2),
+        1000.0 * (i + 1),
+        round(1 - 0.04 * i, 2) * 1000.0 * (i + 1),
+        i in (0, 24),
+        "complaints_rising",
+        "few orders in the last 90 days / 近90天订单少" if i == 12 else "no_touch",
+    )
     for i in range(25)
 ]
 # value × loyalty segments: 3 + 2 + 4 + 1 placed, 1 unsegmented = 11 customers.
@@ -290,12 +302,14 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
         con.execute(
             """
             create table analytics.churn_early_warning (
-                customer_id varchar, risk double, value double,
+                customer_id varchar, risk double, value double, value_at_risk double,
+                is_lost_by_activity_rule boolean,
                 reason_1 varchar, reason_2 varchar, reason_3 varchar)
             """
         )
         con.executemany(
-            "insert into analytics.churn_early_warning values (?, ?, ?, ?, ?, null)", AT_RISK
+            "insert into analytics.churn_early_warning values (?, ?, ?, ?, ?, ?, ?, null)",
+            AT_RISK,
         )
     con.close()
     return path
@@ -538,12 +552,22 @@ def test_due_diligence_names_the_top_recorded_churn_reason(tmp_path):
     assert re.search(r"Not recorded\s+10\s+52\.6%", en)
 
 
-def test_at_risk_table_lists_the_top_twenty_by_identifier(reports):
+def test_at_risk_table_ranks_by_value_at_risk_with_the_lost_apart(reports):
     en = visible_text(reports["en"])
-    assert re.search(r"\b1\s+C001\s+100\.0%\s+CNY 1,000\s+More complaints; No contact for long", en)
-    assert re.search(r"\b20\s+C020\s+24\.0%\s+CNY 20,000", en)
-    assert "C021" not in en
-    assert "长期未联系" in visible_text(reports["zh"])
+    zh = visible_text(reports["zh"])
+    assert re.search(
+        r"\b1\s+C013\s+52\.0%\s+CNY 13,000\s+CNY 6,760\s+"
+        r"More complaints; few orders in the last 90 days",
+        en,
+    )
+    # the three smallest values at risk of the 23 still active stay out: C002 (1,920) is one
+    assert not re.search(r"\bC002\b", en)
+    assert "Reported apart: 2 customers, holding CNY 26,000 of value" in en
+    assert re.search(r"\b1\s+C025\s+4\.0%\s+CNY 25,000\s+More complaints", en)
+    assert re.search(r"\b2\s+C001\s+100\.0%\s+CNY 1,000\s+More complaints", en)
+    assert "近90天订单少" in zh and "few orders" not in zh
+    assert "近90天订单少" not in en
+    assert "长期未联系" in zh
 
 
 def test_segments_matrix(reports):

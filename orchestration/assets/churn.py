@@ -4,10 +4,14 @@
 - Cutoffs are month starts 6 months apart, going back from the latest one whose label window
   (`WH_CHURN_WINDOW_DAYS`, default 180) has closed by as_of, at most `WH_CHURN_CUTOFFS`
   (default 5); a cutoff needs a year of history before it.
+- The population and the labels follow the dbt var `activity_window_days`
+  (`orchestration.settings.activity_window_days()`), as the spine does.
 - The scoring model is trained on those cutoffs (at most `WH_CHURN_MAX_TRAINING_ROWS`
   customer-cutoff rows, default 60,000, drawn by whole customers; 0 = every row) and
   scores each customer active at as_of (features from rows dated up to as_of); value = the
-  customer's CLV.
+  customer's CLV on margin (`customer_clv.clv_margin_cny`) where the CLV table has it, else
+  `clv_cny` (`value_basis` names the column); the list ranks by value at risk, with the
+  customers the activity rule is about to call lost flagged and ranked after the others.
 - The backtest is rolling-origin over the same cutoffs (train on earlier, test on later):
   the model, the recency-only baseline and Pareto/NBD P(alive), with AUC, PR-AUC, Brier and
   a reliability table.
@@ -26,20 +30,23 @@ from ..churn import (
     build_features,
     early_warning,
     load_sources,
+    lost_by_activity_rule,
     pareto_p_alive,
     train,
     training_frames,
 )
 from ..churn.model import MAX_TRAINING_ROWS
-from ..settings import as_of
+from ..settings import activity_window_days, as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import warehouse_dbt_assets
 
 GROUP = "churn"
 TABLES = {
     "churn_early_warning": "H4: every customer active at as_of with the calibrated churn risk "
-    "in the next window, risk band, value (CLV), value at risk = risk x value, rank, and the "
-    "top three reasons that raised the score with their contributions. No personal data.",
+    "in the next window, risk band, value (margin CLV where available, value_basis), value at "
+    "risk = risk x value, whether the activity rule is about to call the customer lost, rank "
+    "by value at risk (those lost after the others), and the top three reasons that raised "
+    "the score with their contributions. No personal data.",
     "early_warning_backtest": "H5: AUC, PR-AUC and Brier score per historical cutoff for the "
     "model (logistic, gradient boosting), the recency-only baseline and Pareto/NBD P(alive), "
     "with the model's margin over the baseline.",
@@ -83,13 +90,26 @@ WARNING_COLUMNS = {
     "risk_band": str,
     "value": float,
     "value_at_risk": float,
+    "is_lost_by_activity_rule": bool,
     "rank": "int64",
     **{f"reason_{k}": str for k in (1, 2, 3)},
     **{f"reason_{k}_contribution": float for k in (1, 2, 3)},
     "as_of": "datetime64[ns]",
     "model": str,
     "window_days": "int64",
+    "activity_window_days": "int64",
+    "value_basis": str,
 }
+# customer_clv's value columns, preferred first: contribution margin, then revenue.
+VALUE_COLUMNS = ("clv_margin_cny", "clv_cny")
+
+
+def value_column(columns: list[str]) -> str:
+    """The CLV column the list values customers with: margin-based where the table has it."""
+    for column in VALUE_COLUMNS:
+        if column in columns:
+            return column
+    raise ValueError(f"customer_clv has none of the value columns {list(VALUE_COLUMNS)}")
 
 
 def max_training_rows() -> int | None:
@@ -118,8 +138,12 @@ def score_customers(
         rows.drop(columns="churned"), rows[["customer_id", "cutoff", "churned"]], max_rows=max_rows
     )
     today = build_features(sources, as_of_day + pd.Timedelta(days=1))
-    return early_warning(model, today, value=clv).assign(
-        as_of=as_of_day.date(), model=model.chosen, window_days=window
+    lost = lost_by_activity_rule(sources, as_of_day)
+    return early_warning(model, today, value=clv, lost=lost).assign(
+        as_of=as_of_day.date(),
+        model=model.chosen,
+        window_days=window,
+        activity_window_days=sources.activity_window_days,
     )
 
 
@@ -142,22 +166,24 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
     as_of_day = pd.Timestamp(as_of() or dt.date.today().isoformat())
     window = window_days()
     with duckdb.get_connection() as con:
-        sources = load_sources(con, as_of=as_of_day)
-        clv = con.execute(
-            f"select customer_id, clv_cny as value from {ANALYTICS_SCHEMA}.customer_clv"
-        ).df()
+        sources = load_sources(con, as_of=as_of_day, activity_window_days=activity_window_days())
+        table = f"{ANALYTICS_SCHEMA}.customer_clv"
+        basis = value_column(list(con.execute(f"select * from {table} limit 0").df().columns))
+        clv = con.execute(f"select customer_id, {basis} as value from {table}").df()
     first_data = pd.Timestamp(sources.orders["ordered_on"].min())
     cutoffs = training_cutoffs(first_data, as_of_day, window)
     max_rows = max_training_rows()
     context.log.info(
-        f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}, training on at "
-        f"most {max_rows or 'all'} rows"
+        f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}, activity window "
+        f"{sources.activity_window_days} days, value {basis}, training on at most "
+        f"{max_rows or 'all'} rows"
     )
     notes = []
     frames = None  # built once: the scoring model and the backtest learn from the same ones
     try:
         frames = training_frames(sources, cutoffs, window_days=window)
         warning = score_customers(sources, frames, as_of_day, window, clv, max_rows)
+        warning["value_basis"] = basis
         context.log.info(f"{len(warning):,} customers scored with model {warning['model'][0]}")
     except (ValueError, IndexError) as exc:
         # too little history or no churner to learn from: an empty list, said loudly

@@ -22,9 +22,10 @@ What each step does (details in the modules):
   int_customer_months, only the columns needed (no personal data). `Sources` can also be
   built from DataFrames with the same column names.
 - `build_features(sources, cutoff, extra=None)`: one row per customer active at the cutoff
-  (the spine's rule — open contract or an invoice within 365 days, unless a churn record is
-  the latest event — judged at the end of the day before the cutoff), from rows dated
-  strictly before the cutoff only. Columns: customer_id, cutoff, `FEATURE_NAMES` (orders in
+  (the spine's rule — open contract or an invoice within the dbt var `activity_window_days`
+  (365), unless a churn record is the latest event — judged at the end of the day before the
+  cutoff), from rows dated strictly before the cutoff only. Columns: customer_id, cutoff,
+  the `available_features` (those of `FEATURE_NAMES` whose source table is not empty: orders in
   90/180/365 days and their trend, days since the last order, complaints and their trend,
   latest satisfaction and its change, days since the last interaction, manager changed,
   open contract and days to its planned end, tenure) plus the caller's `extra` columns
@@ -36,9 +37,11 @@ What each step does (details in the modules):
   boosting (sigmoid calibration by default), the one with the lower held-out log-loss is
   `chosen`; `score`, `contributions`, `reasons` (top 3 with value and log-odds
   contribution; additive for logistic, perturbation for gbm).
-- `early_warning(model, features, value)`: the `churn_early_warning` table (customer_id,
-  cutoff, risk, risk_band, value, value_at_risk = risk × value, rank, reason_1..3 and their
-  contributions), ranked by value_at_risk.
+- `early_warning(model, features, value, lost=...)`: the `churn_early_warning` table
+  (customer_id, cutoff, risk, risk_band, value, value_at_risk = risk × value,
+  is_lost_by_activity_rule, rank, reason_1..3 and their contributions), ranked by
+  value_at_risk with the customers `lost_by_activity_rule` after the others; every customer
+  at or above `ALERT_RISK` has a reason.
 - `backtest(...)` → `Backtest(metrics, reliability)`: rolling origin over the cutoffs; AUC,
   PR-AUC, Brier and margins over the recency baseline for model_logistic, model_gbm,
   recency_baseline and pareto_p_alive (when given); a reliability table per method.
@@ -61,13 +64,17 @@ from .features import (
     DEFAULT_WINDOW_DAYS,
     EXTRA_FEATURES,
     FEATURE_NAMES,
+    FEATURE_SOURCES,
     FEATURES,
     Feature,
+    available_features,
     build_features,
     build_labels,
     feature_catalogue,
 )
 from .model import (
+    ALERT_RISK,
+    BASELINE_REASON,
     METHODS,
     RISK_BANDS,
     ChurnModel,
@@ -78,19 +85,30 @@ from .model import (
     score,
     train,
 )
-from .sources import Sources, customer_months, is_active_on, load_sources
+from .sources import (
+    Sources,
+    customer_months,
+    is_active_on,
+    lapses_on,
+    load_sources,
+    lost_by_activity_rule,
+)
 
 __all__ = [
+    "ALERT_RISK",
+    "BASELINE_REASON",
     "DEFAULT_WINDOW_DAYS",
     "EXTRA_FEATURES",
     "FEATURES",
     "FEATURE_NAMES",
+    "FEATURE_SOURCES",
     "METHODS",
     "RISK_BANDS",
     "Backtest",
     "ChurnModel",
     "Feature",
     "Sources",
+    "available_features",
     "average_precision",
     "backtest",
     "brier_score",
@@ -101,7 +119,9 @@ __all__ = [
     "early_warning",
     "feature_catalogue",
     "is_active_on",
+    "lapses_on",
     "load_sources",
+    "lost_by_activity_rule",
     "pareto_p_alive",
     "reasons",
     "reliability_table",

@@ -7,7 +7,10 @@ the day before (`is_active_on(sources, cutoff - 1 day)`), judged from those rows
 customer is never in or out of the population because of something that happened later.
 
 Every feature names the reason it gives when it raises a customer's risk (English / Chinese)
-and the direction in which it does so (`FEATURES`).
+and the direction in which it does so (`FEATURES`), and the source table it is computed from
+(`FEATURE_SOURCES`). A feature whose source table holds no row up to as_of (a firm that
+exports orders only) is not built: it would only restate the tenure or a constant, and give
+reasons such as "no touch for long" that the firm's data cannot support.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .sources import (
+    DATE_COLUMNS,
     SATISFACTION_SURVEY_KIND,
     DateLike,
     Sources,
@@ -122,6 +126,37 @@ EXTRA_FEATURES: tuple[Feature, ...] = (
     ),
 )  # fmt: skip
 FEATURE_NAMES = tuple(f.name for f in FEATURES)
+# The `Sources` table each built feature is computed from.
+FEATURE_SOURCES: dict[str, str] = {
+    "orders_90d": "orders",
+    "orders_180d": "orders",
+    "orders_365d": "orders",
+    "order_trend_180d": "orders",
+    "days_since_last_order": "orders",
+    "complaints_180d": "complaints",
+    "complaint_trend_180d": "complaints",
+    "satisfaction_latest_pct": "survey_answers",
+    "satisfaction_change_pct": "survey_answers",
+    "days_since_last_interaction": "interactions",
+    "manager_changed_365d": "assignments",
+    "has_open_contract": "contracts",
+    "days_to_contract_end": "contracts",
+    "tenure_days": "customers",
+}
+
+
+def available_features(sources: Sources) -> tuple[str, ...]:
+    """The built features whose source table has a row dated on or before `sources.as_of`
+    (for survey answers: a satisfaction answer); the others are left out of the model."""
+    answers = sources.survey_answers
+    rows = {name: getattr(sources, name) for name in set(FEATURE_SOURCES.values())} | {
+        "survey_answers": answers.loc[answers["survey_kind"].eq(SATISFACTION_SURVEY_KIND)]
+    }
+    dated = {
+        name: frame.loc[frame[DATE_COLUMNS[name][0]] <= sources.as_of]
+        for name, frame in rows.items()
+    }
+    return tuple(name for name in FEATURE_NAMES if not dated[FEATURE_SOURCES[name]].empty)
 
 
 def feature_catalogue(names: list[str] | tuple[str, ...] | None = None) -> dict[str, Feature]:
@@ -183,8 +218,9 @@ def _planned_contract_end(contracts: pd.DataFrame, cutoff: pd.Timestamp) -> pd.S
 def build_features(
     sources: Sources, cutoff: DateLike, extra: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """One row per customer active at the cutoff: customer_id, cutoff, then `FEATURE_NAMES`
-    and any extra columns, computed from rows dated strictly before the cutoff.
+    """One row per customer active at the cutoff: customer_id, cutoff, then the
+    `available_features` (those of `FEATURE_NAMES` whose source table is not empty) and any
+    extra columns, computed from rows dated strictly before the cutoff.
 
     `extra`: optional per-customer columns (p_alive, expected_purchases, ...) keyed by
     customer_id, and by cutoff when it has that column; the caller must have computed them
@@ -249,6 +285,7 @@ def build_features(
         to_end.reindex(index).clip(upper=NO_CONTRACT_DAYS).fillna(NO_CONTRACT_DAYS).astype(float)
     )
     out["tenure_days"] = tenure
+    out = out[list(available_features(sources))]
 
     if extra is not None:
         out = out.join(_extra_at(extra, cutoff, set(out.columns)))

@@ -29,7 +29,16 @@ Reasons (`contributions`, `reasons`), in log-odds of the uncalibrated classifier
   feature's value moved this customer's score.
 A reason is shown when its contribution is positive and the value lies on the feature's
 documented risky side of the training reference (mean for logistic, median for gbm);
-missing values give no reason.
+missing values give no reason. A customer at or above the alert risk (`ALERT_RISK`, the
+"high" band) always gets one: without such a reason, the known feature that raised the
+log-odds most (side aside); where none raised it, the risk is the model's baseline (the
+log-odds at the training reference, high when churn is common in the whole base) and the
+reason says so (`BASELINE_REASON`, its contribution that baseline log-odds).
+
+The list ranks by value at risk (risk × value, the value expected to be lost in the window).
+Customers the activity rule is about to call lost (`lost`: no order or contract will keep
+them active past the spine's next month close) are flagged and ranked after the others: a
+win-back case, reported apart, not an early warning.
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .features import KEYS, feature_catalogue
+from .features import KEYS, Feature, feature_catalogue
 
 METHODS = ("logistic", "gbm")
 CALIBRATION_FOLDS = 3
@@ -64,6 +73,12 @@ TOP_REASONS = 3
 THREADS = 1
 # (lower bound, band), highest first: 180-day churn risk, against a base rate near 8 %.
 RISK_BANDS: tuple[tuple[float, str], ...] = ((0.30, "high"), (0.10, "medium"), (0.0, "low"))
+ALERT_RISK = RISK_BANDS[0][0]  # at or above it (the high band) a customer always has a reason
+BASELINE_REASON = Feature(
+    "baseline", 0, "churn common across the customer base", "客户群整体流失率高",
+    "No single feature raised the risk: the model's baseline log-odds (the customer at the "
+    "training reference) is high.",
+)  # fmt: skip
 
 
 @dataclass
@@ -286,21 +301,30 @@ def reasons(
     features: pd.DataFrame,
     method: str | None = None,
     top: int = TOP_REASONS,
+    alert_risk: float = ALERT_RISK,
 ) -> pd.DataFrame:
     """The top reasons that raised each customer's risk, long form: customer_id, cutoff,
-    rank (1 = strongest), feature, reason (English / Chinese), value, contribution."""
+    rank (1 = strongest), feature, reason (English / Chinese), value, contribution. Every
+    row scored at or above `alert_risk` has at least one (module docstring)."""
     method = method or model.chosen
-    contribution = contributions(model, features, method)
+    contribution = contributions(model, features, method).to_numpy()
     x = _inputs(model, features)
     catalogue = feature_catalogue(model.feature_names)
     direction = np.array([catalogue[n].risk_direction for n in model.feature_names])
     reference = model.reference[method].reindex(model.feature_names).to_numpy()
     side = (x.to_numpy() - reference) * direction
     values = x.to_numpy()
-    eligible = (contribution.to_numpy() > 0) & ~np.isnan(values) & ((direction == 0) | (side > 0))
+    known = ~np.isnan(values)
+    eligible = (contribution > 0) & known & ((direction == 0) | (side > 0))
+    # At or above the alert risk, a customer without a reason gets the known feature that
+    # raised the log-odds most, whatever its side; with none, the baseline (below).
+    alerted = score(model, features, method).to_numpy() >= alert_risk
+    raised = np.where(known & (contribution > 0), contribution, -np.inf)
+    fallback = alerted & ~eligible.any(axis=1) & np.isfinite(raised.max(axis=1, initial=-np.inf))
+    eligible[np.flatnonzero(fallback), raised[fallback].argmax(axis=1)] = True
     row, column = np.nonzero(eligible)
     long = pd.DataFrame(
-        {"row": row, "column": column, "contribution": contribution.to_numpy()[row, column]}
+        {"row": row, "column": column, "contribution": contribution[row, column]}
     ).sort_values(["row", "contribution"], ascending=[True, False], kind="stable")
     long["rank"] = long.groupby("row").cumcount() + 1
     long = long.loc[long["rank"] <= top]
@@ -311,7 +335,25 @@ def reasons(
     out["reason"] = out["feature"].map({n: f.reason for n, f in catalogue.items()})
     out["value"] = values[long["row"].to_numpy(), long["column"].to_numpy()]
     out["contribution"] = long["contribution"].to_numpy()
+    baseline = np.flatnonzero(alerted & ~eligible.any(axis=1))
+    if baseline.size:
+        base = features[list(KEYS)].iloc[baseline].reset_index(drop=True)
+        base["rank"] = 1
+        base["feature"] = BASELINE_REASON.name
+        base["reason"] = BASELINE_REASON.reason
+        base["value"] = np.nan
+        base["contribution"] = baseline_log_odds(model, method)
+        out = pd.concat([out, base], ignore_index=True)
     return out
+
+
+def baseline_log_odds(model: ChurnModel, method: str | None = None) -> float:
+    """The uncalibrated log-odds of a customer at the training reference (every feature at
+    its training mean for logistic, median for gbm): what no feature explains."""
+    method = method or model.chosen
+    reference = model.reference[method].reindex(model.feature_names).to_frame().T
+    with threadpool_limits(limits=THREADS, user_api="openmp"):
+        return float(model.classifier(method).decision_function(reference.astype(float))[0])
 
 
 def risk_band(risk: pd.Series, bands: tuple[tuple[float, str], ...] = RISK_BANDS) -> pd.Series:
@@ -327,17 +369,23 @@ def early_warning(
     features: pd.DataFrame,
     value: pd.Series | pd.DataFrame,
     *,
+    lost: pd.Series | None = None,
     method: str | None = None,
     bands: tuple[tuple[float, str], ...] = RISK_BANDS,
     top: int = TOP_REASONS,
 ) -> pd.DataFrame:
     """The `churn_early_warning` table: customer_id, cutoff, risk, risk_band, value,
-    value_at_risk (risk × value: the value expected to be lost in the window), rank (1 =
-    largest value_at_risk within the cutoff; a missing value ranks last), and reason_k /
-    reason_k_contribution for k = 1..top. No personal data: customers by id only.
+    value_at_risk (risk × value: the value expected to be lost in the window),
+    is_lost_by_activity_rule, rank, and reason_k / reason_k_contribution for k = 1..top.
+    No personal data: customers by id only.
+
+    Rank within the cutoff: 1 = largest value_at_risk among the customers not lost by the
+    activity rule; those flagged lost come after them (in the same order among themselves),
+    and a missing value ranks last of its group.
 
     `value`: per customer (CLV, trailing revenue, ...), a Series indexed by customer_id or
-    a DataFrame with customer_id and value columns.
+    a DataFrame with customer_id and value columns. `lost`: per customer, True when the
+    activity rule is about to call them lost (`lost_by_activity_rule`); missing = False.
     """
     method = method or model.chosen
     if features.duplicated(list(KEYS)).any():
@@ -353,9 +401,16 @@ def early_warning(
     out["risk_band"] = risk_band(out["risk"], bands)
     out["value"] = value.reindex(out["customer_id"]).to_numpy()
     out["value_at_risk"] = out["risk"] * out["value"]
+    if lost is None:
+        out["is_lost_by_activity_rule"] = False
+    else:
+        lost = lost.astype(bool)
+        lost.index = lost.index.astype(str)
+        flags = lost.reindex(out["customer_id"], fill_value=False)
+        out["is_lost_by_activity_rule"] = flags.to_numpy()
     out = out.sort_values(
-        ["cutoff", "value_at_risk", "risk", "customer_id"],
-        ascending=[True, False, False, True],
+        ["cutoff", "is_lost_by_activity_rule", "value_at_risk", "risk", "customer_id"],
+        ascending=[True, True, False, False, True],
         na_position="last",
     )
     out["rank"] = out.groupby("cutoff").cumcount() + 1

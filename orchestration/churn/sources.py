@@ -5,6 +5,10 @@ marts, already typed (dates as `datetime64[ns]` at midnight). `load_sources` rea
 a DuckDB connection; tests and notebooks can build a `Sources` from any DataFrames with the
 same column names.
 
+The activity window (days an invoice keeps a customer active) is the dbt var
+`activity_window_days`, read through `orchestration.settings.activity_window_days()` unless a
+`Sources` is given one: the model's population and labels follow the same window as the spine.
+
 `is_active_on` is the spine's activity rule (`int_customer_months`, documented in
 `_customers__models.yml`) evaluated on any day with only the rows dated on or before that
 day. The model uses it for the population at a cutoff (the day before the cutoff, so
@@ -20,7 +24,8 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
-ACTIVITY_WINDOW_DAYS = 365  # dbt var activity_window_days: an invoice keeps a customer active
+from ..settings import activity_window_days as configured_activity_window_days
+
 SATISFACTION_SURVEY_KIND = "satisfaction"
 
 DateLike = str | dt.date | pd.Timestamp
@@ -80,6 +85,8 @@ class Sources:
     - customer_months: `int_customer_months` (customer_id, month_start_on, month_end_on,
       is_churned) or None: labels then come from `customer_months()` (the same rule in pandas)
     - as_of: the last day the data covers; None means the latest event date in the tables.
+    - activity_window_days: days an invoice keeps a customer active; None means the dbt var
+      (`orchestration.settings.activity_window_days()`, as the spine was built with).
 
     Timestamps are cut to the day: an interaction at 09:00 on the cutoff day is "on the
     cutoff", so it is not before it. No personal data is needed or kept.
@@ -95,10 +102,16 @@ class Sources:
     survey_answers: pd.DataFrame
     customer_months: pd.DataFrame | None = None
     as_of: DateLike | None = None
+    activity_window_days: int | None = None
 
     def __post_init__(self) -> None:
+        window = self.activity_window_days
+        window = configured_activity_window_days() if window is None else int(window)
+        if window < 1:
+            raise ValueError(f"activity_window_days must be at least 1, got {window}")
+        object.__setattr__(self, "activity_window_days", window)
         for field in fields(self):
-            if field.name == "as_of":
+            if field.name in ("as_of", "activity_window_days"):
                 continue
             frame = getattr(self, field.name)
             if frame is None:
@@ -157,7 +170,12 @@ LABEL_MONTHS = (
 )
 
 
-def load_sources(con, as_of: DateLike | None = None, whole_spine: bool = False) -> Sources:
+def load_sources(
+    con,
+    as_of: DateLike | None = None,
+    whole_spine: bool = False,
+    activity_window_days: int | None = None,
+) -> Sources:
     """Read the model's inputs from a DuckDB connection to the warehouse (any schema on the
     search path holding the dbt relations). Only the listed columns are read: no names,
     phones or e-mails. Of the spine only the months the labels read (`LABEL_MONTHS`), unless
@@ -168,7 +186,7 @@ def load_sources(con, as_of: DateLike | None = None, whole_spine: bool = False) 
         ).df()
         for name, query in QUERIES.items()
     }
-    return Sources(**frames, as_of=as_of)
+    return Sources(**frames, as_of=as_of, activity_window_days=activity_window_days)
 
 
 def _last_on_or_before(
@@ -182,17 +200,19 @@ def _last_on_or_before(
 
 
 def is_active_on(
-    sources: Sources, day: DateLike, activity_window_days: int = ACTIVITY_WINDOW_DAYS
+    sources: Sources, day: DateLike, activity_window_days: int | None = None
 ) -> pd.Series:
     """The spine's status at the end of `day`, from rows dated on or before `day` only.
 
     Active: acquired by `day`, and a contract open on `day` (start_on <= day <= end_on) or
-    an invoice (not a credit note) in the `activity_window_days` days up to `day` — unless a
-    churn record is the latest event (on or after the last invoice and the last contract
-    start, or the acquisition where there is none). Returns a boolean Series indexed by
-    customer_id over the customers acquired by `day`.
+    an invoice (not a credit note) in the `activity_window_days` days up to `day` (default:
+    the sources' window) — unless a churn record is the latest event (on or after the last
+    invoice and the last contract start, or the acquisition where there is none). Returns a
+    boolean Series indexed by customer_id over the customers acquired by `day`.
     """
     day = as_day(day)
+    if activity_window_days is None:
+        activity_window_days = sources.activity_window_days
     customers = sources.customers.loc[sources.customers["acquired_on"] <= day]
     acquired = customers.set_index("customer_id")["acquired_on"]
     orders = sources.orders
@@ -215,6 +235,34 @@ def is_active_on(
     return pd.Series(active, index=acquired.index, name="is_active")
 
 
+def lapses_on(sources: Sources, day: DateLike) -> pd.Series:
+    """Per customer active at the end of `day`, the first day the activity rule calls them
+    lost if nothing new happens: the later of (last invoice + activity window) and (the day
+    after the latest end of a contract started by `day`). From rows dated on or before `day`;
+    a Series of Timestamps indexed by customer_id."""
+    day = as_day(day)
+    active = is_active_on(sources, day)
+    index = active.index[active.to_numpy()]
+    orders = sources.orders
+    last_order = _last_on_or_before(orders, "ordered_on", day, ~orders["is_credit_note"])
+    by_order = last_order.reindex(index) + pd.Timedelta(days=sources.activity_window_days)
+    contracts = sources.contracts.loc[sources.contracts["start_on"] <= day]
+    last_end = contracts.groupby("customer_id")["end_on"].max().reindex(index)
+    by_contract = last_end + pd.Timedelta(days=1)
+    lapse = pd.concat([by_order, by_contract], axis=1).max(axis=1)
+    return lapse.rename("lapses_on").rename_axis("customer_id")
+
+
+def lost_by_activity_rule(sources: Sources, day: DateLike) -> pd.Series:
+    """Per customer active at the end of `day`: True when the activity rule calls them lost
+    by the spine's next month close (the last day of the month of `day` + 1 day) unless they
+    order or sign before it (`lapses_on` on or before that close). Such a customer is lost in
+    practice (an invoice nearly a whole activity window old, no contract to carry them):
+    a win-back case rather than an early warning."""
+    close = as_day(day) + pd.Timedelta(days=1) + pd.offsets.MonthEnd(0)
+    return (lapses_on(sources, day) <= close).rename("is_lost_by_activity_rule")
+
+
 def month_ends(first: DateLike, last: DateLike) -> list[pd.Timestamp]:
     """The last days of the months from `first`'s month to `last`'s month."""
     ends = pd.date_range(as_day(first), as_day(last) + pd.offsets.MonthEnd(0), freq="ME")
@@ -225,7 +273,7 @@ def customer_months(
     sources: Sources,
     first_month: DateLike,
     last_month: DateLike,
-    activity_window_days: int = ACTIVITY_WINDOW_DAYS,
+    activity_window_days: int | None = None,
 ) -> pd.DataFrame:
     """The spine's rows from `first_month` to `last_month` rebuilt in pandas: customer_id,
     month_start_on, month_end_on (capped at `sources.as_of`), is_active, is_churned (active

@@ -44,6 +44,7 @@ from .i18n import (
     fmt_value,
     label,
     period_label,
+    reason_label,
     text,
 )
 from .queries import Unavailable, run
@@ -263,6 +264,7 @@ def load(connection: duckdb.DuckDBPyConnection, language: str, as_of: object) ->
         "clv_model_fits",
         "segments",
         "at_risk",
+        "at_risk_lost",
         "at_risk_summary",
     )
     results = {name: run(connection, name, **parameters) for name in names}
@@ -1161,7 +1163,19 @@ def segments_section(inputs: Inputs) -> Section:
     return section
 
 
+def _reasons_text(row: object, language: str) -> str:
+    """A customer's signals in the report's language only, strongest first."""
+    reasons = (row.reason_1, row.reason_2, row.reason_3)  # type: ignore[attr-defined]
+    return "; ".join(
+        reason_label(reason, language)
+        for reason in reasons
+        if reason is not None and not pd.isna(reason) and str(reason)
+    )
+
+
 def at_risk_section(inputs: Inputs) -> Section:
+    """The customers with the largest value at risk (risk × value), and apart from them the
+    customers the activity rule is about to call lost (win-back cases, by value)."""
     language = inputs.language
     section = Section("at_risk", inputs.t("sec_at_risk"), "analytics.churn_early_warning (H4)")
     summary, note = _rows_or_note(
@@ -1170,7 +1184,8 @@ def at_risk_section(inputs: Inputs) -> Section:
     rows, rows_note = _rows_or_note(
         inputs.results["at_risk"], inputs, "analytics.churn_early_warning"
     )
-    if summary is None or rows is None:
+    lost = inputs.results["at_risk_lost"]
+    if summary is None or (rows is None and not isinstance(lost, pd.DataFrame)):
         section.blocks.append(note if summary is None else rows_note)
         return section
     head = summary.iloc[0]
@@ -1182,39 +1197,64 @@ def at_risk_section(inputs: Inputs) -> Section:
                 high=fmt_count(head["customers_high_risk"], language),
                 threshold=fmt_rate(RISK_THRESHOLD, language),
                 value=fmt_cny(head["value_high_risk"], language),
-                top=len(rows),
+                at_risk=fmt_cny(head["value_at_risk"], language),
+                top=0 if rows is None else len(rows),
             )
         )
     )
-    table_rows = []
-    for rank, row in enumerate(rows.itertuples(index=False), start=1):
-        reasons = [
-            label(reason, language)
-            for reason in (row.reason_1, row.reason_2, row.reason_3)
-            if reason is not None and not pd.isna(reason) and str(reason)
-        ]
-        table_rows.append(
-            [
-                str(rank),
-                str(row.customer_id),
-                fmt_rate(row.risk, language),
-                fmt_cny(row.value, language),
-                "; ".join(reasons),
-            ]
+    headers = [
+        inputs.t("rank"),
+        inputs.t("customer_id"),
+        inputs.t("risk"),
+        inputs.t("value_cny"),
+        inputs.t("value_at_risk_cny"),
+        inputs.t("reasons"),
+    ]
+    if rows is not None:
+        section.blocks.append(
+            Table(
+                headers,
+                [
+                    [
+                        str(rank),
+                        str(row.customer_id),
+                        fmt_rate(row.risk, language),
+                        fmt_cny(row.value, language),
+                        fmt_cny(row.value_at_risk, language),
+                        _reasons_text(row, language),
+                    ]
+                    for rank, row in enumerate(rows.itertuples(index=False), start=1)
+                ],
+                (True, False, True, True, True, False),
+            )
         )
-    section.blocks.append(
-        Table(
-            [
-                inputs.t("rank"),
-                inputs.t("customer_id"),
-                inputs.t("risk"),
-                inputs.t("value_cny"),
-                inputs.t("reasons"),
-            ],
-            table_rows,
-            (True, False, True, True, False),
+    if isinstance(lost, pd.DataFrame) and len(lost):
+        section.blocks.append(
+            Paragraph(
+                inputs.t(
+                    "at_risk_lost",
+                    n=fmt_count(head["customers_lost"], language),
+                    value=fmt_cny(head["value_lost"], language),
+                    top=len(lost),
+                )
+            )
         )
-    )
+        section.blocks.append(
+            Table(
+                [headers[i] for i in (0, 1, 2, 3, 5)],
+                [
+                    [
+                        str(rank),
+                        str(row.customer_id),
+                        fmt_rate(row.risk, language),
+                        fmt_cny(row.value, language),
+                        _reasons_text(row, language),
+                    ]
+                    for rank, row in enumerate(lost.itertuples(index=False), start=1)
+                ],
+                (True, False, True, True, False),
+            )
+        )
     return section
 
 

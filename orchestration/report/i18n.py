@@ -155,12 +155,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "customer_id": {"en": "Customer ID", "zh": "客户编号"},
     "risk": {"en": "Risk", "zh": "风险"},
     "value_cny": {"en": "Value at stake", "zh": "涉及价值"},
+    "value_at_risk_cny": {"en": "Expected loss", "zh": "预期损失"},
     "reasons": {"en": "Signals", "zh": "预警信号"},
     "at_risk_summary": {
         "en": "{n} customers scored; {high} with a risk of {threshold} or more, "
-        "holding {value} of value. The {top} highest risks:",
+        "holding {value} of value. Expected loss (risk × value) of the customers still "
+        "active: {at_risk}. The {top} largest expected losses:",
         "zh": "共评分{n}位客户;风险不低于{threshold}的客户{high}位,涉及价值{value}。"
-        "风险最高的{top}位:",
+        "仍活跃客户的预期损失(风险×价值)合计{at_risk}。预期损失最大的{top}位:",
+    },
+    "at_risk_lost": {
+        "en": "Reported apart: {n} customers, holding {value} of value, whom the activity "
+        "rule counts as lost by the end of this month unless they order or sign again "
+        "(win-back cases, not early warnings). The {top} most valuable:",
+        "zh": "另列:{n}位客户(涉及价值{value})若本月底前无新订单或合同,按活跃规则即视为"
+        "流失(属挽回对象,而非预警对象)。价值最高的{top}位:",
     },
     # due diligence
     "dd_intro": {
@@ -374,6 +383,18 @@ def label(code: object, language: str) -> str:
     code = "" if code is None else str(code)
     entry = LABELS.get(code)
     return entry[language] if entry else code
+
+
+def reason_label(reason: object, language: str) -> str:
+    """A churn signal in one language: a known code in words; the early-warning list's
+    "English / 中文" form split at " / " (the part of `language`); anything else unchanged."""
+    reason = "" if reason is None else str(reason)
+    if reason in LABELS:
+        return label(reason, language)
+    english, separator, chinese = reason.partition(" / ")
+    if not separator:
+        return reason
+    return chinese if language == "zh" else english
 
 
 def _missing(value: object) -> bool:

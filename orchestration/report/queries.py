@@ -220,8 +220,27 @@ QUERIES: dict[str, Query] = {
         order by segment_code
         """,
     ),
-    # Identifiers, scores and reason codes only: no names, phones or e-mails.
+    # Identifiers, scores and reason codes only: no names, phones or e-mails. Ranked by
+    # value at risk (risk x value); customers the activity rule is about to call lost are
+    # listed apart (at_risk_lost), by the value they hold.
     "at_risk": Query(
+        ("analytics.churn_early_warning",),
+        """
+        select
+            customer_id,
+            risk,
+            value,
+            value_at_risk,
+            reason_1,
+            reason_2,
+            reason_3
+        from analytics.churn_early_warning
+        where not is_lost_by_activity_rule
+        order by value_at_risk desc nulls last, risk desc, customer_id
+        limit $limit
+        """,
+    ),
+    "at_risk_lost": Query(
         ("analytics.churn_early_warning",),
         """
         select
@@ -232,7 +251,8 @@ QUERIES: dict[str, Query] = {
             reason_2,
             reason_3
         from analytics.churn_early_warning
-        order by risk desc, value desc, customer_id
+        where is_lost_by_activity_rule
+        order by value desc nulls last, customer_id
         limit $limit
         """,
     ),
@@ -243,7 +263,11 @@ QUERIES: dict[str, Query] = {
             count(*) as customers,
             count(case when risk >= $risk_threshold then 1 end) as customers_high_risk,
             coalesce(sum(case when risk >= $risk_threshold then value end), 0)
-                as value_high_risk
+                as value_high_risk,
+            coalesce(sum(case when not is_lost_by_activity_rule then value_at_risk end), 0)
+                as value_at_risk,
+            count(case when is_lost_by_activity_rule then 1 end) as customers_lost,
+            coalesce(sum(case when is_lost_by_activity_rule then value end), 0) as value_lost
         from analytics.churn_early_warning
         """,
     ),
