@@ -121,8 +121,11 @@ docs: install parse
 	@cp $${DBT_TARGET_PATH:-target}/static_index.html $(DOCS_DIR)/index.html
 	@echo "$(DOCS_DIR)/index.html"
 
+# dagster dev in its own process group: Ctrl-C and SIGTERM (`kill %1` of `make dev &`) stop it,
+# its webserver, daemon and code servers (orchestration/devserver.py, tests/test_devserver.py).
 dev: install parse $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -m orchestration.definitions
+	@exec $(BIN)/python -m orchestration.devserver -- \
+		$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -m orchestration.definitions
 
 lint: install
 	$(BIN)/ruff check .

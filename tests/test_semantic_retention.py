@@ -84,7 +84,9 @@ def published(tmp_path_factory) -> Path:
             "slice_type varchar, slice_value varchar, customers_at_start bigint, "
             "customers_at_end bigint, customers_new bigint)"
         )
-        con.executemany("insert into loyalty_retention values (?, ?, ?, ?, ?, ?, ?)", RETENTION_ROWS)
+        con.executemany(
+            "insert into loyalty_retention values (?, ?, ?, ?, ?, ?, ?)", RETENTION_ROWS
+        )
     path.chmod(0o444)
     return path
 
