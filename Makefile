@@ -108,9 +108,11 @@ test-spark: install $(SPARK_STAMP) parse $(DAGSTER_HOME)/dagster.yaml
 	SPARK_LOCAL_IP=127.0.0.1 WH_DBT_TARGET=dev WH_TEST_SPARK=1 $(BIN)/python -m pytest tests/spark
 
 # dbt's documentation site as one offline file (models, columns, tests, lineage, and the
-# built tables' types and row counts; without them before the first make run).
+# built tables' types and row counts; without them before the first make run), and
+# docs/metrics.md again from seeds/indicator_catalogue.csv.
 DOCS_DIR := $(dir $(WH_DUCKDB_PATH))docs
 docs: install parse
+	@$(BIN)/python -m orchestration.catalogue
 	@if [ -e $(WH_DUCKDB_PATH) ]; then \
 		$(BIN)/dbt docs generate --static --quiet; \
 	else \
