@@ -54,12 +54,12 @@ GROUPS: dict[str, tuple[str, str, str]] = {
 # The source articles (Chinese web articles, not in this repository), by their subject.
 ARTICLES: tuple[tuple[str, str, str], ...] = (
     (
-        "the IT system integrator being sold",
+        "the IT integrator for sale",
         "how to judge the customer loyalty of an IT system-integration firm that is for sale",
         "转让信息系统集成企业,如何评估客户忠诚度?",
     ),
     (
-        "customer-management level",
+        "the customer-management rating",
         "how to rate a firm's customer management: satisfaction, loyalty, complaint rate, "
         "churn rate and participation",
         "客户管理水平评价",
@@ -76,7 +76,7 @@ ARTICLES: tuple[tuple[str, str, str], ...] = (
         "评估冲压件设计公司的客户忠诚度",
     ),
     (
-        "the automation integrator's customer value",
+        "the automation integrator",
         "how to value the customer resources of an automation system integrator",
         "如何评估自动化系统集成公司的客户资源价值?",
     ),
