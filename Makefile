@@ -108,21 +108,29 @@ test-spark: install $(SPARK_STAMP) parse $(DAGSTER_HOME)/dagster.yaml
 	SPARK_LOCAL_IP=127.0.0.1 WH_DBT_TARGET=dev WH_TEST_SPARK=1 $(BIN)/python -m pytest tests/spark
 
 # dbt's documentation site as one offline file (models, columns, tests, lineage, and the
-# built tables' types and row counts; without them before the first make run).
+# built tables' types and row counts; without them before the first make run, in a target
+# folder of its own: the in-memory parse would name the semantic manifest's catalog "memory"
+# and `mf query` would look there), and docs/metrics.md again from the catalogue seed.
 DOCS_DIR := $(dir $(WH_DUCKDB_PATH))docs
 docs: install parse
+	@$(BIN)/python -m orchestration.catalogue
+	@mkdir -p $(DOCS_DIR)
 	@if [ -e $(WH_DUCKDB_PATH) ]; then \
-		$(BIN)/dbt docs generate --static --quiet; \
+		$(BIN)/dbt docs generate --static --quiet && \
+		cp $${DBT_TARGET_PATH:-target}/static_index.html $(DOCS_DIR)/index.html; \
 	else \
 		echo "no warehouse yet: documenting without table statistics (make run first for them)"; \
-		WH_DUCKDB_PATH=:memory: $(BIN)/dbt docs generate --static --empty-catalog --quiet; \
+		WH_DUCKDB_PATH=:memory: $(BIN)/dbt docs generate --static --empty-catalog --quiet \
+			--target-path $(CURDIR)/target/docs-without-warehouse && \
+		cp target/docs-without-warehouse/static_index.html $(DOCS_DIR)/index.html; \
 	fi
-	@mkdir -p $(DOCS_DIR)
-	@cp $${DBT_TARGET_PATH:-target}/static_index.html $(DOCS_DIR)/index.html
 	@echo "$(DOCS_DIR)/index.html"
 
+# dagster dev in its own process group: Ctrl-C and SIGTERM (`kill %1` of `make dev &`) stop it,
+# its webserver, daemon and code servers (orchestration/devserver.py, tests/test_devserver.py).
 dev: install parse $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -m orchestration.definitions
+	@exec $(BIN)/python -m orchestration.devserver -- \
+		$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -m orchestration.definitions
 
 lint: install
 	$(BIN)/ruff check .

@@ -38,9 +38,11 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "footer": {
         "en": "Every figure is read from the warehouse marts named under each section; "
-        "indicator codes refer to the metric catalogue (METRICS.md). No personal data: "
-        "customers appear by identifier only.",
-        "zh": "所有数字均读取自各节注明的数据集市;指标代码对应指标目录(METRICS.md)。"
+        "indicator codes are those of the indicator catalogue (docs/metrics.md in the "
+        "project's repository; table indicator_catalogue in the published copy). No personal "
+        "data: customers appear by identifier only.",
+        "zh": "所有数字均读取自各节注明的数据集市;指标代码见指标目录(项目代码库中的 "
+        "docs/metrics.md;发布副本中的 indicator_catalogue 表)。"
         "报告不含个人信息:客户仅以编号出现。",
     },
     # sections
@@ -90,7 +92,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "customers_at_end": {"en": "At end (E)", "zh": "期末(E)"},
     "customers_won_back": {"en": "Won back", "zh": "挽回"},
     "retention_rate": {"en": "Retention (E−N)/S", "zh": "留存率(E−N)/S"},
-    "retention_seed_002": {"en": "Retention (E−N)/E, seed 002", "zh": "留存率(E−N)/E(资料002)"},
+    "retention_seed_002": {
+        "en": "Retention (E−N)/E, over customers at the end",
+        "zh": "留存率(E−N)/E,以期末客户为分母",
+    },
     "churn_rate": {"en": "Churn rate", "zh": "流失率"},
     "reason": {"en": "Reason", "zh": "原因"},
     "share": {"en": "Share", "zh": "占比"},
@@ -173,11 +178,9 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     # due diligence
     "dd_intro": {
-        "en": "What a buyer should look at in the customer base (seeds 000 and 003: "
-        "evaluating the loyalty of a firm's customers when the firm is sold), "
+        "en": "What a buyer should look at in the customer base when the firm is sold, "
         "with the figure from this warehouse.",
-        "zh": "收购方应重点审查的客户群要点(资料000与003:企业转让时如何评估客户忠诚度),"
-        "并附本数据仓库中的对应数据。",
+        "zh": "企业转让时收购方应重点审查的客户群要点,并附本数据仓库中的对应数据。",
     },
     "dd_question": {"en": "Question", "zh": "审查要点"},
     "dd_evidence": {"en": "Evidence", "zh": "数据"},
@@ -305,7 +308,7 @@ LABELS: dict[str, dict[str, str]] = {
     # A3 variants
     "response_based": {"en": "Satisfied / respondents", "zh": "满意客户/受访客户"},
     "response_rate": {"en": "Response rate", "zh": "回复率"},
-    "seed_002": {"en": "Satisfied / all customers (seed 002)", "zh": "满意客户/全部客户(资料002)"},
+    "seed_002": {"en": "Satisfied / all active customers", "zh": "满意客户/全部活跃客户"},
     # churn reasons (B5)
     "price": {"en": "Price", "zh": "价格"},
     "service": {"en": "Service", "zh": "服务"},
