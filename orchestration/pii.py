@@ -1,10 +1,10 @@
 """Personal data (METRICS I1) pseudonymised in Python, right after ingestion.
 
-Names, phones and e-mails stay in clear only in `raw.<table>`. Beside each such table the
-ingestion writes `raw.<table>_pseudonyms`: one row per raw row (the same `_file`, `_line` and
-`_loaded_at`), holding a keyed hash (HMAC-SHA256 with the salt `WH_PII_SALT`, lower-case hex)
-and a masked form of each personal value. Staging reads these columns and never sees the
-clear values or the salt.
+Names, phones and e-mails stay in clear only in `raw`. The ingestion adds to each raw table
+that holds them, in the same row, a keyed hash (HMAC-SHA256 with the salt `WH_PII_SALT`,
+lower-case hex) and a masked form of each personal value (`contact_name_hash`, `phone_hash`,
+`phone_masked`, ...), and `_pseudonymised` once done. Staging reads only these columns, so it
+never sees the clear values or the salt.
 
 Why here and not in SQL: a salt inlined in SQL is written into every artefact that keeps SQL
 (dbt's compiled files, manifest, run results and logs, the documentation site, the view
@@ -39,10 +39,9 @@ import pandas as pd
 
 from .settings import pii_salt
 
-SUFFIX = "_pseudonyms"
-# Row identity shared with the raw table: a corrected drop reloads the same file and lines
-# with a new `_loaded_at`, so stale pseudonyms never match the new rows.
-ROW_KEY = ("_file", "_line", "_loaded_at")
+# Set on a raw row once its pseudonyms are written; a reloaded (corrected) drop's new rows
+# arrive without it.
+DONE_COLUMN = "_pseudonymised"
 
 _EXTENSION = re.compile(r"(?i)(?:extension|ext\.?|x|#|转|分机|,|;)")
 _NON_DIGITS = re.compile(r"\D")
@@ -147,41 +146,103 @@ PSEUDONYMISED: dict[str, tuple[Pseudonym, ...]] = {
 
 
 def pseudonymise(con: duckdb.DuckDBPyConnection, table: str, salt: str | None = None) -> int:
-    """Bring `raw.<table>_pseudonyms` in line with `raw.<table>`: drop the rows of replaced
-    drops, add the rows not pseudonymised yet. Idempotent; returns the rows added (0 for a
-    table without personal data)."""
+    """Write the hashes and masks of the rows of `raw.<table>` that have none yet, in place
+    (the columns are added on first use). Idempotent; returns the rows pseudonymised (0 for
+    a table without personal data)."""
     spec = PSEUDONYMISED.get(table)
     if spec is None:
         return 0
     salt = salt if salt is not None else pii_salt()
-    target = f"raw.{table}{SUFFIX}"
-    key = ", ".join(ROW_KEY)
-    matches = " and ".join(f"r.{c} = p.{c}" for c in ROW_KEY)
-    con.execute(
-        f"create table if not exists {target} (_file varchar, _line bigint, "
-        f"_loaded_at timestamp, {', '.join(f'{p.column} varchar' for p in spec)})"
-    )
+    target = f"raw.{table}"
+    for column in (*(p.column for p in spec), DONE_COLUMN):
+        kind = "boolean" if column == DONE_COLUMN else "varchar"
+        con.execute(f"alter table {target} add column if not exists {column} {kind}")
     sources = sorted({p.source for p in spec})
     con.execute("begin transaction")
     try:
-        con.execute(
-            f"delete from {target} p where not exists (select 1 from raw.{table} r where {matches})"
-        )
         new = con.execute(
-            f"select {key}, {', '.join(sources)} from raw.{table} r "
-            f"where not exists (select 1 from {target} p where {matches})"
+            f"select rowid as row_id, {', '.join(sources)} from {target} "
+            f"where {DONE_COLUMN} is null"
         ).df()
         if len(new):
-            rows = new[list(ROW_KEY)].copy()
+            rows = new[["row_id"]].copy()
             for p in spec:
                 rows[p.column] = [
                     p.make(None if pd.isna(v) else str(v), salt) for v in new[p.source]
                 ]
-            con.register("_new_pseudonyms", rows)
-            con.execute(f"insert into {target} select * from _new_pseudonyms")
-            con.unregister("_new_pseudonyms")
+            con.register("_pseudonyms", rows)
+            assignments = ", ".join(f"{p.column} = n.{p.column}" for p in spec)
+            con.execute(
+                f"update {target} set {assignments}, {DONE_COLUMN} = true "
+                f"from _pseudonyms n where {target}.rowid = n.row_id"
+            )
+            con.unregister("_pseudonyms")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return len(new)
+
+
+# -- personal data in the content of text published for BI -----------------------------------
+# Anchored on anything that is not a letter or digit, so that a run of digits inside a hash,
+# an id or a longer number is not taken for a phone.
+_EDGE_BEFORE = r"(?<![0-9A-Za-z])"
+_EDGE_AFTER = r"(?![0-9A-Za-z])"
+ID_CARD = re.compile(
+    _EDGE_BEFORE + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"\d{3}[\dXx]" + _EDGE_AFTER
+)
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+MOBILE = re.compile(
+    _EDGE_BEFORE + r"(?:(?:\+|00)86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}" + _EDGE_AFTER
+)
+LANDLINE = re.compile(
+    _EDGE_BEFORE + r"(?:(?:\+|00)86[ -]?)?\(?0\d{2,3}\)?[ -]?\d{7,8}" + _EDGE_AFTER
+)
+# A cheap first pass in SQL (RE2, no look-arounds): only values it matches go to Python.
+CANDIDATE_SQL_PATTERN = r"@|[0-9][0-9 ()-]{6,}[0-9Xx]"
+
+
+def _mask_digits(match: re.Match[str]) -> str:
+    digits = phone_digits(match.group(0)) or ""
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def _mask_id_card(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return f"{text[:6]}********{text[-4:]}"
+
+
+def _mask_email_match(match: re.Match[str]) -> str:
+    return mask_email(match.group(0)) or "***"
+
+
+def mask_personal_data(text: str) -> str:
+    """`text` with every Chinese ID-card number, e-mail address and phone number in it
+    masked as staging masks them: `110101********123X`, `z***@example.com`, `138****5678`.
+    The rest of the text is kept, so a name with a phone typed after it stays readable."""
+    text = ID_CARD.sub(_mask_id_card, text)
+    text = EMAIL.sub(_mask_email_match, text)
+    text = MOBILE.sub(_mask_digits, text)
+    return LANDLINE.sub(_mask_digits, text)
+
+
+# -- text that a spreadsheet would run as a formula -------------------------------------------
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# The same test in SQL, for the published copy (DuckDB).
+FORMULA_SQL_CONDITION = (
+    "(left({column}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) and not "
+    r"regexp_full_match({column}, '[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?'))"
+)
+
+
+def neutralise_formula(text: str) -> str:
+    """A leading apostrophe for text that begins with =, +, -, @, tab or carriage return,
+    which a spreadsheet would evaluate as a formula (OWASP "CSV injection"). A value that is
+    a plain number (`-12.5`, `+3`, `-1e3`) is left alone: a spreadsheet reads it as that
+    number, not as a formula."""
+    if text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text

@@ -112,9 +112,8 @@ def test_ingestion_writes_pseudonyms_and_follows_a_corrected_drop(tmp_path, monk
         for table in ("customers", "contacts"):
             load_table(con, landing, table, run_id="r1", run_date=run_date)
         rows = con.execute(
-            "select r.contact_id, p.contact_name_hash, p.phone_hash, p.phone_masked, "
-            "p.email_hash, p.email_masked from raw.contacts r "
-            "join raw.contacts_pseudonyms p using (_file, _line, _loaded_at) order by 1"
+            "select contact_id, contact_name_hash, phone_hash, phone_masked, "
+            "email_hash, email_masked from raw.contacts order by 1"
         ).fetchall()
         assert rows == [
             (
@@ -130,7 +129,7 @@ def test_ingestion_writes_pseudonyms_and_follows_a_corrected_drop(tmp_path, monk
         assert pii.pseudonymise(con, "contacts") == 0  # nothing new: idempotent
         assert pii.pseudonymise(con, "orders") == 0  # no personal data there
 
-        # A corrected drop replaces the rows; the old pseudonyms go with them.
+        # A corrected drop replaces the rows; the new rows get their own pseudonyms.
         _write(
             landing,
             "contacts",
@@ -139,13 +138,9 @@ def test_ingestion_writes_pseudonyms_and_follows_a_corrected_drop(tmp_path, monk
         )
         load_table(con, landing, "contacts", run_id="r2", run_date=run_date)
         rows = con.execute(
-            "select r.contact_id, p.contact_name_hash, p.phone_masked from raw.contacts r "
-            "left join raw.contacts_pseudonyms p using (_file, _line, _loaded_at)"
+            "select contact_id, contact_name_hash, phone_masked, _pseudonymised from raw.contacts"
         ).fetchall()
-        assert rows == [("K1", expected("王芳"), "021****5678")]
-        assert con.execute("select count(*) from raw.contacts_pseudonyms").fetchone()[0] == 1
-        # the salt itself is stored nowhere in the warehouse
-        text = con.execute(
-            "select string_agg(cast(p as varchar), '|') from raw.contacts_pseudonyms p"
-        ).fetchone()[0]
-        assert SALT not in text
+        assert rows == [("K1", expected("王芳"), "021****5678", True)]
+        # the salt itself is stored nowhere in the table
+        text = con.execute("select string_agg(cast(r as varchar), '|') from raw.contacts r")
+        assert SALT not in text.fetchone()[0]
