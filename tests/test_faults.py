@@ -214,8 +214,8 @@ def _processes() -> dict[int, tuple[int, int, str]]:
     return found
 
 
-def _wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
+def _wait_for(condition, what: str, seconds: float = WAIT_SECONDS):
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = condition()
         if value:
@@ -258,7 +258,7 @@ def test_killing_the_run_stops_dbt_and_releases_the_lock(tmp_path):
                 if group == w and p != w and "dbt" in cmd and " build" in cmd
             ]
 
-        [(worker, _dbt)] = _wait_for(dbt_building, "dbt build to start")[:1]
+        [(worker, _dbt)] = _wait_for(dbt_building, "dbt build to start", 900)[:1]
         runner.kill()  # SIGKILL: the run process gets no chance to clean up
         runner.wait()
         _wait_for(
