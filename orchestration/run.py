@@ -12,8 +12,8 @@ Faults end cleanly: the job runs in a worker process that leads its own process 
 dbt and everything else it starts inside that group. This process only supervises: on
 SIGINT, SIGTERM or SIGHUP it stops the whole group (SIGTERM, then SIGKILL after
 `STOP_GRACE_SECONDS`), and when the worker ends, anything it left behind is killed too. If
-this process is killed outright (SIGKILL), the kernel sends the worker SIGTERM
-(PR_SET_DEATHSIG) and the worker stops its group. So no dbt process outlives a run to hold
+this process is killed outright (SIGKILL), the worker notices that its parent is gone and
+stops its group the same way. So no dbt process outlives a run to hold
 the DuckDB lock, and Dagster records the interrupted run as failed.
 """
 
@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -94,7 +94,7 @@ STOP_GRACE_SECONDS = 10.0
 PID_TAG = "loyalty/pid"
 HOST_TAG = "loyalty/host"
 DEFAULT_LANDING = ROOT / "landing"
-_PR_SET_PDEATHSIG = 1
+PARENT_POLL_SECONDS = 0.5
 
 
 class LandingError(RuntimeError):
@@ -185,19 +185,25 @@ def _supervise(job: str) -> int:
     return worker.returncode if worker.returncode >= 0 else 128 - worker.returncode
 
 
-def _die_with(parent: int) -> None:
-    """SIGTERM to this process when `parent` dies (Linux); then stop the group with it."""
-    # Elsewhere than Linux there is no prctl: the supervisor's own stop still applies.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the supervisor died before prctl took effect
-        os.killpg(os.getpgrp(), signal.SIGTERM)
+def _watch_parent(parent: int) -> None:
+    """Stop this process group when `parent` (the supervisor) is gone, e.g. killed with
+    SIGKILL: SIGTERM to every process of the group (dbt ends, Dagster records the
+    interruption), then SIGKILL after `STOP_GRACE_SECONDS` to whatever is left."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        _kill_group(os.getpgrp(), signal.SIGTERM)
+        time.sleep(STOP_GRACE_SECONDS)
+        _kill_group(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="watch-supervisor", daemon=True).start()
 
 
 def _work(job_name: str, parent: int) -> int:
     """The job itself, in this process; SIGTERM reaches dbt through the process group, and
     Dagster turns it into an interrupted (failed) run."""
-    _die_with(parent)
+    _watch_parent(parent)
     from .definitions import defs
 
     database = str(duckdb_path())

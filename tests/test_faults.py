@@ -29,6 +29,8 @@ from orchestration.synthetic import generate
 
 TODAY = dt.date(2026, 12, 6)
 WAIT_SECONDS = 120  # upper bound of every wait; never reached when all is well
+# A killed run's processes are gone within this: the grace of orchestration.run, and margin.
+STOP_SECONDS = 30
 
 
 # -- as_of -------------------------------------------------------------------------------------
@@ -214,6 +216,17 @@ def _processes() -> dict[int, tuple[int, int, str]]:
     return found
 
 
+def _family(pid: int) -> dict[int, str]:
+    """pid -> command line of every descendant of `pid`."""
+    procs = _processes()
+    found: dict[int, str] = {}
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, (ppid, _g, _c) in procs.items() if ppid in frontier} - set(found)
+        found.update({p: procs[p][2] for p in frontier})
+    return found
+
+
 def _wait_for(condition, what: str, seconds: float = WAIT_SECONDS):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -248,22 +261,20 @@ def test_killing_the_run_stops_dbt_and_releases_the_lock(tmp_path):
     )
     try:
 
-        def dbt_building():
-            procs = _processes()
-            workers = [p for p, (ppid, _g, _c) in procs.items() if ppid == runner.pid]
-            return [
-                (w, p)
-                for w in workers
-                for p, (_pp, group, cmd) in procs.items()
-                if group == w and p != w and "dbt" in cmd and " build" in cmd
-            ]
+        def dbt_building() -> dict[int, str]:
+            family = _family(runner.pid)
+            if any("dbt" in cmd and " build" in cmd for cmd in family.values()):
+                return family
+            return {}
 
-        [(worker, _dbt)] = _wait_for(dbt_building, "dbt build to start", 900)[:1]
+        family = _wait_for(dbt_building, "dbt build to start", 900)
         runner.kill()  # SIGKILL: the run process gets no chance to clean up
         runner.wait()
+        # dbt and every other process of the run end within seconds, not when dbt is done
         _wait_for(
-            lambda: not [p for p, (_pp, g, _c) in _processes().items() if g == worker],
+            lambda: not set(family) & set(_processes()),
             "every process of the run (dbt included) to end",
+            STOP_SECONDS,
         )
     finally:
         runner.kill()
