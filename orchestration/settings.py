@@ -146,7 +146,11 @@ def pii_salt() -> str:
 
 
 def export_environment() -> None:
-    """Set the variables that the dbt subprocess reads (profiles.yml, dbt_project.yml)."""
+    """Set the variables that the dbt subprocess reads (profiles.yml, dbt_project.yml).
+
+    Runs when the Dagster definitions load (orchestration/project.py), so an invalid
+    `WH_AS_OF` stops `make dev` and every job there, before any step, with its reason."""
+    as_of()
     os.environ.setdefault("WH_DUCKDB_PATH", str(duckdb_path()))
     os.environ.setdefault("WH_LANDING_DIR", str(landing_dir()))
     os.environ[SALT_ENV] = pii_salt()

@@ -319,3 +319,18 @@ def test_the_supervisor_stops_its_group_on_sigterm(tmp_path):
     finally:
         supervisor.kill()
         supervisor.wait()
+
+
+def test_dagster_definitions_refuse_a_bad_as_of_when_they_load():
+    """`make dev` and its schedule and sensor runs: the code location fails to load with the
+    reason, instead of a job failing inside dbt after ingestion."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import orchestration.project"],
+        cwd=ROOT,
+        env={**os.environ, "WH_AS_OF": "2026-13-45", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+    )
+    assert done.returncode == 1
+    assert "AsOfError: WH_AS_OF='2026-13-45' is not a date" in done.stderr
