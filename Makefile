@@ -27,7 +27,7 @@ SEED ?= 42
 # as_of is today, then see a current customer base (CLV and churn depend on that).
 DEMO_END_DATE ?= $(shell date -d yesterday +%F)
 
-.PHONY: install run dev test lint format lock demo-data parse clean report docs test-postgres test-spark
+.PHONY: install run dev test lint format lock demo-data demo parse clean report docs test-postgres test-spark
 
 install: $(STAMP)
 
@@ -52,11 +52,22 @@ $(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME)
 	@printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\nrun_retries:\n  enabled: true\n' > $@
 
+# The demo firm goes only into the project's own landing/ (make run, make demo-data) or
+# wherever `make demo` is asked to put it; never into a configured WH_LANDING_DIR by make run,
+# where an empty folder is reported by orchestration.run instead.
+GENERATE_DEMO = $(BIN)/python -m orchestration.synthetic --customers $(CUSTOMERS) \
+	--years $(YEARS) --seed $(SEED) --end-date $(DEMO_END_DATE) --out $(WH_LANDING_DIR) \
+	--truth $(CURDIR)/truth
+
 demo-data: install
-	@if [ -z "$$(ls -A $(WH_LANDING_DIR) 2>/dev/null)" ]; then \
-		$(BIN)/python -m orchestration.synthetic --customers $(CUSTOMERS) --years $(YEARS) \
-			--seed $(SEED) --end-date $(DEMO_END_DATE) --out $(WH_LANDING_DIR) \
-			--truth $(CURDIR)/truth; \
+	@if [ "$$(realpath -m $(WH_LANDING_DIR))" != "$$(realpath -m $(CURDIR)/landing)" ]; then \
+		echo "WH_LANDING_DIR=$(WH_LANDING_DIR) is configured: no demo data generated there" \
+			"(make demo does it on request)"; \
+	elif [ -z "$$(ls -A $(WH_LANDING_DIR) 2>/dev/null)" ]; then $(GENERATE_DEMO); \
+	else echo "landing data present in $(WH_LANDING_DIR): not generating"; fi
+
+demo: install
+	@if [ -z "$$(ls -A $(WH_LANDING_DIR) 2>/dev/null)" ]; then $(GENERATE_DEMO); \
 	else echo "landing data present in $(WH_LANDING_DIR): not generating"; fi
 
 parse: install

@@ -32,6 +32,7 @@ import openpyxl
 import pandas as pd
 
 from .contract import TABLE_NAMES, Column, Table, load_order, table
+from .pii import pseudonymise
 from .raw_schema import create_raw_tables
 
 DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>csv|parquet|xlsx)$")
@@ -771,6 +772,8 @@ def load_table(
         if result.status == "rejected" and not dry_run and not _already_rejected(con, result):
             _write_ledger(con, run_id, result)
         results.append(result)
+    if not dry_run:
+        pseudonymise(con, table_name)  # personal data hashed in Python: orchestration/pii.py
     return results
 
 

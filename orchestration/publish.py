@@ -42,6 +42,7 @@ from typing import Any
 
 import duckdb
 
+from . import pii
 from .settings import duckdb_path
 
 ANALYTICS_SCHEMA = "analytics"
@@ -63,23 +64,46 @@ STORAGE_VERSION = os.environ.get("WH_PUBLISH_STORAGE_VERSION", "v1.0.0")
 # Moments a publish passes, in order; `on_stage` is called with each (tests kill it there).
 STAGES = ("database_written", "parquet_written", "manifest_written", "release_renamed", "swapped")
 
-# Column names that hold personal data in clear (METRICS I1): the whole name, its last
-# underscore-separated words, or any single word. `customer_name` is a firm (B2B) and passes.
+# Column names that hold personal data in clear (METRICS I1). A name is split into words
+# (snake_case, camelCase, any separator) and also read with its separators removed, so that
+# `e_mail`, `contactName`, `mobilephone` and `phoneNumber` are caught like `email` and
+# `contact_name`. `customer_name` is a firm (B2B) and passes.
 PERSONAL_DATA_NAMES = frozenset({"name", "surname"})
 PERSONAL_DATA_SUFFIXES = (
-    "contact_name",
-    "manager_name",
-    "person_name",
-    "full_name",
-    "first_name",
-    "last_name",
-    "given_name",
-    "family_name",
+    "contactname",
+    "managername",
+    "personname",
+    "fullname",
+    "firstname",
+    "lastname",
+    "givenname",
+    "familyname",
 )
-PERSONAL_DATA_WORDS = frozenset({"phone", "email", "mobile", "telephone", "cellphone", "wechat"})
+PERSONAL_DATA_WORDS = frozenset(
+    {"phone", "email", "mobile", "telephone", "cellphone", "wechat", "tel", "fax", "qq"}
+)
+# Anywhere in the name without separators: English compounds and the Chinese column names
+# of real exports (联系电话, 手机号, 邮箱, 姓名, 联系人, 身份证, 微信).
+PERSONAL_DATA_FRAGMENTS = (
+    "phone",
+    "email",
+    "mobileno",
+    "mobilenumber",
+    "idcard",
+    "电话",
+    "手机",
+    "邮箱",
+    "邮件",
+    "姓名",
+    "联系人",
+    "身份证",
+    "微信",
+)
 # Pseudonymised forms (staging's salted hashes and masks) and flags about the data.
 SAFE_SUFFIXES = ("_hash", "_masked")
 SAFE_PREFIXES = ("is_", "has_")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NOT_WORD = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
 
 
 class PublishError(RuntimeError):
@@ -120,13 +144,16 @@ def personal_data_columns(columns: list[str]) -> list[str]:
     """The columns whose name says they hold personal data in clear."""
     flagged = []
     for column in columns:
-        name = column.lower()
+        name = _CAMEL_BOUNDARY.sub("_", column).lower()
         if name.endswith(SAFE_SUFFIXES) or name.startswith(SAFE_PREFIXES):
             continue
+        words = [word for word in _NOT_WORD.split(name) if word]
+        compact = "".join(words)
         if (
-            name in PERSONAL_DATA_NAMES
-            or name.endswith(PERSONAL_DATA_SUFFIXES)
-            or PERSONAL_DATA_WORDS.intersection(name.split("_"))
+            compact in PERSONAL_DATA_NAMES
+            or compact.endswith(PERSONAL_DATA_SUFFIXES)
+            or PERSONAL_DATA_WORDS.intersection(words)
+            or any(fragment in compact for fragment in PERSONAL_DATA_FRAGMENTS)
         ):
             flagged.append(column)
     return flagged
@@ -239,7 +266,11 @@ def _build(
                 )
         finally:
             con.execute("detach database if exists src")
+        sanitised = sanitise_text(con, "bi", relations)
         tables = {f"{schema}.{table}": _describe(con, schema, table) for schema, table in relations}
+        for key, counts in sanitised.items():
+            schema, table, column = key.split(".", 2)
+            tables[f"{schema}.{table}"].setdefault("sanitised", {})[column] = counts
         _write_publish_meta(con, release, tables)
         con.execute("detach bi")  # checkpoints: the file is complete, with no WAL beside it
         stage("database_written")
@@ -298,6 +329,62 @@ def _refuse_personal_data(con: duckdb.DuckDBPyConnection, relations: list[tuple[
             "not published: personal data in clear (METRICS I1) in column(s) "
             f"{', '.join(problems)}; publish a *_hash or *_masked form instead"
         )
+
+
+def sanitise_text(
+    con: duckdb.DuckDBPyConnection, database: str, relations: list[tuple[str, str]]
+) -> dict[str, dict[str, int]]:
+    """Make the text columns of the copy in `database` safe for people and spreadsheets,
+    in place (the working warehouse and raw keep the original), and count what changed:
+
+    - personal data typed into any text (a phone, an e-mail or a Chinese ID-card number in
+      a customer's name, a note, a code) is masked where it stands, the rest of the value
+      kept: `张伟 13812345678 zhang.wei@gmail.com` -> `张伟 138****5678 z***@gmail.com`
+      (orchestration/pii.py, `mask_personal_data`);
+    - a value that begins with =, +, -, @, tab or carriage return, and is not a plain number,
+      gets a leading apostrophe, so that no spreadsheet runs it as a formula
+      (`neutralise_formula`); `-12.5` stays a number.
+
+    Returns {"schema.table.column": {"personal_data_masked": n, "formula_neutralised": m}}
+    for the columns where something changed.
+    """
+    changed: dict[str, dict[str, int]] = {}
+    for schema, table in relations:
+        name = f"{_ident(database)}.{_ident(schema)}.{_ident(table)}"
+        columns = con.execute(
+            "select column_name from duckdb_columns() where database_name = ? "
+            "and schema_name = ? and table_name = ? and data_type = 'VARCHAR' "
+            "order by column_index",
+            [database, schema, table],
+        ).fetchall()
+        for (column,) in columns:
+            col = _ident(column)
+            candidates = con.execute(
+                f"select distinct {col} from {name} where {col} is not null "
+                f"and regexp_matches({col}, {_literal(pii.CANDIDATE_SQL_PATTERN)})"
+            ).fetchall()
+            masks = [
+                (old, new) for (old,) in candidates if (new := pii.mask_personal_data(old)) != old
+            ]
+            masked = 0
+            if masks:
+                con.execute("create or replace temp table _masks (old varchar, new varchar)")
+                con.executemany("insert into _masks values (?, ?)", masks)
+                masked = con.execute(
+                    f"update {name} as t set {col} = _masks.new from _masks "
+                    f"where t.{col} = _masks.old"
+                ).fetchone()[0]
+                con.execute("drop table _masks")
+            neutralised = con.execute(
+                f"update {name} set {col} = '''' || {col} "
+                f"where {pii.FORMULA_SQL_CONDITION.format(column=col)}"
+            ).fetchone()[0]
+            if masked or neutralised:
+                changed[f"{schema}.{table}.{column}"] = {
+                    "personal_data_masked": int(masked),
+                    "formula_neutralised": int(neutralised),
+                }
+    return changed
 
 
 def _describe(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:

@@ -6,8 +6,10 @@ environment exists.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -46,16 +48,12 @@ def dbt_target() -> str:
     return os.environ.get("WH_DBT_TARGET", "dev")
 
 
-def as_of() -> str | None:
-    """The reporting date (`WH_AS_OF`, YYYY-MM-DD); unset means today."""
-    return os.environ.get("WH_AS_OF") or None
+class AsOfError(ValueError):
+    """A reporting date that no step could honour; raised before anything runs."""
 
 
-def dbt_vars() -> dict:
-    """dbt vars for every run: `WH_DBT_VARS` (a JSON object) plus `as_of` from `WH_AS_OF`.
-
-    A malformed `WH_DBT_VARS` is a clear error, not an ignored setting.
-    """
+def _extra_dbt_vars() -> dict:
+    """`WH_DBT_VARS` as a dict; a malformed value is a clear error, not an ignored setting."""
     raw = os.environ.get("WH_DBT_VARS", "").strip()
     try:
         values = json.loads(raw) if raw else {}
@@ -63,8 +61,63 @@ def dbt_vars() -> dict:
         raise ValueError(f"WH_DBT_VARS is not a JSON object: {exc}: {raw!r}") from exc
     if not isinstance(values, dict):
         raise ValueError(f"WH_DBT_VARS must be a JSON object, got {raw!r}")
+    return values
+
+
+def calendar_range() -> tuple[dt.date, dt.date]:
+    """The dbt calendar (`calendar_start_date`, `calendar_end_date`): the vars of
+    dbt_project.yml, overridden by `WH_DBT_VARS`. The spine and `dim_dates` stop there."""
+    text = (ROOT / "dbt_project.yml").read_text(encoding="utf-8")
+    found = dict(re.findall(r'^\s*(calendar_(?:start|end)_date):\s*"?([0-9-]+)"?', text, re.M))
+    found.update({k: v for k, v in _extra_dbt_vars().items() if k in found})
+    return (
+        dt.date.fromisoformat(str(found["calendar_start_date"])),
+        dt.date.fromisoformat(str(found["calendar_end_date"])),
+    )
+
+
+def validate_as_of(text: str, today: dt.date | None = None) -> dt.date:
+    """The reporting date `text` as a date, or AsOfError saying what is wrong with it.
+
+    It must be a real date written YYYY-MM-DD, inside the dbt calendar (an as_of after its
+    end would silently stop every spine at the calendar's last day), and not in the future:
+    the marts would count days that have not happened. `WH_AS_OF_ALLOW_FUTURE=1` allows a
+    future date (e.g. to rehearse a month end)."""
+    try:
+        day = dt.datetime.strptime(text.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise AsOfError(
+            f"WH_AS_OF={text!r} is not a date: write it YYYY-MM-DD, e.g. 2026-06-30"
+        ) from None
+    start, end = calendar_range()
+    if not start <= day <= end:
+        raise AsOfError(
+            f"WH_AS_OF={text} is outside the dbt calendar {start} .. {end}: choose a date "
+            "inside it or widen calendar_start_date / calendar_end_date (WH_DBT_VARS)"
+        )
+    today = today or dt.date.today()
+    if day > today and os.environ.get("WH_AS_OF_ALLOW_FUTURE", "").strip() not in ("1", "true"):
+        raise AsOfError(
+            f"WH_AS_OF={text} is in the future (today is {today}); set "
+            "WH_AS_OF_ALLOW_FUTURE=1 if that is meant"
+        )
+    return day
+
+
+def as_of() -> str | None:
+    """The reporting date (`WH_AS_OF`, YYYY-MM-DD), validated; unset means today."""
+    text = (os.environ.get("WH_AS_OF") or "").strip()
+    return validate_as_of(text).isoformat() if text else None
+
+
+def dbt_vars() -> dict:
+    """dbt vars for every run: `WH_DBT_VARS` (a JSON object) plus `as_of` from `WH_AS_OF`;
+    an as_of from either is validated (`validate_as_of`)."""
+    values = _extra_dbt_vars()
     if as_of():
         values["as_of"] = as_of()
+    elif values.get("as_of"):
+        values["as_of"] = validate_as_of(str(values["as_of"])).isoformat()
     return values
 
 
@@ -124,7 +177,11 @@ def pii_salt() -> str:
 
 
 def export_environment() -> None:
-    """Set the variables that the dbt subprocess reads (profiles.yml, dbt_project.yml)."""
+    """Set the variables that the dbt subprocess reads (profiles.yml, dbt_project.yml).
+
+    Runs when the Dagster definitions load (orchestration/project.py), so an invalid
+    `WH_AS_OF` stops `make dev` and every job there, before any step, with its reason."""
+    as_of()
     os.environ.setdefault("WH_DUCKDB_PATH", str(duckdb_path()))
     os.environ.setdefault("WH_LANDING_DIR", str(landing_dir()))
     os.environ[SALT_ENV] = pii_salt()

@@ -149,6 +149,15 @@ def test_personal_data_names():
         "phone",
         "mobile_number",
         "Email",
+        "mobilephone",
+        "phonenumber",
+        "phoneNumber",
+        "e_mail",
+        "contactName",
+        "tel",
+        "联系电话",
+        "手机号",
+        "hotel_count",  # a word that merely contains "tel" passes
     ]
     assert personal_data_columns(columns) == [
         "name",
@@ -158,7 +167,68 @@ def test_personal_data_names():
         "phone",
         "mobile_number",
         "Email",
+        "mobilephone",
+        "phonenumber",
+        "phoneNumber",
+        "e_mail",
+        "contactName",
+        "tel",
+        "联系电话",
+        "手机号",
     ]
+
+
+# Text as a careless exporter or an attacker would leave it, and what BI must get instead.
+HOSTILE_TEXT = [
+    ("张伟 13812345678 zhang.wei@gmail.com", "张伟 138****5678 z***@gmail.com", 1, 0),
+    ("联系 +86 138-1234-5682 ext. 12", "联系 138****5682 ext. 12", 1, 0),
+    ("身份证 11010119900307123X", "身份证 110101********123X", 1, 0),
+    ("座机 021-62345678", "座机 021****5678", 1, 0),
+    (
+        '=HYPERLINK("http://example.invalid/x","点击查看")',
+        '\'=HYPERLINK("http://example.invalid/x","点击查看")',
+        0,
+        1,
+    ),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0", 0, 1),
+    ("@SUM(1+1)", "'@SUM(1+1)", 0, 1),
+    ("\tx", "'\tx", 0, 1),
+    ("\r=1", "'\r=1", 0, 1),
+    ("-A12", "'-A12", 0, 1),  # a code that starts with '-' is neutralised too
+    ("-12.5", "-12.5", 0, 0),  # a negative number stored as text stays a number
+    ("+3", "+3", 0, 0),
+    ("苏州精工自动化有限公司", "苏州精工自动化有限公司", 0, 0),
+    ("2026-01-01", "2026-01-01", 0, 0),  # a date is no phone
+    ("a13812345678b9f0", "a13812345678b9f0", 0, 0),  # digits inside a hash or an id
+    ("138****5678", "138****5678", 0, 0),  # already masked
+]
+
+
+def test_publish_masks_personal_data_and_neutralises_formulas_in_text(warehouse):
+    source, target = warehouse
+    with duckdb.connect(str(source)) as con:
+        con.execute("create or replace table main.dim_b (i integer, customer_name varchar)")
+        con.executemany(
+            "insert into main.dim_b values (?, ?)",
+            [(i, raw) for i, (raw, *_rest) in enumerate(HOSTILE_TEXT)],
+        )
+    release = run_publish(source, target, 1)
+
+    want = [(i, published) for i, (_raw, published, *_rest) in enumerate(HOSTILE_TEXT)]
+    with duckdb.connect(str(release.path / "bi.duckdb"), read_only=True) as con:
+        assert con.execute("select * from main.dim_b order by i").fetchall() == want
+        parquet = release.path / release.manifest["tables"]["main.dim_b"]["parquet"]
+        assert con.execute(f"select * from '{parquet}' order by i").fetchall() == want
+    assert release.manifest["tables"]["main.dim_b"]["sanitised"] == {
+        "customer_name": {
+            "personal_data_masked": sum(row[2] for row in HOSTILE_TEXT),
+            "formula_neutralised": sum(row[3] for row in HOSTILE_TEXT),
+        }
+    }
+    # the working warehouse keeps the original text
+    with duckdb.connect(str(source), read_only=True) as con:
+        kept = con.execute("select customer_name from main.dim_b order by i").fetchall()
+    assert [row[0] for row in kept] == [row[0] for row in HOSTILE_TEXT]
 
 
 def test_project_manifest_selects_marts_and_seeds_without_personal_data():

@@ -1,3 +1,4 @@
+-- The name's keyed hash is made in Python at ingestion (orchestration/pii.py).
 with source as (
     select * from {{ source('crm', 'account_managers') }}
 ),
@@ -5,7 +6,7 @@ with source as (
 renamed as (
     select
         cast(trim(manager_id) as {{ dbt.type_string() }}) as manager_id,
-        {{ hash_pii('trim(manager_name)') }} as manager_name_hash,
+        cast(manager_name_hash as {{ dbt.type_string() }}) as manager_name_hash,
         cast(trim(team) as {{ dbt.type_string() }}) as team,
         cast(lower(trim(region)) as {{ dbt.type_string() }}) as region,
         cast(hired_on as date) as hired_on,
