@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -508,6 +509,7 @@ class CsvScan:
     lines: array  # physical line on which each row DuckDB will read starts (blank lines skip)
     empty_lines: int  # lines with nothing on them, which DuckDB skips: blank rows
     unterminated_line: int | None  # the last row when no line end follows it
+    mixed_line_ends: bool  # rows end in more than one of CRLF, LF, CR (DuckDB refuses that)
 
 
 def _physical_line(path: Path, number: int) -> str:
@@ -551,6 +553,10 @@ def _shape_problem(path: Path, start: int, found: int, width: int, truncated: bo
     )
 
 
+def _line_end(line: str) -> str:
+    return "\r\n" if line.endswith("\r\n") else line[-1:]
+
+
 def _scan_csv(path: Path, width: int) -> CsvScan:
     """Walk a UTF-8 CSV file once, record the physical line where each row starts, and
     reject it with a message that names the problem when a row does not fit the header.
@@ -563,14 +569,24 @@ def _scan_csv(path: Path, width: int) -> CsvScan:
     lines = array("q")
     empty = 0
     start = last_start = 1
+    line_ends: set[str] = set()
+    last_line = [""]
+
+    def physical_lines(fh):
+        for text in fh:
+            last_line[0] = text
+            yield text
+
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, strict=True)
+        reader = csv.reader(physical_lines(fh), strict=True)
         try:
             next(reader, None)  # the header, read by _csv_header
             end = reader.line_num
+            line_ends.add(_line_end(last_line[0]))
             for record in reader:
                 start, end = end + 1, reader.line_num
                 last_start = start
+                line_ends.add(_line_end(last_line[0]))
                 if not record:
                     empty += 1
                     continue
@@ -596,7 +612,21 @@ def _scan_csv(path: Path, width: int) -> CsvScan:
                 f"malformed row: line {start} breaks CSV quoting ({exc}): {shown(line)}"
             ) from None
     unterminated = last_start if lines and not terminated and lines[-1] == last_start else None
-    return CsvScan(lines, empty, unterminated)
+    # (the last row without a line end adds its last character: not a line end)
+    mixed = len(line_ends & {"\r\n", "\n", "\r"}) > 1
+    return CsvScan(lines, empty, unterminated, mixed)
+
+
+def _normalised_csv(path: Path, scratch: Path) -> Path:
+    """The file rewritten with one line end (CRLF), the same rows and values: DuckDB refuses
+    a file whose rows end in both CRLF and LF, as one edited on two systems does."""
+    target = scratch / "normalised.csv"
+    with (
+        path.open(encoding="utf-8-sig", newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        csv.writer(dst, lineterminator="\r\n").writerows(csv.reader(src, strict=True))
+    return target
 
 
 def _parse_failure(exc: Exception) -> str:
@@ -701,6 +731,8 @@ def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[st
             )
         if drop.fmt == "csv":
             scan = _scan_csv(readable, len(header))
+            if scan.mixed_line_ends:
+                readable = _normalised_csv(readable, Path(scratch))
             con.register(
                 "_csv_lines", pd.DataFrame({"_wh_line": np.frombuffer(scan.lines, np.int64)})
             )
@@ -727,7 +759,9 @@ def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[st
             raise FileRejectedError(_parse_failure(exc)) from None
         finally:
             for name in registered:
-                con.unregister(name)
+                # after a failed read the transaction is aborted; the rollback drops them
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister(name)
     if scan is not None:
         read, paired = con.execute(
             "select count(_wh_read), count(_line) from _file_text"
