@@ -349,7 +349,7 @@ def _checks(
         checks.append(
             (
                 "control_character",
-                f"regexp_matches({text}, {_lit(CONTROL_CHARACTERS)})",
+                f"t._has_control and regexp_matches({text}, {_lit(CONTROL_CHARACTERS)})",
                 _lit(
                     f"{name} holds a control character (NUL or another of U+0001-U+001F or "
                     "U+007F, tab and line breaks excepted)"
@@ -509,7 +509,6 @@ class CsvScan:
     lines: array  # physical line on which each row DuckDB will read starts (blank lines skip)
     empty_lines: int  # lines with nothing on them, which DuckDB skips: blank rows
     unterminated_line: int | None  # the last row when no line end follows it
-    mixed_line_ends: bool  # rows end in more than one of CRLF, LF, CR (DuckDB refuses that)
 
 
 def _physical_line(path: Path, number: int) -> str:
@@ -553,10 +552,6 @@ def _shape_problem(path: Path, start: int, found: int, width: int, truncated: bo
     )
 
 
-def _line_end(line: str) -> str:
-    return "\r\n" if line.endswith("\r\n") else line[-1:]
-
-
 def _scan_csv(path: Path, width: int) -> CsvScan:
     """Walk a UTF-8 CSV file once, record the physical line where each row starts, and
     reject it with a message that names the problem when a row does not fit the header.
@@ -569,24 +564,14 @@ def _scan_csv(path: Path, width: int) -> CsvScan:
     lines = array("q")
     empty = 0
     start = last_start = 1
-    line_ends: set[str] = set()
-    last_line = [""]
-
-    def physical_lines(fh):
-        for text in fh:
-            last_line[0] = text
-            yield text
-
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(physical_lines(fh), strict=True)
+        reader = csv.reader(fh, strict=True)
         try:
             next(reader, None)  # the header, read by _csv_header
             end = reader.line_num
-            line_ends.add(_line_end(last_line[0]))
             for record in reader:
                 start, end = end + 1, reader.line_num
                 last_start = start
-                line_ends.add(_line_end(last_line[0]))
                 if not record:
                     empty += 1
                     continue
@@ -612,14 +597,13 @@ def _scan_csv(path: Path, width: int) -> CsvScan:
                 f"malformed row: line {start} breaks CSV quoting ({exc}): {shown(line)}"
             ) from None
     unterminated = last_start if lines and not terminated and lines[-1] == last_start else None
-    # (the last row without a line end adds its last character: not a line end)
-    mixed = len(line_ends & {"\r\n", "\n", "\r"}) > 1
-    return CsvScan(lines, empty, unterminated, mixed)
+    return CsvScan(lines, empty, unterminated)
 
 
 def _normalised_csv(path: Path, scratch: Path) -> Path:
-    """The file rewritten with one line end (CRLF), the same rows and values: DuckDB refuses
-    a file whose rows end in both CRLF and LF, as one edited on two systems does."""
+    """The file rewritten in the plainest CSV, the same rows and values: DuckDB refuses some
+    files Python's csv reads, such as one whose rows end in both CRLF and LF (edited on two
+    systems)."""
     target = scratch / "normalised.csv"
     with (
         path.open(encoding="utf-8-sig", newline="") as src,
@@ -690,7 +674,7 @@ def _read_excel(path: Path, required: list[str]) -> tuple[pd.DataFrame, list[str
 
 def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[str]) -> FileText:
     """Read a file into the temp table `_file_text`: every column as trimmed text (blank as
-    NULL) plus `_line`, the physical line (Excel row, Parquet row + 1) where the row starts.
+    NULL) plus `_line`, the physical line where the row starts (Excel row; Parquet row number).
     Rows whose every cell is empty are left out and counted. Rejects the file when it cannot
     be read whole or lacks a required column."""
     scan: CsvScan | None = None
@@ -731,30 +715,44 @@ def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[st
             )
         if drop.fmt == "csv":
             scan = _scan_csv(readable, len(header))
-            if scan.mixed_line_ends:
-                readable = _normalised_csv(readable, Path(scratch))
             con.register(
                 "_csv_lines", pd.DataFrame({"_wh_line": np.frombuffer(scan.lines, np.int64)})
             )
             registered.append("_csv_lines")
             # Rows pair with their lines by position; _wh_read tells a row DuckDB read from
             # padding, should the two readers ever disagree on the number of rows.
-            relation = (
-                f"(select *, true as _wh_read from read_csv({_lit(str(readable))}, "
-                "header = false, skip = 1, delim = ',', quote = '\"', escape = '\"', "
-                f"auto_detect = false, columns = {columns}, strict_mode = true, "
-                "null_padding = false)) positional join _csv_lines"
-            )
+
+            def relation_of(path: Path) -> str:
+                return (
+                    f"(select *, true as _wh_read from read_csv({_lit(str(path))}, "
+                    "header = false, skip = 1, delim = ',', quote = '\"', escape = '\"', "
+                    f"auto_detect = false, columns = {columns}, strict_mode = true, "
+                    "null_padding = false)) positional join _csv_lines"
+                )
+
+            relation = relation_of(readable)
             line_expr = "_wh_line"
         named = [h for h in header if h]
         selects = ", ".join(f"nullif(trim(cast({_q(h)} as varchar)), '') as {_q(h)}" for h in named)
-        try:
-            con.execute(
+
+        def create(relation: str) -> str:
+            return (
                 f"create or replace temp table _file_text as select {selects}, "
                 f"{line_expr.format(offset=line_offset - 1)} as _line"
                 + (", _wh_read" if scan else "")
                 + f" from {relation}"
             )
+
+        try:
+            try:
+                con.execute(create(relation))
+            except duckdb.Error:
+                if scan is None:
+                    raise
+                # Python's csv read the file whole (the scan), DuckDB did not: hand it the
+                # same rows rewritten plainly. (Staging runs outside the load's transaction,
+                # so the failed statement leaves nothing to roll back.)
+                con.execute(create(relation_of(_normalised_csv(readable, Path(scratch)))))
         except duckdb.Error as exc:
             raise FileRejectedError(_parse_failure(exc)) from None
         finally:
@@ -886,7 +884,10 @@ def _validate_and_insert(
     key_typed = ", ".join(_q(k) for k in tbl.key)
     con.execute(
         "create or replace temp table _staged as "
-        f"select {typed_cols}, t._line, t._extra, {_lit(drop.relative)} as _file "
+        f"select {typed_cols}, t._line, t._extra, {_lit(drop.relative)} as _file, "
+        # one test of the whole row first: the per-column tests run only where it holds
+        f"regexp_matches(concat_ws('', {', '.join('t.' + _q(c.name) for c in tbl.columns)}), "
+        f"{_lit(CONTROL_CHARACTERS)}) as _has_control "
         "from _raw_text t"
     )
     con.execute(
@@ -953,22 +954,22 @@ def _prior(
         + latest.format(by="file", statuses="'loaded', 'replaced', 'skipped-duplicate'")
         + ") where recency = 1 and file = ?",
         [drop.table, drop.relative],
-    ).fetchone()
-    if own is not None and own[0] == checksum:
+    ).fetchall()  # fetched whole: a pending result would block con.register later
+    if own and own[0][0] == checksum:
         return "unchanged", None
     holder = con.execute(
         "select min(file) from ("
         + latest.format(by="drop_name", statuses="'loaded', 'replaced'")
         + ") where recency = 1 and checksum = ?",
         [drop.table, checksum],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if holder is not None:
         return "duplicate", holder
     same_drop = con.execute(
         "select count(*) from raw_meta.load_ledger where table_name = ? and drop_name = ? "
         "and status in ('loaded', 'replaced')",
         [drop.table, drop.drop_name],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return ("replace", None) if same_drop else (None, None)
 
 
@@ -1004,6 +1005,11 @@ def load_file(
         if prior == "duplicate" and not dry_run and not _already_recorded(con, result):
             _write_ledger(con, run_id, result)
         return result
+    try:
+        # Reading into temp tables writes nothing lasting: it runs before the transaction.
+        result.extra_columns, read = _stage(con, drop, tbl)
+    except FileRejectedError as exc:
+        return _rejected(result, exc)
     con.execute("begin transaction")
     try:
         if prior == "replace":
@@ -1016,7 +1022,6 @@ def load_file(
                     [drop.table, drop.drop_name],
                 )
             result.status = "replaced"
-        result.extra_columns, read = _stage(con, drop, tbl)
         _, result.rows_accepted, result.rows_quarantined = _validate_and_insert(
             con, drop, tbl, run_id, run_date, started, read.unterminated_line
         )
@@ -1033,13 +1038,18 @@ def load_file(
             con.execute("commit")
     except FileRejectedError as exc:
         con.execute("rollback")
-        result.status = "rejected"
-        result.error = f"{drop.relative}: {exc}"
-        result.rows_in = result.rows_accepted = result.rows_quarantined = result.rows_blank = 0
-        result.finished_at = dt.datetime.now()
+        return _rejected(result, exc)
     except Exception:
         con.execute("rollback")
         raise
+    return result
+
+
+def _rejected(result: FileResult, exc: FileRejectedError) -> FileResult:
+    result.status = "rejected"
+    result.error = f"{result.file}: {exc}"
+    result.rows_in = result.rows_accepted = result.rows_quarantined = result.rows_blank = 0
+    result.finished_at = dt.datetime.now()
     return result
 
 
