@@ -495,11 +495,18 @@ def _csv_header(path: Path) -> list[str]:
 def shown(text: str, limit: int = SHOWN_MAX_CHARS) -> str:
     """A piece of a file as a message may quote it: in quotes, control characters escaped
     (`\\x00`, `\\t`), cut after `limit` characters with an ellipsis."""
-    cut = text[:limit]
-    escaped = "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in cut
+    return "'" + _escaped(text[:limit]) + ("…" if len(text) > limit else "") + "'"
+
+
+def _escaped(text: str) -> str:
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
     )
-    return "'" + escaped + ("…" if len(text) > limit else "") + "'"
+
+
+def _names(header: list[str]) -> str:
+    """Column names of a file as a message lists them (escaped, the list shortened)."""
+    return _escaped(", ".join(header))[: SHOWN_MAX_CHARS * 4]
 
 
 @dataclass
@@ -657,7 +664,7 @@ def _read_excel(path: Path, required: list[str]) -> tuple[pd.DataFrame, list[str
             header = [str(h).strip() if h is not None else "" for h in first]
             while header and header[-1] == "":
                 header.pop()
-            found.append(f"sheet {sheet.title!r}: {', '.join(header) or 'no columns'}")
+            found.append(f"sheet {shown(sheet.title)}: {_names(header) or 'no columns'}")
             if all(c in header for c in required):
                 width = len(header)
                 data = [[_excel_text(v) for v in (list(r) + [None] * width)[:width]] for r in rows]
@@ -706,12 +713,12 @@ def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[st
             line_offset = 1
         if len(set(header)) != len(header):
             dupes = sorted({h for h in header if header.count(h) > 1})
-            raise FileRejectedError(f"the header repeats column(s): {', '.join(dupes)}")
+            raise FileRejectedError(f"the header repeats column(s): {_names(dupes)}")
         missing = [c for c in required if c not in header]
         if missing:
             raise FileRejectedError(
                 f"missing required column(s) {', '.join(missing)}; expected "
-                f"{', '.join(required)}; found {', '.join(header) or 'no columns'}"
+                f"{', '.join(required)}; found {_names(header) or 'no columns'}"
             )
         if drop.fmt == "csv":
             scan = _scan_csv(readable, len(header))
@@ -848,7 +855,7 @@ def _stage_wide_survey(
     elif not questions:
         raise FileRejectedError(
             "no column names a question of raw.survey_questions by question_id or exact "
-            f"question_text; found {', '.join(header)}"
+            f"question_text; found {_names(header)}"
         )
     else:
         sql = " union all ".join(

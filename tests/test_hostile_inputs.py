@@ -754,3 +754,14 @@ def test_the_hostile_corpus_together_conserves_rows_and_settles(warehouse, tmp_p
     assert con.execute("select city from raw.customers where customer_id = 'C7'").fetchone() == (
         "x\r\ny",
     )
+
+
+def test_a_header_with_control_characters_is_listed_escaped(warehouse):
+    landing, con = warehouse
+    header = ",".join(CUSTOMER_HEADER).replace("customer_id", "customer\x1b[2J_id\x00")
+    put(landing, "customers/2026-10-01.csv", csv_bytes(header, line(customer())))
+    settle(con, landing, "customers")
+    error = ledger(con, "customers/2026-10-01.csv")[0][5]
+    assert "missing required column(s) customer_id" in error
+    assert "found customer\\x1b[2J_id\\x00, customer_name" in error
+    assert not any(ch in error for ch in "\x1b\x00")
