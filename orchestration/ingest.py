@@ -12,28 +12,33 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import time
 import uuid
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import openpyxl
 import pandas as pd
 
 from .contract import TABLE_NAMES, Column, Table, load_order, table
 from .pii import pseudonymise
-from .raw_schema import create_raw_tables
+from .raw_schema import LEDGER_COLUMNS, create_raw_tables
 
 DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>csv|parquet|xlsx)$")
 # A file at least this large (MB) also reports its rows and time when loaded.
@@ -60,6 +65,18 @@ TIMESTAMP_FORMATS = (
     "%Y年%m月%d日 %H:%M:%S",
     "%Y年%m月%d日 %H:%M",
 )
+# A message quotes at most this many characters of an offending line, control characters
+# escaped, so that a ledger line never carries a whole file or a terminal escape sequence.
+SHOWN_MAX_CHARS = 120
+# Longest CSV field read (characters); DuckDB's own limit on a line is 2 MiB.
+CSV_FIELD_MAX_CHARS = 1 << 21
+# Separators an export may use instead of the comma the contract requires.
+OTHER_SEPARATORS = ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"))
+# Control characters a text value may not hold (RE2 class): NUL, U+0001-U+001F except tab,
+# line feed and carriage return (legitimate in a multi-line cell), and DEL. Such a row is
+# quarantined (rule `control_character`) rather than stripped: raw keeps only what the
+# source said, and the row's original text stays in raw_record.
+CONTROL_CHARACTERS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 TYPE_HINTS = {
     "int": "a whole number",
     "decimal": "a number with at most 2 decimals",
@@ -101,13 +118,24 @@ class FileResult:
     checksum: str | None
     size_bytes: int | None
     status: str
-    rows_in: int = 0
+    rows_in: int = 0  # rows_accepted + rows_quarantined + rows_blank
     rows_accepted: int = 0
     rows_quarantined: int = 0
     error: str | None = None
     extra_columns: list[str] = field(default_factory=list)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    rows_blank: int = 0  # rows whose every cell is empty: skipped, not loaded
+    duplicate_of: str | None = None  # skipped-duplicate: the file whose load holds the content
+
+
+@dataclass
+class FileText:
+    """What reading a file into `_file_text` found besides its rows."""
+
+    header: list[str]
+    rows_blank: int = 0
+    unterminated_line: int | None = None  # a CSV's last row when no line end follows it
 
 
 def sha256_of(path: Path) -> str:
@@ -123,12 +151,49 @@ def is_partial(name: str) -> bool:
     return name.startswith((".", "~$")) or lower.endswith(PARTIAL_MARKERS)
 
 
+def unsafe_entry(path: Path, root: Path) -> str | None:
+    """Why an entry of the landing folder must not be read, or None for a plain file or folder
+    inside it.
+
+    Judged with lstat, before anything opens the entry: a symbolic link is never followed
+    (it could point at any file the run may read, and its first line would end up in a
+    message), a FIFO is never opened (the read would block), a device or socket never read.
+    """
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; links are never followed, so it was not read"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not a regular file; it was not read"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file; it was not read"
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return "is not a regular file; it was not read"
+    if not path.resolve().is_relative_to(root):
+        return "resolves outside the landing folder; it was not read"
+    return None
+
+
+def _unsafe(table_name: str, relative: str, path: Path, why: str) -> FileResult:
+    return FileResult(
+        table_name=table_name,
+        file=relative,
+        drop_name=None,
+        checksum=None,
+        size_bytes=os.lstat(path).st_size,
+        status="rejected",
+        error=f"{relative}: {why}",
+    )
+
+
 def discover(landing_dir: Path, table_name: str) -> tuple[list[DropFile], list[FileResult]]:
-    """Drop files of one table in load order, and the files rejected for their name.
+    """Drop files of one table in load order, and the entries rejected for their name or kind.
 
     survey_responses and survey_answers also take their rows from wide survey exports in
-    the `survey_wide/` folder (one row per respondent, one column per question).
+    the `survey_wide/` folder (one row per respondent, one column per question). Only
+    regular files inside the landing folder are read (`unsafe_entry`); a link, FIFO or
+    device in it, or a table folder that is a link, is rejected with a ledger line.
     """
+    root = Path(landing_dir).resolve()
     folders = [table_name]
     if table_name in WIDE_SURVEY_TABLES:
         folders.append(WIDE_SURVEY_FOLDER)
@@ -136,15 +201,30 @@ def discover(landing_dir: Path, table_name: str) -> tuple[list[DropFile], list[F
     rejected: list[FileResult] = []
     for folder_name in folders:
         folder = landing_dir / folder_name
+        # A problem of the shared wide-survey folder is reported once, by survey_responses.
+        reports = folder_name == table_name or table_name == WIDE_SURVEY_TABLES[0]
+        if not os.path.lexists(folder):
+            continue
+        why = unsafe_entry(folder, root)
+        if why is not None:
+            if reports:
+                rejected.append(_unsafe(table_name, folder_name + "/", folder, "the folder " + why))
+            continue
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
-            if not path.is_file() or is_partial(path.name):
+            if is_partial(path.name):
                 continue
             relative = f"{folder_name}/{path.name}"
+            why = unsafe_entry(path, root)
+            if why is not None:
+                if reports:
+                    rejected.append(_unsafe(table_name, relative, path, why))
+                continue
+            if not path.is_file():
+                continue  # a sub-folder: nothing of it is read
             if DROP_NAME.match(path.name) is None:
-                # A misnamed wide export is reported once, by survey_responses.
-                if folder_name == table_name or table_name == WIDE_SURVEY_TABLES[0]:
+                if reports:
                     rejected.append(_misnamed(table_name, relative, path))
                 continue
             drop_name = f"{folder_name}/{path.name.rsplit('.', 1)[0]}"
@@ -243,14 +323,40 @@ def _typed_expr(col: Column, source: str) -> str:
     return source
 
 
-def _checks(tbl: Table, run_date: dt.date) -> list[tuple[str, str, str]]:
+def _checks(
+    tbl: Table, run_date: dt.date, unterminated_line: int | None = None
+) -> list[tuple[str, str, str]]:
     """(rule, SQL condition that flags a failing row, SQL message) over the staged row `t`."""
     checks: list[tuple[str, str, str]] = []
     latest = run_date + dt.timedelta(days=1)
+    if unterminated_line is not None:
+        # The file stops after this row with no line end: an export cut short there would
+        # read as a shorter last value (10447.1 for 10447.14), so the row is not trusted.
+        checks.append(
+            (
+                "unterminated_last_row",
+                f"t._line = {int(unterminated_line)}",
+                _lit(
+                    "the file ends inside this row, with no line end after it: the export may "
+                    "have been cut short here, so its last value may be incomplete; re-export "
+                    "the file"
+                ),
+            )
+        )
     for col in tbl.columns:
         text = f"t.{_q('_txt_' + col.name)}"
         typed = f"t.{_q(col.name)}"
         name = col.name
+        checks.append(
+            (
+                "control_character",
+                f"t._has_control and regexp_matches({text}, {_lit(CONTROL_CHARACTERS)})",
+                _lit(
+                    f"{name} holds a control character (NUL or another of U+0001-U+001F or "
+                    "U+007F, tab and line breaks excepted)"
+                ),
+            )
+        )
         if col.required:
             checks.append(("required", f"{text} is null", _lit(f"{name} is required but blank")))
         if col.type != "string":
@@ -378,13 +484,154 @@ def _csv_header(path: Path) -> list[str]:
         raise FileRejectedError("the file is empty (no header line)")
     header = [h.strip() for h in next(csv.reader([first]))]
     if len(header) == 1:
-        for sep, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        for sep, name in OTHER_SEPARATORS:
             if sep in header[0]:
                 raise FileRejectedError(
-                    f"the header has one column {header[0][:80]!r}: the file looks "
+                    f"the header has one column {shown(header[0])}: the file looks "
                     f"{name}-separated, the contract requires commas"
                 )
     return header
+
+
+def shown(text: str, limit: int = SHOWN_MAX_CHARS) -> str:
+    """A piece of a file as a message may quote it: in quotes, control characters escaped
+    (`\\x00`, `\\t`), cut after `limit` characters with an ellipsis."""
+    return "'" + _escaped(text[:limit]) + ("…" if len(text) > limit else "") + "'"
+
+
+def _escaped(text: str) -> str:
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
+def _names(header: list[str]) -> str:
+    """Column names of a file as a message lists them (escaped, the list shortened)."""
+    return _escaped(", ".join(header))[: SHOWN_MAX_CHARS * 4]
+
+
+@dataclass
+class CsvScan:
+    """The physical layout of a CSV file's rows, found by reading it once with Python's csv."""
+
+    lines: array  # physical line on which each row DuckDB will read starts (blank lines skip)
+    empty_lines: int  # lines with nothing on them, which DuckDB skips: blank rows
+    unterminated_line: int | None  # the last row when no line end follows it
+
+
+def _physical_line(path: Path, number: int) -> str:
+    """Line `number` (1-based) of a UTF-8 file, without its line end."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for current, line in enumerate(fh, start=1):
+            if current == number:
+                return line.rstrip("\r\n")
+    return ""
+
+
+def _ends_with_line_end(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() == 0:
+            return True
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) in (b"\n", b"\r")
+
+
+def _shape_problem(path: Path, start: int, found: int, width: int, truncated: bool) -> str:
+    """The message for a row with another number of fields than the header: a wrong
+    separator, a truncated file or a ragged row, each named as such."""
+    line = _physical_line(path, start)
+    if truncated and found < width:
+        return (
+            f"the file looks truncated: it ends without a line end inside its last row, "
+            f"line {start}, which has {found} of the header's {width} fields: {shown(line)}"
+        )
+    for sep, name in OTHER_SEPARATORS:
+        if found < width and line.count(sep) >= max(width - 1, 1):
+            return (
+                f"wrong separator: line {start} has {found} field(s) where the header has "
+                f"{width} columns, and {line.count(sep)} {name}s: the rows look "
+                f"{name}-separated while the header and the contract use commas: {shown(line)}"
+            )
+    hint = "; a value holding a comma must be in double quotes" if found > width else ""
+    return (
+        f"ragged row: line {start} has {found} field(s) where the header has {width} "
+        f"columns{hint}: {shown(line)}"
+    )
+
+
+def _scan_csv(path: Path, width: int) -> CsvScan:
+    """Walk a UTF-8 CSV file once, record the physical line where each row starts, and
+    reject it with a message that names the problem when a row does not fit the header.
+
+    DuckDB's reader numbers rows, not lines: after a blank line or a quoted cell spanning
+    lines its count falls behind the file. These line numbers are what `_line` holds.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_MAX_CHARS))
+    terminated = _ends_with_line_end(path)
+    lines = array("q")
+    empty = 0
+    start = last_start = 1
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        try:
+            next(reader, None)  # the header, read by _csv_header
+            end = reader.line_num
+            for record in reader:
+                start, end = end + 1, reader.line_num
+                last_start = start
+                if not record:
+                    empty += 1
+                    continue
+                if len(record) != width:
+                    try:
+                        is_last = next(reader, None) is None
+                    except csv.Error:
+                        is_last = False
+                    truncated = is_last and not terminated
+                    raise FileRejectedError(
+                        _shape_problem(path, start, len(record), width, truncated)
+                    )
+                lines.append(start)
+        except csv.Error as exc:
+            start = end + 1
+            line = _physical_line(path, start)
+            if "unexpected end of data" in str(exc):
+                raise FileRejectedError(
+                    f"the file looks truncated: it ends inside a quoted value of the row "
+                    f"starting on line {start}: {shown(line)}"
+                ) from None
+            raise FileRejectedError(
+                f"malformed row: line {start} breaks CSV quoting ({exc}): {shown(line)}"
+            ) from None
+    unterminated = last_start if lines and not terminated and lines[-1] == last_start else None
+    return CsvScan(lines, empty, unterminated)
+
+
+def _normalised_csv(path: Path, scratch: Path) -> Path:
+    """The file rewritten in the plainest CSV, the same rows and values: DuckDB refuses some
+    files Python's csv reads, such as one whose rows end in both CRLF and LF (edited on two
+    systems)."""
+    target = scratch / "normalised.csv"
+    with (
+        path.open(encoding="utf-8-sig", newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        csv.writer(dst, lineterminator="\r\n").writerows(csv.reader(src, strict=True))
+    return target
+
+
+def _parse_failure(exc: Exception) -> str:
+    """A DuckDB read error as a message: its first line, the column counts and the offending
+    line it names (shortened, control characters escaped), not its advice to us."""
+    parts = [str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__]
+    for raw in str(exc).splitlines()[1:]:
+        line = raw.strip()
+        if line.startswith("Expected Number of Columns"):
+            parts.append(line)
+        elif line.startswith("Original Line:"):
+            parts.append("line " + shown(line.removeprefix("Original Line:").strip()))
+    return "could not be parsed (" + "; ".join(parts) + ")"
 
 
 def _excel_text(value: object) -> str | None:
@@ -418,7 +665,7 @@ def _read_excel(path: Path, required: list[str]) -> tuple[pd.DataFrame, list[str
             header = [str(h).strip() if h is not None else "" for h in first]
             while header and header[-1] == "":
                 header.pop()
-            found.append(f"sheet {sheet.title!r}: {', '.join(header) or 'no columns'}")
+            found.append(f"sheet {shown(sheet.title)}: {_names(header) or 'no columns'}")
             if all(c in header for c in required):
                 width = len(header)
                 data = [[_excel_text(v) for v in (list(r) + [None] * width)[:width]] for r in rows]
@@ -433,26 +680,24 @@ def _read_excel(path: Path, required: list[str]) -> tuple[pd.DataFrame, list[str
     )
 
 
-def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[str]) -> list[str]:
+def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[str]) -> FileText:
     """Read a file into the temp table `_file_text`: every column as trimmed text (blank as
-    NULL) plus `_line`. Returns the header. Rejects the file when it cannot be read whole or
-    lacks a required column."""
+    NULL) plus `_line`, the physical line where the row starts (Excel row; Parquet row number).
+    Rows whose every cell is empty are left out and counted. Rejects the file when it cannot
+    be read whole or lacks a required column."""
+    scan: CsvScan | None = None
     with tempfile.TemporaryDirectory(prefix="wh-ingest-") as scratch:
-        registered = False
+        registered: list[str] = []
+        line_expr = "cast(row_number() over () + {offset} as bigint)"
         if drop.fmt == "csv":
             readable, _ = _decoded_csv(drop.path, Path(scratch))
             header = _csv_header(readable)
             columns = "{" + ", ".join(f"{_lit(h)}: 'varchar'" for h in header) + "}"
-            relation = (
-                f"read_csv({_lit(str(readable))}, header = false, skip = 1, delim = ',', "
-                f"quote = '\"', escape = '\"', auto_detect = false, columns = {columns}, "
-                "strict_mode = true, null_padding = false)"
-            )
-            line_offset = 2
+            line_offset = 0
         elif drop.fmt == "xlsx":
             frame, header, _ = _read_excel(drop.path, required)
             con.register("_excel_frame", frame)
-            registered = True
+            registered.append("_excel_frame")
             relation = "_excel_frame"
             line_offset = 2
         else:
@@ -469,28 +714,79 @@ def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[st
             line_offset = 1
         if len(set(header)) != len(header):
             dupes = sorted({h for h in header if header.count(h) > 1})
-            raise FileRejectedError(f"the header repeats column(s): {', '.join(dupes)}")
+            raise FileRejectedError(f"the header repeats column(s): {_names(dupes)}")
         missing = [c for c in required if c not in header]
         if missing:
             raise FileRejectedError(
                 f"missing required column(s) {', '.join(missing)}; expected "
-                f"{', '.join(required)}; found {', '.join(header) or 'no columns'}"
+                f"{', '.join(required)}; found {_names(header) or 'no columns'}"
             )
-        selects = ", ".join(
-            f"nullif(trim(cast({_q(h)} as varchar)), '') as {_q(h)}" for h in header if h
-        )
-        try:
-            con.execute(
+        if drop.fmt == "csv":
+            scan = _scan_csv(readable, len(header))
+            con.register(
+                "_csv_lines", pd.DataFrame({"_wh_line": np.frombuffer(scan.lines, np.int64)})
+            )
+            registered.append("_csv_lines")
+            # Rows pair with their lines by position; _wh_read tells a row DuckDB read from
+            # padding, should the two readers ever disagree on the number of rows.
+
+            def relation_of(path: Path) -> str:
+                return (
+                    f"(select *, true as _wh_read from read_csv({_lit(str(path))}, "
+                    "header = false, skip = 1, delim = ',', quote = '\"', escape = '\"', "
+                    f"auto_detect = false, columns = {columns}, strict_mode = true, "
+                    "null_padding = false)) positional join _csv_lines"
+                )
+
+            relation = relation_of(readable)
+            line_expr = "_wh_line"
+        named = [h for h in header if h]
+        selects = ", ".join(f"nullif(trim(cast({_q(h)} as varchar)), '') as {_q(h)}" for h in named)
+
+        def create(relation: str) -> str:
+            return (
                 f"create or replace temp table _file_text as select {selects}, "
-                f"cast(row_number() over () + {line_offset - 1} as bigint) as _line "
-                f"from {relation}"
+                f"{line_expr.format(offset=line_offset - 1)} as _line"
+                + (", _wh_read" if scan else "")
+                + f" from {relation}"
             )
+
+        try:
+            try:
+                con.execute(create(relation))
+            except duckdb.Error:
+                if scan is None:
+                    raise
+                # Python's csv read the file whole (the scan), DuckDB did not: hand it the
+                # same rows rewritten plainly. (Staging runs outside the load's transaction,
+                # so the failed statement leaves nothing to roll back.)
+                con.execute(create(relation_of(_normalised_csv(readable, Path(scratch)))))
         except duckdb.Error as exc:
-            raise FileRejectedError(f"could not be parsed ({_first_line(exc)})") from None
+            raise FileRejectedError(_parse_failure(exc)) from None
         finally:
-            if registered:
-                con.unregister("_excel_frame")
-    return [h for h in header if h]
+            for name in registered:
+                # after a failed read the transaction is aborted; the rollback drops them
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister(name)
+    if scan is not None:
+        read, paired = con.execute(
+            "select count(_wh_read), count(_line) from _file_text"
+        ).fetchone()
+        if read != len(scan.lines) or paired != len(scan.lines):
+            raise FileRejectedError(
+                f"could not be parsed: DuckDB read {read} rows where the line scan found "
+                f"{len(scan.lines)}"
+            )
+        con.execute("alter table _file_text drop column _wh_read")
+    blank = " and ".join(f"{_q(h)} is null" for h in named) or "true"
+    [blank_rows] = con.execute(f"select count(*) from _file_text where {blank}").fetchone()
+    if blank_rows:
+        con.execute(f"delete from _file_text where {blank}")
+    return FileText(
+        header=named,
+        rows_blank=int(blank_rows) + (scan.empty_lines if scan else 0),
+        unterminated_line=scan.unterminated_line if scan else None,
+    )
 
 
 def _json_of(columns: list[str]) -> str:
@@ -499,21 +795,25 @@ def _json_of(columns: list[str]) -> str:
     return "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_q(c)}" for c in columns) + "))"
 
 
-def _stage(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[str]:
+def _stage(
+    con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table
+) -> tuple[list[str], FileText]:
     """Put the file's rows for `tbl` into the temp table `_raw_text` (the contract's columns
-    as text, `_extra`, `_line`). Returns the columns the contract does not know."""
+    as text, `_extra`, `_line`). Returns the columns the contract does not know and what the
+    read found (blank rows, an unterminated last row)."""
     if drop.is_wide_survey:
         return _stage_wide_survey(con, drop, tbl)
     required = tbl.required_columns
     # Report the whole expected header in the message, not only the required part.
     try:
-        header = _read_text(con, drop, required)
+        read = _read_text(con, drop, required)
     except FileRejectedError as exc:
         raise FileRejectedError(
             str(exc).replace(
                 f"expected {', '.join(required)};", f"expected {', '.join(tbl.column_names)};"
             )
         ) from None
+    header = read.header
     extras = [h for h in header if h not in tbl.column_names]
     selects = [
         _q(c.name) if c.name in header else f"cast(null as varchar) as {_q(c.name)}"
@@ -524,10 +824,12 @@ def _stage(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[s
         f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line from _file_text"
     )
     con.execute("drop table _file_text")
-    return extras
+    return extras, read
 
 
-def _stage_wide_survey(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table) -> list[str]:
+def _stage_wide_survey(
+    con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table
+) -> tuple[list[str], FileText]:
     """A wide survey export as rows of survey_responses or of survey_answers.
 
     A question column is named by its question_id or by its exact question_text in
@@ -535,7 +837,8 @@ def _stage_wide_survey(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Tabl
     never 0. Columns that name no question are kept in the response's `_extra`.
     """
     responses = table("survey_responses")
-    header = _read_text(con, drop, responses.required_columns)
+    read = _read_text(con, drop, responses.required_columns)
+    header = read.header
     question_of: dict[str, str] = {}
     for question_id, text in con.execute(
         "select question_id, question_text from raw.survey_questions"
@@ -553,7 +856,7 @@ def _stage_wide_survey(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Tabl
     elif not questions:
         raise FileRejectedError(
             "no column names a question of raw.survey_questions by question_id or exact "
-            f"question_text; found {', '.join(header)}"
+            f"question_text; found {_names(header)}"
         )
     else:
         sql = " union all ".join(
@@ -563,7 +866,7 @@ def _stage_wide_survey(con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Tabl
         )
     con.execute(f"create or replace temp table _raw_text as {sql}")
     con.execute("drop table _file_text")
-    return extras
+    return extras, read
 
 
 def _first_line(exc: Exception) -> str:
@@ -577,8 +880,10 @@ def _validate_and_insert(
     run_id: str,
     run_date: dt.date,
     loaded_at: dt.datetime,
+    unterminated_line: int | None = None,
 ) -> tuple[int, int, int]:
-    """Type and check `_raw_text`; insert accepted and quarantined rows. (in, ok, quarantined)."""
+    """Type and check `_raw_text`; insert accepted and quarantined rows. (in, ok, quarantined),
+    blank rows not counted (they never reach `_raw_text`)."""
     typed_cols = ", ".join(
         f"{_typed_expr(c, 't.' + _q(c.name))} as {_q(c.name)}, t.{_q(c.name)} as "
         f"{_q('_txt_' + c.name)}"
@@ -587,7 +892,10 @@ def _validate_and_insert(
     key_typed = ", ".join(_q(k) for k in tbl.key)
     con.execute(
         "create or replace temp table _staged as "
-        f"select {typed_cols}, t._line, t._extra, {_lit(drop.relative)} as _file "
+        f"select {typed_cols}, t._line, t._extra, {_lit(drop.relative)} as _file, "
+        # one test of the whole row first: the per-column tests run only where it holds
+        f"regexp_matches(concat_ws('', {', '.join('t.' + _q(c.name) for c in tbl.columns)}), "
+        f"{_lit(CONTROL_CHARACTERS)}) as _has_control "
         "from _raw_text t"
     )
     con.execute(
@@ -595,7 +903,7 @@ def _validate_and_insert(
         f"row_number() over (partition by {key_typed} order by _line) as _key_rank, "
         f"min(_line) over (partition by {key_typed}) as _key_first from _staged"
     )
-    checks = _checks(tbl, run_date)
+    checks = _checks(tbl, run_date, unterminated_line)
     rules = ", ".join(f"case when {cond} then {_lit(rule)} end" for rule, cond, _ in checks)
     messages = ", ".join(f"case when {cond} then {msg} end" for _, cond, msg in checks)
     con.execute(
@@ -631,22 +939,46 @@ def _validate_and_insert(
     return int(rows_in), int(accepted), int(rows_in) - int(accepted)
 
 
-def _prior(con: duckdb.DuckDBPyConnection, drop: DropFile, checksum: str) -> str | None:
-    """'duplicate' if this content is already loaded for the table, 'replace' if the drop
-    was loaded with other content, else None."""
-    same_content = con.execute(
-        "select count(*) from raw_meta.load_ledger where table_name = ? and checksum = ? "
-        "and status in ('loaded', 'replaced')",
+def _prior(
+    con: duckdb.DuckDBPyConnection, drop: DropFile, checksum: str
+) -> tuple[str | None, str | None]:
+    """What an earlier load means for this file, judged on the content now in effect only.
+
+    - ('unchanged', file): the file's own latest decision (loaded, replaced or skipped as
+      a duplicate) was about this content; nothing to do.
+    - ('duplicate', file): this content is what another file's load holds in effect now
+      (the latest load of its drop); the file is skipped and recorded as such.
+    - ('replace', None): the drop was loaded with other content; this file replaces it, also
+      when its content was loaded once and superseded since (A, then B, then A again).
+    - (None, None): a new drop.
+    """
+    latest = (
+        "select file, checksum, drop_name, row_number() over (partition by {by} "
+        "order by started_at desc, finished_at desc) as recency from raw_meta.load_ledger "
+        "where table_name = ? and status in ({statuses})"
+    )
+    own = con.execute(
+        "select checksum from ("
+        + latest.format(by="file", statuses="'loaded', 'replaced', 'skipped-duplicate'")
+        + ") where recency = 1 and file = ?",
+        [drop.table, drop.relative],
+    ).fetchall()  # fetched whole: a pending result would block con.register later
+    if own and own[0][0] == checksum:
+        return "unchanged", None
+    holder = con.execute(
+        "select min(file) from ("
+        + latest.format(by="drop_name", statuses="'loaded', 'replaced'")
+        + ") where recency = 1 and checksum = ?",
         [drop.table, checksum],
-    ).fetchone()[0]
-    if same_content:
-        return "duplicate"
+    ).fetchall()[0][0]
+    if holder is not None:
+        return "duplicate", holder
     same_drop = con.execute(
         "select count(*) from raw_meta.load_ledger where table_name = ? and drop_name = ? "
         "and status in ('loaded', 'replaced')",
         [drop.table, drop.drop_name],
-    ).fetchone()[0]
-    return "replace" if same_drop else None
+    ).fetchall()[0][0]
+    return ("replace", None) if same_drop else (None, None)
 
 
 def load_file(
@@ -656,7 +988,11 @@ def load_file(
     run_date: dt.date,
     dry_run: bool = False,
 ) -> FileResult:
-    """Load one drop file in one transaction (or, with dry_run, roll everything back)."""
+    """Load one drop file in one transaction (or, with dry_run, roll everything back).
+
+    A file skipped because another file already holds its content gets a ledger line
+    (`skipped-duplicate`, `duplicate_of` naming that file) once; an unchanged file none.
+    """
     tbl = table(drop.table)
     started = dt.datetime.now()
     checksum = sha256_of(drop.path)
@@ -669,11 +1005,19 @@ def load_file(
         status="loaded",
         started_at=started,
     )
-    prior = _prior(con, drop, checksum)
-    if prior == "duplicate":
+    prior, holder = _prior(con, drop, checksum)
+    if prior in ("unchanged", "duplicate"):
         result.status = "skipped-duplicate"
+        result.duplicate_of = holder
         result.finished_at = dt.datetime.now()
+        if prior == "duplicate" and not dry_run and not _already_recorded(con, result):
+            _write_ledger(con, run_id, result)
         return result
+    try:
+        # Reading into temp tables writes nothing lasting: it runs before the transaction.
+        result.extra_columns, read = _stage(con, drop, tbl)
+    except FileRejectedError as exc:
+        return _rejected(result, exc)
     con.execute("begin transaction")
     try:
         if prior == "replace":
@@ -686,12 +1030,14 @@ def load_file(
                     [drop.table, drop.drop_name],
                 )
             result.status = "replaced"
-        result.extra_columns = _stage(con, drop, tbl)
-        result.rows_in, result.rows_accepted, result.rows_quarantined = _validate_and_insert(
-            con, drop, tbl, run_id, run_date, started
+        _, result.rows_accepted, result.rows_quarantined = _validate_and_insert(
+            con, drop, tbl, run_id, run_date, started, read.unterminated_line
         )
-        if result.rows_in == 0:
-            raise FileRejectedError("the file has a header but no data rows")
+        result.rows_blank = read.rows_blank
+        result.rows_in = result.rows_accepted + result.rows_quarantined + result.rows_blank
+        if result.rows_accepted + result.rows_quarantined == 0:
+            blank = f" (only {result.rows_blank} blank rows)" if result.rows_blank else ""
+            raise FileRejectedError(f"the file has a header but no data rows{blank}")
         result.finished_at = dt.datetime.now()
         if dry_run:
             con.execute("rollback")
@@ -700,19 +1046,27 @@ def load_file(
             con.execute("commit")
     except FileRejectedError as exc:
         con.execute("rollback")
-        result.status = "rejected"
-        result.error = f"{drop.relative}: {exc}"
-        result.rows_in = result.rows_accepted = result.rows_quarantined = 0
-        result.finished_at = dt.datetime.now()
+        return _rejected(result, exc)
     except Exception:
         con.execute("rollback")
         raise
     return result
 
 
+def _rejected(result: FileResult, exc: FileRejectedError) -> FileResult:
+    result.status = "rejected"
+    result.error = f"{result.file}: {exc}"
+    result.rows_in = result.rows_accepted = result.rows_quarantined = result.rows_blank = 0
+    result.finished_at = dt.datetime.now()
+    return result
+
+
 def _write_ledger(con: duckdb.DuckDBPyConnection, run_id: str, r: FileResult) -> None:
+    # Columns by name: a ledger migrated from an earlier release has its added columns last.
+    names = ", ".join(_q(name) for name, _ in LEDGER_COLUMNS)
     con.execute(
-        "insert into raw_meta.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into raw_meta.load_ledger ({names}) "
+        f"values ({', '.join('?' for _ in LEDGER_COLUMNS)})",
         [
             run_id,
             r.table_name,
@@ -728,6 +1082,8 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, run_id: str, r: FileResult) ->
             ", ".join(r.extra_columns) or None,
             r.started_at,
             r.finished_at,
+            r.rows_blank,
+            r.duplicate_of,
         ],
     )
 
@@ -753,7 +1109,7 @@ def load_table(
     results: list[FileResult] = []
     for r in rejected:
         r.started_at = r.finished_at = dt.datetime.now()
-        if not dry_run and not _already_rejected(con, r):
+        if not dry_run and not _already_recorded(con, r):
             _write_ledger(con, run_id, r)
         results.append(r)
     for number, drop in enumerate(drops, start=1):
@@ -769,7 +1125,7 @@ def load_table(
                 f"{table_name}: {drop.relative} {result.status}, {result.rows_in:,} rows in "
                 f"{time.perf_counter() - started:.1f} s"
             )
-        if result.status == "rejected" and not dry_run and not _already_rejected(con, result):
+        if result.status == "rejected" and not dry_run and not _already_recorded(con, result):
             _write_ledger(con, run_id, result)
         results.append(result)
     if not dry_run:
@@ -777,15 +1133,15 @@ def load_table(
     return results
 
 
-def _already_rejected(con: duckdb.DuckDBPyConnection, r: FileResult) -> bool:
-    """A rejected file is recorded once per content, not again on every run."""
-    return bool(
-        con.execute(
-            "select count(*) from raw_meta.load_ledger where file = ? and status = 'rejected' "
-            "and coalesce(checksum, '') = coalesce(?, '') and size_bytes = ?",
-            [r.file, r.checksum, r.size_bytes],
-        ).fetchone()[0]
-    )
+def _already_recorded(con: duckdb.DuckDBPyConnection, r: FileResult) -> bool:
+    """A rejected or skipped file is recorded once per content and decision, not again on
+    every run: True when the file's latest ledger line says the same."""
+    latest = con.execute(
+        "select status, checksum, size_bytes from raw_meta.load_ledger "
+        "where table_name = ? and file = ? order by started_at desc, finished_at desc limit 1",
+        [r.table_name, r.file],
+    ).fetchone()
+    return latest == (r.status, r.checksum, r.size_bytes)
 
 
 def unknown_folders(landing_dir: Path) -> list[str]:
@@ -806,25 +1162,38 @@ def reject_unknown_folders(
 ) -> list[FileResult]:
     """Record every file of a folder that names no table as rejected (once per content)."""
     create_raw_tables(con)
+    root = Path(landing_dir).resolve()
     results = []
     for folder in unknown_folders(Path(landing_dir)):
-        for path in sorted((Path(landing_dir) / folder).iterdir()):
-            if not path.is_file() or is_partial(path.name):
+        folder_path = Path(landing_dir) / folder
+        why = unsafe_entry(folder_path, root)
+        if why is not None:  # a linked folder is not listed, let alone read
+            entries = [(folder_path, f"{folder}/", "the folder " + why)]
+        else:
+            entries = [
+                (path, f"{folder}/{path.name}", unsafe_entry(path, root))
+                for path in sorted(folder_path.iterdir())
+                if not is_partial(path.name)
+            ]
+        for path, relative, why in entries:
+            if why is None and not path.is_file():
                 continue
             now = dt.datetime.now()
             result = FileResult(
                 table_name=folder,
-                file=f"{folder}/{path.name}",
+                file=relative,
                 drop_name=None,
-                checksum=sha256_of(path),
-                size_bytes=path.stat().st_size,
+                checksum=sha256_of(path) if why is None else None,
+                size_bytes=os.lstat(path).st_size,
                 status="rejected",
-                error=f"{folder}/{path.name}: unknown table folder {folder!r}; the landing "
+                error=f"{relative}: {why}"
+                if why
+                else f"{relative}: unknown table folder {folder!r}; the landing "
                 f"contract knows: {', '.join((*TABLE_NAMES, WIDE_SURVEY_FOLDER))}",
                 started_at=now,
                 finished_at=now,
             )
-            if not _already_rejected(con, result):
+            if not _already_recorded(con, result):
                 _write_ledger(con, run_id, result)
             results.append(result)
     return results
@@ -887,6 +1256,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{'OK' if not r.rows_quarantined else 'PARTIAL':7} {r.file}: {r.rows_in} rows, "
                 f"{r.rows_accepted} would load, {r.rows_quarantined} would be quarantined"
+                + (f", {r.rows_blank} blank skipped" if r.rows_blank else "")
             )
             for reason in reasons:
                 print(f"        quarantine: {reason}")

@@ -40,7 +40,14 @@ LEDGER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("extra_columns", "varchar"),
     ("started_at", "timestamp"),
     ("finished_at", "timestamp"),
+    # Added after the first release: an existing ledger gains them (ADD COLUMN IF NOT EXISTS,
+    # earlier lines 0 / NULL), so they come last in every ledger, old or new.
+    ("rows_blank", "bigint"),  # rows whose every cell is empty: skipped, counted in rows_in
+    ("duplicate_of", "varchar"),  # skipped-duplicate: the file whose load holds this content
 )
+# Columns of LEDGER_COLUMNS that a ledger created before them lacks, with the value its
+# earlier lines get.
+LEDGER_ADDED_COLUMNS: dict[str, str | None] = {"rows_blank": "0", "duplicate_of": None}
 
 
 def _columns_sql(cols: list[tuple[str, str]]) -> str:
@@ -69,3 +76,10 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         f"create table if not exists raw_meta.load_ledger (\n    "
         f"{_columns_sql(list(LEDGER_COLUMNS))}\n)"
     )
+    types = dict(LEDGER_COLUMNS)
+    for name, fill in LEDGER_ADDED_COLUMNS.items():
+        default = f" default {fill}" if fill is not None else ""
+        con.execute(
+            f"alter table raw_meta.load_ledger add column if not exists {name} {types[name]}"
+            + default
+        )

@@ -528,9 +528,11 @@ CASES = [
         "truncated_last_line",
         "customers",
         "customers/2026-10-01.csv",
-        text(CUST_HEADER, cust(), "C3,丙公司,food,江苏"),
+        text(CUST_HEADER, cust())
+        + "C3,丙公司,food,江苏".encode(),  # cut inside the row: no line end after it
         status="rejected",
-        message="could not be parsed",
+        message="the file looks truncated: it ends without a line end inside its last row, "
+        "line 3, which has 4 of the header's 10 fields: 'C3,丙公司,food,江苏'",
     ),
     Case(
         "semicolon_separated",
@@ -707,10 +709,14 @@ def test_the_same_file_three_times_loads_once(warehouse):
         (landing / "customers" / name).write_bytes(content)
         load_table(con, landing, "customers", run_id="again", run_date=RUN_DATE)
     statuses = con.execute(
-        "select status from raw_meta.load_ledger where table_name = 'customers' "
-        "and run_id = 'again' order by started_at"
+        "select status, file, duplicate_of from raw_meta.load_ledger "
+        "where table_name = 'customers' and run_id = 'again' order by started_at"
     ).fetchall()
-    assert [s[0] for s in statuses] == ["loaded"]  # the other two were skipped, not re-added
+    # The same file again is no decision; the same content under another drop is, recorded.
+    assert statuses == [
+        ("loaded", "customers/2026-10-01.csv", None),
+        ("skipped-duplicate", "customers/2026-10-02.csv", "customers/2026-10-01.csv"),
+    ]
     assert (
         con.execute("select count(*) from raw.customers where customer_id = 'C2'").fetchone()[0]
         == 1

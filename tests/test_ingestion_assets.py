@@ -97,3 +97,27 @@ def test_the_block_holds_on_rerun_until_the_drop_is_corrected(tmp_path, monkeypa
     path.write_text(f"{CUSTOMERS_HEADER}\n{GOOD_CUSTOMER}\n", encoding="utf-8")
     fixed, _ = _run(tmp_path, monkeypatch, "customers")
     assert _checks(fixed)[("customers", "quarantine_share")] is True
+
+
+def test_excel_blank_rows_neither_block_nor_unbalance_a_small_drop(tmp_path, monkeypatch):
+    """Excel's trailing `,,,,,,,` rows used to be 3 quarantined rows of 4 (75 %), holding
+    back the marts; they are blank rows now, counted apart, and the ledger still balances."""
+    landing = tmp_path / "landing"
+    blank = "," * (len(CUSTOMERS_HEADER.split(",")) - 1)
+    write(
+        landing,
+        "customers",
+        "2026-10-01.csv",
+        [CUSTOMERS_HEADER, GOOD_CUSTOMER, blank, blank, blank],
+    )
+    result, database = _run(tmp_path, monkeypatch, "customers")
+    checks = _checks(result)
+    assert checks[("customers", "quarantine_share")] is True
+    assert checks[("customers", "ledger_rows_balance")] is True
+    meta = result.asset_materializations_for_node("raw__customers")[0].metadata
+    assert (meta["rows_accepted"].value, meta["rows_quarantined"].value) == (1, 0)
+    assert meta["rows_blank"].value == 3
+    with duckdb.connect(database, read_only=True) as con:
+        assert con.execute(
+            "select rows_in, rows_accepted, rows_quarantined, rows_blank from raw_meta.load_ledger"
+        ).fetchall() == [(4, 1, 0, 3)]

@@ -45,8 +45,8 @@ def _ledger_check(tbl: Table) -> AssetCheckSpec:
     return AssetCheckSpec(
         name="ledger_rows_balance",
         asset=raw_key(tbl.name),
-        description="Every loaded file: rows_in = rows_accepted + rows_quarantined, and the raw "
-        "table holds exactly the accepted rows of its loaded files.",
+        description="Every loaded file: rows_in = rows_accepted + rows_quarantined + rows_blank, "
+        "and the raw table holds exactly the accepted rows of its loaded files.",
         blocking=True,
     )
 
@@ -103,16 +103,19 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
             for r in results:
                 if r.status == "rejected":
                     context.log.error(r.error)
+                elif r.duplicate_of:
+                    context.log.warning(f"{r.file}: skipped, same content as {r.duplicate_of}")
                 elif r.status != "skipped-duplicate":
                     context.log.info(
                         f"{r.file}: {r.status}, {r.rows_in} rows in, {r.rows_accepted} accepted,"
-                        f" {r.rows_quarantined} quarantined"
+                        f" {r.rows_quarantined} quarantined, {r.rows_blank} blank"
                     )
             unbalanced, raw_rows, ledger_rows = con.execute(
                 f"""
                 select
                     (select count(*) from raw_meta.load_ledger where table_name = $1
-                        and rows_in <> rows_accepted + rows_quarantined),
+                        and rows_in <> rows_accepted + rows_quarantined
+                            + coalesce(rows_blank, 0)),
                     (select count(*) from raw.{tbl.name}),
                     (select coalesce(sum(l.rows_accepted), 0) from raw_meta.load_ledger l
                         where l.table_name = $1 and l.status in ('loaded', 'replaced')
@@ -145,6 +148,7 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
                 "files_rejected": sum(r.status == "rejected" for r in results),
                 "rows_accepted": sum(r.rows_accepted for r in loaded),
                 "rows_quarantined": sum(r.rows_quarantined for r in loaded),
+                "rows_blank": sum(r.rows_blank for r in loaded),
                 "raw_rows_total": int(raw_rows),
                 "quarantine_rows_total": int(quarantined_total),
                 "files": MetadataValue.md(

@@ -15,9 +15,11 @@ renamed as (
         cast(coalesce(rows_in, 0) as {{ dbt.type_bigint() }}) as rows_in,
         cast(coalesce(rows_accepted, 0) as {{ dbt.type_bigint() }}) as rows_accepted,
         cast(coalesce(rows_quarantined, 0) as {{ dbt.type_bigint() }}) as rows_quarantined,
+        cast(coalesce(rows_blank, 0) as {{ dbt.type_bigint() }}) as rows_blank,
         cast(status as {{ dbt.type_string() }}) as load_status,
         cast(error as {{ dbt.type_string() }}) as error_message,
         cast(extra_columns as {{ dbt.type_string() }}) as extra_columns,
+        cast(duplicate_of as {{ dbt.type_string() }}) as duplicate_of_file,
         cast(started_at as {{ dbt.type_timestamp() }}) as started_at,
         cast(finished_at as {{ dbt.type_timestamp() }}) as finished_at,
         cast(started_at as date) as loaded_on
