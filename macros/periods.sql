@@ -51,3 +51,18 @@
         or {{ period_start(grain, neighbour_column) }} <> {{ period_start(grain, month_column) }}
     )
 {% endmacro %}
+
+{#-
+    True where the period (its grain read from a column: 'month', 'quarter', else 'year')
+    ended on or before as_of; the period that holds as_of is open (false).
+-#}
+{% macro is_complete_period(grain_column, start_column) %}
+    (
+        case {{ grain_column }}
+            when 'month' then {{ dbt.dateadd('month', 1, start_column) }}
+            when 'quarter' then {{ dbt.dateadd('month', 3, start_column) }}
+            else {{ dbt.dateadd('year', 1, start_column) }}
+        end
+        <= {{ dbt.dateadd('day', 1, as_of_date()) }}
+    )
+{% endmacro %}
