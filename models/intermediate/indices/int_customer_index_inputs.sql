@@ -3,10 +3,10 @@
 -- in _indices__models.yml. A window: 12 calendar months ending with a spine month, at its end
 -- (as_of for the as_of month), for the spine's statuses; dated facts (orders, complaints,
 -- referrals, events, surveys) in the 365 days ending there and, for the revenue growth, the
--- 365 days before (macros/windows.sql: windows of equal length): current (the as_of month), previous (12 months earlier:
--- reference and trend), backtest (the var('index_backtest_windows', 4) latest
--- quarter ends whose next 12 months have ended by as_of) and backtest_reference (12 months
--- before each). A customer is in a window once acquired by its end month; facts are read on
+-- 365 days before (macros/windows.sql: windows of equal length): current (the as_of
+-- month), previous (12 months earlier: reference and trend), backtest (the
+-- var('index_backtest_windows', 4) latest quarter ends whose next 12 months have ended by
+-- as_of) and backtest_reference (12 months before each). A customer is in a window once acquired by its end month; facts are read on
 -- or before the window's end, except the next-window outcomes (filled only when the next
 -- window has ended by as_of).
 -- Codes: B1 active_at_end_flag, B2 churned_in_window_flag, F3 repeat_order_count,

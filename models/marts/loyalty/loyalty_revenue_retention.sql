@@ -93,12 +93,17 @@ customer_periods as (
         customer_id,
         'trailing_year' as period_grain,
         {{ trailing_year_start() }} as period_start_on,
-        case when {{ is_in_trailing_year('ordered_on', years_before=1) }} then amount_cny else 0 end
-            as start_revenue_cny,
-        case when {{ is_in_trailing_year('ordered_on') }} then amount_cny else 0 end
-            as end_revenue_cny
+        case
+            when {{ is_in_trailing_year('ordered_on', years_before=1) }} then amount_cny
+            else 0
+        end as start_revenue_cny,
+        case
+            when {{ is_in_trailing_year('ordered_on') }} then amount_cny
+            else 0
+        end as end_revenue_cny
     from invoices
-    where {{ is_in_trailing_year('ordered_on', years_before=1) }}
+    where
+        {{ is_in_trailing_year('ordered_on', years_before=1) }}
         or {{ is_in_trailing_year('ordered_on') }}
 ),
 
@@ -166,7 +171,9 @@ classified as (
         end as new_flag,
         case
             when
-                start_revenue_cny <= 0 and end_revenue_cny > 0 and first_invoiced_on < period_start_on
+                start_revenue_cny <= 0
+                and end_revenue_cny > 0
+                and first_invoiced_on < period_start_on
                 then 1
             else 0
         end as won_back_flag
