@@ -6,9 +6,9 @@
 -- 365 days before (macros/windows.sql: windows of equal length): current (the as_of
 -- month), previous (12 months earlier: reference and trend), backtest (the
 -- var('index_backtest_windows', 4) latest quarter ends whose next 12 months have ended by
--- as_of) and backtest_reference (12 months before each). A customer is in a window once acquired by its end month; facts are read on
--- or before the window's end, except the next-window outcomes (filled only when the next
--- window has ended by as_of).
+-- as_of) and backtest_reference (12 months before each). A customer is in a window once
+-- acquired by its end month; facts are read on or before the window's end, except the
+-- next-window outcomes (filled only when the next window has ended by as_of).
 -- Codes: B1 active_at_end_flag, B2 churned_in_window_flag, F3 repeat_order_count,
 -- G4 tenure_months, E1 converted_referral_count, C3 event_participation_count,
 -- E3 likelihood_to_recommend_score, A2 satisfaction_pct, D1 complaint_count,
