@@ -270,7 +270,14 @@ QUERIES: dict[str, Query] = {
         where
             slice_type = 'company'
             and (
-                period_grain = 'trailing_year'
+                (
+                    period_grain = 'trailing_year'
+                    and period_end_on = (
+                        select max(period_end_on)
+                        from loyalty_revenue_retention
+                        where period_grain = 'trailing_year'
+                    )
+                )
                 or (period_grain = 'year' and is_complete_period)
             )
         order by period_grain desc, period_start_on

@@ -1,7 +1,8 @@
 -- Guards the one definition of the trailing year: the revenue bridge's trailing_year row for
--- the company must end on customer_facts' trailing-12-month revenue and start on its prior
--- year (both the 365-day windows of macros/windows.sql, credit notes excluded). A window
--- computed another way in either model (calendar months, year to date) breaks the tie.
+-- the company ending on as_of must end on customer_facts' trailing-12-month revenue and
+-- start on its prior year (both the 365-day windows of macros/windows.sql, credit notes
+-- excluded). A window computed another way in either model (calendar months, year to date)
+-- breaks the tie, and so does a missing row.
 {{ config(meta={'dagster': {'ref': {'name': 'loyalty_revenue_retention'}}}) }}
 
 with bridge as (
@@ -9,7 +10,10 @@ with bridge as (
         start_revenue_cny,
         end_revenue_cny
     from {{ ref('loyalty_revenue_retention') }}
-    where period_grain = 'trailing_year' and slice_type = 'company'
+    where
+        period_grain = 'trailing_year'
+        and slice_type = 'company'
+        and period_end_on = {{ as_of_date() }}
 ),
 
 facts as (

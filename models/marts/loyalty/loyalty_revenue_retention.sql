@@ -3,7 +3,8 @@
 --   revenue   : invoiced revenue in CNY, credit notes excluded (as int_customer_months
 --               and customer_facts), of each customer in the period (end) and in the period
 --               of the same grain before it (start); the trailing year ('trailing_year'):
---               the 365 days to as_of against the 365 days before (macros/windows.sql);
+--               the 365 days to each month end (as_of for the as_of month) against the 365
+--               days before (macros/windows.sql), read from int_customer_lifecycle_months;
 --   bridge    : each customer in one box, so that start + new + expansion − contraction −
 --               churned + won back = end exactly:
 --                 revenue in both periods: expansion (end − start) or contraction
@@ -25,6 +26,10 @@ customers as (
 
 customer_slices as (
     select * from {{ ref('int_customer_slices') }}
+),
+
+lifecycle as (
+    select * from {{ ref('int_customer_lifecycle_months') }}
 ),
 
 grains as (
@@ -92,19 +97,11 @@ customer_periods as (
     select
         customer_id,
         'trailing_year' as period_grain,
-        {{ trailing_year_start() }} as period_start_on,
-        case
-            when {{ is_in_trailing_year('ordered_on', years_before=1) }} then amount_cny
-            else 0
-        end as start_revenue_cny,
-        case
-            when {{ is_in_trailing_year('ordered_on') }} then amount_cny
-            else 0
-        end as end_revenue_cny
-    from invoices
-    where
-        {{ is_in_trailing_year('ordered_on', years_before=1) }}
-        or {{ is_in_trailing_year('ordered_on') }}
+        {{ trailing_year_start('month_end_on') }} as period_start_on,
+        revenue_prior_12m_cny as start_revenue_cny,
+        revenue_trailing_12m_cny as end_revenue_cny
+    from lifecycle
+    where revenue_prior_12m_cny > 0 or revenue_trailing_12m_cny > 0
 ),
 
 customer_bridges as (
@@ -227,7 +224,10 @@ final as (
         cast(period_grain as {{ dbt.type_string() }}) as period_grain,
         period_start_on,
         case
-            when period_grain = 'trailing_year' then {{ as_of_date() }}
+            when period_grain = 'trailing_year'
+                then cast({{ dbt.dateadd(
+                    'day', trailing_year_days() - 1, 'period_start_on'
+                ) }} as date)
             else cast({{ dbt.dateadd(
                 'day', -1, next_period_start_by_grain('period_grain', 'period_start_on')
             ) }} as date)
