@@ -374,7 +374,7 @@ FLOOR_CHECKS = {
         select count(*) filter (where f.month_start_on is null or m.period_start_on is null
             or f.customers_at_start <> m.customers_at_start
             or f.customers_at_end <> m.customers_at_end
-            or f.customers_new <> m.customers_new
+            or f.customers_new <> m.customers_acquired
             or f.customers_lost <> m.customers_lost), count(*)
         from (select * from {retention} where period_grain = 'month'
               and slice_type = 'company') as m

@@ -51,3 +51,28 @@
         or {{ period_start(grain, neighbour_column) }} <> {{ period_start(grain, month_column) }}
     )
 {% endmacro %}
+
+{#-
+    The first day of the period after the one starting on `start_column`, the grain read
+    from a column ('month', 'quarter', else 'year').
+-#}
+{% macro next_period_start_by_grain(grain_column, start_column) %}
+    cast(
+        case {{ grain_column }}
+            when 'month' then {{ dbt.dateadd('month', 1, start_column) }}
+            when 'quarter' then {{ dbt.dateadd('month', 3, start_column) }}
+            else {{ dbt.dateadd('year', 1, start_column) }}
+        end as date
+    )
+{% endmacro %}
+
+{#-
+    True where the period (its grain read from a column: 'month', 'quarter', else 'year')
+    ended on or before as_of; the period that holds as_of is open (false).
+-#}
+{% macro is_complete_period(grain_column, start_column) %}
+    (
+        {{ next_period_start_by_grain(grain_column, start_column) }}
+        <= {{ dbt.dateadd('day', 1, as_of_date()) }}
+    )
+{% endmacro %}

@@ -434,7 +434,7 @@ def test_index_inputs_match_pandas_on_the_orders(built_warehouse, warehouse_inpu
     for flag in ("is_current_window", "is_previous_window"):
         rows = windows.loc[windows[flag]].set_index("customer_id")
         start, end = rows["window_start_on"].iloc[0], rows["window_end_on"].iloc[0]
-        before = start - pd.DateOffset(months=12)
+        before = start - pd.Timedelta(days=365)  # the prior year: the 365 days before
         inside = orders.loc[orders["ordered_on"].between(start, end)]
         net = inside.groupby("customer_id")["amount_cny"].sum().reindex(rows.index, fill_value=0)
         invoices = (

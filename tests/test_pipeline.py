@@ -162,7 +162,10 @@ def test_no_personal_data_outside_raw(built):
 
 @pytest.mark.slow
 def test_retention_counts_match_the_spine_and_formulas(built):
-    """B1/B2/B4 company rows recomputed in pandas from the customer-month spine."""
+    """B1/B2/B4 company rows recomputed in pandas from the customer-month spine: each customer
+    in one box of the bridge by its status at the month's start and end (retained, lost, new:
+    never active before, won back: lapsed at the start), so start − lost + new + won back =
+    end, and B1 = retained / start."""
     with duckdb.connect(built["database"], read_only=True) as con:
         spine = con.execute("select * from int_customer_months").df()
         retention = con.execute(
@@ -174,29 +177,46 @@ def test_retention_counts_match_the_spine_and_formulas(built):
             "'B1' and slice_type = 'company' and period_grain = 'month' "
             "and period_start_on = (select max(period_start_on) from loyalty_retention)"
         ).df()
+    start, end = spine["was_active_at_start"], spine["is_active"]
+    lapsed = ~start & spine["has_churned_before"]
+    spine = spine.assign(
+        new=~start & end & ~lapsed, won_back=~start & end & lapsed, lost=start & ~end
+    )
     by_month = spine.groupby("month_start_on").agg(
         start=("was_active_at_start", "sum"),
         end=("is_active", "sum"),
-        new=("is_new", "sum"),
-        lost=("is_churned", "sum"),
+        new=("new", "sum"),
+        won_back=("won_back", "sum"),
+        lost=("lost", "sum"),
+        churned=("is_churned", "sum"),
+        acquired=("is_new", "sum"),
     )
     merged = retention.set_index("period_start_on").join(by_month)
     assert len(merged) > 12
     assert (merged["customers_at_start"] == merged["start"]).all()
     assert (merged["customers_at_end"] == merged["end"]).all()
     assert (merged["customers_new"] == merged["new"]).all()
+    assert (merged["customers_won_back"] == merged["won_back"]).all()
     assert (merged["customers_lost"] == merged["lost"]).all()
+    assert (merged["customers_lost"] == merged["churned"]).all()  # a month's loss is its churn
+    assert (merged["customers_acquired"] == merged["acquired"]).all()
+    assert (
+        merged["start"] - merged["lost"] + merged["new"] + merged["won_back"] == merged["end"]
+    ).all()
     # a month starts with the customers the previous month ended with
     assert (
         merged["customers_at_start"].iloc[1:].to_numpy()
         == merged["customers_at_end"].iloc[:-1].to_numpy()
     ).all()
-    expected = (merged["end"] - merged["new"]) / merged["start"].where(merged["start"] > 0)
+    retained = merged["end"] - merged["new"] - merged["won_back"]
+    expected = retained / merged["start"].where(merged["start"] > 0)
     assert np.allclose(merged["retention_rate"], expected, equal_nan=True)
+    assert merged["retention_rate"].dropna().between(0, 1).all()
     last = merged.iloc[-1]
+    last_retained = last["end"] - last["new"] - last["won_back"]
     b1 = dict(zip(indicators["indicator_variant"], indicators["value"], strict=True))
-    assert b1["standard"] == pytest.approx((last["end"] - last["new"]) / last["start"])
-    assert b1["seed_002"] == pytest.approx((last["end"] - last["new"]) / last["end"])
+    assert b1["standard"] == pytest.approx(last_retained / last["start"])
+    assert b1["seed_002"] == pytest.approx(last_retained / last["end"])
     # churn happens in the generated firm, and is neither absent nor total
     assert 0 < merged["churn_rate"].iloc[12:].mean() < 0.2
 

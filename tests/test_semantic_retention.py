@@ -1,11 +1,13 @@
-"""MetricFlow's retention_rate is the mart's (E − N) / S at the grain asked for, read from the
+"""MetricFlow's retention_rate_<grain> is the mart's retained / S of each period, read from the
 published copy the README's example reads (dbt target `published`).
 
-A quarter's S is its first month's S, its E the last month's E, and N adds up over the months
-(loyalty_retention builds its quarter and year rows that way). Summing the monthly rows instead
-(the metric before) gave a pooled monthly rate: 98.6 % where the mart said 95.8 %. Renewal and
-complaint resolution count contracts and complaints, which do add up over months: their monthly
-metrics grouped by quarter are the mart's quarters.
+loyalty_retention puts each customer in one box by its status at the period's two ends, so a
+quarter's retained customers are not a sum of its months' (a customer lost in February and won
+back in March is retained by neither month and by the quarter): each grain's metric reads that
+grain's own rows. Summing the monthly rows instead (the metric before) gave a pooled monthly
+rate: 98.6 % where the mart said 95.8 %. Renewal and complaint resolution count contracts and
+complaints, which do add up over months: their monthly metrics grouped by quarter are the
+mart's quarters.
 """
 
 from __future__ import annotations
@@ -24,21 +26,20 @@ from orchestration.settings import ROOT
 
 MF = str(Path(sys.executable).with_name("mf"))
 
-# (grain, period start, slice type, slice value, S, E, N), company months January–April 2025:
-#   Q1: S = 100 (January's), E = 108 (March's), N = 6 + 2 + 7 = 15 → (108 − 15) / 100 = 0.93
-#   Q2: April only: (110 − 3) / 108 = 0.990741; 2025: (110 − 18) / 100 = 0.92
-# Pooling the months would give Q1 (98 + 101 + 101) / 307 = 0.977. The industry months and the
-# mart's own quarter and year rows (numbers that would be wrong if summed in) must be left out.
+# (grain, period start, slice type, slice value, S, retained), January–April 2025, with the
+# mart's own quarter and year rows: Q1 93 / 100, Q2 107 / 108, 2025 92 / 100. Pooling the months
+# by quarter would give Q1 (98 + 101 + 101) / 307 = 0.977; the industry rows must be left out.
 RETENTION_ROWS = [
-    ("month", "2025-01-01", "company", "all", 100, 104, 6),
-    ("month", "2025-02-01", "company", "all", 104, 103, 2),
-    ("month", "2025-03-01", "company", "all", 103, 108, 7),
-    ("month", "2025-04-01", "company", "all", 108, 110, 3),
-    ("month", "2025-01-01", "industry", "energy", 40, 30, 1),
-    ("month", "2025-03-01", "industry", "energy", 30, 20, 0),
-    ("quarter", "2025-01-01", "company", "all", 100, 108, 15),
-    ("quarter", "2025-04-01", "company", "all", 108, 110, 3),
-    ("year", "2025-01-01", "company", "all", 100, 110, 18),
+    ("month", "2025-01-01", "company", "all", 100, 98),
+    ("month", "2025-02-01", "company", "all", 104, 101),
+    ("month", "2025-03-01", "company", "all", 103, 101),
+    ("month", "2025-04-01", "company", "all", 108, 107),
+    ("month", "2025-01-01", "industry", "energy", 40, 29),
+    ("month", "2025-03-01", "industry", "energy", 30, 20),
+    ("quarter", "2025-01-01", "company", "all", 100, 93),
+    ("quarter", "2025-04-01", "company", "all", 108, 107),
+    ("quarter", "2025-01-01", "industry", "energy", 40, 20),
+    ("year", "2025-01-01", "company", "all", 100, 92),
 ]
 EXPECTED = {
     "quarter": {dt.date(2025, 1, 1): 93 / 100, dt.date(2025, 4, 1): 107 / 108},
@@ -52,9 +53,11 @@ EXPECTED = {
 }
 
 
-def mf_query(published: Path, grain: str, out: Path, metric: str = "retention_rate") -> pd.Series:
+def mf_query(published: Path, grain: str, out: Path, metric: str | None = None) -> pd.Series:
     """`metric` by metric_time at `grain`, from the DuckDB file `published` read as the
-    published copy (read only), as a Series indexed by period start."""
+    published copy (read only), as a Series indexed by period start. The default metric is
+    the retention rate of that grain."""
+    metric = metric or f"retention_rate_{grain}"
     env = {
         **os.environ,
         "DBT_PROFILES_DIR": str(ROOT),
@@ -84,10 +87,10 @@ def published(tmp_path_factory) -> Path:
         con.execute(
             "create table loyalty_retention (period_grain varchar, period_start_on date, "
             "slice_type varchar, slice_value varchar, customers_at_start bigint, "
-            "customers_at_end bigint, customers_new bigint)"
+            "customers_at_end bigint, customers_retained bigint)"
         )
         con.executemany(
-            "insert into loyalty_retention values (?, ?, ?, ?, ?, ?, ?)", RETENTION_ROWS
+            "insert into loyalty_retention values (?, ?, ?, ?, ?, null, ?)", RETENTION_ROWS
         )
     path.chmod(0o444)
     return path

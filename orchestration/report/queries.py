@@ -271,6 +271,42 @@ QUERIES: dict[str, Query] = {
         from analytics.churn_early_warning
         """,
     ),
+    # Due diligence on the trailing year (the 365 days to as_of against the 365 before), not
+    # the last calendar year: the company's revenue bridge, GRR and NRR, beside the complete
+    # years for the trend (loyalty_revenue_retention).
+    "revenue_retention": Query(
+        ("loyalty_revenue_retention",),
+        """
+        select
+            period_grain,
+            period_start_on,
+            period_end_on,
+            start_revenue_cny,
+            new_revenue_cny,
+            expansion_revenue_cny,
+            contraction_revenue_cny,
+            churned_revenue_cny,
+            won_back_revenue_cny,
+            end_revenue_cny,
+            gross_revenue_retention_rate,
+            net_revenue_retention_rate
+        from loyalty_revenue_retention
+        where
+            slice_type = 'company'
+            and (
+                (
+                    period_grain = 'trailing_year'
+                    and period_end_on = (
+                        select max(period_end_on)
+                        from loyalty_revenue_retention
+                        where period_grain = 'trailing_year'
+                    )
+                )
+                or (period_grain = 'year' and is_complete_period)
+            )
+        order by period_grain desc, period_start_on
+        """,
+    ),
     # The as-of date the marts were built for, the report's default.
     "warehouse_as_of": Query(
         ("customer_facts",),

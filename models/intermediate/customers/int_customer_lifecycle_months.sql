@@ -7,10 +7,10 @@
 --   days_since_last_order   : days since the latest invoice (acquired_on if none);
 --   days_since_won_back     : days since the start of the latest month the customer was won
 --                             back (int_customer_months.is_won_back);
---   revenue_trailing_12m_cny: invoiced revenue (credit notes excluded) of the month and the 11
---                             before; revenue_prior_12m_cny the 12 months before those (the
---                             spine has one row per month from acquisition, so 12 rows are 12
---                             months);
+--   revenue_trailing_12m_cny: invoiced revenue (credit notes excluded) of the trailing year
+--                             ending at the month end (as_of in the as_of month): the 365
+--                             days of macros/windows.sql; revenue_prior_12m_cny the 365 days
+--                             before those, so the two always have the same length;
 --   product_line_count      : product lines taken so far (invoices and contracts).
 with spine as (
     select * from {{ ref('int_customer_months') }}
@@ -82,6 +82,65 @@ line_counts as (
         spine.month_start_on
 ),
 
+revenue_steps as (
+    -- Each invoice enters the trailing year on its day, leaves it (and enters the prior year)
+    -- 365 days later and leaves the prior year 365 days after that; a running sum of these
+    -- steps, month ends sorted after the steps of their day, gives both windows at every
+    -- month end in one pass over the orders rather than every month joined to every order.
+    {%- set days = trailing_year_days() %}
+    {%- set steps = [
+        ('ordered_on', 'amount_cny', '0'),
+        (dbt.dateadd('day', days, 'ordered_on'), '-1 * amount_cny', 'amount_cny'),
+        (dbt.dateadd('day', 2 * days, 'ordered_on'), '0', '-1 * amount_cny'),
+    ] %}
+    {%- for stepped_on, trailing_step, prior_step in steps %}
+        select
+            customer_id,
+            cast({{ stepped_on }} as date) as stepped_on,
+            0 as is_month_end,
+            cast(null as date) as month_start_on,
+            {{ trailing_step }} as trailing_step,
+            {{ prior_step }} as prior_step
+        from orders
+        where not is_credit_note
+        union all
+    {%- endfor %}
+    select
+        customer_id,
+        month_end_on as stepped_on,
+        1 as is_month_end,
+        month_start_on,
+        0 as trailing_step,
+        0 as prior_step
+    from spine
+),
+
+revenue_sums as (
+    select
+        customer_id,
+        month_start_on,
+        is_month_end,
+        sum(trailing_step) over (
+            partition by customer_id order by stepped_on, is_month_end
+            rows between unbounded preceding and current row
+        ) as revenue_trailing_12m_cny,
+        sum(prior_step) over (
+            partition by customer_id order by stepped_on, is_month_end
+            rows between unbounded preceding and current row
+        ) as revenue_prior_12m_cny
+    from revenue_steps
+),
+
+revenue_windows as (
+    select
+        customer_id,
+        month_start_on,
+        revenue_trailing_12m_cny,
+        revenue_prior_12m_cny
+    from revenue_sums
+    where is_month_end = 1
+),
+
 windows as (
     select
         spine.customer_id,
@@ -95,14 +154,8 @@ windows as (
             partition by spine.customer_id order by spine.month_start_on
             rows between unbounded preceding and current row
         ) as last_won_back_month_on,
-        sum(spine.revenue_cny) over (
-            partition by spine.customer_id order by spine.month_start_on
-            rows between 11 preceding and current row
-        ) as revenue_trailing_12m_cny,
-        sum(spine.revenue_cny) over (
-            partition by spine.customer_id order by spine.month_start_on
-            rows between 23 preceding and 12 preceding
-        ) as revenue_prior_12m_cny,
+        revenue_windows.revenue_trailing_12m_cny,
+        revenue_windows.revenue_prior_12m_cny,
         coalesce(line_counts.product_line_count, 0) as product_line_count
     from spine
     inner join customers
@@ -113,6 +166,10 @@ windows as (
         on
             spine.customer_id = line_counts.customer_id
             and spine.month_start_on = line_counts.month_start_on
+    left join revenue_windows
+        on
+            spine.customer_id = revenue_windows.customer_id
+            and spine.month_start_on = revenue_windows.month_start_on
 ),
 
 features as (

@@ -399,4 +399,7 @@ final as (
     select * from measured_rows
 )
 
-select * from final
+select
+    final.*,
+    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
+from final

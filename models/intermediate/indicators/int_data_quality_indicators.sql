@@ -137,4 +137,7 @@ final as (
     select * from rule_rows
 )
 
-select * from final
+select
+    final.*,
+    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
+from final

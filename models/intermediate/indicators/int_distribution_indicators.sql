@@ -12,8 +12,9 @@
 --        starts at acquisition, so 'stage:prospect' stays 0 in practice);
 --   G4 'tenure_days' / 'product_lines': mean tenure (days since acquisition) and mean
 --        product lines taken so far, over customers active at the period end;
---   G5 'revenue': trailing-12-month revenue at the period end against the 12 months
---        before, (sum trailing − sum prior) / sum prior, over all customers (a lost
+--   G5 'revenue': trailing-12-month revenue at the period end (the 365 days up to it,
+--        macros/windows.sql) against the 365 days before, (sum trailing − sum prior) /
+--        sum prior, over all customers (a lost
 --        customer's revenue counts in the prior year): the period end's trailing year,
 --        not the period's own revenue;
 --   G7 'changes_per_customer': account-manager changes (an assignment that is not the
@@ -382,4 +383,7 @@ final as (
     select * from aggregate_rows
 )
 
-select * from final
+select
+    final.*,
+    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
+from final

@@ -735,4 +735,7 @@ final as (
     select * from effect_rows
 )
 
-select * from final
+select
+    final.*,
+    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
+from final

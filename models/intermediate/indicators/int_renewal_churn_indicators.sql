@@ -19,17 +19,24 @@
 --   B5 rows exist for each category ('unrecorded' when no record documents the churn) that
 --   lost a customer in the period and slice; summed over the categories, reason:… gives
 --   B2's numerator (customers_lost of loyalty_retention).
---   B6 standard        lost revenue: revenue (CNY) of the lost customers in the 12 months up
---                      to the month of their last invoice before the churn (a customer who
---                      lapses after the 365-day activity window bought nothing in the 12
---                      months before the churn month itself); sum, denominator = 1.
---   B6 to_churn_month  the literal reading: revenue in the 12 months up to the churn month.
+--   B6 standard        lost revenue: invoiced revenue (CNY, credit notes excluded) of the
+--                      lost customers in the trailing year up to their last invoice before
+--                      the churn (the 365 days of macros/windows.sql; a customer who lapses
+--                      after the 365-day activity window bought nothing in the year before
+--                      the churn month itself; without any invoice, the year up to the churn
+--                      month's end); sum, denominator = 1.
+--   B6 to_churn_month  the literal reading: revenue in the 365 days up to the churn month's
+--                      end (as_of when the churn month is the as_of month).
 --   B6 has a row (0 when nobody was lost) for every period and slice with customers.
 --   B8 cohort:<label>:k=<k>   share of a cohort (customers acquired in the period_grain period
 --                      <label>) active at the end of the k-th period after it; period_start_on
 --                      is that observed period (from loyalty_cohort_retention).
 with contracts as (
     select * from {{ ref('fct_contracts') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
 ),
 
 spine as (
@@ -208,9 +215,8 @@ churn_events as (
     select
         customer_id,
         month_start_on as churn_month_on,
-        coalesce(
-            {{ period_start('month', 'last_ordered_on') }}, month_start_on
-        ) as last_invoice_month_on,
+        month_end_on as churn_month_end_on,
+        coalesce(last_ordered_on, month_end_on) as lost_revenue_end_on,
         lead(month_start_on) over (
             partition by customer_id order by month_start_on
         ) as next_churn_month_on
@@ -239,32 +245,40 @@ event_records as (
 ),
 
 event_revenue as (
+    -- Each churn's invoices of the two trailing years (macros/windows.sql) ending at the last
+    -- invoice and at the churn month's end; the first ends on or before the second.
     select
         churn_events.customer_id,
         churn_events.churn_month_on,
         sum(
             case
-                when spine.month_start_on <= churn_events.last_invoice_month_on
-                    then spine.revenue_cny
+                when
+                    {{ is_in_trailing_year(
+                        'orders.ordered_on', 'churn_events.lost_revenue_end_on'
+                    ) }}
+                    then orders.amount_cny
                 else 0
             end
         ) as lost_revenue_cny,
         sum(
             case
                 when
-                    spine.month_start_on
-                    > {{ dbt.dateadd('month', -12, 'churn_events.churn_month_on') }}
-                    then spine.revenue_cny
+                    {{ is_in_trailing_year(
+                        'orders.ordered_on', 'churn_events.churn_month_end_on'
+                    ) }}
+                    then orders.amount_cny
                 else 0
             end
         ) as revenue_to_churn_month_cny
     from churn_events
-    inner join spine
+    inner join orders
         on
-            churn_events.customer_id = spine.customer_id
-            and churn_events.churn_month_on >= spine.month_start_on
-            and {{ dbt.dateadd('month', -12, 'churn_events.last_invoice_month_on') }}
-            < spine.month_start_on
+            churn_events.customer_id = orders.customer_id
+            and churn_events.churn_month_end_on >= orders.ordered_on
+            and {{ dbt.dateadd(
+                'day', -1 * trailing_year_days(), 'churn_events.lost_revenue_end_on'
+            ) }} < orders.ordered_on
+    where not orders.is_credit_note
     group by
         churn_events.customer_id,
         churn_events.churn_month_on
@@ -528,4 +542,7 @@ final as (
     select * from cohort_rows
 )
 
-select * from final
+select
+    final.*,
+    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
+from final

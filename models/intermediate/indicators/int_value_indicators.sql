@@ -185,4 +185,7 @@ final as (
     select * from acquisition_retention_costs
 )
 
-select * from final
+select
+    final.*,
+    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
+from final

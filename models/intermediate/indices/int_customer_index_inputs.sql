@@ -1,12 +1,14 @@
 -- The indicators of the composite indices H1, H2, H3 (seed index_expert_weights), one row per
 -- customer and 12-month window, for orchestration/assets/indices.py; every column is defined
 -- in _indices__models.yml. A window: 12 calendar months ending with a spine month, at its end
--- (as_of for the as_of month): current (the as_of month), previous (12 months earlier:
--- reference and trend), backtest (the var('index_backtest_windows', 4) latest
--- quarter ends whose next 12 months have ended by as_of) and backtest_reference (12 months
--- before each). A customer is in a window once acquired by its end month; facts are read on
--- or before the window's end, except the next-window outcomes (filled only when the next
--- window has ended by as_of).
+-- (as_of for the as_of month), for the spine's statuses; dated facts (orders, complaints,
+-- referrals, events, surveys) in the 365 days ending there and, for the revenue growth, the
+-- 365 days before (macros/windows.sql: windows of equal length): current (the as_of
+-- month), previous (12 months earlier: reference and trend), backtest (the
+-- var('index_backtest_windows', 4) latest quarter ends whose next 12 months have ended by
+-- as_of) and backtest_reference (12 months before each). A customer is in a window once
+-- acquired by its end month; facts are read on or before the window's end, except the
+-- next-window outcomes (filled only when the next window has ended by as_of).
 -- Codes: B1 active_at_end_flag, B2 churned_in_window_flag, F3 repeat_order_count,
 -- G4 tenure_months, E1 converted_referral_count, C3 event_participation_count,
 -- E3 likelihood_to_recommend_score, A2 satisfaction_pct, D1 complaint_count,
@@ -104,19 +106,40 @@ windows as (
     group by window_end_month_on
 ),
 
-window_bounds as (
+window_months as (
     select
         *,
-        cast({{ dbt.dateadd('month', -11, 'window_end_month_on') }} as date) as window_start_on,
+        cast({{ dbt.dateadd('month', -11, 'window_end_month_on') }} as date)
+            as window_start_month_on,
         cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'window_end_month_on')) }} as date)
             as month_last_on,
-        cast({{ dbt.dateadd('month', -23, 'window_end_month_on') }} as date)
-            as previous_window_start_on,
         cast({{ dbt.dateadd('month', 12, 'window_end_month_on') }} as date)
             as next_window_end_month_on,
         cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 13, 'window_end_month_on')) }} as date)
             as next_window_end_on
     from windows
+),
+
+window_ends as (
+    select
+        *,
+        case
+            when month_last_on > {{ as_of_date() }} then {{ as_of_date() }}
+            else month_last_on
+        end as window_end_on
+    from window_months
+),
+
+window_bounds as (
+    -- Dated facts are counted in the trailing year ending at the window's end (365 days,
+    -- macros/windows.sql) and compared with the 365 days before: windows of equal length,
+    -- also for the current window that ends on as_of inside a month. The spine's statuses
+    -- are read on the window's 12 months (window_start_month_on to window_end_month_on).
+    select
+        *,
+        {{ trailing_year_start('window_end_on') }} as window_start_on,
+        {{ trailing_year_start('window_end_on', years_before=1) }} as previous_window_start_on
+    from window_ends
 ),
 
 customer_windows as (
@@ -125,10 +148,6 @@ customer_windows as (
         customers.industry,
         customers.size_band,
         window_bounds.*,
-        case
-            when window_bounds.month_last_on > {{ as_of_date() }} then {{ as_of_date() }}
-            else window_bounds.month_last_on
-        end as window_end_on,
         window_bounds.next_window_end_on <= {{ as_of_date() }} as has_next_window,
         case when spine.is_active then 1 else 0 end as active_at_end_flag
     from window_bounds
@@ -148,7 +167,7 @@ window_spine as (
         max(
             case
                 when
-                    spine.month_start_on = customer_windows.window_start_on
+                    spine.month_start_on = customer_windows.window_start_month_on
                     and spine.was_active_at_start
                     then 1
                 else 0
@@ -158,7 +177,7 @@ window_spine as (
     inner join spine
         on
             customer_windows.customer_id = spine.customer_id
-            and customer_windows.window_start_on <= spine.month_start_on
+            and customer_windows.window_start_month_on <= spine.month_start_on
             and customer_windows.window_end_month_on >= spine.month_start_on
     group by
         customer_windows.customer_id,

@@ -2,9 +2,10 @@
 -- cooperation history (G4), demand change (G5), latest satisfaction and NPS category,
 -- complaints, engagement, referrals, last touch (C6), account-manager changes (G7) and churn.
 -- No personal data: ids, dates, counts and scores only.
---   trailing year : the as_of month (to as_of) and the 11 months before, the window of
---                   int_customer_lifecycle_months, so the demand change here is the one the
---                   lifecycle rules read; prior year: the 12 months before it;
+--   trailing year : the 365 days up to as_of (macros/windows.sql), the window of
+--                   int_customer_lifecycle_months at the as_of month, so the demand change
+--                   here is the one the lifecycle rules read; prior year: the 365 days
+--                   before it;
 --   revenue       : invoiced revenue in CNY, credit notes excluded (int_customer_months);
 --   stage         : int_customer_lifecycle_months at the as_of month (seed lifecycle_rules);
 --                   a customer not yet on the spine (acquired after as_of) is a prospect.
@@ -71,12 +72,8 @@ dates as (
     select
         {{ as_of_date() }} as as_of_on,
         {{ period_start('month', as_of_date()) }} as as_of_month_on,
-        cast(
-            {{ dbt.dateadd('month', -11, dbt.date_trunc('month', as_of_date())) }} as date
-        ) as trailing_start_on,
-        cast(
-            {{ dbt.dateadd('month', -23, dbt.date_trunc('month', as_of_date())) }} as date
-        ) as prior_start_on
+        {{ trailing_year_start() }} as trailing_start_on,
+        {{ trailing_year_start(years_before=1) }} as prior_start_on
 ),
 
 as_of_months as (

@@ -126,6 +126,8 @@ final as (
                 then {{ dbt.dateadd('month', 3, 'observed_period_start_on') }}
             else {{ dbt.dateadd('month', 12, 'observed_period_start_on') }}
         end > {{ dbt.dateadd('day', 1, as_of_date()) }} as is_partial_period,
+        {{ is_complete_period('cohort_grain', 'observed_period_start_on') }}
+            as is_complete_period,
         cast(slice_type as {{ dbt.type_string() }}) as slice_type,
         cast(slice_value as {{ dbt.type_string() }}) as slice_value,
         cast(cohort_size as {{ dbt.type_bigint() }}) as cohort_size,

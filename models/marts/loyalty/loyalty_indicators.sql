@@ -24,8 +24,8 @@ catalogue as (
 
 measured as (
     {%- set rows = [
-        ('B1', 'standard', 'customers_at_end - customers_new', 'customers_at_start', 'rate'),
-        ('B1', 'seed_002', 'customers_at_end - customers_new', 'customers_at_end', 'rate'),
+        ('B1', 'standard', 'customers_retained', 'customers_at_start', 'rate'),
+        ('B1', 'seed_002', 'customers_retained', 'customers_at_end', 'rate'),
         ('B2', 'standard', 'customers_lost', 'customers_at_start', 'rate'),
         ('B4', 'standard', 'customers_new', 'customers_active_in_period - customers_new', 'ratio'),
         ('B7', 'standard', 'customers_won_back', 'customers_lapsed_at_start', 'rate'),
@@ -74,6 +74,8 @@ final as (
         measured.period_start_on,
         measured.slice_type,
         measured.slice_value,
+        {{ is_complete_period('measured.period_grain', 'measured.period_start_on') }}
+            as is_complete_period,
         measured.numerator,
         measured.denominator,
         cast(measured.numerator / nullif(measured.denominator, 0) as {{ type_double() }}) as value,

@@ -208,6 +208,7 @@ final as (
         months.month_start_on,
         months.slice_type,
         months.slice_value,
+        {{ is_complete_period("'month'", 'months.month_start_on') }} as is_complete_period,
         satisfaction_latest.survey_month_on as satisfaction_survey_month_on,
         cast(
             {{ dbt.datediff(

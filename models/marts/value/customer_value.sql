@@ -5,7 +5,8 @@
 --      segment from the scores (rules below);
 --   F2 average order value = net revenue / invoices;
 --   F3 repeat buyer = two or more invoices (the rate is in loyalty_indicators);
---   F4 contribution: trailing-12-month net revenue, its share of the total, rank, top decile;
+--   F4 contribution: trailing-12-month net revenue (the 365 days to as_of,
+--      macros/windows.sql), its share of the total, rank, top decile;
 --   F5 purchasing power = trailing-12-month revenue / the mean of the customer's industry ×
 --      size band (1 = typical for its peers).
 -- RFM segments, first match wins: champions (R >= 4, F >= 4), loyal (F >= 4),
@@ -26,7 +27,7 @@ per_customer as (
         sum(amount_cny) as revenue_cny,
         sum(
             case
-                when ordered_on > {{ dbt.dateadd('day', -365, as_of_date()) }} then amount_cny
+                when {{ is_in_trailing_year('ordered_on') }} then amount_cny
                 else 0
             end
         ) as revenue_12m_cny
