@@ -293,3 +293,19 @@ def test_sanity_names_the_reason_only_when_the_output_is_not_a_value():
     assert "0.00 x" in equity_multiple_reason(0.0, 100.0, 0.1, 10)
     assert "12.00 x" in equity_multiple_reason(1200.0, 100.0, 0.1, 10)
     assert equity_multiple_reason(5.0, 0.0, 0.1, 10) is None
+
+
+def test_the_cash_flows_reproduce_the_published_equity(cdnow):
+    """The sensitivity grid's base row and the bridge rest on cash flows; at the settings
+    they must give the sum of the customers' margin CLVs, part by part."""
+    from orchestration.clv.valuation import equity_by_part, sensitivity_grid
+
+    result = run(cdnow)
+    parts = equity_by_part(result.cash_flows, SETTINGS.horizon_months, 0.10)
+    values = result.customers
+    assert parts["transactional"] == pytest.approx(values["transactional_clv_margin_cny"].sum())
+    assert parts["contract"] == 0
+    grid = sensitivity_grid(result.cash_flows, SETTINGS.horizon_months, 0.10, 1.0)
+    assert grid.loc[grid["is_base"], "equity_margin_cny"].iloc[0] == pytest.approx(
+        values["clv_margin_cny"].sum()
+    )

@@ -276,9 +276,11 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
 def clv_sanity(counts: dict[str, float], max_zero_clv_rate: float) -> list[str]:
     """The reasons a published CLV would not be a value (empty: it is one).
 
-    counts: customers, live (active on as_of), not_finite, p_alive_outside_0_1, negative_clv,
-    clv_outside_its_interval, live_zero_clv (live customers whose margin CLV is 0 or not
-    finite), p_alive_values (customers with a P(alive)), p_alive_spread (max - min).
+    counts: customers, live (active on as_of and with something a model values: purchases
+    outside contracts or an open contract; a lapsed contract customer is worth 0), not_finite,
+    p_alive_outside_0_1, negative_clv, clv_outside_its_interval, live_zero_clv (live
+    customers whose margin CLV is 0 or not finite), p_alive_values (customers with a
+    P(alive)), p_alive_spread (max - min).
     """
     reasons = []
     for key, what in (
@@ -308,7 +310,8 @@ def clv_sanity(counts: dict[str, float], max_zero_clv_rate: float) -> list[str]:
     blocking=True,
     description="CLV is a value: no NaN or infinite CLV, P(alive) in [0, 1] and not the same "
     "for everybody, no negative CLV, lower <= CLV <= upper, and at most WH_CLV_MAX_ZERO_RATE "
-    "(5 %) of the live customers (active on as_of) valued at 0. Blocking: such a CLV is never "
+    "(5 %) of the live customers (active on as_of, with purchases outside contracts or an "
+    "open contract) valued at 0. Blocking: such a CLV is never "
     "published; the failure's description names the reason.",
 )
 def customer_clv_is_sane(duckdb: DuckDBResource) -> AssetCheckResult:
@@ -316,7 +319,8 @@ def customer_clv_is_sane(duckdb: DuckDBResource) -> AssetCheckResult:
         frame = con.execute(
             f"""select
                 count(*) as customers,
-                count(*) filter (where is_live) as live,
+                count(*) filter (where is_live and (spend_basis <> 'no_purchase'
+                    or open_contracts > 0)) as live,
                 count(*) filter (where not isfinite(clv_cny) or not isfinite(clv_margin_cny)
                     or not isfinite(clv_lower_cny) or not isfinite(clv_upper_cny))
                     as not_finite,
@@ -324,7 +328,8 @@ def customer_clv_is_sane(duckdb: DuckDBResource) -> AssetCheckResult:
                 count(*) filter (where clv_cny < 0 or clv_margin_cny < 0) as negative_clv,
                 count(*) filter (where clv_lower_cny > clv_cny + 1e-6
                     or clv_upper_cny < clv_cny - 1e-6) as clv_outside_its_interval,
-                count(*) filter (where is_live and not (clv_margin_cny > 0)) as live_zero_clv,
+                count(*) filter (where is_live and (spend_basis <> 'no_purchase'
+                    or open_contracts > 0) and not (clv_margin_cny > 0)) as live_zero_clv,
                 count(p_alive) as p_alive_values,
                 coalesce(max(p_alive) - min(p_alive), 0) as p_alive_spread
             from {ANALYTICS_SCHEMA}.customer_clv"""

@@ -18,9 +18,10 @@ independently), the CLV is recomputed for each draw, and the interval is the cen
 percentile range. It covers the uncertainty of the population parameters, not the
 customer's own purchase randomness, which is far wider for any single customer. A draw far
 out in the tails can leave the region where the model's special functions are finite (Pareto/NBD
-with a large s and beta on customers observed for long): such draws are left out of that
-customer's percentiles; a customer with fewer than MIN_FINITE_DRAWS_RATE of her draws finite
-gets no interval (lower = upper = the point estimate, `has_interval` false).
+with a large s and beta on customers observed for long, Gamma-Gamma with q <= 1 on few repeat
+buyers): such draws are left out of that customer's percentiles; a customer with fewer than
+MIN_FINITE_DRAWS_RATE of her draws finite gets no interval (lower = upper = the point estimate,
+`has_interval` false).
 
 `spend_frequency` (default: x) is the number of repeat purchases the spend model conditions
 on: 0 for a customer whose mean repeat spend cannot enter the Gamma-Gamma model (zero or
@@ -204,6 +205,15 @@ def _clv(
     return clv
 
 
+def _spend_or_nan(params: Mapping[str, float], x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Gamma-Gamma expected spend at a bootstrap draw; NaN (a draw left out) where the draw
+    has q <= 1, whose population mean spend is infinite."""
+    try:
+        return gammagamma.conditional_expected_spend(params, x, z)
+    except ValueError:
+        return np.full(x.shape, np.nan)
+
+
 @dataclass(frozen=True)
 class ClvInterval:
     """Point CLV and a central interval per customer from the parametric bootstrap."""
@@ -292,7 +302,7 @@ def clv_interval(
         values = np.stack(
             [
                 margin[block]
-                * gammagamma.conditional_expected_spend(sp, x_spend[block], z[block])
+                * _spend_or_nan(sp, x_spend[block], z[block])
                 * per_pair[draw, pair_of[block]]
                 * module._alive(param_values(pp, module.PARAMS), x[block], t_x[block], T[block])
                 for draw, (pp, sp) in enumerate(zip(purchase_draws, spend_draws, strict=True))

@@ -207,6 +207,26 @@ def fit_purchase_models(
     return fits
 
 
+def unusable_reason(
+    fit: FitResult, summary: pd.DataFrame, horizon_months: int, time_unit: str
+) -> str | None:
+    """Why a fitted purchase model cannot value these customers (None: it can): it did not
+    converge, or its P(alive) or expected purchases over the horizon are not finite for
+    some customer (parameters run off to the edge, as with customers who never drop out)."""
+    if not fit.converged:
+        return f"did not converge ({fit.message or 'no optimum found'})"
+    module = PURCHASE_MODELS[fit.model]
+    x, t_x, T = _arrays(summary)  # noqa: N806
+    horizon = horizon_months * (DAYS_PER_YEAR / 12) / time_unit_days(time_unit)
+    with np.errstate(all="ignore"):
+        alive = module.probability_alive(fit, x, t_x, T)
+        expected = module.conditional_expected_purchases(fit, horizon, x, t_x, T)
+    bad = int(np.count_nonzero(~(np.isfinite(alive) & np.isfinite(expected))))
+    if bad:
+        return f"P(alive) or expected purchases not finite for {bad} customers"
+    return None
+
+
 def has_covariance(fit: FitResult) -> bool:
     """Whether the fit has a finite covariance to draw a bootstrap interval from."""
     return fit.log_covariance is not None and bool(np.all(np.isfinite(fit.log_covariance)))
@@ -297,6 +317,7 @@ def choose_purchase_model(
         fits = fit_purchase_models(inner, time_unit)
         errors = holdout_errors(inner, fits)
         how = f"internal split: the {validation_days} days before as_of held out"
+    errors = {name: error for name, error in errors.items() if np.isfinite(error)}
     if not errors:
         return None, {}, how
     chosen = min(errors, key=lambda name: (errors[name], name != "bgnbd"))
@@ -307,7 +328,7 @@ def contract_histories(contracts: pd.DataFrame, as_of: str) -> pd.DataFrame:
     """One row per renewal chain: product line (cohort), renewals made, churned or still
     under contract at as_of, and its open contract's annualised value.
 
-    A chain ends in churn when its last contract ended on or before as_of with no renewal
+    A chain ends in churn when its last contract ended before as_of with no renewal
     recorded; a chain whose last contract is still running (or marked renewed with the
     successor not yet loaded) is censored.
     """
@@ -333,7 +354,7 @@ def contract_histories(contracts: pd.DataFrame, as_of: str) -> pd.DataFrame:
     first = known.groupby("chain_id").head(1).set_index("chain_id")
     size = known.groupby("chain_id").size()
     term_years = ((last["end_on"] - last["start_on"]).dt.days + 1) / DAYS_PER_YEAR
-    open_now = last["end_on"].isna() | (last["end_on"] > as_of_ts)
+    open_now = last["end_on"].isna() | (last["end_on"] >= as_of_ts)
     renewed_pending = last["status"].fillna("").eq("renewed")
     return pd.DataFrame(
         {
@@ -599,6 +620,11 @@ def compute(
         reasons = {
             name: "no customer has a purchase on or before as_of" for name in PURCHASE_MODELS
         }
+    for name in list(purchase_fits):
+        reason = unusable_reason(purchase_fits[name], summary, settings.horizon_months, time_unit)
+        if reason:
+            reasons[name] = reason
+            del purchase_fits[name]
     for name, reason in reasons.items():
         statuses[name] = ModelStatus("not_estimated", reason, "the other purchase model")
     chosen, errors, how = (None, {}, "no purchase data")
