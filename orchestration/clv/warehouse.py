@@ -8,11 +8,16 @@ write the results; nothing here touches a database, so a notebook can run the sa
   summary's own holdout when the data runs past as_of, otherwise on an internal split (the
   last `validation_days` before as_of held out, both models refitted on the rest). The
   criterion is the mean absolute error of each customer's predicted against actual holdout
-  purchases; ties go to BG/NBD. Spend per purchase: Gamma-Gamma on the repeat buyers.
+  purchases; ties go to BG/NBD. Spend per purchase: Gamma-Gamma on the repeat buyers whose
+  mean repeat spend is positive (the others get its population mean). Fallbacks where a
+  model cannot be estimated: see `compute`.
 - Contracts: the shifted-beta-geometric model per product line (the cohort), fitted on every
   renewal chain with right censoring (`sbg.fit_lifetimes`); a product line without enough
   churn to identify it uses the pooled fit of all lines. A customer's contract CLV is the
-  sum over her open contracts of the annualised contract value x DERL(d | renewals made).
+  sum over her open contracts of the annualised contract value x DERL(d | renewals made),
+  cut at the same horizon as the purchase part.
+- Margin: each part on revenue and on gross margin (seed product_line_margins); the margin
+  figures are the valuation.
 - The seed-002 formula (F6) beside it: annual spend x expected lifetime in years −
   acquisition cost, the expected lifetime being 1 / the company's trailing annual churn rate.
 - Intervals: the parametric bootstrap of `value.clv_interval` for the purchase part; the
