@@ -57,7 +57,6 @@ INPUT_MODELS = (
     "fct_orders",
     "int_customer_months",
     "int_customer_slices",
-    "stg_crm__orders",
 )
 
 
@@ -83,6 +82,28 @@ def clv_settings() -> ClvSettings:
     )
 
 
+def orders_billing_no_contract_sql(as_of_date: str) -> str:
+    """Invoices up to as_of that bill no contract, by the rule of customer_clv_inputs: the
+    contract_id is empty and, when no invoice carries a contract_id at all, no contract of
+    the same customer and product line covers the invoice date. Credit notes included."""
+    orders, contracts = relation_name("fct_orders"), relation_name("fct_contracts")
+    as_of_sql = f"date '{as_of_date}'"
+    return f"""
+        select o.*
+        from {orders} o
+        cross join (
+            select count(contract_id) > 0 as flag from {orders} where ordered_on <= {as_of_sql}
+        ) u
+        where o.ordered_on <= {as_of_sql}
+            and o.contract_id is null
+            and (u.flag or not exists (
+                select 1 from {contracts} k
+                where o.customer_id = k.customer_id and o.product_line = k.product_line
+                    and o.ordered_on between k.start_on and k.end_on
+            ))
+    """
+
+
 def trailing_sql(as_of_date: str, default_margin: float) -> str:
     """Revenue and gross margin of the 365 days ending at as_of, by part: contract values
     earned in the window (pro rata of their days), orders that bill no contract (the rule of
@@ -97,22 +118,11 @@ def trailing_sql(as_of_date: str, default_margin: float) -> str:
             left join {margins} m on o.product_line = m.product_line
             where o.ordered_on > {as_of_sql} - 365 and o.ordered_on <= {as_of_sql}
         ),
-        uses_contract_ids as (
-            select count(contract_id) > 0 as flag from {orders} where ordered_on <= {as_of_sql}
-        ),
-        matched as (
-            select distinct o.order_id
-            from window_orders o
-            join {contracts} k
-                on o.customer_id = k.customer_id and o.product_line = k.product_line
-                and o.ordered_on between k.start_on and k.end_on
-        ),
         transactional as (
-            select o.*
-            from window_orders o
-            cross join uses_contract_ids u
-            left join matched on o.order_id = matched.order_id
-            where o.contract_id is null and (u.flag or matched.order_id is null)
+            select o.*, coalesce(m.gross_margin_rate, {default_margin}) as margin_rate
+            from ({orders_billing_no_contract_sql(as_of_date)}) o
+            left join {margins} m on o.product_line = m.product_line
+            where o.ordered_on > {as_of_sql} - 365
         ),
         earned as (
             select
@@ -183,8 +193,8 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         summary = con.execute(f"select * from {relation_name('customer_clv_inputs')}").df()
         transactions = con.execute(
             f"select customer_id, ordered_on, amount_cny as amount "
-            f"from {relation_name('stg_crm__orders')} "
-            f"where not is_credit_note and ordered_on <= date '{as_of_date}'"
+            f"from ({orders_billing_no_contract_sql(as_of_date)}) o "
+            f"where not is_credit_note"
         ).df()
         contracts = con.execute(f"select * from {relation_name('fct_contracts')}").df()
         customers = con.execute(
