@@ -344,6 +344,23 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
             "insert into analytics.churn_early_warning values (?, ?, ?, ?, ?, ?, ?, null)",
             AT_RISK,
         )
+        # the trailing year to as_of (and one a month earlier, which the report must not pick)
+        con.execute(
+            """
+            create table loyalty_revenue_retention as
+            select * from (values
+                ('trailing_year', date '2025-01-01', date '2025-12-31', 'company', 'all',
+                    100000.0, 20000.0, 15000.0, 5000.0, 10000.0, 0.0, 120000.0, 0.85, 1.0,
+                    true),
+                ('trailing_year', date '2024-12-01', date '2025-11-30', 'company', 'all',
+                    90000.0, 0.0, 0.0, 0.0, 0.0, 0.0, 90000.0, 0.5, 0.5, true)
+            ) as t(period_grain, period_start_on, period_end_on, slice_type, slice_value,
+                start_revenue_cny, new_revenue_cny, expansion_revenue_cny,
+                contraction_revenue_cny, churned_revenue_cny, won_back_revenue_cny,
+                end_revenue_cny, gross_revenue_retention_rate, net_revenue_retention_rate,
+                is_complete_period)
+            """
+        )
     con.close()
     return path
 
@@ -559,7 +576,13 @@ def test_the_equity_headline_is_on_margin_and_ties_out(reports):
 
 def test_due_diligence_summary_quotes_the_marts(reports):
     en = visible_text(reports["en"])
-    assert "Retention 88.0% and churn 12.0% in 2025 (previous year: 80.0%)." in en
+    # trailing year: GRR (100,000 − 5,000 − 10,000) / 100,000, NRR + 15,000 → 100 %
+    assert (
+        "In the 12 months to 2025-12-31: gross revenue retention 85.0%, net revenue retention "
+        "100.0% (revenue of the customers of the year before: CNY 100,000; of all customers "
+        "now: CNY 120,000). Customer retention 88.0% and churn 12.0% in 2025, the last complete "
+        "year (the year before: 80.0%)." in en
+    )
     assert "4 quarters after acquisition: 60.0% for cohort 2024-Q4, 50.0% for cohort 2023-Q4" in en
     assert "Most frequent reason in 2025: Price (66.7% of customers lost)." in en
     assert (
@@ -572,11 +595,20 @@ def test_due_diligence_summary_quotes_the_marts(reports):
     )
     assert "Satisfaction 75.5% (2025 Q4); NPS +23.4 (2025 Q4)." in en
     assert "85.0% of complaints resolved in 2025; 0.20 complaints per customer." in en
-    assert "13 customers with a risk of 50.0% or more, holding CNY 91,000 of value." in en
+    # expected loss: risk × value of the 23 customers not lapsing, sum (1 − 0.04 i)·1,000 (i + 1)
+    # over i = 1..23; the two lapsing ones (i = 0, 24) hold 1,000 + 25,000
+    assert (
+        "13 customers with a risk of 50.0% or more, holding CNY 91,000 of value; expected loss "
+        "(risk × value) CNY 115,000; 2 customers already lapsing by the activity rule "
+        "(CNY 26,000) are listed apart." in en
+    )
     # 3 core and 2 wavering of 11 customers (the rfm row is another scheme)
     assert "Core customers: 27.3% of customers; Valuable but wavering: 18.2%." in en
     zh = visible_text(reports["zh"])
-    assert "风险不低于50.0%的客户13位,涉及价值9.10 万元。" in zh
+    assert (
+        "风险不低于50.0%的客户13位,涉及价值9.10 万元;预期损失(风险×价值)11.50 万元;"
+        "按活跃规则已在流失的客户2位(2.60 万元)另行列出。" in zh
+    )
 
 
 def test_due_diligence_names_the_top_recorded_churn_reason(tmp_path):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+from ..pii import neutralise_formula
+
 # The columns a manager sees, in order, with their headings.
 FILE_COLUMNS = {
     "priority_rank": "Priority",
@@ -43,11 +43,10 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 def csv_safe(value: object) -> str:
     """The cell text of a value, with a leading apostrophe when a spreadsheet would take it
-    for a formula (it starts with = + - @, tab or carriage return and is not a plain number)."""
+    for a formula (it starts with = + - @, tab or carriage return and is not a plain number):
+    the publish's rule, docs/bi.md."""
     text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    return neutralise_formula(text)
 
 
 def file_stem(manager_id: str) -> str:

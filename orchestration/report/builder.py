@@ -268,6 +268,7 @@ def load(connection: duckdb.DuckDBPyConnection, language: str, as_of: object) ->
         "at_risk",
         "at_risk_lost",
         "at_risk_summary",
+        "revenue_retention",
     )
     results = {name: run(connection, name, **parameters) for name in names}
     catalogue = results["catalogue"]
@@ -1345,6 +1346,14 @@ def at_risk_section(inputs: Inputs) -> Section:
     return section
 
 
+def _trailing_revenue_retention(frame: object) -> pd.Series | None:
+    """The company's trailing year to as_of (loyalty_revenue_retention), or None."""
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        return None
+    trailing = frame[frame["period_grain"] == "trailing_year"]
+    return trailing.sort_values("period_end_on").iloc[-1] if len(trailing) else None
+
+
 def due_diligence_section(inputs: Inputs) -> Section:
     """What a buyer should look at (seeds 000 and 003), each with its figure from the marts."""
     language = inputs.language
@@ -1378,6 +1387,20 @@ def due_diligence_section(inputs: Inputs) -> Section:
         )
     else:
         evidence = unavailable("loyalty_indicators B1/B2")
+    trailing = _trailing_revenue_retention(inputs.results["revenue_retention"])
+    if trailing is not None:
+        evidence = (
+            inputs.t(
+                "dd_trailing_e",
+                end=str(pd.Timestamp(trailing["period_end_on"]).date()),
+                grr=fmt_rate(trailing["gross_revenue_retention_rate"], language),
+                nrr=fmt_rate(trailing["net_revenue_retention_rate"], language),
+                start_revenue=fmt_cny(trailing["start_revenue_cny"], language),
+                end_revenue=fmt_cny(trailing["end_revenue_cny"], language),
+            )
+            + " "
+            + evidence
+        )
     rows.append(["B1 B2 " + inputs.t("dd_retention_q"), evidence, inputs.t("dd_retention_w")])
 
     # cohorts
@@ -1500,6 +1523,9 @@ def due_diligence_section(inputs: Inputs) -> Section:
             high=fmt_count(head["customers_high_risk"], language),
             threshold=fmt_rate(RISK_THRESHOLD, language),
             value=fmt_cny(head["value_high_risk"], language),
+            expected=fmt_cny(head["value_at_risk"], language),
+            lost=fmt_count(head["customers_lost"], language),
+            lost_value=fmt_cny(head["value_lost"], language),
         )
     else:
         evidence = unavailable("analytics.churn_early_warning")

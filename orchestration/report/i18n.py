@@ -223,8 +223,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "dd_why": {"en": "Why it matters", "zh": "关注原因"},
     "dd_retention_q": {"en": "Do customers stay?", "zh": "客户是否留得住?"},
     "dd_retention_e": {
-        "en": "Retention {retention} and churn {churn} in {period} (previous year: {previous}).",
-        "zh": "{period}留存率{retention},流失率{churn}(上一年留存率:{previous})。",
+        "en": "Customer retention {retention} and churn {churn} in {period}, the last complete "
+        "year (the year before: {previous}).",
+        "zh": "最近完整年度{period}客户留存率{retention},流失率{churn}(再上一年留存率:{previous})。",
+    },
+    "dd_trailing_e": {
+        "en": "In the 12 months to {end}: gross revenue retention {grr}, net revenue retention "
+        "{nrr} (revenue of the customers of the year before: {start_revenue}; of all customers "
+        "now: {end_revenue}).",
+        "zh": "截至{end}的近12个月:收入总留存率{grr},收入净留存率{nrr}"
+        "(上一年客户收入{start_revenue};当前全部客户收入{end_revenue})。",
     },
     "dd_retention_w": {
         "en": "The value of the business rests on customers who renew after the sale.",
@@ -309,8 +317,11 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "dd_at_risk_q": {"en": "Who is about to leave?", "zh": "哪些客户可能流失?"},
     "dd_at_risk_e": {
-        "en": "{high} customers with a risk of {threshold} or more, holding {value} of value.",
-        "zh": "风险不低于{threshold}的客户{high}位,涉及价值{value}。",
+        "en": "{high} customers with a risk of {threshold} or more, holding {value} of value; "
+        "expected loss (risk × value) {expected}; {lost} customers already lapsing by the "
+        "activity rule ({lost_value}) are listed apart.",
+        "zh": "风险不低于{threshold}的客户{high}位,涉及价值{value};预期损失(风险×价值){expected};"
+        "按活跃规则已在流失的客户{lost}位({lost_value})另行列出。",
     },
     "dd_at_risk_w": {
         "en": "A buyer prices these customers at risk and asks for a retention plan.",

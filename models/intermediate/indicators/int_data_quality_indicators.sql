@@ -2,7 +2,9 @@
 -- in which the ingestion read the files (month, quarter, year of started_at) and per slice:
 -- 'company' (all tables) and 'table' (the raw table). From raw_meta.load_ledger:
 --   standard            rows accepted / rows in (numerator and denominator are the counts;
---                       a file's rows in = accepted + quarantined);
+--                       a file's data rows in = accepted + quarantined: the blank rows an
+--                       export carries, skipped and counted in the ledger's rows_blank, are
+--                       left out so they do not dilute the rates);
 --   quarantine_rate     rows quarantined / rows in;
 --   file_rejection_rate files rejected whole / files received (loaded, replaced, rejected);
 --   a period of rejected files only has 0 rows in, so its row rates are null in the mart.
@@ -56,7 +58,7 @@ ledger_totals as (
         period_start_on,
         slice_type,
         slice_value,
-        sum(rows_in) as rows_in,
+        sum(rows_in - coalesce(rows_blank, 0)) as rows_in,
         sum(rows_accepted) as rows_accepted,
         sum(rows_quarantined) as rows_quarantined,
         sum(case when load_status = 'rejected' then 1 else 0 end) as files_rejected,
