@@ -350,15 +350,15 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
             create table loyalty_revenue_retention as
             select * from (values
                 ('trailing_year', date '2025-01-01', date '2025-12-31', 'company', 'all',
-                    100000.0, 20000.0, 15000.0, 5000.0, 10000.0, 0.0, 120000.0, 0.85, 1.0,
-                    true),
+                    100000.0, 20000.0, 15000.0, 5000.0, 10000.0, 0.0, 120000.0, 40, 6,
+                    0.85, 1.0, true),
                 ('trailing_year', date '2024-12-01', date '2025-11-30', 'company', 'all',
-                    90000.0, 0.0, 0.0, 0.0, 0.0, 0.0, 90000.0, 0.5, 0.5, true)
+                    90000.0, 0.0, 0.0, 0.0, 0.0, 0.0, 90000.0, 30, 0, 0.5, 0.5, true)
             ) as t(period_grain, period_start_on, period_end_on, slice_type, slice_value,
                 start_revenue_cny, new_revenue_cny, expansion_revenue_cny,
                 contraction_revenue_cny, churned_revenue_cny, won_back_revenue_cny,
-                end_revenue_cny, gross_revenue_retention_rate, net_revenue_retention_rate,
-                is_complete_period)
+                end_revenue_cny, customers_at_start, customers_churned,
+                gross_revenue_retention_rate, net_revenue_retention_rate, is_complete_period)
             """
         )
     con.close()
@@ -580,7 +580,8 @@ def test_due_diligence_summary_quotes_the_marts(reports):
     assert (
         "In the 12 months to 2025-12-31: gross revenue retention 85.0%, net revenue retention "
         "100.0% (revenue of the customers of the year before: CNY 100,000; of all customers "
-        "now: CNY 120,000). Customer retention 88.0% and churn 12.0% in 2025, the last complete "
+        "now: CNY 120,000); 34 of the 40 customers who bought in the year before bought again "
+        "(85.0%). Customer retention 88.0% and churn 12.0% in 2025, the last complete "
         "year (the year before: 80.0%)." in en
     )
     assert "4 quarters after acquisition: 60.0% for cohort 2024-Q4, 50.0% for cohort 2023-Q4" in en

@@ -1397,6 +1397,17 @@ def due_diligence_section(inputs: Inputs) -> Section:
                 nrr=fmt_rate(trailing["net_revenue_retention_rate"], language),
                 start_revenue=fmt_cny(trailing["start_revenue_cny"], language),
                 end_revenue=fmt_cny(trailing["end_revenue_cny"], language),
+                kept=fmt_count(
+                    trailing["customers_at_start"] - trailing["customers_churned"], language
+                ),
+                buyers=fmt_count(trailing["customers_at_start"], language),
+                kept_rate=fmt_rate(
+                    (trailing["customers_at_start"] - trailing["customers_churned"])
+                    / trailing["customers_at_start"]
+                    if trailing["customers_at_start"]
+                    else None,
+                    language,
+                ),
             )
             + " "
             + evidence

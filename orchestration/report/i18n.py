@@ -225,14 +225,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "dd_retention_e": {
         "en": "Customer retention {retention} and churn {churn} in {period}, the last complete "
         "year (the year before: {previous}).",
-        "zh": "最近完整年度{period}客户留存率{retention},流失率{churn}(再上一年留存率:{previous})。",
+        "zh": "最近完整年度{period}客户留存率{retention},流失率{churn}"
+        "(再上一年留存率:{previous})。",
     },
     "dd_trailing_e": {
         "en": "In the 12 months to {end}: gross revenue retention {grr}, net revenue retention "
         "{nrr} (revenue of the customers of the year before: {start_revenue}; of all customers "
-        "now: {end_revenue}).",
+        "now: {end_revenue}); {kept} of the {buyers} customers who bought in the year before "
+        "bought again ({kept_rate}).",
         "zh": "截至{end}的近12个月:收入总留存率{grr},收入净留存率{nrr}"
-        "(上一年客户收入{start_revenue};当前全部客户收入{end_revenue})。",
+        "(上一年客户收入{start_revenue};当前全部客户收入{end_revenue});"
+        "上一年有购买的{buyers}位客户中{kept}位再次购买({kept_rate})。",
     },
     "dd_retention_w": {
         "en": "The value of the business rests on customers who renew after the sale.",

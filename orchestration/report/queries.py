@@ -305,6 +305,8 @@ QUERIES: dict[str, Query] = {
             churned_revenue_cny,
             won_back_revenue_cny,
             end_revenue_cny,
+            customers_at_start,
+            customers_churned,
             gross_revenue_retention_rate,
             net_revenue_retention_rate
         from loyalty_revenue_retention
