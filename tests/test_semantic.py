@@ -38,7 +38,7 @@ def test_metrics_equal_the_marts(built_warehouse, tmp_path):
     result = mf(
         "query",
         "--metrics",
-        "revenue,retention_rate",
+        "revenue,retention_rate_month",
         "--group-by",
         "metric_time__month",
         "--csv",
@@ -68,6 +68,6 @@ def test_metrics_equal_the_marts(built_warehouse, tmp_path):
         check_freq=False,
         rtol=1e-9,
     )
-    both = got[["retention_rate"]].join(retention.rename("expected"), how="inner").dropna()
+    both = got[["retention_rate_month"]].join(retention.rename("expected"), how="inner").dropna()
     assert len(both) > 12
-    assert (both["retention_rate"] - both["expected"]).abs().max() < 1e-9
+    assert (both["retention_rate_month"] - both["expected"]).abs().max() < 1e-9
