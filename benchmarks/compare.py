@@ -71,7 +71,9 @@ def compare_table(
     right_names = {name for name, _ in _columns(con, right, schema, table)}
     missing = [name for name, _ in columns if name not in right_names]
     if missing or len(right_names) != len(columns):
-        raise ValueError(f"{schema}.{table}: the columns differ ({sorted(missing)} on the left only)")
+        raise ValueError(
+            f"{schema}.{table}: the columns differ ({sorted(missing)} on the left only)"
+        )
     sides = {side: _rounded(side, schema, table, columns) for side in (left, right)}
     names = ", ".join(f'"{name}"' for name, _ in columns)
 
