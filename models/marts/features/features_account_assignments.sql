@@ -1,5 +1,5 @@
--- What a Python asset reads of stg_crm__account_assignments (docs/layers.md): a contracted copy, so that the
--- assets never read a staging or intermediate relation.
+-- What a Python asset reads of stg_crm__account_assignments (docs/layers.md): a contracted
+-- copy, so that the assets never read a staging or intermediate relation.
 with assignments as (
     select * from {{ ref('stg_crm__account_assignments') }}
 ),

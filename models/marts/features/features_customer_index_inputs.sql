@@ -1,5 +1,5 @@
--- What a Python asset reads of int_customer_index_inputs (docs/layers.md): a contracted copy, so that the
--- assets never read a staging or intermediate relation.
+-- What a Python asset reads of int_customer_index_inputs (docs/layers.md): a contracted
+-- copy, so that the assets never read a staging or intermediate relation.
 with index_inputs as (
     select * from {{ ref('int_customer_index_inputs') }}
 ),
