@@ -3,9 +3,10 @@
 For a refactoring that must not change what BI reads (a model moved down a layer, a fan-out
 rewritten): build the same firm with the old code and with the new, then
 
-    python -m benchmarks.compare before.duckdb after.duckdb [--manifest target/manifest.json]
+    python -m benchmarks.compare before.duckdb after.duckdb \
+        --manifest before/target/manifest.json --manifest target/manifest.json
 
-Every published dbt table of the manifest (`orchestration.publish.bi_dbt_nodes`: the marts
+Every published dbt table of the manifests (`orchestration.publish.bi_dbt_nodes`: the marts
 and seeds) found in the left warehouse is compared with the table of the same schema and name
 in the right one: row counts, an order-free checksum, and the rows of each side missing from
 the other (`EXCEPT ALL` both ways, so duplicates count). Floating-point columns are rounded to
@@ -137,9 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("left", type=Path, help="the warehouse built before (reference)")
     parser.add_argument("right", type=Path, help="the warehouse built after")
-    parser.add_argument("--manifest", type=Path, default=Path("target/manifest.json"))
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        action="append",
+        help="a dbt manifest whose published tables are compared (repeat it for the manifests "
+        "of both builds, so that a table the new build dropped shows as missing); "
+        "default target/manifest.json",
+    )
     args = parser.parse_args(argv)
-    tables = published_tables(json.loads(args.manifest.read_text(encoding="utf-8")))
+    tables: list[tuple[str, str]] = []
+    for path in args.manifest or [Path("target/manifest.json")]:
+        found = published_tables(json.loads(path.read_text(encoding="utf-8")))
+        tables += [table for table in found if table not in tables]
     results, missing, new = compare_warehouses(args.left, args.right, tables)
     for r in results:
         verdict = "equal" if r.is_equal else "DIFFERENT"

@@ -212,3 +212,39 @@ def test_clv_assets_read_no_staging_or_intermediate_model(python_asset_reads):
         f"{a} reads {', '.join(m)}" for a, m in python_asset_reads.items() if a in clv and m
     ]
     assert not problems, "\n".join(problems)
+
+
+# --- the before/after comparison a layer move is proved with (benchmarks/compare.py) --------
+
+
+def test_compare_finds_changed_and_duplicated_rows_and_ignores_last_bits(tmp_path):
+    """Left: rows (a, 1.0), (b, 2.0). Right: (a, 1.0000000001) — equal once rounded to 6
+    places —, (b, 2.00001) — a different value —, and (b, 2.00001) again — a duplicate,
+    which `EXCEPT ALL` counts. A table only on the right is new; one only on the left is
+    missing."""
+    import duckdb
+
+    from benchmarks.compare import compare_warehouses
+
+    left, right = tmp_path / "left.duckdb", tmp_path / "right.duckdb"
+    with duckdb.connect(str(left)) as con:
+        con.execute("create table t (k varchar, x double)")
+        con.execute("insert into t values ('a', 1.0), ('b', 2.0)")
+        con.execute("create table dropped (k varchar)")
+        con.execute("create table same (k varchar, x double)")
+        con.execute("insert into same values ('a', 0.5)")
+    with duckdb.connect(str(right)) as con:
+        con.execute("create table t (k varchar, x double)")
+        con.execute("insert into t values ('a', 1.0000000001), ('b', 2.00001), ('b', 2.00001)")
+        con.execute("create table added (k varchar)")
+        con.execute("create table same (k varchar, x double)")
+        con.execute("insert into same values ('a', 0.5000000001)")
+    tables = [("main", "t"), ("main", "dropped"), ("main", "added"), ("main", "same")]
+    results, missing, new = compare_warehouses(left, right, tables)
+    by_name = {r.table: r for r in results}
+    t = by_name["t"]
+    assert (t.left_rows, t.right_rows, t.left_only, t.right_only) == (2, 3, 1, 2)
+    assert not t.is_equal and t.left_checksum != t.right_checksum
+    same = by_name["same"]
+    assert same.is_equal and same.left_checksum == same.right_checksum
+    assert missing == ["main.dropped"] and new == ["main.added"]
