@@ -55,14 +55,14 @@ TABLES = {
 }
 INPUT_MODELS = (
     "dim_customers",
-    "int_customer_months",
+    "features_customer_months",
     "fct_survey_answers",
-    "stg_crm__orders",
-    "stg_crm__complaints",
-    "stg_crm__interactions",
-    "stg_crm__contracts",
-    "stg_crm__account_assignments",
-    "stg_crm__churn_records",
+    "features_orders",
+    "features_complaints",
+    "features_interactions",
+    "features_contracts",
+    "features_account_assignments",
+    "features_churn_records",
 )
 
 

@@ -3,9 +3,10 @@ their weights (H5) and backtest, the segments (H6) and the extra revenue of loya
 (F10). The mathematics is `orchestration.indices`; this module picks the data, calls it and
 writes `analytics.*`.
 
-Inputs: the dbt model `int_customer_index_inputs` (one row per customer and 12-month window,
-one column per indicator code of `seeds/index_expert_weights.csv`), `dim_customers` (current
-account manager), the loyalty-survey answers of `fct_survey_answers` and, for F7, the CLV of
+Inputs: the dbt model `features_customer_index_inputs` (the rows of
+`int_customer_index_inputs`: one row per customer and 12-month window, one column per
+indicator code of `seeds/index_expert_weights.csv`), `dim_customers` (current account
+manager), the loyalty-survey answers of `fct_survey_answers` and, for F7, the CLV of
 `analytics.customer_clv` (only as of as_of).
 
 Choices:
@@ -115,7 +116,7 @@ SEGMENT_COLUMNS = [
     "action_zh",
 ]
 INPUT_MODELS = (
-    "int_customer_index_inputs",
+    "features_customer_index_inputs",
     "dim_customers",
     "dim_account_managers",
     "fct_survey_answers",
@@ -867,7 +868,7 @@ def read_clv(con, as_of_on: dt.date) -> tuple[pd.Series | None, str | None]:
 
 def read_inputs(con) -> tuple[IndexInputs, list[str]]:
     """IndexInputs from the warehouse, and notes on what was missing."""
-    windows = con.execute(f"select * from {relation_name('int_customer_index_inputs')}").df()
+    windows = con.execute(f"select * from {relation_name('features_customer_index_inputs')}").df()
     managers = con.execute(
         f"""select c.customer_id, c.current_manager_id, m.team
             from {relation_name("dim_customers")} c

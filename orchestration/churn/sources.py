@@ -74,16 +74,17 @@ class Sources:
     """What the early-warning model reads, one DataFrame per warehouse relation.
 
     - customers: `dim_customers` (customer_id, acquired_on)
-    - orders: `stg_crm__orders` (customer_id, ordered_on, amount_cny, is_credit_note)
-    - complaints: `stg_crm__complaints` (customer_id, opened_at)
-    - interactions: `stg_crm__interactions` (customer_id, occurred_at)
-    - contracts: `stg_crm__contracts` (customer_id, start_on, end_on, status)
-    - assignments: `stg_crm__account_assignments` (customer_id, manager_id, assigned_from)
-    - churn_records: `stg_crm__churn_records` (customer_id, churned_on)
+    - orders: `features_orders` (customer_id, ordered_on, amount_cny, is_credit_note)
+    - complaints: `features_complaints` (customer_id, opened_at)
+    - interactions: `features_interactions` (customer_id, occurred_at)
+    - contracts: `features_contracts` (customer_id, start_on, end_on, status)
+    - assignments: `features_account_assignments` (customer_id, manager_id, assigned_from)
+    - churn_records: `features_churn_records` (customer_id, churned_on)
     - survey_answers: `fct_survey_answers` (customer_id, response_id, survey_kind,
       submitted_on, score_of_max_pct)
-    - customer_months: `int_customer_months` (customer_id, month_start_on, month_end_on,
-      is_churned) or None: labels then come from `customer_months()` (the same rule in pandas)
+    - customer_months: `features_customer_months`, the spine's flags (customer_id,
+      month_start_on, month_end_on, is_churned) or None: labels then come from
+      `customer_months()` (the same rule in pandas)
     - as_of: the last day the data covers; None means the latest event date in the tables.
     - activity_window_days: days an invoice keeps a customer active; None means the dbt var
       (`orchestration.settings.activity_window_days()`, as the spine was built with).
@@ -143,22 +144,22 @@ QUERIES = {
     "customers": "select customer_id, acquired_on from dim_customers",
     "orders": (
         "select customer_id, ordered_on, cast(amount_cny as double) as amount_cny, "
-        "is_credit_note from stg_crm__orders"
+        "is_credit_note from features_orders"
     ),
-    "complaints": "select customer_id, opened_at from stg_crm__complaints",
-    "interactions": "select customer_id, occurred_at from stg_crm__interactions",
-    "contracts": "select customer_id, start_on, end_on, status from stg_crm__contracts",
+    "complaints": "select customer_id, opened_at from features_complaints",
+    "interactions": "select customer_id, occurred_at from features_interactions",
+    "contracts": "select customer_id, start_on, end_on, status from features_contracts",
     "assignments": (
-        "select customer_id, manager_id, assigned_from from stg_crm__account_assignments"
+        "select customer_id, manager_id, assigned_from from features_account_assignments"
     ),
-    "churn_records": "select customer_id, churned_on from stg_crm__churn_records",
+    "churn_records": "select customer_id, churned_on from features_churn_records",
     "survey_answers": (
         "select customer_id, response_id, survey_kind, submitted_on, score_of_max_pct "
         "from fct_survey_answers"
     ),
     "customer_months": (
         "select customer_id, month_start_on, month_end_on, is_active, is_churned "
-        "from int_customer_months"
+        "from features_customer_months"
     ),
 }
 
@@ -166,7 +167,7 @@ QUERIES = {
 # What the labels read of the spine: its churned months, and its last month (the check
 # that the spine reaches the end of a label window). A tenth of the rows or less.
 LABEL_MONTHS = (
-    " where is_churned or month_end_on = (select max(month_end_on) from int_customer_months)"
+    " where is_churned or month_end_on = (select max(month_end_on) from features_customer_months)"
 )
 
 

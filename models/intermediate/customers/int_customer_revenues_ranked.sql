@@ -7,8 +7,8 @@
 --   revenue_rank: 1 = smallest, the position on the Lorenz curve;
 --   revenue_below_12m_cny: revenue of the customers ranked before (the curve's height at
 --   the customer's left edge).
-with customer_value as (
-    select * from {{ ref('customer_value') }}
+with customer_values as (
+    select * from {{ ref('int_customer_values_scored') }}
 ),
 
 slices as (
@@ -20,11 +20,11 @@ joined as (
         slices.slice_type,
         slices.slice_value,
         slices.customer_id,
-        customer_value.revenue_12m_cny,
-        customer_value.revenue_12m_cny > 0 as has_revenue
+        customer_values.revenue_12m_cny,
+        customer_values.revenue_12m_cny > 0 as has_revenue
     from slices
-    inner join customer_value
-        on slices.customer_id = customer_value.customer_id
+    inner join customer_values
+        on slices.customer_id = customer_values.customer_id
 ),
 
 ranked as (

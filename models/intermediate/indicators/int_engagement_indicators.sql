@@ -54,7 +54,7 @@ slices as (
 ),
 
 retention as (
-    select * from {{ ref('loyalty_retention') }}
+    select * from {{ ref('int_retention_bridges') }}
 ),
 
 grains as (

@@ -52,11 +52,11 @@ slices as (
 ),
 
 retention as (
-    select * from {{ ref('loyalty_retention') }}
+    select * from {{ ref('int_retention_bridges') }}
 ),
 
 cohort_retention as (
-    select * from {{ ref('loyalty_cohort_retention') }}
+    select * from {{ ref('int_cohort_retention_curves') }}
 ),
 
 grains as (

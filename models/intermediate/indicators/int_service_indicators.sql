@@ -29,7 +29,7 @@ slices as (
 ),
 
 retention as (
-    select * from {{ ref('loyalty_retention') }}
+    select * from {{ ref('int_retention_bridges') }}
 ),
 
 grains as (

@@ -22,7 +22,7 @@ slices as (
 ),
 
 retention as (
-    select * from {{ ref('loyalty_retention') }}
+    select * from {{ ref('int_retention_bridges') }}
     where slice_type = 'company'
 ),
 

@@ -1,140 +1,25 @@
--- Cohort retention (METRICS B8), wide, for the report's retention curves: of the customers
--- acquired in a period (the cohort: month, quarter or year of acquisition), how many are
--- active at the end of the k-th period after it (k = 0: the acquisition period itself), by
--- slice. Status from the customer-month spine int_customer_months (is_active at the last
--- month of the observed period; as_of for the current period, flagged is_partial_period).
--- The quarterly cohorts are the ones the report draws: a year of B2B contracts gives four
--- points, months are noisy for small cohorts, and years leave too few cohorts.
-with spine as (
-    select * from {{ ref('int_customer_months') }}
-),
-
-customer_slices as (
-    select * from {{ ref('int_customer_slices') }}
-),
-
-grains as (
-    select
-        'month' as cohort_grain,
-        1 as months_per_period
-    union all
-    select
-        'quarter' as cohort_grain,
-        3 as months_per_period
-    union all
-    select
-        'year' as cohort_grain,
-        12 as months_per_period
-),
-
-acquisitions as (
-    select
-        customer_id,
-        min(month_start_on) as acquired_month_on
-    from spine
-    group by customer_id
-),
-
-spine_periods as (
-    select
-        spine.customer_id,
-        spine.month_start_on,
-        spine.is_active,
-        grains.cohort_grain,
-        grains.months_per_period,
-        {{ period_start_by_grain('grains.cohort_grain', 'spine.month_start_on') }}
-            as observed_period_start_on,
-        {{ period_start_by_grain('grains.cohort_grain', 'acquisitions.acquired_month_on') }}
-            as cohort_start_on
-    from spine
-    inner join acquisitions
-        on spine.customer_id = acquisitions.customer_id
-    cross join grains
-),
-
-period_ends as (
-    select
-        *,
-        row_number() over (
-            partition by customer_id, cohort_grain, observed_period_start_on
-            order by month_start_on desc
-        ) as month_from_end
-    from spine_periods
-),
-
-customer_periods as (
-    select
-        customer_id,
-        cohort_grain,
-        cohort_start_on,
-        observed_period_start_on,
-        cast(
-            {{ dbt.datediff('cohort_start_on', 'observed_period_start_on', 'month') }}
-            / months_per_period as {{ dbt.type_int() }}
-        ) as periods_since_acquisition,
-        case when is_active then 1 else 0 end as active_at_end_flag
-    from period_ends
-    where month_from_end = 1
-),
-
-aggregated as (
-    select
-        customer_periods.cohort_grain,
-        customer_periods.cohort_start_on,
-        customer_periods.periods_since_acquisition,
-        customer_periods.observed_period_start_on,
-        customer_slices.slice_type,
-        customer_slices.slice_value,
-        count(*) as cohort_size,
-        sum(customer_periods.active_at_end_flag) as customers_active
-    from customer_periods
-    inner join customer_slices
-        on customer_periods.customer_id = customer_slices.customer_id
-    group by
-        customer_periods.cohort_grain,
-        customer_periods.cohort_start_on,
-        customer_periods.periods_since_acquisition,
-        customer_periods.observed_period_start_on,
-        customer_slices.slice_type,
-        customer_slices.slice_value
+-- Cohort retention (METRICS B8), wide, for the report's retention curves, published: the
+-- curves of int_cohort_retention_curves (the rules are there), which the renewal and churn
+-- indicators read too.
+with curves as (
+    select * from {{ ref('int_cohort_retention_curves') }}
 ),
 
 final as (
     select
-        cast(cohort_grain as {{ dbt.type_string() }}) as cohort_grain,
+        cohort_grain,
         cohort_start_on,
-        cast(
-            case cohort_grain
-                when 'month'
-                    then substring(cast(cohort_start_on as {{ dbt.type_string() }}), 1, 7)
-                when 'quarter'
-                    then {{ dbt.concat([
-                        "substring(cast(cohort_start_on as " ~ dbt.type_string() ~ "), 1, 4)",
-                        "'-Q'",
-                        "cast(cast(extract(quarter from cohort_start_on) as "
-                            ~ dbt.type_int() ~ ") as " ~ dbt.type_string() ~ ")",
-                    ]) }}
-                else substring(cast(cohort_start_on as {{ dbt.type_string() }}), 1, 4)
-            end as {{ dbt.type_string() }}
-        ) as cohort_label,
-        cast(periods_since_acquisition as {{ dbt.type_int() }}) as periods_since_acquisition,
+        cohort_label,
+        periods_since_acquisition,
         observed_period_start_on,
-        case cohort_grain
-            when 'month'
-                then {{ dbt.dateadd('month', 1, 'observed_period_start_on') }}
-            when 'quarter'
-                then {{ dbt.dateadd('month', 3, 'observed_period_start_on') }}
-            else {{ dbt.dateadd('month', 12, 'observed_period_start_on') }}
-        end > {{ dbt.dateadd('day', 1, as_of_date()) }} as is_partial_period,
-        {{ is_complete_period('cohort_grain', 'observed_period_start_on') }}
-            as is_complete_period,
-        cast(slice_type as {{ dbt.type_string() }}) as slice_type,
-        cast(slice_value as {{ dbt.type_string() }}) as slice_value,
-        cast(cohort_size as {{ dbt.type_bigint() }}) as cohort_size,
-        cast(customers_active as {{ dbt.type_bigint() }}) as customers_active,
-        cast(customers_active * 1.0 / nullif(cohort_size, 0) as {{ type_double() }})
-            as retention_rate
-    from aggregated
+        is_partial_period,
+        is_complete_period,
+        slice_type,
+        slice_value,
+        cohort_size,
+        customers_active,
+        retention_rate
+    from curves
 )
 
 select * from final
