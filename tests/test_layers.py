@@ -192,36 +192,13 @@ def python_asset_reads(manifest) -> dict[str, list[str]]:
     return reads
 
 
-def clv_asset_names() -> set[str]:
-    from orchestration.assets.clv import clv_assets
-
-    return {key.to_user_string() for key in clv_assets.keys}
-
-
 def test_python_assets_read_no_staging_or_intermediate_model(python_asset_reads):
-    clv = clv_asset_names()
     problems = [
         f"{asset} reads {', '.join(models)}"
         for asset, models in sorted(python_asset_reads.items())
-        if models and asset not in clv
+        if models
     ]
     assert not problems, "read a features_* mart instead:\n" + "\n".join(problems)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="orchestration/assets/clv.py (another engineer's file) still reads "
-    "int_customer_months and int_customer_slices; switched to features_customer_months and "
-    "features_customer_slices (two INPUT_MODELS entries, two relation_name calls) this test "
-    "passes, and the marker must go",
-)
-def test_clv_assets_read_no_staging_or_intermediate_model(python_asset_reads):
-    clv = clv_asset_names()
-    assert clv
-    problems = [
-        f"{a} reads {', '.join(m)}" for a, m in python_asset_reads.items() if a in clv and m
-    ]
-    assert not problems, "\n".join(problems)
 
 
 # --- the before/after comparison a layer move is proved with (benchmarks/compare.py) --------

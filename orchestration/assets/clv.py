@@ -2,7 +2,7 @@
 interval, customer equity by slice, the holdout validation, the equity bridge and its
 sensitivity grid, computed by `orchestration.clv.warehouse` and `orchestration.clv.valuation`
 from the marts `customer_clv_inputs`, `customer_value`, `customer_facts`, `fct_orders`,
-`fct_contracts`, `int_customer_months` and the seed `product_line_margins`."""
+`fct_contracts`, `features_customer_months` and the seed `product_line_margins`."""
 
 import datetime as dt
 import os
@@ -55,8 +55,8 @@ INPUT_MODELS = (
     "dim_customers",
     "fct_contracts",
     "fct_orders",
-    "int_customer_months",
-    "int_customer_slices",
+    "features_customer_months",
+    "features_customer_slices",
 )
 
 
@@ -159,7 +159,7 @@ def trailing_sql(as_of_date: str, default_margin: float) -> str:
 
 def annual_churn_rate_sql(as_of_date: str) -> str:
     """Customers lost in the 12 months up to as_of / customers active at the window's start."""
-    spine = relation_name("int_customer_months")
+    spine = relation_name("features_customer_months")
     return f"""
         with window_months as (
             select * from {spine}
@@ -205,7 +205,7 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
                 left join {relation_name("customer_value")} v using (customer_id)
                 left join {relation_name("customer_facts")} f using (customer_id)"""
         ).df()
-        slices = con.execute(f"select * from {relation_name('int_customer_slices')}").df()
+        slices = con.execute(f"select * from {relation_name('features_customer_slices')}").df()
         churn_rate = con.execute(annual_churn_rate_sql(as_of_date)).fetchone()[0]
         margins = dict(
             con.execute(

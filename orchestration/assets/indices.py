@@ -320,8 +320,11 @@ def _text_columns_typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def prepare_windows(windows: pd.DataFrame) -> pd.DataFrame:
-    """int_customer_index_inputs with its dates as Timestamps and its flags as booleans."""
-    frame = windows.copy()
+    """The index inputs with their dates as Timestamps and their flags as booleans, in one
+    order (window, customer), so that results never depend on the order the rows were
+    stored in (a backtest's rank statistics did)."""
+    frame = windows.sort_values(["window_end_month_on", "customer_id"], kind="stable")
+    frame = frame.reset_index(drop=True)
     for column in ("window_end_month_on", "window_start_on", "window_end_on", "last_invoiced_on"):
         frame[column] = pd.to_datetime(frame[column])
     for column in [c for c in frame.columns if c.startswith(("is_", "has_"))]:
