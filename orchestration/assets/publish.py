@@ -112,12 +112,28 @@ def build_published_warehouse(
             analytics_docs=docs,
         )
         tables = release.manifest["tables"]
+        undescribed = [
+            f"{name}.{column}" for name, t in tables.items() for column in t["undescribed_columns"]
+        ]
+        unlabelled = [
+            f"{name}.{column}"
+            for name, t in tables.items()
+            for column in t.get("unlabelled_codes", {})
+        ]
+        if undescribed:
+            context.log.warning(f"columns without a description: {', '.join(undescribed)}")
+        if unlabelled:
+            context.log.warning(
+                f"codes without a label in seeds/code_labels.csv: {', '.join(unlabelled)}"
+            )
         return MaterializeResult(
             metadata={
                 "release": release.release_id,
                 "path": MetadataValue.path(str(release.path)),
                 "as_of": str(release.manifest["as_of"]),
                 "table_count": len(tables),
+                "undescribed_columns": len(undescribed),
+                "columns_with_unlabelled_codes": len(unlabelled),
                 "rows": MetadataValue.md(
                     "| table | rows |\n|---|---|\n"
                     + "\n".join(f"| {name} | {t['rows']} |" for name, t in tables.items())
