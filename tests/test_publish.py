@@ -719,3 +719,33 @@ def test_a_failed_upstream_step_publishes_nothing(warehouse, tmp_path, monkeypat
     assert result.asset_materializations_for_node("published_warehouse") == []
     assert current_release(target) == first.path
     assert [p.name for p in (target / RELEASES_DIR).iterdir()] == [first.release_id]
+
+
+def test_analytics_assets_describe_their_tables_and_columns():
+    """What the publish reads from the analytics assets (bi_metadata): a description for
+    every table, the column descriptions of the modules that declare them, the empty
+    reasons; and the churn backtest's empty tables have the columns it describes."""
+    from orchestration.assets import actions, churn, indices, renewal, value
+    from orchestration.assets.publish import analytics_docs
+    from orchestration.definitions import ANALYTICS_ASSETS, action_assets
+
+    docs = analytics_docs([*ANALYTICS_ASSETS, action_assets])
+    assert all(table.description for table in docs.values())
+    declared = {
+        **churn.COLUMN_DOCS,
+        **indices.COLUMN_DOCS,
+        **actions.COLUMN_DOCS,
+        "renewal_book": renewal.COLUMN_DOCS,
+        "customer_concentration": value.COLUMN_DOCS,
+    }
+    for table, columns in declared.items():
+        assert docs[table].columns == columns, table
+        assert all(text.strip() for text in columns.values()), table
+    assert docs["segment_migration"].empty_reason == indices.EMPTY_REASONS["segment_migration"]
+    assert docs["customer_indices"].empty_reason is None  # every customer has a row
+    assert "score_window" in docs["management_level"].columns
+    for name, types in (
+        ("early_warning_backtest", churn.BACKTEST_TYPES),
+        ("early_warning_reliability", churn.RELIABILITY_TYPES),
+    ):
+        assert [*types, "as_of"] == list(churn.COLUMN_DOCS[name]), name

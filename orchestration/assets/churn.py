@@ -166,6 +166,30 @@ WARNING_COLUMNS = {
     "activity_window_days": "int64",
     "value_basis": str,
 }
+# The backtest's tables when there is no backtest: the columns and types of one that ran.
+BACKTEST_TYPES = {
+    "cutoff": "datetime64[ns]",
+    "method": str,
+    "n": "int64",
+    "positives": "int64",
+    **{c: float for c in ("auc", "pr_auc", "brier")},
+    **{c: float for c in ("auc_margin_over_recency", "pr_auc_margin_over_recency")},
+    "is_chosen": bool,
+    "trained_on": str,
+}
+RELIABILITY_TYPES = {
+    "cutoff": "datetime64[ns]",
+    "method": str,
+    "bin": "int64",
+    **{c: float for c in ("bin_lower", "bin_upper", "mean_predicted", "observed_rate")},
+    "n": "int64",
+}
+
+
+def _empty_frame(types: dict) -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in types.items()})
+
+
 # customer_clv's value columns, preferred first: contribution margin, then revenue.
 VALUE_COLUMNS = ("clv_margin_cny", "clv_cny")
 
@@ -273,14 +297,9 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
     except ValueError as exc:  # too few cutoffs or churners: say so, keep the warning list
         notes.append(f"backtest not possible: {exc}")
         context.log.warning(notes[-1])
-        metrics = pd.DataFrame(
-            {"cutoff": pd.Series(dtype="datetime64[ns]"), "method": pd.Series(dtype=str)}
-            | {c: pd.Series(dtype=float) for c in ("n", "positives", "auc", "pr_auc", "brier")}
-        )
-        reliability = pd.DataFrame(
-            {"cutoff": pd.Series(dtype="datetime64[ns]"), "method": pd.Series(dtype=str)}
-            | {c: pd.Series(dtype=float) for c in ("bin", "mean_predicted", "observed", "n")}
-        )
+        # the columns and types of a backtest that ran (orchestration.churn.Backtest)
+        metrics = _empty_frame(BACKTEST_TYPES)
+        reliability = _empty_frame(RELIABILITY_TYPES)
     frames = {
         "churn_early_warning": warning,
         "early_warning_backtest": metrics.assign(as_of=as_of_day.date()),
