@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from .assets.actions import action_assets
 from .assets.churn import churn_assets
-from .assets.clv import clv_assets, customer_clv_is_sane
+from .assets.clv import clv_assets, customer_clv_is_sane, customer_equity_is_plausible
 from .assets.dbt import FULL_REFRESH_TAG, warehouse_dbt_assets
 from .assets.indices import INDEX_ASSETS
 from .assets.ingestion import RAW_ASSETS
@@ -113,7 +113,7 @@ def build_definitions(database: str | None = None) -> Definitions:
             published_warehouse,
             loyalty_report,
         ],
-        asset_checks=[customer_clv_is_sane, *MART_FRESHNESS_CHECKS],
+        asset_checks=[customer_clv_is_sane, customer_equity_is_plausible, *MART_FRESHNESS_CHECKS],
         jobs=[full_refresh_job, incremental_refresh_job, report_only_job, weekly_actions_job],
         schedules=[
             build_daily_schedule(incremental_refresh_job.name),

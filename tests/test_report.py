@@ -255,18 +255,51 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
             """
             create table analytics.customer_clv as
             select 'C' || lpad(cast(i as varchar), 3, '0') as customer_id,
-                   1000.0 * i as clv_cny, 900.0 * i as clv_lower_cny, 1100.0 * i as clv_upper_cny
+                   1000.0 * i as clv_cny, 900.0 * i as clv_lower_cny, 1100.0 * i as clv_upper_cny,
+                   400.0 * i as clv_margin_cny
             from range(10) as r(i)
             """
         )
         con.execute(
             """
             create table analytics.customer_equity as select * from (values
-                ('company', 'all', 10, 45000.0, 40000.0, 52000.0),
-                ('industry', 'manufacturing', 6, 30000.0, 26000.0, 35000.0),
-                ('industry', 'retail', 4, 15000.0, 12000.0, 18000.0)
+                ('company', 'all', 10, 45000.0, 40000.0, 52000.0, 18000.0, 16000.0, 20800.0),
+                ('industry', 'manufacturing', 6, 30000.0, 26000.0, 35000.0, 12000.0, 10400.0,
+                 14000.0),
+                ('industry', 'retail', 4, 15000.0, 12000.0, 18000.0, 6000.0, 4800.0, 7200.0)
             ) as t(slice_type, slice_value, customers, equity_cny, equity_lower_cny,
-                   equity_upper_cny)
+                   equity_upper_cny, equity_margin_cny, equity_margin_lower_cny,
+                   equity_margin_upper_cny)
+            """
+        )
+        con.execute(
+            """
+            create table analytics.customer_equity_bridge as
+            select row_number() over () as line_order, *, 60 as horizon_months,
+                   0.10 as annual_discount_rate
+            from (values
+                ('t12m_revenue_cny', 'total', null, 15000.0),
+                ('t12m_revenue_cny', 'contract', null, 6000.0),
+                ('t12m_revenue_cny', 'transactional', null, 9000.0),
+                ('t12m_margin_cny', 'total', null, 6000.0),
+                ('t12m_margin_cny', 'contract', null, 2500.0),
+                ('t12m_margin_cny', 'transactional', null, 3500.0),
+                ('customer_equity_margin_cny', 'total', null, 18000.0),
+                ('customer_equity_margin_cny', 'contract', null, 7000.0),
+                ('customer_equity_margin_cny', 'transactional', null, 11000.0),
+                ('customer_equity_margin_lower_cny', 'total', null, 16000.0),
+                ('customer_equity_margin_upper_cny', 'total', null, 20800.0),
+                ('customer_equity_revenue_cny', 'total', null, 45000.0),
+                ('equity_to_t12m_margin', 'total', null, 3.0),
+                ('equity_to_t12m_revenue', 'total', null, 1.2),
+                ('equity_to_t12m_margin', 'contract', null, 2.8),
+                ('equity_to_t12m_margin', 'transactional', null, 11000.0 / 3500.0),
+                ('model_retention_rate', 'contract', null, 0.9),
+                ('model_retention_rate', 'transactional', null, 0.8),
+                ('observed_revenue_retention_rate', 'total', null, 0.95),
+                ('observed_customer_retention_rate', 'total', null, 0.85),
+                ('customer_equity_margin_cny', 'segment', 'champions', 18000.0)
+            ) as t(line, part, slice_value, value)
             """
         )
         con.execute(
@@ -420,7 +453,7 @@ def test_kpi_cards_show_the_latest_complete_quarter(reports):
     assert card(en, "D2") == "87.5%"
     assert card(zh, "B1") == "95.5%"
     assert card(en, "F11") == "70.0%"
-    assert card(en, "F8") == "CNY 45,000" and card(zh, "F8") == "4.50 万元"
+    assert card(en, "F8") == "CNY 18,000" and card(zh, "F8") == "1.80 万元"  # on margin
     assert "+5.0 pp vs 2025 Q3" in en  # B1: 95.45 % − 90 % = +5.45 pp, one decimal
     assert "较2025年Q3" in zh
 
@@ -451,7 +484,8 @@ def test_numbers_equal_the_mart_values(reports, warehouse):
             "where period_start_on < date '2026-01-01'"
         ).fetchall()
         equity = con.execute(
-            "select equity_cny, equity_lower_cny, equity_upper_cny from analytics.customer_equity"
+            "select equity_margin_cny, equity_margin_lower_cny, equity_margin_upper_cny "
+            "from analytics.customer_equity"
         ).fetchall()
     assert len(latest) == 30  # code × variant × grain series in INDICATOR_ROWS
     for code, variant, value, unit in latest:
@@ -511,6 +545,19 @@ def test_clv_models_show_the_chosen_fits(reports):
     assert "paretonbd" not in en
 
 
+def test_the_equity_headline_is_on_margin_and_ties_out(reports):
+    """Issue 16: the valuation headline is margin-based, shows the trailing-12-month tie-out
+    from analytics.customer_equity_bridge and says what its interval covers."""
+    en = visible_text(reports["en"])
+    assert "Customer equity on gross margin CNY 18,000 (interval CNY 16,000 – CNY 20,800)" in en
+    assert "over the next 60 months, discounted at 10.0% a year" in en
+    assert "(the 365 days to the report date: margin CNY 6,000 on revenue CNY 15,000)" in en
+    assert "it is 3.00× margin and 1.20× revenue" in en
+    assert "would be worth CNY 45,000: not a value" in en
+    assert "covers the uncertainty of the estimated model parameters only" in en
+    assert re.search(r"Contracts \(sBG\)\s+CNY 6,000\s+CNY 2,500\s+CNY 7,000\s+2\.80\s+90\.0%", en)
+
+
 def test_due_diligence_summary_quotes_the_marts(reports):
     en = visible_text(reports["en"])
     assert "Retention 88.0% and churn 12.0% in 2025 (previous year: 80.0%)." in en
@@ -519,7 +566,11 @@ def test_due_diligence_summary_quotes_the_marts(reports):
     assert (
         "Top 2 customers: 70.0% of the last 12 months' net revenue; Herfindahl index 0.3000" in en
     )
-    assert "Customer equity CNY 45,000 (interval CNY 40,000 – CNY 52,000)." in en
+    assert (
+        "Customer equity on gross margin CNY 18,000 (interval CNY 16,000 – CNY 20,800, "
+        "parameter uncertainty only). 3.00× trailing-12-month margin, 1.20× trailing-12-month "
+        "revenue." in en
+    )
     assert "Satisfaction 75.5% (2025 Q4); NPS +23.4 (2025 Q4)." in en
     assert "85.0% of complaints resolved in 2025; 0.20 complaints per customer." in en
     assert "13 customers with a risk of 50.0% or more, holding CNY 91,000 of value." in en
@@ -683,7 +734,9 @@ def test_a_missing_column_gives_a_note(tmp_path):
     database = make_warehouse(tmp_path / "wh.duckdb")
     with duckdb.connect(str(database)) as con:
         con.execute("alter table analytics.churn_early_warning drop column reason_3")
-        con.execute("alter table analytics.customer_equity rename column equity_cny to equity")
+        con.execute(
+            "alter table analytics.customer_equity rename column equity_margin_cny to equity"
+        )
     en = build_report(database, tmp_path / "r.html", "en", AS_OF).read_text(encoding="utf-8")
     assert re.search(
         r"not available in this warehouse: analytics\.churn_early_warning \(.*reason_3", en

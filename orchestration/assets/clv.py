@@ -1,11 +1,13 @@
 """Customer lifetime value assets (METRICS F6, F7, F8): model fits, per-customer CLV with an
-interval, customer equity by slice and the holdout validation, computed by
-`orchestration.clv.warehouse` from the marts `customer_clv_inputs`, `customer_value`,
-`fct_contracts` and `int_customer_months`."""
+interval, customer equity by slice, the holdout validation, the equity bridge and its
+sensitivity grid, computed by `orchestration.clv.warehouse` and `orchestration.clv.valuation`
+from the marts `customer_clv_inputs`, `customer_value`, `customer_facts`, `fct_orders`,
+`fct_contracts`, `int_customer_months` and the seed `product_line_margins`."""
 
 import datetime as dt
 import os
 
+import numpy as np
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -20,6 +22,7 @@ from dagster import (
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
+from ..clv.valuation import equity_bridge, sensitivity_grid
 from ..clv.warehouse import ClvSettings, compute, customer_equity
 from ..settings import as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
@@ -28,36 +31,130 @@ from .dbt import relation_name, warehouse_dbt_assets
 GROUP = "value"
 TABLES = {
     "clv_model_fits": "BG/NBD, Pareto/NBD, Gamma-Gamma and sBG (per product line) fits: "
-    "parameters, standard errors, log-likelihood, n, as_of; is_chosen marks the models used.",
+    "parameters, standard errors, log-likelihood, n, as_of; is_chosen marks the models used; "
+    "status, reason and fallback say what was published where a model could not be estimated.",
     "customer_clv": "Per customer: transactional CLV (chosen purchase model x Gamma-Gamma, "
-    "discounted) with a bootstrap interval, contract CLV (sBG DERL x annual value), their sum, "
-    "P(alive), expected purchases and the seed-002 formula (F6).",
+    "discounted) with a bootstrap interval, contract CLV (sBG DERL x annual value) over the "
+    "same horizon, their sum on revenue (clv_cny) and on gross margin (clv_margin_cny), "
+    "P(alive), expected purchases, spend basis and the seed-002 formula (F6).",
     "customer_equity": "F8: CLV summed by company, industry, region, size band, account manager "
-    "and RFM segment, with bounds.",
+    "and RFM segment, with bounds; equity_margin_cny (gross margin) is the valuation, "
+    "equity_cny the same on revenue.",
     "clv_holdout_validation": "Predicted against actual holdout purchases by calibration "
     "frequency (Fader, Hardie and Lee 2005); empty when the data stops at as_of.",
+    "customer_equity_bridge": "The valuation's tie-out: trailing-12-month revenue and margin, "
+    "customer equity on margin by part and RFM segment, the implied multiples, the retention "
+    "the models imply against the observed one, the interval and what it covers.",
+    "customer_equity_sensitivity": "Customer equity on margin for discount rate +/- 2 points, "
+    "horizon 36 / setting / 120 months, margin +/- 5 points and retention +/- 5 points.",
 }
 INPUT_MODELS = (
     "customer_clv_inputs",
+    "customer_facts",
     "customer_value",
     "dim_customers",
     "fct_contracts",
+    "fct_orders",
     "int_customer_months",
     "int_customer_slices",
-    "stg_crm__orders",
 )
 
 
 def clv_settings() -> ClvSettings:
-    """ClvSettings from WH_CLV_HORIZON_MONTHS, WH_CLV_DISCOUNT_RATE, WH_CLV_MARGIN_RATE."""
+    """ClvSettings from WH_CLV_HORIZON_MONTHS, WH_CLV_DISCOUNT_RATE, WH_CLV_MARGIN_RATE,
+    WH_CLV_MAX_ZERO_RATE, WH_CLV_EQUITY_MULTIPLE_MIN and WH_CLV_EQUITY_MULTIPLE_MAX."""
     defaults = ClvSettings()
+
+    def number(name: str, default: float) -> float:
+        return float(os.environ.get(name, default))
+
     return ClvSettings(
         horizon_months=int(os.environ.get("WH_CLV_HORIZON_MONTHS", defaults.horizon_months)),
-        annual_discount_rate=float(
-            os.environ.get("WH_CLV_DISCOUNT_RATE", defaults.annual_discount_rate)
+        annual_discount_rate=number("WH_CLV_DISCOUNT_RATE", defaults.annual_discount_rate),
+        margin_rate=number("WH_CLV_MARGIN_RATE", defaults.margin_rate),
+        max_zero_clv_rate=number("WH_CLV_MAX_ZERO_RATE", defaults.max_zero_clv_rate),
+        equity_revenue_multiple_min=number(
+            "WH_CLV_EQUITY_MULTIPLE_MIN", defaults.equity_revenue_multiple_min
         ),
-        margin_rate=float(os.environ.get("WH_CLV_MARGIN_RATE", defaults.margin_rate)),
+        equity_revenue_multiple_max=number(
+            "WH_CLV_EQUITY_MULTIPLE_MAX", defaults.equity_revenue_multiple_max
+        ),
     )
+
+
+def orders_billing_no_contract_sql(as_of_date: str) -> str:
+    """Invoices up to as_of that bill no contract, by the rule of customer_clv_inputs: the
+    contract_id is empty and, when no invoice carries a contract_id at all, no contract of
+    the same customer and product line covers the invoice date. Credit notes included."""
+    orders, contracts = relation_name("fct_orders"), relation_name("fct_contracts")
+    as_of_sql = f"date '{as_of_date}'"
+    return f"""
+        select o.*
+        from {orders} o
+        cross join (
+            select count(contract_id) > 0 as flag from {orders} where ordered_on <= {as_of_sql}
+        ) u
+        where o.ordered_on <= {as_of_sql}
+            and o.contract_id is null
+            and (u.flag or not exists (
+                select 1 from {contracts} k
+                where o.customer_id = k.customer_id and o.product_line = k.product_line
+                    and o.ordered_on between k.start_on and k.end_on
+            ))
+    """
+
+
+def trailing_sql(as_of_date: str, default_margin: float) -> str:
+    """Revenue and gross margin of the 365 days ending at as_of, by part: contract values
+    earned in the window (pro rata of their days), orders that bill no contract (the rule of
+    customer_clv_inputs), every invoice; and the observed revenue retention."""
+    orders, contracts = relation_name("fct_orders"), relation_name("fct_contracts")
+    margins = relation_name("product_line_margins")
+    as_of_sql = f"date '{as_of_date}'"
+    return f"""
+        with window_orders as (
+            select o.*, coalesce(m.gross_margin_rate, {default_margin}) as margin_rate
+            from {orders} o
+            left join {margins} m on o.product_line = m.product_line
+            where o.ordered_on > {as_of_sql} - 365 and o.ordered_on <= {as_of_sql}
+        ),
+        transactional as (
+            select o.*, coalesce(m.gross_margin_rate, {default_margin}) as margin_rate
+            from ({orders_billing_no_contract_sql(as_of_date)}) o
+            left join {margins} m on o.product_line = m.product_line
+            where o.ordered_on > {as_of_sql} - 365
+        ),
+        earned as (
+            select
+                k.contract_value_cny
+                * greatest(0, least(k.end_on, {as_of_sql})
+                    - greatest(k.start_on, {as_of_sql} - 364) + 1)
+                / (k.end_on - k.start_on + 1) as revenue,
+                coalesce(m.gross_margin_rate, {default_margin}) as margin_rate
+            from {contracts} k
+            left join {margins} m on k.product_line = m.product_line
+        ),
+        by_customer as (
+            select
+                customer_id,
+                sum(case when ordered_on > {as_of_sql} - 365 then amount_cny end) as now_cny,
+                sum(case when ordered_on <= {as_of_sql} - 365 then amount_cny end) as before_cny
+            from {orders}
+            where ordered_on > {as_of_sql} - 730 and ordered_on <= {as_of_sql}
+            group by customer_id
+        )
+        select
+            (select coalesce(sum(revenue), 0) from earned) as t12m_contract_revenue_cny,
+            (select coalesce(sum(revenue * margin_rate), 0) from earned)
+                as t12m_contract_margin_cny,
+            (select coalesce(sum(amount_cny), 0) from transactional)
+                as t12m_transactional_revenue_cny,
+            (select coalesce(sum(amount_cny * margin_rate), 0) from transactional)
+                as t12m_transactional_margin_cny,
+            (select coalesce(sum(amount_cny), 0) from window_orders) as t12m_invoiced_revenue_cny,
+            (select sum(coalesce(now_cny, 0)) / nullif(sum(before_cny), 0)
+                from by_customer where before_cny > 0) as observed_revenue_retention_rate
+    """
 
 
 def annual_churn_rate_sql(as_of_date: str) -> str:
@@ -96,18 +193,28 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         summary = con.execute(f"select * from {relation_name('customer_clv_inputs')}").df()
         transactions = con.execute(
             f"select customer_id, ordered_on, amount_cny as amount "
-            f"from {relation_name('stg_crm__orders')} "
-            f"where not is_credit_note and ordered_on <= date '{as_of_date}'"
+            f"from ({orders_billing_no_contract_sql(as_of_date)}) o "
+            f"where not is_credit_note"
         ).df()
         contracts = con.execute(f"select * from {relation_name('fct_contracts')}").df()
         customers = con.execute(
             f"""select c.customer_id, cast(c.acquisition_cost_amount as double)
-                    as acquisition_cost_cny, v.revenue_12m_cny, v.rfm_segment
+                    as acquisition_cost_cny, v.revenue_12m_cny, v.rfm_segment,
+                    coalesce(f.is_active, false) as is_live
                 from {relation_name("dim_customers")} c
-                left join {relation_name("customer_value")} v using (customer_id)"""
+                left join {relation_name("customer_value")} v using (customer_id)
+                left join {relation_name("customer_facts")} f using (customer_id)"""
         ).df()
         slices = con.execute(f"select * from {relation_name('int_customer_slices')}").df()
         churn_rate = con.execute(annual_churn_rate_sql(as_of_date)).fetchone()[0]
+        margins = dict(
+            con.execute(
+                f"select product_line, cast(gross_margin_rate as double) "
+                f"from {relation_name('product_line_margins')}"
+            ).fetchall()
+        )
+        trailing_frame = con.execute(trailing_sql(as_of_date, settings.margin_rate)).df()
+    trailing = {k: float(v) for k, v in trailing_frame.iloc[0].items() if v is not None}
 
     context.log.info(
         f"CLV as of {as_of_date}: {len(summary):,} customers with purchases, "
@@ -121,6 +228,7 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         as_of_date,
         None if churn_rate is None else float(churn_rate),
         settings,
+        margins,
     )
     for note in result.notes:
         context.log.info(note)
@@ -135,11 +243,31 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         ]
     )
     equity = customer_equity(values, slices).assign(as_of=dt.date.fromisoformat(as_of_date))
+    observed_retention = None if churn_rate is None else 1.0 - float(churn_rate)
+    bridge = equity_bridge(
+        values, segments, trailing, result.cash_flows, observed_retention, settings.interval_level
+    )
+    t12m_margin = float(
+        bridge.loc[
+            (bridge["line"] == "t12m_margin_cny") & (bridge["part"] == "total"), "value"
+        ].iloc[0]
+    )
+    grid = sensitivity_grid(
+        result.cash_flows, settings.horizon_months, settings.annual_discount_rate, t12m_margin
+    )
+    settings_used = {
+        "horizon_months": settings.horizon_months,
+        "annual_discount_rate": settings.annual_discount_rate,
+    }
     frames = {
         "clv_model_fits": result.fits,
         "customer_clv": values,
         "customer_equity": equity,
         "clv_holdout_validation": result.validation,
+        "customer_equity_bridge": bridge.assign(
+            as_of=dt.date.fromisoformat(as_of_date), **settings_used
+        ),
+        "customer_equity_sensitivity": grid.assign(as_of=dt.date.fromisoformat(as_of_date)),
     }
     with duckdb.get_connection() as con:
         for name, frame in frames.items():
@@ -155,33 +283,131 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
             )
 
 
+def clv_sanity(counts: dict[str, float], max_zero_clv_rate: float) -> list[str]:
+    """The reasons a published CLV would not be a value (empty: it is one).
+
+    counts: customers, live (active on as_of and with something a model values: purchases
+    outside contracts or an open contract; a lapsed contract customer is worth 0), not_finite,
+    p_alive_outside_0_1, negative_clv, clv_outside_its_interval, live_zero_clv (live
+    customers whose margin CLV is 0 or not finite), p_alive_values (customers with a
+    P(alive)), p_alive_spread (max - min).
+    """
+    reasons = []
+    for key, what in (
+        ("not_finite", "CLV values that are NaN or infinite"),
+        ("p_alive_outside_0_1", "P(alive) outside [0, 1]"),
+        ("negative_clv", "negative CLVs"),
+        ("clv_outside_its_interval", "CLVs outside their own interval"),
+    ):
+        if counts[key]:
+            reasons.append(f"{counts[key]:.0f} {what}")
+    if counts["live"] and counts["live_zero_clv"] / counts["live"] > max_zero_clv_rate:
+        reasons.append(
+            f"{counts['live_zero_clv']:.0f} of {counts['live']:.0f} live customers have a CLV of "
+            f"0 (more than {max_zero_clv_rate:.0%}, WH_CLV_MAX_ZERO_RATE): a model did not "
+            "value them; see clv_model_fits.reason"
+        )
+    if counts["p_alive_values"] >= 10 and counts["p_alive_spread"] < 1e-9:
+        reasons.append(
+            f"P(alive) is the same for all {counts['p_alive_values']:.0f} customers: the purchase "
+            "model does not separate them"
+        )
+    return reasons
+
+
 @asset_check(
     asset=AssetKey([ANALYTICS_SCHEMA, "customer_clv"]),
     blocking=True,
-    description="CLV sanity: no NaN or infinite values, P(alive) in [0, 1], non-negative CLV, "
-    "lower <= CLV <= upper. Blocking: a failing CLV is never published.",
+    description="CLV is a value: no NaN or infinite CLV, P(alive) in [0, 1] and not the same "
+    "for everybody, no negative CLV, lower <= CLV <= upper, and at most WH_CLV_MAX_ZERO_RATE "
+    "(5 %) of the live customers (active on as_of, with purchases outside contracts or an "
+    "open contract) valued at 0. Blocking: such a CLV is never "
+    "published; the failure's description names the reason.",
 )
 def customer_clv_is_sane(duckdb: DuckDBResource) -> AssetCheckResult:
     with duckdb.get_connection() as con:
-        row = con.execute(
+        frame = con.execute(
             f"""select
-                count(*) filter (where isnan(clv_cny) or isinf(clv_cny)
-                    or isnan(clv_lower_cny) or isinf(clv_upper_cny)),
-                count(*) filter (where p_alive < 0 or p_alive > 1),
-                count(*) filter (where clv_cny < 0),
+                count(*) as customers,
+                count(*) filter (where is_live and (spend_basis <> 'no_purchase'
+                    or open_contracts > 0)) as live,
+                count(*) filter (where not isfinite(clv_cny) or not isfinite(clv_margin_cny)
+                    or not isfinite(clv_lower_cny) or not isfinite(clv_upper_cny))
+                    as not_finite,
+                count(*) filter (where p_alive < 0 or p_alive > 1) as p_alive_outside_0_1,
+                count(*) filter (where clv_cny < 0 or clv_margin_cny < 0) as negative_clv,
                 count(*) filter (where clv_lower_cny > clv_cny + 1e-6
-                    or clv_upper_cny < clv_cny - 1e-6),
-                count(*)
+                    or clv_upper_cny < clv_cny - 1e-6) as clv_outside_its_interval,
+                count(*) filter (where is_live and (spend_basis <> 'no_purchase'
+                    or open_contracts > 0) and not (clv_margin_cny > 0)) as live_zero_clv,
+                count(p_alive) as p_alive_values,
+                coalesce(max(p_alive) - min(p_alive), 0) as p_alive_spread
             from {ANALYTICS_SCHEMA}.customer_clv"""
-        ).fetchone()
-    not_finite, bad_p_alive, negative, outside, customers = row
+        ).df()
+    counts = {k: float(v) for k, v in frame.iloc[0].items()}
+    reasons = clv_sanity(counts, clv_settings().max_zero_clv_rate)
     return AssetCheckResult(
-        passed=not (not_finite or bad_p_alive or negative or outside),
+        passed=not reasons,
+        metadata={**counts, "reasons": "; ".join(reasons) or "none"},
+        description="; ".join(reasons) if reasons else "CLV is a value for every customer",
+    )
+
+
+def equity_multiple_reason(
+    equity_margin_cny: float, t12m_revenue_cny: float, low: float, high: float
+) -> str | None:
+    """Why customer equity on margin against trailing-12-month revenue is not plausible
+    (None: it is, or there is no trailing revenue to judge it by)."""
+    if not np.isfinite(equity_margin_cny):
+        return "customer equity is not finite"
+    if t12m_revenue_cny <= 0:
+        return None
+    multiple = equity_margin_cny / t12m_revenue_cny
+    if low <= multiple <= high:
+        return None
+    return (
+        f"customer equity on margin is {multiple:.2f} x trailing-12-month revenue, outside "
+        f"[{low:g}, {high:g}] (WH_CLV_EQUITY_MULTIPLE_MIN / _MAX): check the margins, the "
+        "horizon and clv_model_fits.reason"
+    )
+
+
+@asset_check(
+    asset=AssetKey([ANALYTICS_SCHEMA, "customer_equity_bridge"]),
+    blocking=True,
+    description="Customer equity on margin / trailing-12-month revenue lies within "
+    "[WH_CLV_EQUITY_MULTIPLE_MIN, WH_CLV_EQUITY_MULTIPLE_MAX] (0.1-10). Blocking: an equity "
+    "outside is not published; the failure's description names the multiple.",
+)
+def customer_equity_is_plausible(duckdb: DuckDBResource) -> AssetCheckResult:
+    settings = clv_settings()
+    with duckdb.get_connection() as con:
+        rows = dict(
+            con.execute(
+                f"""select line, value from {ANALYTICS_SCHEMA}.customer_equity_bridge
+                where part = 'total' and line in
+                    ('customer_equity_margin_cny', 't12m_revenue_cny')"""
+            ).fetchall()
+        )
+    equity = float(rows.get("customer_equity_margin_cny", 0.0))
+    revenue = float(rows.get("t12m_revenue_cny", 0.0))
+    reason = equity_multiple_reason(
+        equity,
+        revenue,
+        settings.equity_revenue_multiple_min,
+        settings.equity_revenue_multiple_max,
+    )
+    return AssetCheckResult(
+        passed=reason is None,
         metadata={
-            "customers": customers,
-            "not_finite": not_finite,
-            "p_alive_outside_0_1": bad_p_alive,
-            "negative_clv": negative,
-            "clv_outside_its_interval": outside,
+            "customer_equity_margin_cny": equity,
+            "t12m_revenue_cny": revenue,
+            "equity_to_t12m_revenue": equity / revenue if revenue > 0 else None,
         },
+        description=reason
+        or (
+            "no trailing-12-month revenue: the multiple cannot be judged"
+            if revenue <= 0
+            else "customer equity within the band"
+        ),
     )

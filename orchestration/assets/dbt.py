@@ -126,10 +126,10 @@ def dbt_build_args(full_refresh: bool = False) -> list[str]:
 
 @cache
 def relation_name(model_name: str) -> str:
-    """`schema.table` of a dbt model. The database part is left out on purpose: DuckDB names
+    """`schema.table` of a dbt model or seed. The database part is left out on purpose: DuckDB names
     its catalog after the file, which differs between runs, tests and the published copy."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
     for node in manifest["nodes"].values():
-        if node["resource_type"] == "model" and node["name"] == model_name:
+        if node["resource_type"] in ("model", "seed") and node["name"] == model_name:
             return f'"{node["schema"]}"."{node["alias"]}"'
     raise KeyError(f"no dbt model named {model_name!r} in {dbt_project.manifest_path}")

@@ -196,13 +196,35 @@ def discounted_expected_lifetime(params: Params, discount_rate: float) -> float:
 
 
 def discounted_expected_residual_lifetime(
-    params: Params, discount_rate: float, renewals: object
+    params: Params, discount_rate: float, renewals: object, horizon_periods: float | None = None
 ) -> np.ndarray:
-    """DERL(d | n-1 = renewals made so far), in periods, the next period undiscounted."""
+    """DERL(d | n-1 = renewals made so far), in periods, the next period undiscounted.
+
+    Without a horizon the closed form of Fader and Hardie (2010), summed to infinity. With
+    `horizon_periods` = H the sum stops after H periods: sum over j = 0 .. ceil(H)-1 of
+    S(n+j) / S(n-1) / (1+d)^j, the last term weighted by the fraction of its period inside H
+    (S(t) / S(t-1) = (beta + t - 1) / (alpha + beta + t - 1)), so the contract part of a CLV
+    can be valued over the same horizon as the purchase part.
+    """
     alpha, beta = param_values(params, PARAMS)
     n = _periods(renewals, start=0) + 1
     factor = _discount_factor(discount_rate)
-    return (beta + n - 1) / (alpha + beta + n - 1) * hyp2f1(1.0, beta + n, alpha + beta + n, factor)
+    if horizon_periods is None:
+        return (
+            (beta + n - 1)
+            / (alpha + beta + n - 1)
+            * hyp2f1(1.0, beta + n, alpha + beta + n, factor)
+        )
+    horizon = float(horizon_periods)
+    if not (np.isfinite(horizon) and horizon >= 0):
+        raise ValueError(f"horizon_periods must be finite and >= 0, got {horizon_periods!r}")
+    total = np.zeros_like(n, dtype=float)
+    survival = np.ones_like(n, dtype=float)
+    for j in range(int(np.ceil(horizon))):
+        t = n + j
+        survival = survival * (beta + t - 1) / (alpha + beta + t - 1)
+        total = total + min(1.0, horizon - j) * survival * factor**j
+    return total
 
 
 def _discount_factor(discount_rate: float) -> float:

@@ -16,7 +16,16 @@ from the normal approximation to the MLE on the log scale (mean: the log estimat
 covariance: the inverse Hessian of each fit; BG/NBD or Pareto/NBD and Gamma-Gamma drawn
 independently), the CLV is recomputed for each draw, and the interval is the central
 percentile range. It covers the uncertainty of the population parameters, not the
-customer's own purchase randomness, which is far wider for any single customer.
+customer's own purchase randomness, which is far wider for any single customer. A draw far
+out in the tails can leave the region where the model's special functions are finite (Pareto/NBD
+with a large s and beta on customers observed for long, Gamma-Gamma with q <= 1 on few repeat
+buyers): such draws are left out of that customer's percentiles; a customer with fewer than
+MIN_FINITE_DRAWS_RATE of her draws finite gets no interval (lower = upper = the point estimate,
+`has_interval` false).
+
+`spend_frequency` (default: x) is the number of repeat purchases the spend model conditions
+on: 0 for a customer whose mean repeat spend cannot enter the Gamma-Gamma model (zero or
+negative), who then gets the model's population mean spend.
 """
 
 # T is the customer's age in the papers, in lifetimes and in the CDNOW file; keep the name.
@@ -47,6 +56,9 @@ DEFAULT_PERIOD = "months"
 
 # Customers per block in the bootstrap, so memory stays at draws x block floats.
 BOOTSTRAP_BLOCK = 20_000
+
+# A customer's interval needs at least this share of the bootstrap draws to be finite.
+MIN_FINITE_DRAWS_RATE = 0.5
 
 
 def seed_clv(
@@ -139,10 +151,12 @@ def customer_lifetime_value(
     horizon_periods: int = DEFAULT_HORIZON_PERIODS,
     period: str = DEFAULT_PERIOD,
     annual_discount_rate: float = DEFAULT_ANNUAL_DISCOUNT_RATE,
-    margin_rate: float = 1.0,
+    margin_rate: object = 1.0,
     time_unit: str | None = None,
+    spend_frequency: object = None,
 ) -> np.ndarray:
-    """Discounted CLV per customer over `horizon_periods` periods (see the module docstring)."""
+    """Discounted CLV per customer over `horizon_periods` periods (see the module docstring).
+    `margin_rate` is one rate or one per customer."""
     return _clv(
         purchases,
         purchases.params,
@@ -156,6 +170,7 @@ def customer_lifetime_value(
         annual_discount_rate,
         margin_rate,
         time_unit,
+        spend_frequency,
     )
 
 
@@ -170,21 +185,33 @@ def _clv(
     horizon_periods: int,
     period: str,
     annual_discount_rate: float,
-    margin_rate: float,
+    margin_rate: object,
     time_unit: str | None,
+    spend_frequency: object = None,
 ) -> np.ndarray:
     discount = discount_factors(horizon_periods, period, annual_discount_rate)
     per_period = expected_purchases_by_period(
         purchases, x, t_x, T, horizon_periods, period, time_unit, purchase_params
     )
-    value = gammagamma.conditional_expected_spend(spend, x, mean_spend)
-    clv = float(margin_rate) * value * (per_period @ discount)
+    value = gammagamma.conditional_expected_spend(
+        spend, x if spend_frequency is None else spend_frequency, mean_spend
+    )
+    clv = np.asarray(margin_rate, dtype=float) * value * (per_period @ discount)
     if not np.all(np.isfinite(clv)):
         raise ValueError(
             f"CLV is not finite for {int(np.count_nonzero(~np.isfinite(clv)))} customers; "
             "check the fitted parameters"
         )
     return clv
+
+
+def _spend_or_nan(params: Mapping[str, float], x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Gamma-Gamma expected spend at a bootstrap draw; NaN (a draw left out) where the draw
+    has q <= 1, whose population mean spend is infinite."""
+    try:
+        return gammagamma.conditional_expected_spend(params, x, z)
+    except ValueError:
+        return np.full(x.shape, np.nan)
 
 
 @dataclass(frozen=True)
@@ -196,6 +223,7 @@ class ClvInterval:
     upper: np.ndarray
     level: float
     draws: int
+    has_interval: np.ndarray | None = None
 
 
 def clv_interval(
@@ -212,8 +240,9 @@ def clv_interval(
     horizon_periods: int = DEFAULT_HORIZON_PERIODS,
     period: str = DEFAULT_PERIOD,
     annual_discount_rate: float = DEFAULT_ANNUAL_DISCOUNT_RATE,
-    margin_rate: float = 1.0,
+    margin_rate: object = 1.0,
     time_unit: str | None = None,
+    spend_frequency: object = None,
 ) -> ClvInterval:
     """CLV with a `level` interval from `draws` parameter draws (see the module docstring).
 
@@ -230,6 +259,8 @@ def clv_interval(
             raise ValueError(f"{fit.model}: no finite parameter covariance; refit or check data")
     x, t_x, T, _ = check_rfm(x, t_x, T)
     z = as_float_array(mean_spend, "mean_spend")
+    x_spend = x if spend_frequency is None else as_float_array(spend_frequency, "spend_frequency")
+    margin = np.broadcast_to(np.asarray(margin_rate, dtype=float), x.shape)
     rng = np.random.default_rng(seed)
 
     def sample(fit: FitResult) -> list[dict[str, float]]:
@@ -238,7 +269,7 @@ def clv_interval(
 
     purchase_draws, spend_draws = sample(purchases), sample(spend)
     args = (horizon_periods, period, annual_discount_rate, margin_rate, time_unit)
-    point = _clv(purchases, purchases.params, spend, x, t_x, T, z, *args)
+    point = _clv(purchases, purchases.params, spend, x, t_x, T, z, *args, x_spend)
     # E[Y_i(t)] = tail(x_i, T_i, t) x P_i(alive): the tail's discounted sum over the periods
     # is computed once per draw and distinct (x, T) pair (x is a count and T an age, so there
     # are far fewer pairs than customers), P(alive) once per draw and customer.
@@ -265,22 +296,27 @@ def clv_interval(
     )
     tail = (1 - level) / 2 * 100
     lower, upper = np.empty_like(point), np.empty_like(point)
+    has_interval = np.ones(point.shape, dtype=bool)
     for start in range(0, x.size, BOOTSTRAP_BLOCK):
         block = slice(start, start + BOOTSTRAP_BLOCK)
         values = np.stack(
             [
-                float(margin_rate)
-                * gammagamma.conditional_expected_spend(sp, x[block], z[block])
+                margin[block]
+                * _spend_or_nan(sp, x_spend[block], z[block])
                 * per_pair[draw, pair_of[block]]
                 * module._alive(param_values(pp, module.PARAMS), x[block], t_x[block], T[block])
                 for draw, (pp, sp) in enumerate(zip(purchase_draws, spend_draws, strict=True))
             ]
         )
-        if not np.all(np.isfinite(values)):
-            raise ValueError(
-                f"a bootstrap draw gives a CLV that is not finite for "
-                f"{int(np.count_nonzero(~np.isfinite(values).all(axis=0)))} customers; check "
-                "the fitted parameters and their covariance"
-            )
-        lower[block], upper[block] = np.percentile(values, [tail, 100 - tail], axis=0)
-    return ClvInterval(clv=point, lower=lower, upper=upper, level=level, draws=draws)
+        finite = np.isfinite(values)
+        enough = finite.mean(axis=0) >= MIN_FINITE_DRAWS_RATE
+        values = np.where(finite, values, np.nan)
+        bounds = np.full((2, values.shape[1]), np.nan)
+        if enough.any():
+            bounds[:, enough] = np.nanpercentile(values[:, enough], [tail, 100 - tail], axis=0)
+        lower[block] = np.where(enough, bounds[0], point[block])
+        upper[block] = np.where(enough, bounds[1], point[block])
+        has_interval[block] = enough
+    return ClvInterval(
+        clv=point, lower=lower, upper=upper, level=level, draws=draws, has_interval=has_interval
+    )

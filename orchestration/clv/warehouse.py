@@ -8,11 +8,16 @@ write the results; nothing here touches a database, so a notebook can run the sa
   summary's own holdout when the data runs past as_of, otherwise on an internal split (the
   last `validation_days` before as_of held out, both models refitted on the rest). The
   criterion is the mean absolute error of each customer's predicted against actual holdout
-  purchases; ties go to BG/NBD. Spend per purchase: Gamma-Gamma on the repeat buyers.
+  purchases; ties go to BG/NBD. Spend per purchase: Gamma-Gamma on the repeat buyers whose
+  mean repeat spend is positive (the others get its population mean). Fallbacks where a
+  model cannot be estimated: see `compute`.
 - Contracts: the shifted-beta-geometric model per product line (the cohort), fitted on every
   renewal chain with right censoring (`sbg.fit_lifetimes`); a product line without enough
   churn to identify it uses the pooled fit of all lines. A customer's contract CLV is the
-  sum over her open contracts of the annualised contract value x DERL(d | renewals made).
+  sum over her open contracts of the annualised contract value x DERL(d | renewals made),
+  cut at the same horizon as the purchase part.
+- Margin: each part on revenue and on gross margin (seed product_line_margins); the margin
+  figures are the valuation.
 - The seed-002 formula (F6) beside it: annual spend x expected lifetime in years −
   acquisition cost, the expected lifetime being 1 / the company's trailing annual churn rate.
 - Intervals: the parametric bootstrap of `value.clv_interval` for the purchase part; the
@@ -31,7 +36,7 @@ import pandas as pd
 from . import bgnbd, gammagamma, paretonbd, sbg
 from ._common import DAYS_PER_YEAR, FitResult, time_unit_days
 from .summary import rfm_summary
-from .value import clv_interval
+from .value import clv_interval, discount_factors, expected_purchases_by_period
 
 PURCHASE_MODELS = {"bgnbd": bgnbd, "paretonbd": paretonbd}
 FREQUENCY_BUCKETS = 7  # holdout validation: x = 0 .. 6 and "7+"
@@ -47,33 +52,81 @@ VALIDATION_COLUMNS = [
 
 @dataclass(frozen=True)
 class ClvSettings:
-    """How far ahead and at what rate CLV is valued; documented defaults."""
+    """How far ahead, at what rate and on what margin CLV is valued; documented defaults.
 
-    horizon_months: int = 36
+    One horizon and one rate for both parts: the purchase part is discounted month by month
+    over `horizon_months`, the contract part year by year over the same span.
+    `margin_rate` is the gross margin of revenue whose product line has no row in the seed
+    `product_line_margins`. The last three are the bounds of the blocking checks.
+    """
+
+    horizon_months: int = 60
     annual_discount_rate: float = 0.10
     margin_rate: float = 1.0
     interval_level: float = 0.90
     draws: int = 200
     validation_days: int = 182
     seed: int = 0
+    max_zero_clv_rate: float = 0.05
+    equity_revenue_multiple_min: float = 0.1
+    equity_revenue_multiple_max: float = 10.0
 
 
 @dataclass
 class ClvResult:
-    """Everything the assets write: fits, per-customer CLV, validation, and notes."""
+    """Everything the assets write: fits, per-customer CLV, validation, cash flows, notes."""
 
     fits: pd.DataFrame
     customers: pd.DataFrame
     validation: pd.DataFrame
     chosen_model: str | None
     notes: list[str] = field(default_factory=list)
+    cash_flows: pd.DataFrame | None = None
 
 
-def fits_frame(fits: dict[str, FitResult], as_of: str, chosen: str | None) -> pd.DataFrame:
-    """One row per model, cohort and parameter: estimate, standard error, log-likelihood."""
+FIT_COLUMNS = [
+    "model",
+    "cohort",
+    "parameter",
+    "estimate",
+    "std_error",
+    "log_likelihood",
+    "n",
+    "converged",
+    "time_unit",
+    "as_of",
+    "is_chosen",
+    "status",
+    "reason",
+    "fallback",
+]
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """How a model fared: 'fitted', 'fitted_without_interval', 'not_used' or
+    'not_estimated', why, and what was published instead."""
+
+    status: str
+    reason: str = ""
+    fallback: str = ""
+
+
+def fits_frame(
+    fits: dict[str, FitResult],
+    as_of: str,
+    chosen: str | None,
+    statuses: dict[str, ModelStatus] | None = None,
+) -> pd.DataFrame:
+    """One row per model, cohort and parameter: estimate, standard error, log-likelihood,
+    with the model's status, the reason and the fallback; a model that could not be
+    estimated has one row without a parameter, saying why."""
+    statuses = statuses or {}
+    as_of_date = pd.Timestamp(as_of).date()
     rows = []
     for key, fit in fits.items():
         model, _, cohort = key.partition(":")
+        state = statuses.get(key, ModelStatus("fitted"))
         for name, estimate in fit.params.items():
             rows.append(
                 {
@@ -86,11 +139,53 @@ def fits_frame(fits: dict[str, FitResult], as_of: str, chosen: str | None) -> pd
                     "n": int(fit.n),
                     "converged": bool(fit.converged),
                     "time_unit": fit.time_unit,
-                    "as_of": pd.Timestamp(as_of).date(),
+                    "as_of": as_of_date,
                     "is_chosen": model == chosen or model in ("gammagamma", "sbg"),
+                    "status": state.status,
+                    "reason": state.reason,
+                    "fallback": state.fallback,
                 }
             )
-    return pd.DataFrame(rows)
+    for key, state in statuses.items():
+        if key in fits:
+            continue
+        model, _, cohort = key.partition(":")
+        rows.append(
+            {
+                "model": model,
+                "cohort": cohort or "all",
+                "parameter": None,
+                "estimate": np.nan,
+                "std_error": np.nan,
+                "log_likelihood": np.nan,
+                "n": 0,
+                "converged": False,
+                "time_unit": None,
+                "as_of": as_of_date,
+                "is_chosen": False,
+                "status": state.status,
+                "reason": state.reason,
+                "fallback": state.fallback,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=FIT_COLUMNS)
+    return frame.astype(
+        {
+            "model": "string",
+            "cohort": "string",
+            "parameter": "string",
+            "estimate": float,
+            "std_error": float,
+            "log_likelihood": float,
+            "n": "int64",
+            "converged": bool,
+            "time_unit": "string",
+            "is_chosen": bool,
+            "status": "string",
+            "reason": "string",
+            "fallback": "string",
+        }
+    )
 
 
 def _arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,16 +196,45 @@ def _arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
-def fit_purchase_models(summary: pd.DataFrame, time_unit: str) -> dict[str, FitResult]:
-    """BG/NBD and Pareto/NBD on (x, t_x, T); a model that cannot be fitted is left out."""
+def fit_purchase_models(
+    summary: pd.DataFrame, time_unit: str, reasons: dict[str, str] | None = None
+) -> dict[str, FitResult]:
+    """BG/NBD and Pareto/NBD on (x, t_x, T); a model that cannot be fitted is left out (its
+    reason in `reasons`, when given)."""
     x, t_x, T = _arrays(summary)  # noqa: N806
     fits = {}
     for name, module in PURCHASE_MODELS.items():
         try:
             fits[name] = module.fit(x, t_x, T, time_unit=time_unit)
-        except ValueError:
-            continue
+        except ValueError as exc:
+            if reasons is not None:
+                reasons[name] = str(exc)
     return fits
+
+
+def unusable_reason(
+    fit: FitResult, summary: pd.DataFrame, horizon_months: int, time_unit: str
+) -> str | None:
+    """Why a fitted purchase model cannot value these customers (None: it can): it did not
+    converge, or its P(alive) or expected purchases over the horizon are not finite for
+    some customer (parameters run off to the edge, as with customers who never drop out)."""
+    if not fit.converged:
+        return f"did not converge ({fit.message or 'no optimum found'})"
+    module = PURCHASE_MODELS[fit.model]
+    x, t_x, T = _arrays(summary)  # noqa: N806
+    horizon = horizon_months * (DAYS_PER_YEAR / 12) / time_unit_days(time_unit)
+    with np.errstate(all="ignore"):
+        alive = module.probability_alive(fit, x, t_x, T)
+        expected = module.conditional_expected_purchases(fit, horizon, x, t_x, T)
+    bad = int(np.count_nonzero(~(np.isfinite(alive) & np.isfinite(expected))))
+    if bad:
+        return f"P(alive) or expected purchases not finite for {bad} customers"
+    return None
+
+
+def has_covariance(fit: FitResult) -> bool:
+    """Whether the fit has a finite covariance to draw a bootstrap interval from."""
+    return fit.log_covariance is not None and bool(np.all(np.isfinite(fit.log_covariance)))
 
 
 def holdout_errors(
@@ -198,6 +322,7 @@ def choose_purchase_model(
         fits = fit_purchase_models(inner, time_unit)
         errors = holdout_errors(inner, fits)
         how = f"internal split: the {validation_days} days before as_of held out"
+    errors = {name: error for name, error in errors.items() if np.isfinite(error)}
     if not errors:
         return None, {}, how
     chosen = min(errors, key=lambda name: (errors[name], name != "bgnbd"))
@@ -208,7 +333,7 @@ def contract_histories(contracts: pd.DataFrame, as_of: str) -> pd.DataFrame:
     """One row per renewal chain: product line (cohort), renewals made, churned or still
     under contract at as_of, and its open contract's annualised value.
 
-    A chain ends in churn when its last contract ended on or before as_of with no renewal
+    A chain ends in churn when its last contract ended before as_of with no renewal
     recorded; a chain whose last contract is still running (or marked renewed with the
     successor not yet loaded) is censored.
     """
@@ -234,7 +359,7 @@ def contract_histories(contracts: pd.DataFrame, as_of: str) -> pd.DataFrame:
     first = known.groupby("chain_id").head(1).set_index("chain_id")
     size = known.groupby("chain_id").size()
     term_years = ((last["end_on"] - last["start_on"]).dt.days + 1) / DAYS_PER_YEAR
-    open_now = last["end_on"].isna() | (last["end_on"] > as_of_ts)
+    open_now = last["end_on"].isna() | (last["end_on"] >= as_of_ts)
     renewed_pending = last["status"].fillna("").eq("renewed")
     return pd.DataFrame(
         {
@@ -270,32 +395,196 @@ def fit_contract_cohorts(histories: pd.DataFrame) -> dict[str, FitResult]:
     return fits
 
 
+def chain_margin_rates(
+    histories: pd.DataFrame, margins: dict[str, float], default_margin: float
+) -> np.ndarray:
+    """Gross margin rate of each renewal chain: its product line's rate in the margin seed,
+    `default_margin` for a line the seed does not list."""
+    return np.array(
+        [margins.get(str(line), default_margin) for line in histories["product_line"]], float
+    )
+
+
+def _chain_survival(
+    open_chains: pd.DataFrame, fits: dict[str, FitResult], years: int
+) -> np.ndarray:
+    """(chains, years): the probability that chain i is still paying in contract year j
+    (j = 0: the next renewal), S(n + j) / S(n - 1) with n - 1 = renewals made + 1, the
+    convention of `sbg.discounted_expected_residual_lifetime` as called by `contract_clv`."""
+    survival = np.ones((len(open_chains), years))
+    for i, (line, renewals) in enumerate(
+        zip(open_chains["product_line"], open_chains["renewals"], strict=True)
+    ):
+        alpha, beta = (fits.get(str(line), fits["all"]).params[k] for k in ("alpha", "beta"))
+        n = renewals + 2
+        t = n + np.arange(years)
+        survival[i] = np.cumprod((beta + t - 1) / (alpha + beta + t - 1))
+    return survival
+
+
 def contract_clv(
-    histories: pd.DataFrame, fits: dict[str, FitResult], annual_discount_rate: float
+    histories: pd.DataFrame,
+    fits: dict[str, FitResult],
+    annual_discount_rate: float,
+    horizon_months: float | None = None,
+    margins: dict[str, float] | None = None,
+    default_margin: float = 1.0,
 ) -> pd.DataFrame:
-    """Per customer: open contracts' annual value x DERL(d | renewals made), summed."""
-    columns = ["customer_id", "contract_clv_cny", "open_contracts", "contract_annual_value_cny"]
+    """Per customer: open contracts' annual value x DERL(d | renewals made), summed, over
+    `horizon_months` (None: no cap), on revenue and on gross margin."""
+    columns = [
+        "customer_id",
+        "contract_clv_cny",
+        "contract_clv_margin_cny",
+        "open_contracts",
+        "contract_annual_value_cny",
+    ]
     open_chains = histories[histories["is_open"]] if not histories.empty else histories
     if open_chains.empty or "all" not in fits:
         return pd.DataFrame(columns=columns)
+    horizon = None if horizon_months is None else horizon_months / 12
     derl = np.empty(len(open_chains))
     for i, (line, renewals) in enumerate(
         zip(open_chains["product_line"], open_chains["renewals"], strict=True)
     ):
         fit = fits.get(str(line), fits["all"])
         derl[i] = float(
-            sbg.discounted_expected_residual_lifetime(fit, annual_discount_rate, renewals + 1)
+            np.asarray(
+                sbg.discounted_expected_residual_lifetime(
+                    fit, annual_discount_rate, renewals + 1, horizon
+                )
+            ).reshape(-1)[0]
         )
-    value = open_chains.assign(contract_clv_cny=open_chains["annual_value_cny"] * derl)
+    rates = chain_margin_rates(open_chains, margins or {}, default_margin)
+    value = open_chains.assign(
+        contract_clv_cny=open_chains["annual_value_cny"] * derl,
+        contract_clv_margin_cny=open_chains["annual_value_cny"] * derl * rates,
+    )
     return (
         value.groupby("customer_id")
         .agg(
             contract_clv_cny=("contract_clv_cny", "sum"),
+            contract_clv_margin_cny=("contract_clv_margin_cny", "sum"),
             open_contracts=("chain_id", "size"),
             contract_annual_value_cny=("annual_value_cny", "sum"),
         )
         .reset_index()
     )
+
+
+CASH_FLOW_COLUMNS = [
+    "part",
+    "period_index",
+    "year_index",
+    "period_from_years",
+    "period_to_years",
+    "discounted_at_years",
+    "revenue_cny",
+    "margin_cny",
+]
+
+
+def contract_cash_flows(
+    histories: pd.DataFrame,
+    fits: dict[str, FitResult],
+    years: int,
+    margins: dict[str, float],
+    default_margin: float,
+) -> pd.DataFrame:
+    """Expected contract revenue and margin of today's open chains in each contract year
+    j = 0 .. years-1 (paid at its start, as in DERL), summed over chains."""
+    open_chains = histories[histories["is_open"]] if not histories.empty else histories
+    if open_chains.empty or "all" not in fits or years < 1:
+        return pd.DataFrame(columns=CASH_FLOW_COLUMNS)
+    survival = _chain_survival(open_chains, fits, years)
+    annual = open_chains["annual_value_cny"].to_numpy(float)
+    rates = chain_margin_rates(open_chains, margins, default_margin)
+    j = np.arange(years)
+    return pd.DataFrame(
+        {
+            "part": "contract",
+            "period_index": j,
+            "year_index": j,
+            "period_from_years": j.astype(float),
+            "period_to_years": j + 1.0,
+            "discounted_at_years": j.astype(float),
+            "revenue_cny": annual @ survival,
+            "margin_cny": (annual * rates) @ survival,
+        }
+    )
+
+
+def transactional_cash_flows(
+    fit: FitResult,
+    summary: pd.DataFrame,
+    expected_spend: np.ndarray,
+    margin_rate: np.ndarray,
+    months: int,
+    block: int = 20_000,
+) -> pd.DataFrame:
+    """Expected purchase revenue and margin of today's customers in each month k = 1 ..
+    months (discounted at its end, as the CLV), summed over customers in blocks."""
+    x, t_x, T = _arrays(summary)  # noqa: N806
+    revenue, margin = np.zeros(months), np.zeros(months)
+    for start in range(0, x.size, block):
+        part = slice(start, start + block)
+        per_month = expected_purchases_by_period(
+            fit, x[part], t_x[part], T[part], horizon_periods=months, period="months"
+        )
+        revenue += expected_spend[part] @ per_month
+        margin += (expected_spend[part] * margin_rate[part]) @ per_month
+    k = np.arange(1, months + 1)
+    return pd.DataFrame(
+        {
+            "part": "transactional",
+            "period_index": k,
+            "year_index": (k - 1) // 12,
+            "period_from_years": (k - 1) / 12,
+            "period_to_years": k / 12,
+            "discounted_at_years": k / 12,
+            "revenue_cny": revenue,
+            "margin_cny": margin,
+        }
+    )
+
+
+# The cash flows the sensitivity grid needs reach this far (months), whatever the horizon.
+CASH_FLOW_MONTHS = 120
+
+
+def _customer_margin_rates(
+    summary: pd.DataFrame, default_margin: float
+) -> tuple[np.ndarray, str | None]:
+    """Each customer's gross margin rate from customer_clv_inputs; a customer without one
+    (purchases worth nothing, or lines missing from the seed) gets the revenue-weighted
+    rate of the others, or `default_margin` when nobody has one."""
+    if "margin_rate" not in summary:
+        return np.full(len(summary), default_margin), "no margin_rate column: default margin"
+    rate = summary["margin_rate"].to_numpy(float)
+    spend = summary["calibration_spend_cny"].fillna(0).to_numpy(float)
+    known = np.isfinite(rate) & (spend > 0)
+    if known.any():
+        population = float(np.sum(rate[known] * spend[known]) / np.sum(spend[known]))
+        note = None
+    else:
+        population = default_margin
+        note = f"no purchase has a margin in product_line_margins: margin rate {default_margin}"
+    return np.where(np.isfinite(rate), rate, population), note
+
+
+def _empirical_mean_spend(summary: pd.DataFrame) -> float:
+    """Mean value of a purchase with a positive value: repeat purchases when there are any
+    (what Gamma-Gamma models), otherwise every purchase."""
+    x = summary["frequency_x"].to_numpy(float)
+    zbar = summary["mean_repeat_spend_cny"].fillna(0).to_numpy(float)
+    positive = (x > 0) & (zbar > 0)
+    if positive.any():
+        return float(np.sum(x[positive] * zbar[positive]) / np.sum(x[positive]))
+    total = summary["calibration_spend_cny"].fillna(0).to_numpy(float)
+    buyers = total > 0
+    if buyers.any():
+        return float(np.sum(total[buyers]) / np.sum(x[buyers] + 1))
+    return 0.0
 
 
 def compute(
@@ -306,14 +595,43 @@ def compute(
     as_of: str,
     annual_churn_rate: float | None,
     settings: ClvSettings | None = None,
+    margins: dict[str, float] | None = None,
 ) -> ClvResult:
     """Fit every model and value every customer in `customers` (customer_id,
-    acquisition_cost_cny, revenue_12m_cny). Never returns NaN or infinite CLV: a part that
-    cannot be estimated is 0 with the reason in `value_method`."""
+    acquisition_cost_cny, revenue_12m_cny[, is_live]), on revenue and on gross margin
+    (`margins`: product line -> gross margin rate, the seed product_line_margins).
+
+    Never returns NaN or infinite CLV and never stops on the data: a model that cannot be
+    estimated is replaced by its documented fallback, with the reason in the fits table
+    (status, reason, fallback) and in the notes:
+    - purchases: the purchase model with the better holdout fit; if it has no finite
+      covariance, the other one when that has one, else its point estimate without an
+      interval; if neither can be fitted, no transactional value;
+    - spend: Gamma-Gamma on the repeat buyers whose mean repeat spend is positive; repeat
+      buyers with a zero or negative mean (zero-value invoices) get the model's population
+      mean (spend_basis 'population_mean_non_positive_spend'); if Gamma-Gamma cannot be
+      estimated, everyone gets the empirical mean value of a purchase ('empirical_mean'),
+      point estimate without interval;
+    - contracts: sBG per product line, the pooled fit for a line without enough churn.
+    """
     settings = settings or ClvSettings()
+    margins = margins or {}
     notes: list[str] = []
+    statuses: dict[str, ModelStatus] = {}
     time_unit = str(summary["time_unit"].iloc[0]) if len(summary) else "weeks"
-    purchase_fits = fit_purchase_models(summary, time_unit) if len(summary) else {}
+    reasons: dict[str, str] = {}
+    purchase_fits = fit_purchase_models(summary, time_unit, reasons) if len(summary) else {}
+    if not len(summary):
+        reasons = {
+            name: "no customer has a purchase on or before as_of" for name in PURCHASE_MODELS
+        }
+    for name in list(purchase_fits):
+        reason = unusable_reason(purchase_fits[name], summary, settings.horizon_months, time_unit)
+        if reason:
+            reasons[name] = reason
+            del purchase_fits[name]
+    for name, reason in reasons.items():
+        statuses[name] = ModelStatus("not_estimated", reason, "the other purchase model")
     chosen, errors, how = (None, {}, "no purchase data")
     if purchase_fits:
         chosen, errors, how = choose_purchase_model(
@@ -324,13 +642,39 @@ def compute(
             f"purchase model {chosen} chosen by {how}; mean absolute holdout error "
             + ", ".join(f"{k} {v:.4f}" for k, v in sorted(errors.items()))
         )
+        if not has_covariance(purchase_fits[chosen]):
+            other = [n for n, f in purchase_fits.items() if n != chosen and has_covariance(f)]
+            reason = (
+                "no finite parameter covariance (a parameter on the edge of its range, as when "
+                "customers never drop out)"
+            )
+            if other:
+                statuses[chosen] = ModelStatus("not_used", reason, f"{other[0]} used instead")
+                notes.append(f"{chosen}: {reason}; {other[0]} used instead")
+                chosen = other[0]
+            else:
+                statuses[chosen] = ModelStatus(
+                    "fitted_without_interval", reason, "point estimate without interval"
+                )
+                notes.append(f"{chosen}: {reason}; point estimate without interval")
+        for name in purchase_fits:
+            statuses.setdefault(name, ModelStatus("fitted" if name == chosen else "not_used"))
     else:
+        for name in PURCHASE_MODELS:
+            statuses[name] = ModelStatus(
+                "not_estimated", reasons.get(name, "no purchase data"), "no transactional value"
+            )
         notes.append("no purchase model could be fitted: transactional CLV is 0")
 
     values = customers[["customer_id"]].copy()
     x, t_x, T = _arrays(summary)  # noqa: N806
     per_customer = pd.DataFrame({"customer_id": summary["customer_id"].to_numpy()})
+    margin_rate, margin_note = _customer_margin_rates(summary, settings.margin_rate)
+    if margin_note:
+        notes.append(margin_note)
+    per_customer["margin_rate"] = margin_rate
     spend_fit = None
+    cash_flows = [pd.DataFrame(columns=CASH_FLOW_COLUMNS)]
     if chosen:
         fit = purchase_fits[chosen]
         module = PURCHASE_MODELS[chosen]
@@ -339,65 +683,175 @@ def compute(
         per_customer["expected_purchases"] = module.conditional_expected_purchases(
             fit, horizon, x, t_x, T
         )
-        repeaters = summary["frequency_x"].to_numpy() > 0
-        spend = summary["mean_repeat_spend_cny"].fillna(0).to_numpy(float)
-        try:
-            spend_fit = gammagamma.fit(x[repeaters], spend[repeaters])
-        except ValueError as exc:
-            notes.append(f"Gamma-Gamma not identified ({exc}): transactional CLV is 0")
-        if spend_fit is not None:
-            per_customer["expected_spend_cny"] = gammagamma.conditional_expected_spend(
-                spend_fit, x, spend
+        zbar = summary["mean_repeat_spend_cny"].fillna(0).to_numpy(float)
+        positive = (x > 0) & (zbar > 0)
+        spend_x = np.where(positive, x, 0.0)
+        basis = np.where(
+            positive,
+            "own_history",
+            np.where(x > 0, "population_mean_non_positive_spend", "population_mean"),
+        )
+        if np.any((x > 0) & ~positive):
+            notes.append(
+                f"{int(np.count_nonzero((x > 0) & ~positive))} repeat buyers have a mean repeat "
+                "spend <= 0 (zero-value invoices): Gamma-Gamma is fitted without them and they "
+                "get its population mean spend"
             )
+        try:
+            spend_fit = gammagamma.fit(x[positive], zbar[positive])
+            if not spend_fit.params["q"] > 1:
+                raise ValueError(
+                    f"q = {spend_fit.params['q']:.3g} <= 1: the population mean spend is infinite"
+                )
+        except ValueError as exc:
+            spend_fit = None
+            empirical = _empirical_mean_spend(summary)
+            statuses["gammagamma"] = ModelStatus(
+                "not_estimated",
+                str(exc),
+                f"empirical mean value of a purchase ({empirical:.2f} CNY), point estimate "
+                "without interval",
+            )
+            notes.append(f"Gamma-Gamma not estimated ({exc}): empirical mean spend {empirical:.2f}")
+            basis = np.full(x.size, "empirical_mean")
+        zbar = np.where(positive, zbar, 1.0)  # not read where spend_x = 0
+        if spend_fit is not None:
+            expected_spend = gammagamma.conditional_expected_spend(spend_fit, spend_x, zbar)
+        else:
+            expected_spend = np.full(x.size, empirical)
+        per_customer["expected_spend_cny"] = expected_spend
+        per_customer["spend_basis"] = basis
+        discount = discount_factors(
+            settings.horizon_months, "months", settings.annual_discount_rate
+        )
+        point = expected_spend * (
+            expected_purchases_by_period(
+                fit, x, t_x, T, horizon_periods=settings.horizon_months, period="months"
+            )
+            @ discount
+        )
+        lower, upper = point.copy(), point.copy()
+        has_interval = np.zeros(x.size, dtype=bool)
+        if spend_fit is not None and has_covariance(fit) and has_covariance(spend_fit):
             interval = clv_interval(
                 fit,
                 spend_fit,
                 x,
                 t_x,
                 T,
-                spend,
+                zbar,
                 level=settings.interval_level,
                 draws=settings.draws,
                 seed=settings.seed,
                 horizon_periods=settings.horizon_months,
                 period="months",
                 annual_discount_rate=settings.annual_discount_rate,
-                margin_rate=settings.margin_rate,
+                spend_frequency=spend_x,
             )
-            per_customer["transactional_clv_cny"] = interval.clv
-            per_customer["transactional_clv_lower_cny"] = interval.lower
-            per_customer["transactional_clv_upper_cny"] = interval.upper
+            point, lower, upper = interval.clv, interval.lower, interval.upper
+            has_interval = interval.has_interval
+            if not has_interval.all():
+                notes.append(
+                    f"{int(np.count_nonzero(~has_interval))} customers: too few finite "
+                    "bootstrap draws, point estimate without interval"
+                )
+        elif spend_fit is not None and not has_covariance(spend_fit):
+            statuses["gammagamma"] = ModelStatus(
+                "fitted_without_interval",
+                "no finite parameter covariance",
+                "point estimate without interval",
+            )
+        per_customer["transactional_clv_cny"] = point
+        per_customer["transactional_clv_lower_cny"] = lower
+        per_customer["transactional_clv_upper_cny"] = upper
+        per_customer["has_interval"] = has_interval
+        per_customer["transactional_clv_margin_cny"] = point * margin_rate
+        per_customer["transactional_clv_margin_lower_cny"] = lower * margin_rate
+        per_customer["transactional_clv_margin_upper_cny"] = upper * margin_rate
+        cash_flows.append(
+            transactional_cash_flows(
+                fit,
+                summary,
+                expected_spend,
+                margin_rate,
+                max(CASH_FLOW_MONTHS, settings.horizon_months),
+            )
+        )
     values = values.merge(per_customer, on="customer_id", how="left")
 
     histories = contract_histories(contracts, as_of)
     contract_fits = fit_contract_cohorts(histories)
     if not contract_fits and not histories.empty:
+        statuses["sbg:all"] = ModelStatus(
+            "not_estimated",
+            "no churned or no renewed contract: the renewal probability is not identified",
+            "no contract value",
+        )
         notes.append("sBG not identified (no churned or no renewed contract): contract CLV is 0")
     values = values.merge(
-        contract_clv(histories, contract_fits, settings.annual_discount_rate),
+        contract_clv(
+            histories,
+            contract_fits,
+            settings.annual_discount_rate,
+            settings.horizon_months,
+            margins,
+            settings.margin_rate,
+        ),
         on="customer_id",
         how="left",
     )
+    years = int(np.ceil(max(CASH_FLOW_MONTHS, settings.horizon_months) / 12))
+    cash_flows.append(
+        contract_cash_flows(histories, contract_fits, years, margins, settings.margin_rate)
+    )
+    missing = sorted({str(line) for line in histories.get("product_line", [])} - set(margins))
+    if missing:
+        notes.append(
+            f"product lines without a margin in product_line_margins ({', '.join(missing)}): "
+            f"margin rate {settings.margin_rate}"
+        )
 
     for column in (
         "transactional_clv_cny",
         "transactional_clv_lower_cny",
         "transactional_clv_upper_cny",
+        "transactional_clv_margin_cny",
+        "transactional_clv_margin_lower_cny",
+        "transactional_clv_margin_upper_cny",
         "contract_clv_cny",
+        "contract_clv_margin_cny",
         "contract_annual_value_cny",
     ):
         if column not in values:
             values[column] = 0.0
-        values[column] = values[column].fillna(0.0).astype(float)
+        values[column] = values[column].astype(float).fillna(0.0)
     values["open_contracts"] = values.get("open_contracts", 0)
-    values["open_contracts"] = values["open_contracts"].fillna(0).astype(int)
-    for column in ("p_alive", "expected_purchases", "expected_spend_cny"):
+    values["open_contracts"] = values["open_contracts"].astype(float).fillna(0).astype(int)
+    for column in ("p_alive", "expected_purchases", "expected_spend_cny", "margin_rate"):
         if column not in values:
             values[column] = np.nan
-    values["purchase_model"] = chosen if chosen and spend_fit is not None else "none"
+        values[column] = values[column].astype(float)
+    values["spend_basis"] = (
+        values["spend_basis"].fillna("no_purchase") if "spend_basis" in values else "no_purchase"
+    )
+    values["has_interval"] = (
+        values["has_interval"].astype("boolean").fillna(False).astype(bool)
+        if "has_interval" in values
+        else False
+    )
+    values["purchase_model"] = chosen if chosen else "none"
     values["clv_cny"] = values["transactional_clv_cny"] + values["contract_clv_cny"]
     values["clv_lower_cny"] = values["transactional_clv_lower_cny"] + values["contract_clv_cny"]
     values["clv_upper_cny"] = values["transactional_clv_upper_cny"] + values["contract_clv_cny"]
+    values["clv_margin_cny"] = (
+        values["transactional_clv_margin_cny"] + values["contract_clv_margin_cny"]
+    )
+    values["clv_margin_lower_cny"] = (
+        values["transactional_clv_margin_lower_cny"] + values["contract_clv_margin_cny"]
+    )
+    values["clv_margin_upper_cny"] = (
+        values["transactional_clv_margin_upper_cny"] + values["contract_clv_margin_cny"]
+    )
 
     # F6, the seed-002 formula: annual spend x expected lifetime (years) - acquisition cost
     lifetime = 1.0 / annual_churn_rate if annual_churn_rate and annual_churn_rate > 0 else np.nan
@@ -409,11 +863,13 @@ def compute(
         if np.isfinite(lifetime)
         else np.nan
     )
+    if "is_live" in info:
+        values["is_live"] = info["is_live"].fillna(False).astype(bool).to_numpy()
     if not np.isfinite(lifetime):
         notes.append("no churn in the trailing year: the seed formula's lifetime is undefined")
-    numeric = values.select_dtypes("number")
-    if np.isinf(numeric.to_numpy(float)).any():
-        raise ValueError("CLV has infinite values; check the fitted parameters")
+    clv_columns = [c for c in values if c.endswith("_cny") and "clv" in c and c != "seed_clv_cny"]
+    if not np.isfinite(values[clv_columns].to_numpy(float)).all():
+        raise ValueError("CLV has values that are not finite; check the fitted parameters")
 
     all_fits = dict(purchase_fits)
     if spend_fit is not None:
@@ -425,16 +881,18 @@ def compute(
         else pd.DataFrame(columns=VALIDATION_COLUMNS)
     )
     return ClvResult(
-        fits=fits_frame(all_fits, as_of, chosen),
+        fits=fits_frame(all_fits, as_of, chosen, statuses),
         customers=values,
         validation=validation,
         chosen_model=chosen,
         notes=notes,
+        cash_flows=pd.concat([f for f in cash_flows if len(f)] or cash_flows, ignore_index=True),
     )
 
 
 def customer_equity(values: pd.DataFrame, slices: pd.DataFrame) -> pd.DataFrame:
-    """F8: CLV summed by slice (slices: customer_id, slice_type, slice_value), with bounds."""
+    """F8: CLV summed by slice (slices: customer_id, slice_type, slice_value), with bounds:
+    `equity_margin_*` on gross margin (the headline), `equity_*` on revenue."""
     joined = slices.merge(values, on="customer_id", how="inner")
     return (
         joined.groupby(["slice_type", "slice_value"], as_index=False)
@@ -445,7 +903,12 @@ def customer_equity(values: pd.DataFrame, slices: pd.DataFrame) -> pd.DataFrame:
             equity_upper_cny=("clv_upper_cny", "sum"),
             transactional_cny=("transactional_clv_cny", "sum"),
             contract_cny=("contract_clv_cny", "sum"),
+            equity_margin_cny=("clv_margin_cny", "sum"),
+            equity_margin_lower_cny=("clv_margin_lower_cny", "sum"),
+            equity_margin_upper_cny=("clv_margin_upper_cny", "sum"),
+            transactional_margin_cny=("transactional_clv_margin_cny", "sum"),
+            contract_margin_cny=("contract_clv_margin_cny", "sum"),
         )
-        .sort_values(["slice_type", "equity_cny"], ascending=[True, False])
+        .sort_values(["slice_type", "equity_margin_cny"], ascending=[True, False])
         .reset_index(drop=True)
     )

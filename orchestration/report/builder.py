@@ -41,6 +41,7 @@ from .i18n import (
     fmt_index,
     fmt_pct,
     fmt_rate,
+    fmt_ratio,
     fmt_value,
     label,
     period_label,
@@ -261,6 +262,7 @@ def load(connection: duckdb.DuckDBPyConnection, language: str, as_of: object) ->
         "lorenz",
         "clv",
         "equity",
+        "equity_bridge",
         "clv_model_fits",
         "segments",
         "at_risk",
@@ -876,12 +878,96 @@ def _equity_total(inputs: Inputs) -> pd.Series | None:
     return company.iloc[0] if len(company) else None
 
 
+def _bridge_lines(inputs: Inputs) -> dict[tuple[str, str], float] | None:
+    """The equity bridge's company lines by (line, part), None when it is not published."""
+    bridge = inputs.results.get("equity_bridge")
+    if not isinstance(bridge, pd.DataFrame) or bridge.empty:
+        return None
+    company = bridge[bridge["slice_value"].isna()]
+    return {(r.line, r.part): float(r.value) for r in company.itertuples(index=False)}
+
+
+def _equity_bridge_blocks(inputs: Inputs) -> list[Block]:
+    """The tie-out of the headline: trailing-12-month revenue and margin, the multiples, the
+    parts, the retention the models imply against the observed one."""
+    lines = _bridge_lines(inputs)
+    if lines is None:
+        return [Note(unavailable_text(inputs, "analytics.customer_equity_bridge"))]
+    language = inputs.language
+    bridge = inputs.results["equity_bridge"]
+    horizon = int(bridge["horizon_months"].iloc[0])
+    rate = float(bridge["annual_discount_rate"].iloc[0])
+
+    def get(line: str, part: str = "total") -> float:
+        return lines.get((line, part), float("nan"))
+
+    blocks: list[Block] = [
+        Paragraph(
+            inputs.t(
+                "equity_tie_out",
+                equity=fmt_cny(get("customer_equity_margin_cny"), language),
+                months=horizon,
+                rate=fmt_rate(rate, language),
+                margin=fmt_cny(get("t12m_margin_cny"), language),
+                revenue=fmt_cny(get("t12m_revenue_cny"), language),
+                x_margin=fmt_ratio(get("equity_to_t12m_margin"), language),
+                x_revenue=fmt_ratio(get("equity_to_t12m_revenue"), language),
+                equity_revenue=fmt_cny(get("customer_equity_revenue_cny"), language),
+            )
+        )
+    ]
+    rows = []
+    for part in ("contract", "transactional", "total"):
+        rows.append(
+            [
+                inputs.t(f"part_{part}"),
+                fmt_cny(get("t12m_revenue_cny", part), language),
+                fmt_cny(get("t12m_margin_cny", part), language),
+                fmt_cny(get("customer_equity_margin_cny", part), language),
+                fmt_ratio(get("equity_to_t12m_margin", part), language),
+                fmt_rate(get("model_retention_rate", part), language)
+                if part != "total"
+                else fmt_rate(get("observed_revenue_retention_rate"), language),
+            ]
+        )
+    blocks.append(
+        Table(
+            [
+                inputs.t("part"),
+                inputs.t("t12m_revenue"),
+                inputs.t("t12m_margin"),
+                inputs.t("equity_margin"),
+                inputs.t("multiple_margin"),
+                inputs.t("retention_model_observed"),
+            ],
+            rows,
+            (False, True, True, True, True, True),
+        )
+    )
+    blocks.append(
+        Note(
+            inputs.t(
+                "equity_interval_note",
+                lower=fmt_cny(get("customer_equity_margin_lower_cny"), language),
+                upper=fmt_cny(get("customer_equity_margin_upper_cny"), language),
+                observed=fmt_rate(get("observed_customer_retention_rate"), language),
+            )
+        )
+    )
+    return blocks
+
+
+def unavailable_text(inputs: Inputs, table: str) -> str:
+    return inputs.t("dd_unavailable", what=table)
+
+
 def clv_section(inputs: Inputs) -> Section:
     language = inputs.language
     section = Section(
         "clv",
         inputs.t("sec_clv"),
-        "analytics.customer_equity (F8), analytics.customer_clv (F7), analytics.clv_model_fits",
+        "analytics.customer_equity (F8), analytics.customer_equity_bridge, "
+        "analytics.customer_clv (F7), analytics.clv_model_fits",
     )
     section.blocks.append(Heading(f"F8 {inputs.t('sub_equity')}"))
     equity, note = _rows_or_note(inputs.results["equity"], inputs, "analytics.customer_equity")
@@ -901,6 +987,7 @@ def clv_section(inputs: Inputs) -> Section:
                     )
                 )
             )
+        section.blocks.extend(_equity_bridge_blocks(inputs))
         others = equity[equity["slice_type"] != "company"]
         if len(others):
             slice_type = "industry" if (others["slice_type"] == "industry").any() else None
@@ -1360,6 +1447,13 @@ def due_diligence_section(inputs: Inputs) -> Section:
             lower=fmt_cny(total["equity_lower_cny"], language),
             upper=fmt_cny(total["equity_upper_cny"], language),
         )
+        lines = _bridge_lines(inputs)
+        if lines is not None:
+            evidence += " " + inputs.t(
+                "dd_equity_multiple",
+                x_margin=fmt_ratio(lines.get(("equity_to_t12m_margin", "total")), language),
+                x_revenue=fmt_ratio(lines.get(("equity_to_t12m_revenue", "total")), language),
+            )
     else:
         evidence = unavailable("analytics.customer_equity")
     rows.append(["F8 " + inputs.t("dd_equity_q"), evidence, inputs.t("dd_equity_w")])

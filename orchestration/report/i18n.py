@@ -71,7 +71,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # KPI cards
     "kpi_active": {"en": "Active customers", "zh": "活跃客户数"},
     "kpi_top_share": {"en": "Top-{n} customers' revenue share", "zh": "前{n}大客户收入占比"},
-    "kpi_equity": {"en": "Customer equity", "zh": "客户资源价值"},
+    "kpi_equity": {"en": "Customer equity (gross margin)", "zh": "客户资源价值(毛利)"},
     "kpi_vs": {"en": "vs {period}", "zh": "较{period}"},
     "pp": {"en": "pp", "zh": "个百分点"},
     "points": {"en": "pts", "zh": "分"},
@@ -91,10 +91,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "customers_lost": {"en": "Lost", "zh": "流失"},
     "customers_at_end": {"en": "At end (E)", "zh": "期末(E)"},
     "customers_won_back": {"en": "Won back", "zh": "挽回"},
-    "retention_rate": {"en": "Retention (E−N)/S", "zh": "留存率(E−N)/S"},
+    "retention_rate": {"en": "Retention (E−N−W)/S", "zh": "留存率(E−N−W)/S"},
     "retention_seed_002": {
-        "en": "Retention (E−N)/E, over customers at the end",
-        "zh": "留存率(E−N)/E,以期末客户为分母",
+        "en": "Retention (E−N−W)/E, over customers at the end",
+        "zh": "留存率(E−N−W)/E,以期末客户为分母",
     },
     "churn_rate": {"en": "Churn rate", "zh": "流失率"},
     "reason": {"en": "Reason", "zh": "原因"},
@@ -126,8 +126,44 @@ STRINGS: dict[str, dict[str, str]] = {
     "equity": {"en": "Equity", "zh": "客户资源价值"},
     "interval": {"en": "Interval", "zh": "区间"},
     "equity_total": {
-        "en": "Customer equity {value} (interval {lower} – {upper}) over {n} customers.",
-        "zh": "客户资源价值{value}(区间{lower}–{upper}),覆盖{n}位客户。",
+        "en": "Customer equity on gross margin {value} (interval {lower} – {upper}) over {n} "
+        "customers.",
+        "zh": "按毛利计的客户资源价值{value}(区间{lower}–{upper}),覆盖{n}位客户。",
+    },
+    "equity_tie_out": {
+        "en": "Tie-out: {equity} is the gross margin today's customers are expected to bring "
+        "over the next {months} months, discounted at {rate} a year (contract and order parts "
+        "over the same horizon; invoices that bill a contract counted once, in the contract "
+        "part). Against the trailing 12 months (the 365 days to the report date: margin "
+        "{margin} on revenue {revenue}) it is {x_margin}× margin and {x_revenue}× revenue. "
+        "On revenue, before the cost of delivering it, the same customers would be worth "
+        "{equity_revenue}: not a value.",
+        "zh": "核对:{equity}是现有客户未来{months}个月预计带来的毛利,按年{rate}折现"
+        "(合同与订单两部分采用相同期限;合同开票的订单只计入合同部分)。与过去12个月"
+        "(截至报告日的365天:毛利{margin},收入{revenue})相比,为毛利的{x_margin}倍、"
+        "收入的{x_revenue}倍。若按收入(未扣除交付成本)计,同一批客户为{equity_revenue},"
+        "并非价值。",
+    },
+    "equity_interval_note": {
+        "en": "The interval {lower} – {upper} covers the uncertainty of the estimated model "
+        "parameters only (bootstrap), not the customers' own randomness nor the choice of "
+        "margin, rate, horizon or model: analytics.customer_equity_sensitivity shows those. "
+        "Observed customer retention in the trailing year: {observed}.",
+        "zh": "区间{lower}–{upper}仅反映模型参数估计的不确定性(自助法),不含客户自身行为的"
+        "随机性,也不含毛利率、折现率、期限或模型选择的影响:见"
+        "analytics.customer_equity_sensitivity。过去一年实际客户留存率:{observed}。",
+    },
+    "part": {"en": "Part", "zh": "部分"},
+    "part_contract": {"en": "Contracts (sBG)", "zh": "合同(sBG)"},
+    "part_transactional": {"en": "Orders (purchase model)", "zh": "订单(购买模型)"},
+    "part_total": {"en": "Total", "zh": "合计"},
+    "t12m_revenue": {"en": "Revenue, trailing 12 months", "zh": "近12个月收入"},
+    "t12m_margin": {"en": "Margin, trailing 12 months", "zh": "近12个月毛利"},
+    "equity_margin": {"en": "Equity (margin)", "zh": "客户资源价值(毛利)"},
+    "multiple_margin": {"en": "× margin", "zh": "毛利倍数"},
+    "retention_model_observed": {
+        "en": "Retention: model (parts), observed revenue (total)",
+        "zh": "留存:模型隐含(分部)、实际收入留存(合计)",
     },
     "slice": {"en": "Slice", "zh": "维度"},
     "top_share": {"en": "Top-{n} share of revenue", "zh": "前{n}大客户收入占比"},
@@ -238,8 +274,13 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "dd_equity_q": {"en": "What is the customer base worth?", "zh": "客户资源价值多少?"},
     "dd_equity_e": {
-        "en": "Customer equity {value} (interval {lower} – {upper}).",
-        "zh": "客户资源价值{value}(区间{lower}–{upper})。",
+        "en": "Customer equity on gross margin {value} (interval {lower} – {upper}, parameter "
+        "uncertainty only).",
+        "zh": "按毛利计的客户资源价值{value}(区间{lower}–{upper},仅含参数不确定性)。",
+    },
+    "dd_equity_multiple": {
+        "en": "{x_margin}× trailing-12-month margin, {x_revenue}× trailing-12-month revenue.",
+        "zh": "为近12个月毛利的{x_margin}倍、近12个月收入的{x_revenue}倍。",
     },
     "dd_equity_w": {
         "en": "The sum of expected future margins of today's customers: the basis of a price.",

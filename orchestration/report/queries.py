@@ -170,9 +170,12 @@ QUERIES: dict[str, Query] = {
         order by point_number
         """,
     ),
+    # CLV and equity on gross margin (the valuation); the revenue-based columns stay in the
+    # tables for BI, and the equity bridge shows both.
     "clv": Query(
         ("analytics.customer_clv",),
-        "select clv_cny from analytics.customer_clv where clv_cny is not null",
+        "select clv_margin_cny as clv_cny from analytics.customer_clv "
+        "where clv_margin_cny is not null",
     ),
     "equity": Query(
         ("analytics.customer_equity",),
@@ -181,11 +184,25 @@ QUERIES: dict[str, Query] = {
             slice_type,
             slice_value,
             customers,
-            equity_cny,
-            equity_lower_cny,
-            equity_upper_cny
+            equity_margin_cny as equity_cny,
+            equity_margin_lower_cny as equity_lower_cny,
+            equity_margin_upper_cny as equity_upper_cny
         from analytics.customer_equity
-        order by slice_type, equity_cny desc
+        order by slice_type, equity_margin_cny desc
+        """,
+    ),
+    "equity_bridge": Query(
+        ("analytics.customer_equity_bridge",),
+        """
+        select
+            line,
+            part,
+            slice_value,
+            value,
+            horizon_months,
+            annual_discount_rate
+        from analytics.customer_equity_bridge
+        order by line_order
         """,
     ),
     # The models the CLV uses (is_chosen), one row per model, cohort and parameter.
