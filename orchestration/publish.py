@@ -91,7 +91,11 @@ _CODED = {
         "main.loyalty_satisfaction_monthly.slice_type",
         "main.customer_concentration_summary.slice_type",
         "main.customer_concentration_lorenz.slice_type",
+        "analytics.customer_equity.slice_type",
     ],
+    "clv_model_status": ["analytics.clv_model_fits.status"],
+    "spend_basis": ["analytics.customer_clv.spend_basis"],
+    "equity_part": ["analytics.customer_equity_bridge.part"],
     "period_grain": [
         "main.loyalty_indicators.period_grain",
         "main.loyalty_retention.period_grain",
