@@ -23,6 +23,19 @@ Which tables are BI-facing comes from the dbt manifest, not from names: every mo
 `models/marts/` (fqn `<project>.marts.…`), every seed (small reference tables such as the
 indicator catalogue), plus every table of the `analytics` schema that Python assets write.
 Staging and intermediate models, `raw*` schemas and anything else are never copied.
+
+The copy describes itself (docs/bi.md):
+- schemas: the marts keep their dbt schema (`main`), the Python tables `analytics`; the
+  seeds that configure the warehouse go to `config` and the catalogue a reader looks codes up
+  in (`CATALOGUE_TABLES`) to `catalogue`. The working warehouse keeps every seed in `main`,
+  where dbt and the Python assets read them.
+- every table and column carries its description: `COMMENT ON` in bi.duckdb (dbt's
+  descriptions from the manifest; an analytics table's from its asset, `TableDocs`) and the
+  same text in each Parquet file's key-value metadata (`description`, and
+  `column_descriptions` as JSON);
+- a column named by a DuckDB reserved word is refused, and so is an empty analytics table
+  whose asset did not say why it may be empty; the reason goes into the table's comment and
+  the manifest (`empty_reason`).
 """
 
 from __future__ import annotations
@@ -47,6 +60,105 @@ from .settings import duckdb_path
 
 ANALYTICS_SCHEMA = "analytics"
 META_SCHEMA = "publish_meta"
+# Where the dbt seeds go in the published copy: the catalogue of indicators and code labels,
+# which a reader looks things up in, and the configuration (weights, rules, rates) beside it.
+CATALOGUE_SCHEMA = "catalogue"
+CATALOGUE_TABLES = frozenset({"indicator_catalogue", "code_labels"})
+CONFIG_SCHEMA = "config"
+# The coded columns BI sees and the domain of seeds/code_labels.csv that labels each, as
+# "schema.table.column" in the published copy. A code without a label is listed in the
+# manifest (`unlabelled_codes`); tests/test_bi_copy.py requires none on the generated firm.
+CODE_LABELS_TABLE = "code_labels"
+_CODED = {
+    "region": ["main.dim_customers.region", "main.dim_account_managers.region"],
+    "industry": ["main.dim_customers.industry"],
+    "size_band": ["main.dim_customers.size_band"],
+    "acquisition_channel": ["main.dim_customers.acquisition_channel"],
+    "product_line": ["main.fct_orders.product_line", "main.fct_contracts.product_line"],
+    "lifecycle_stage": ["main.customer_facts.lifecycle_stage", "config.lifecycle_rules.stage"],
+    "churn_status": ["main.customer_facts.churn_status"],
+    "churn_reason": [
+        "main.customer_facts.churn_reason_code",
+        "main.customer_facts.churn_record_reason_code",
+        "config.churn_reason_map.reason_category",
+    ],
+    "nps_category": ["main.customer_facts.nps_category"],
+    "rfm_segment": ["main.customer_value.rfm_segment"],
+    "slice_type": [
+        "main.loyalty_indicators.slice_type",
+        "main.loyalty_retention.slice_type",
+        "main.loyalty_cohort_retention.slice_type",
+        "main.loyalty_satisfaction_monthly.slice_type",
+        "main.customer_concentration_summary.slice_type",
+        "main.customer_concentration_lorenz.slice_type",
+        "analytics.customer_equity.slice_type",
+    ],
+    "clv_model_status": ["analytics.clv_model_fits.status"],
+    "spend_basis": ["analytics.customer_clv.spend_basis"],
+    "equity_part": ["analytics.customer_equity_bridge.part"],
+    "period_grain": [
+        "main.loyalty_indicators.period_grain",
+        "main.loyalty_retention.period_grain",
+        "main.loyalty_cohort_retention.cohort_grain",
+    ],
+    "unit": ["main.loyalty_indicators.unit", "catalogue.indicator_catalogue.unit"],
+    "indicator_group": ["catalogue.indicator_catalogue.indicator_group"],
+    "indicator_grain": ["catalogue.indicator_catalogue.grain"],
+    "direction": ["catalogue.indicator_catalogue.direction", "main.loyalty_benchmarks.direction"],
+    "comparison": ["main.loyalty_benchmarks.comparison"],
+    "contract_status": ["main.fct_contracts.status"],
+    "interaction_channel": ["main.fct_interactions.channel"],
+    "interaction_kind": ["main.fct_interactions.kind"],
+    "ticket_category": ["main.fct_service_tickets.category"],
+    "ticket_priority": ["main.fct_service_tickets.priority"],
+    "ticket_status": ["main.fct_service_tickets.status"],
+    "complaint_category": ["main.fct_complaints.category"],
+    "complaint_outcome": ["main.fct_complaints.outcome"],
+    "feedback_channel": ["main.fct_feedback.channel"],
+    "feedback_category": ["main.fct_feedback.category"],
+    "event_kind": ["main.fct_event_attendance.event_kind"],
+    "sentiment": ["main.fct_reviews.sentiment"],
+    "survey_kind": ["main.fct_survey_answers.survey_kind", "main.dim_survey_questions.survey_kind"],
+    "survey_dimension": [
+        "main.fct_survey_answers.dimension",
+        "main.dim_survey_questions.dimension",
+    ],
+    "index_band": [
+        "analytics.customer_indices.loyalty_band",
+        "analytics.customer_indices.value_band",
+        "analytics.management_level.band",
+        "analytics.loyalty_extra_revenue.top_band",
+    ],
+    "trend": [
+        "analytics.customer_indices.loyalty_trend",
+        "analytics.customer_indices.value_trend",
+        "analytics.management_level.trend",
+    ],
+    "risk_band": ["analytics.churn_early_warning.risk_band", "analytics.renewal_book.risk_band"],
+    "unit_type": ["analytics.management_level.unit_type"],
+    "score_window": ["analytics.management_level.score_window"],
+    "segment_scheme": [
+        "analytics.customer_segments.segment_scheme",
+        "analytics.segment_migration.segment_scheme",
+    ],
+    "weighting_method": [
+        "analytics.customer_indices.weighting_method",
+        "analytics.index_weights.weighting_method",
+        "analytics.index_backtest.weighting_method",
+    ],
+    "early_warning_method": [
+        "analytics.early_warning_backtest.method",
+        "analytics.early_warning_reliability.method",
+    ],
+    "renewal_bucket": ["analytics.renewal_book.renewal_bucket"],
+    "action_type": ["analytics.customer_actions.action_type"],
+}
+CODED_COLUMNS: dict[str, str] = {
+    column: domain for domain, columns in _CODED.items() for column in columns
+}
+# Parquet key-value metadata keys.
+PARQUET_DESCRIPTION_KEY = "description"
+PARQUET_COLUMNS_KEY = "column_descriptions"
 DATABASE_FILE = "bi.duckdb"
 MANIFEST_FILE = "manifest.json"
 PARQUET_DIR = "parquet"
@@ -111,6 +223,28 @@ class PublishError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class TableDocs:
+    """What the published copy says about one analytics table: its description, each
+    column's, and why it may be empty (None: an empty table is refused)."""
+
+    description: str
+    columns: dict[str, str]
+    empty_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table to publish: where it is in the working warehouse and in the copy."""
+
+    source_schema: str
+    schema: str
+    table: str
+    description: str
+    columns: dict[str, str]
+    empty_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Release:
     release_id: str
     path: Path
@@ -138,6 +272,24 @@ def bi_dbt_nodes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         )
     ]
     return sorted(nodes, key=lambda node: (node["schema"], node["alias"]))
+
+
+def published_schema(node: dict[str, Any]) -> str:
+    """The schema of a dbt node in the published copy: seeds go to `catalogue` or `config`,
+    models keep their own."""
+    if node["resource_type"] != "seed":
+        return node["schema"]
+    return CATALOGUE_SCHEMA if node["alias"] in CATALOGUE_TABLES else CONFIG_SCHEMA
+
+
+def node_docs(node: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """A dbt node's description and its columns' (by lower-case name), blanks dropped."""
+    columns = {
+        name.lower(): " ".join(column.get("description", "").split())
+        for name, column in node.get("columns", {}).items()
+    }
+    description = " ".join(node.get("description", "").split())
+    return description, {name: text for name, text in columns.items() if text}
 
 
 def personal_data_columns(columns: list[str]) -> list[str]:
@@ -178,8 +330,11 @@ def publish(
     dbt_manifest: dict[str, Any],
     keep: int = KEEP_RELEASES,
     on_stage: Callable[[str], None] | None = None,
+    analytics_docs: dict[str, TableDocs] | None = None,
 ) -> Release:
     """Copy the BI tables of `source` into a new release under `target` and publish it.
+
+    `analytics_docs` describes the analytics tables, by table name (from their assets).
 
     The working warehouse is attached READ_ONLY and detached as soon as the tables are copied:
     DuckDB refuses a read-only attach while another process holds the file read-write, so
@@ -205,7 +360,7 @@ def publish(
                 "as_of": as_of,
                 "published_at": published_at.isoformat(),
             }
-            tables = _build(source, building, dbt_manifest, release, stage)
+            tables = _build(source, building, dbt_manifest, analytics_docs or {}, release, stage)
             manifest = release | {
                 "previous_release": previous.name if previous else None,
                 "duckdb_version": duckdb.__version__,
@@ -243,6 +398,7 @@ def _build(
     source: Path,
     building: Path,
     dbt_manifest: dict[str, Any],
+    analytics_docs: dict[str, TableDocs],
     release: dict[str, Any],
     stage: Callable[[str], None],
 ) -> dict[str, dict[str, Any]]:
@@ -251,26 +407,44 @@ def _build(
     try:
         con.execute(f"attach {_literal(str(source))} as src (read_only)")
         try:
-            relations = _bi_relations(con, dbt_manifest)
+            relations = _bi_relations(con, dbt_manifest, analytics_docs)
             _refuse_personal_data(con, relations)
+            _refuse_reserved_words(con, relations)
+            _refuse_unexplained_empty(con, relations)
             con.execute(
                 f"attach {_literal(str(building / DATABASE_FILE))} as bi "
                 f"(storage_version {_literal(STORAGE_VERSION)})"
             )
-            for schema in sorted({schema for schema, _ in relations}):
+            for schema in sorted({relation.schema for relation in relations}):
                 con.execute(f"create schema if not exists bi.{_ident(schema)}")
-            for schema, table in relations:
+            for relation in relations:
                 con.execute(
-                    f"create table bi.{_ident(schema)}.{_ident(table)} as "
-                    f"select * from src.{_ident(schema)}.{_ident(table)}"
+                    f"create table bi.{_ident(relation.schema)}.{_ident(relation.table)} as "
+                    f"select * from src.{_ident(relation.source_schema)}.{_ident(relation.table)}"
                 )
         finally:
             con.execute("detach database if exists src")
-        sanitised = sanitise_text(con, "bi", relations)
-        tables = {f"{schema}.{table}": _describe(con, schema, table) for schema, table in relations}
+        pairs = [(relation.schema, relation.table) for relation in relations]
+        sanitised = sanitise_text(con, "bi", pairs)
+        tables = {}
+        for relation in relations:
+            info = _describe(con, relation.schema, relation.table)
+            info["description"] = _comment(con, relation, info["rows"])
+            info["column_descriptions"] = {
+                column: relation.columns.get(column.lower(), "") for column in info["columns"]
+            }
+            info["undescribed_columns"] = sorted(
+                column for column, text in info["column_descriptions"].items() if not text
+            )
+            if relation.empty_reason and info["rows"] == 0:
+                info["empty_reason"] = relation.empty_reason
+            tables[f"{relation.schema}.{relation.table}"] = info
         for key, counts in sanitised.items():
             schema, table, column = key.split(".", 2)
             tables[f"{schema}.{table}"].setdefault("sanitised", {})[column] = counts
+        for key, codes in unlabelled_codes(con, "bi").items():
+            schema, table, column = key.split(".", 2)
+            tables[f"{schema}.{table}"].setdefault("unlabelled_codes", {})[column] = codes
         _write_publish_meta(con, release, tables)
         con.execute("detach bi")  # checkpoints: the file is complete, with no WAL beside it
         stage("database_written")
@@ -279,9 +453,14 @@ def _build(
             schema, table = key.split(".", 1)
             parquet = building / info["parquet"]
             parquet.parent.mkdir(parents=True, exist_ok=True)
+            metadata = {
+                PARQUET_DESCRIPTION_KEY: info["description"],
+                PARQUET_COLUMNS_KEY: json.dumps(info["column_descriptions"], ensure_ascii=False),
+            }
+            kv = ", ".join(f"{key}: {_literal(value)}" for key, value in metadata.items())
             con.execute(
                 f"copy bi.{_ident(schema)}.{_ident(table)} to {_literal(str(parquet))} "
-                "(format parquet, compression zstd)"
+                f"(format parquet, compression zstd, kv_metadata {{{kv}}})"
             )
             info["parquet_sha256"] = _sha256(parquet)
             info["parquet_bytes"] = parquet.stat().st_size
@@ -291,43 +470,167 @@ def _build(
         con.close()
 
 
+def unlabelled_codes(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str]]:
+    """The values of each `CODED_COLUMNS` column of `database` (a published copy) that
+    `catalogue.code_labels` has no label for, by "schema.table.column"; columns of tables
+    the copy does not hold are skipped."""
+    labels = f"{_ident(database)}.{CATALOGUE_SCHEMA}.{CODE_LABELS_TABLE}"
+    present = {
+        f"{schema}.{table}.{column}"
+        for schema, table, column in con.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "where database_name = ?",
+            [database],
+        ).fetchall()
+    }
+    if f"{CATALOGUE_SCHEMA}.{CODE_LABELS_TABLE}.code" not in present:
+        return {}
+    missing = {}
+    for key, domain in sorted(CODED_COLUMNS.items()):
+        if key not in present:
+            continue
+        schema, table, column = (_ident(part) for part in key.split(".", 2))
+        codes = con.execute(
+            f"select distinct cast(t.{column} as varchar) as code "
+            f"from {_ident(database)}.{schema}.{table} as t "
+            f"where t.{column} is not null and not exists (select 1 from {labels} as l "
+            f"where l.domain = ? and l.code = cast(t.{column} as varchar)) order by code",
+            [domain],
+        ).fetchall()
+        if codes:
+            missing[key] = [code for (code,) in codes]
+    return missing
+
+
+def _comment(con: duckdb.DuckDBPyConnection, relation: Relation, rows: int) -> str:
+    """COMMENT ON the table and its described columns in bi; returns the table's comment
+    (with the reason it is empty, when it is)."""
+    name = f"bi.{_ident(relation.schema)}.{_ident(relation.table)}"
+    description = relation.description
+    if rows == 0 and relation.empty_reason:
+        description = f"{description} Empty in this release: {relation.empty_reason}".strip()
+    if description:
+        con.execute(f"comment on table {name} is {_literal(description)}")
+    for (column,) in con.execute(
+        "select column_name from duckdb_columns() where database_name = 'bi' "
+        "and schema_name = ? and table_name = ? order by column_index",
+        [relation.schema, relation.table],
+    ).fetchall():
+        if text := relation.columns.get(column.lower()):
+            con.execute(f"comment on column {name}.{_ident(column)} is {_literal(text)}")
+    return description
+
+
 def _bi_relations(
-    con: duckdb.DuckDBPyConnection, dbt_manifest: dict[str, Any]
-) -> list[tuple[str, str]]:
-    """(schema, table) of the dbt BI nodes and of every analytics table, all present in src."""
+    con: duckdb.DuckDBPyConnection,
+    dbt_manifest: dict[str, Any],
+    analytics_docs: dict[str, TableDocs],
+) -> list[Relation]:
+    """The dbt BI nodes and every analytics table, all present in src, with their docs."""
     present = {
         (schema, table)
         for schema, table in con.execute(
             "select schema_name, table_name from duckdb_tables() where database_name = 'src'"
         ).fetchall()
     }
-    wanted = [(node["schema"], node["alias"]) for node in bi_dbt_nodes(dbt_manifest)]
-    missing = [f"{schema}.{table}" for schema, table in wanted if (schema, table) not in present]
+    nodes = bi_dbt_nodes(dbt_manifest)
+    missing = [
+        f"{node['schema']}.{node['alias']}"
+        for node in nodes
+        if (node["schema"], node["alias"]) not in present
+    ]
     if missing:
         raise PublishError(
             "not published: these BI tables of the dbt manifest are missing from the working "
             f"warehouse (build them first): {', '.join(missing)}"
         )
-    analytics = sorted((s, t) for s, t in present if s == ANALYTICS_SCHEMA)
-    return sorted(set(wanted) | set(analytics))
+    relations = [
+        Relation(node["schema"], published_schema(node), node["alias"], *node_docs(node))
+        for node in nodes
+    ]
+    for schema, table in sorted(present):
+        if schema == ANALYTICS_SCHEMA:
+            docs = analytics_docs.get(table, TableDocs("", {}))
+            columns = {name.lower(): text for name, text in docs.columns.items() if text}
+            relations.append(
+                Relation(schema, schema, table, docs.description, columns, docs.empty_reason)
+            )
+    seen: dict[tuple[str, str], Relation] = {}
+    for relation in relations:
+        key = (relation.schema, relation.table)
+        if key in seen and seen[key].source_schema != relation.source_schema:
+            raise PublishError(f"not published: two tables would be {key[0]}.{key[1]}")
+        seen[key] = relation
+    return sorted(seen.values(), key=lambda relation: (relation.schema, relation.table))
 
 
-def _refuse_personal_data(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]]) -> None:
+def _source_columns(con: duckdb.DuckDBPyConnection, relation: Relation) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'src' "
+            "and schema_name = ? and table_name = ? order by column_index",
+            [relation.source_schema, relation.table],
+        ).fetchall()
+    ]
+
+
+def _refuse_personal_data(con: duckdb.DuckDBPyConnection, relations: list[Relation]) -> None:
     problems = []
-    for schema, table in relations:
-        columns = [
-            row[0]
-            for row in con.execute(
-                "select column_name from duckdb_columns() where database_name = 'src' "
-                "and schema_name = ? and table_name = ? order by column_index",
-                [schema, table],
-            ).fetchall()
+    for relation in relations:
+        columns = _source_columns(con, relation)
+        problems += [
+            f"{relation.schema}.{relation.table}.{c}" for c in personal_data_columns(columns)
         ]
-        problems += [f"{schema}.{table}.{c}" for c in personal_data_columns(columns)]
     if problems:
         raise PublishError(
             "not published: personal data in clear (METRICS I1) in column(s) "
             f"{', '.join(problems)}; publish a *_hash or *_masked form instead"
+        )
+
+
+def reserved_words(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """DuckDB's reserved keywords: a column named so must be quoted in every query."""
+    return frozenset(
+        row[0]
+        for row in con.execute(
+            "select keyword_name from duckdb_keywords() where keyword_category = 'reserved'"
+        ).fetchall()
+    )
+
+
+def _refuse_reserved_words(con: duckdb.DuckDBPyConnection, relations: list[Relation]) -> None:
+    reserved = reserved_words(con)
+    problems = [
+        f"{relation.schema}.{relation.table}.{column}"
+        for relation in relations
+        for column in _source_columns(con, relation)
+        if column.lower() in reserved
+    ]
+    if problems:
+        raise PublishError(
+            "not published: column(s) named by a reserved SQL word, which every BI query "
+            f"would have to quote: {', '.join(problems)}; rename them"
+        )
+
+
+def _refuse_unexplained_empty(con: duckdb.DuckDBPyConnection, relations: list[Relation]) -> None:
+    """An analytics table with no row is published only when its asset said why it may be
+    empty (`TableDocs.empty_reason`); a dbt table's emptiness is dbt's tests' business."""
+    problems = [
+        f"{relation.schema}.{relation.table}"
+        for relation in relations
+        if relation.source_schema == ANALYTICS_SCHEMA
+        and not relation.empty_reason
+        and con.execute(
+            f"select count(*) from src.{_ident(relation.source_schema)}.{_ident(relation.table)}"
+        ).fetchone()[0]
+        == 0
+    ]
+    if problems:
+        raise PublishError(
+            f"not published: empty analytics table(s) {', '.join(problems)} whose asset gives "
+            "no reason why they may be empty (declare it, see orchestration/assets/publish.py)"
         )
 
 
@@ -406,6 +709,32 @@ def _describe(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[s
     }
 
 
+# The publish_meta tables' own descriptions, so that they are described like every other.
+META_DOCS = {
+    "release": (
+        "The release this copy is: one row.",
+        {
+            "release_id": "The release's directory name under releases/ (UTC time and run id).",
+            "run_id": "The Dagster run that published it.",
+            "as_of": "The reporting date the marts were built for.",
+            "published_at": "When the release was published (UTC).",
+        },
+    ),
+    "tables": (
+        "Every published table with its row count and content checksum (manifest.json has "
+        "the Parquet checksums too).",
+        {
+            "table_schema": "The table's schema in this copy.",
+            "table_name": "The table's name.",
+            "row_count": "Rows in the table.",
+            "content_checksum": "Sum of DuckDB hash() of every row (order-independent; compare "
+            "within one DuckDB version).",
+            "empty_reason": "Why the table is empty, when it is and its asset said why.",
+        },
+    ),
+}
+
+
 def _write_publish_meta(
     con: duckdb.DuckDBPyConnection, release: dict[str, Any], tables: dict[str, dict[str, Any]]
 ) -> None:
@@ -419,12 +748,17 @@ def _write_publish_meta(
     )
     con.execute(
         f"create table bi.{META_SCHEMA}.tables (table_schema varchar, table_name varchar, "
-        "row_count bigint, content_checksum varchar)"
+        "row_count bigint, content_checksum varchar, empty_reason varchar)"
     )
     con.executemany(
-        f"insert into bi.{META_SCHEMA}.tables values (?, ?, ?, ?)",
-        [[*key.split(".", 1), t["rows"], t["content_checksum"]] for key, t in tables.items()],
+        f"insert into bi.{META_SCHEMA}.tables values (?, ?, ?, ?, ?)",
+        [
+            [*key.split(".", 1), t["rows"], t["content_checksum"], t.get("empty_reason")]
+            for key, t in tables.items()
+        ],
     )
+    for table, (description, columns) in META_DOCS.items():
+        _comment(con, Relation(META_SCHEMA, META_SCHEMA, table, description, columns), 1)
 
 
 def _remove_leftovers(target: Path, keep: int) -> None:

@@ -403,7 +403,7 @@ def test_without_a_previous_window_there_is_no_trend_or_migration():
     )
     assert tables.customer_indices["loyalty_trend"].isna().all()
     assert tables.segment_migration.empty
-    assert (tables.management_level["window"] == "current").all()
+    assert (tables.management_level["score_window"] == "current").all()
     assert tables.customer_indices["value_coverage_rate"].max() <= 0.7 + 1e-12  # no F7
     assert any("no previous window" in note for note in tables.notes)
     assert any("no CLV" in note for note in tables.notes)
@@ -515,7 +515,9 @@ def test_h3_company_row_recomputed_from_the_inputs(warehouse_inputs):
     rows = windows.loc[windows["is_current_window"] & (windows["active_in_window_flag"] == 1)]
     at_start = rows["active_at_start_flag"] == 1
     level = tables.management_level
-    company = level.loc[(level["unit_type"] == "company") & (level["window"] == "current")].iloc[0]
+    company = level.loc[
+        (level["unit_type"] == "company") & (level["score_window"] == "current")
+    ].iloc[0]
     assert company["customers"] == len(rows)
     assert company["complaints_per_customer"] == pytest.approx(rows["complaint_count"].mean())
     assert company["churn_rate"] == pytest.approx(
@@ -524,7 +526,9 @@ def test_h3_company_row_recomputed_from_the_inputs(warehouse_inputs):
     assert company["engagement_pct"] == pytest.approx(
         rows["event_participation_count"].mean() * 100
     )
-    managers = level.loc[(level["unit_type"] == "account_manager") & (level["window"] == "current")]
+    managers = level.loc[
+        (level["unit_type"] == "account_manager") & (level["score_window"] == "current")
+    ]
     assert managers["customers"].sum() == len(rows)  # every customer has a current manager
     # H3 of the company from its indicators by hand: compute_index on the same units
     assert company["management_level_pct"] == pytest.approx(
@@ -544,7 +548,7 @@ def test_h3_company_row_recomputed_from_the_inputs(warehouse_inputs):
                 ],
                 columns=["A2", "H1", "D1", "B2", "C3"],
             ),
-            reference=level.loc[level["window"] == "previous"].rename(
+            reference=level.loc[level["score_window"] == "previous"].rename(
                 columns={
                     "satisfaction_pct": "A2",
                     "loyalty_index_pct": "H1",

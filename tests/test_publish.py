@@ -23,20 +23,25 @@ import duckdb
 import pytest
 
 from orchestration.publish import (
+    CODED_COLUMNS,
     CURRENT_LINK,
     RELEASES_DIR,
     STAGES,
     TMP_PREFIX,
     PublishError,
+    TableDocs,
     bi_dbt_nodes,
     current_release,
     personal_data_columns,
     publish,
+    published_schema,
     read_manifest,
 )
 from orchestration.settings import ROOT
 
-PUBLISHED = {"main.fct_a", "main.dim_b", "main.cat", "analytics.c"}
+PUBLISHED = {"main.fct_a", "main.dim_b", "config.cat", "analytics.c"}
+# Seeds are in main in the working warehouse and in config in the published copy.
+SOURCE_OF = {"config.cat": "main.cat"}
 WAIT_SECONDS = 60  # upper bound of every wait on a subprocess; never reached when all is well
 
 
@@ -107,7 +112,7 @@ def assert_complete(release: Path, run: int) -> None:
     with duckdb.connect(str(release / "bi.duckdb"), read_only=True) as con:
         assert con.execute("select run_id from publish_meta.release").fetchone()[0] == f"run-{run}"
         for name, info in manifest["tables"].items():
-            assert info["rows"] == expected_rows(run)[name], name
+            assert info["rows"] == expected_rows(run)[SOURCE_OF.get(name, name)], name
             count, low, high = con.execute(
                 f"select count(*), min(run_tag), max(run_tag) from {name}"
             ).fetchone()
@@ -270,18 +275,19 @@ def test_publish_copies_exactly_the_bi_tables(warehouse):
         ).fetchall()
         assert {p[0] for p in published} == PUBLISHED  # no raw, stg_, int_, ephemeral
         for name in PUBLISHED:
-            assert table_rows(bi, name) == table_rows(src, name), name
+            source_name = SOURCE_OF.get(name, name)
+            assert table_rows(bi, name) == table_rows(src, source_name), name
             assert (
                 bi.execute(f"describe {name}").fetchall()
-                == src.execute(f"describe {name}").fetchall()
+                == src.execute(f"describe {source_name}").fetchall()
             )
         meta = dict(
             ((s + "." + t), n)
             for s, t, n in bi.execute(
-                "select * exclude (content_checksum) from publish_meta.tables"
+                "select table_schema, table_name, row_count from publish_meta.tables"
             ).fetchall()
         )
-        assert meta == expected_rows(1)
+        assert meta == {name: expected_rows(1)[SOURCE_OF.get(name, name)] for name in PUBLISHED}
         # Readable by DuckDB >= 1.0 (BI drivers lag behind the warehouse's DuckDB).
         tags = bi.execute("select tags from duckdb_databases() where database_name = 'bi'")
         assert tags.fetchone()[0]["storage_version"] == "v1.0.0+"
@@ -333,6 +339,9 @@ def test_republish_keeps_the_release_an_open_reader_uses(warehouse):
         ("alter table main.dim_b add column contact_name varchar", "main.dim_b.contact_name"),
         ("alter table analytics.c add column phone varchar", "analytics.c.phone"),
         ("drop table main.fct_a", "missing from the working warehouse.*main.fct_a"),
+        ('alter table main.fct_a add column "window" varchar', "reserved.*main.fct_a.window"),
+        ("alter table analytics.c rename column i to rank", None),  # not reserved: published
+        ("delete from analytics.c", "empty analytics table.*analytics.c whose asset"),
     ],
 )
 def test_refused_publish_leaves_the_previous_release(warehouse, change, message):
@@ -341,11 +350,129 @@ def test_refused_publish_leaves_the_previous_release(warehouse, change, message)
     write_source(source, 2)
     with duckdb.connect(str(source)) as con:
         con.execute(change)
+    if message is None:
+        second = run_publish(source, target, 2)
+        assert current_release(target) == second.path
+        return
     with pytest.raises(PublishError, match=message):
         run_publish(source, target, 2)
     assert current_release(target) == first.path
     assert [p.name for p in (target / RELEASES_DIR).iterdir()] == [first.release_id]
     assert_complete(first.path, 1)
+
+
+# ---------------------------------------------------------------- a self-describing copy
+
+DESCRIBED_MANIFEST = json.loads(json.dumps(DBT_MANIFEST))
+for _node in DESCRIBED_MANIFEST["nodes"].values():
+    _node["description"] = f"The {_node['name']} table,\n  described by dbt."
+    _node["columns"] = {"run_tag": {"name": "run_tag", "description": "The run's number."}}
+DOCS = {
+    "c": TableDocs(
+        "The analytics table c.", {"run_tag": "Run.", "i": "Row.", "label": "Label 标签."}
+    )
+}
+
+
+def test_every_table_and_column_carries_its_description_in_duckdb_and_parquet(warehouse):
+    source, target = warehouse
+    release = publish(
+        source,
+        target,
+        run_id="run-1",
+        as_of="2026-06-30",
+        dbt_manifest=DESCRIBED_MANIFEST,
+        analytics_docs=DOCS,
+    )
+    with duckdb.connect(str(target / "bi.duckdb"), read_only=True) as bi:
+        tables = dict(
+            bi.execute(
+                "select table_schema || '.' || table_name, table_comment "
+                "from information_schema.tables"
+            ).fetchall()
+        )
+        columns = {
+            (s, t, c): comment
+            for s, t, c, comment in bi.execute(
+                "select schema_name, table_name, column_name, comment from duckdb_columns()"
+            ).fetchall()
+        }
+    # dbt's description with its whitespace folded; the asset's for the analytics table
+    assert tables["main.fct_a"] == "The fct_a table, described by dbt."
+    assert tables["config.cat"] == "The cat table, described by dbt."
+    assert tables["analytics.c"] == "The analytics table c."
+    assert tables["publish_meta.release"] == "The release this copy is: one row."
+    assert columns[("main", "fct_a", "run_tag")] == "The run's number."
+    assert columns[("analytics", "c", "label")] == "Label 标签."
+    assert columns[("main", "fct_a", "label")] is None  # dbt does not describe it ...
+    info = release.manifest["tables"]
+    assert info["main.fct_a"]["undescribed_columns"] == ["amount_cny", "i", "label"]  # ... said
+    assert info["analytics.c"]["undescribed_columns"] == ["amount_cny"]
+    assert all(c is not None for (s, _, _), c in columns.items() if s == "publish_meta")
+    # the same text in each Parquet file's key-value metadata
+    with duckdb.connect() as con:
+        kv = dict(
+            con.execute(
+                "select decode(key), decode(value) from parquet_kv_metadata(?)",
+                [str(release.path / info["analytics.c"]["parquet"])],
+            ).fetchall()
+        )
+    assert kv["description"] == "The analytics table c."
+    assert json.loads(kv["column_descriptions"]) == {
+        "run_tag": "Run.",
+        "i": "Row.",
+        "label": "Label 标签.",
+        "amount_cny": "",
+    }
+
+
+def test_an_empty_analytics_table_is_published_with_the_reason_its_asset_gives(warehouse):
+    source, target = warehouse
+    with duckdb.connect(str(source)) as con:
+        con.execute("delete from analytics.c")
+    docs = {"c": TableDocs("The analytics table c.", {}, "no run has produced a row yet.")}
+    release = run_publish(source, target, 1, analytics_docs=docs)
+    info = release.manifest["tables"]["analytics.c"]
+    assert (info["rows"], info["empty_reason"]) == (0, "no run has produced a row yet.")
+    with duckdb.connect(str(target / "bi.duckdb"), read_only=True) as bi:
+        comment = bi.execute(
+            "select comment from duckdb_tables() where table_name = 'c'"
+        ).fetchone()[0]
+        meta = bi.execute(
+            "select empty_reason from publish_meta.tables where table_name = 'c'"
+        ).fetchone()[0]
+    assert comment == "The analytics table c. Empty in this release: no run has produced a row yet."
+    assert meta == "no run has produced a row yet."
+    # a reason is not a licence for a table that has rows: it is not mentioned then
+    write_source(source, 1)
+    again = run_publish(source, target, 1, analytics_docs=docs).manifest["tables"]["analytics.c"]
+    assert "empty_reason" not in again
+
+
+def test_codes_without_a_label_are_listed_in_the_manifest(warehouse, monkeypatch):
+    """Two coded columns of the copy: region labelled but for 'mars', score_window whose
+    codes all have labels; a coded column of a table not published is skipped."""
+    source, target = warehouse
+    manifest = json.loads(json.dumps(DBT_MANIFEST))
+    manifest["nodes"]["labels"] = node("seed", ["code_labels"], materialized="seed")
+    with duckdb.connect(str(source)) as con:
+        con.execute(
+            "create table main.code_labels as select * from (values "
+            "('region', 'east', 'East China', '华东'), ('score_window', 'current', 'Current', "
+            "'当前')) as t(domain, code, label_en, label_zh)"
+        )
+        con.execute(
+            "create table main.dim_customers as select * from (values ('east'), ('mars'), "
+            "(null)) as t(region)"
+        )
+        con.execute("create table analytics.management_level as select 'current' as score_window")
+    manifest["nodes"]["dim"] = node("model", ["marts", "core", "dim_customers"])
+    release = publish(source, target, run_id="run-1", as_of="2026-06-30", dbt_manifest=manifest)
+    tables = release.manifest["tables"]
+    assert tables["main.dim_customers"]["unlabelled_codes"] == {"region": ["mars"]}
+    assert "unlabelled_codes" not in tables["analytics.management_level"]
+    assert "catalogue.code_labels" in tables
+    assert CODED_COLUMNS["main.dim_customers.region"] == "region"
 
 
 # ---------------------------------------------------------------- concurrency and kills
@@ -534,10 +661,32 @@ def test_asset_publishes_every_mart_seed_and_analytics_table(tmp_path, monkeypat
     assert result.success
 
     target = tmp_path / "published"
-    expected = {f"{n['schema']}.{n['alias']}" for n in nodes} | {"analytics.customer_concentration"}
+    expected = {f"{published_schema(n)}.{n['alias']}" for n in nodes}
+    assert {"catalogue.indicator_catalogue", "catalogue.code_labels", "config.fx_rates"} <= expected
+    assert "main.dim_customers" in expected
+    expected |= {"analytics.customer_concentration"}
     manifest = read_manifest(current_release(target))
     assert set(manifest["tables"]) == expected
     assert all(t["rows"] == 1 for t in manifest["tables"].values())
+    # descriptions: dbt's for the marts and seeds, the asset's for the analytics table (whose
+    # one column here, hhi, is not among those it describes, so the manifest lists it)
+    [dim_customers] = [n for n in nodes if n["alias"] == "dim_customers"]
+    with duckdb.connect(str(target / "bi.duckdb"), read_only=True) as bi:
+        comments = dict(
+            bi.execute(
+                "select schema_name || '.' || table_name, comment from duckdb_tables()"
+            ).fetchall()
+        )
+        region = bi.execute(
+            "select comment from duckdb_columns() where schema_name = 'main' "
+            "and table_name = 'dim_customers' and column_name = 'region'"
+        ).fetchone()[0]
+    assert comments["main.dim_customers"] == " ".join(dim_customers["description"].split())
+    assert region == " ".join(dim_customers["columns"]["region"]["description"].split())
+    assert comments["analytics.customer_concentration"] == " ".join(
+        customer_concentration.specs_by_key[customer_concentration.key].description.split()
+    )
+    assert manifest["tables"]["analytics.customer_concentration"]["undescribed_columns"] == ["hhi"]
     assert manifest["run_id"] == result.run_id
     [materialization] = result.asset_materializations_for_node("published_warehouse")
     assert materialization.metadata["release"].value == manifest["release"]
@@ -570,3 +719,33 @@ def test_a_failed_upstream_step_publishes_nothing(warehouse, tmp_path, monkeypat
     assert result.asset_materializations_for_node("published_warehouse") == []
     assert current_release(target) == first.path
     assert [p.name for p in (target / RELEASES_DIR).iterdir()] == [first.release_id]
+
+
+def test_analytics_assets_describe_their_tables_and_columns():
+    """What the publish reads from the analytics assets (bi_metadata): a description for
+    every table, the column descriptions of the modules that declare them, the empty
+    reasons; and the churn backtest's empty tables have the columns it describes."""
+    from orchestration.assets import actions, churn, indices, renewal, value
+    from orchestration.assets.publish import analytics_docs
+    from orchestration.definitions import ANALYTICS_ASSETS, action_assets
+
+    docs = analytics_docs([*ANALYTICS_ASSETS, action_assets])
+    assert all(table.description for table in docs.values())
+    declared = {
+        **churn.COLUMN_DOCS,
+        **indices.COLUMN_DOCS,
+        **actions.COLUMN_DOCS,
+        "renewal_book": renewal.COLUMN_DOCS,
+        "customer_concentration": value.COLUMN_DOCS,
+    }
+    for table, columns in declared.items():
+        assert docs[table].columns == columns, table
+        assert all(text.strip() for text in columns.values()), table
+    assert docs["segment_migration"].empty_reason == indices.EMPTY_REASONS["segment_migration"]
+    assert docs["customer_indices"].empty_reason is None  # every customer has a row
+    assert "score_window" in docs["management_level"].columns
+    for name, types in (
+        ("early_warning_backtest", churn.BACKTEST_TYPES),
+        ("early_warning_reliability", churn.RELIABILITY_TYPES),
+    ):
+        assert [*types, "as_of"] == list(churn.COLUMN_DOCS[name]), name

@@ -160,7 +160,8 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
         )
     con.execute(
         """
-        create table indicator_catalogue as select * from (values
+        create schema catalogue;
+        create table catalogue.indicator_catalogue as select * from (values
             ('B1', 'higher_is_better'), ('B2', 'lower_is_better'), ('E3', 'higher_is_better')
         ) as t(indicator_code, direction)
         """

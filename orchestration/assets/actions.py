@@ -40,6 +40,7 @@ from ..actions.rules import ACTION_COLUMNS, OUTCOME_COLUMNS, for_table
 from ..settings import as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import relation_name, warehouse_dbt_assets
+from .publish import bi_metadata
 
 GROUP = "actions"
 TABLES = {
@@ -96,6 +97,12 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "error": "Why it failed or was not sent; empty when sent.",
     },
 }
+# Why a table may be empty; the publish step refuses an empty table without one.
+EMPTY_REASONS = {
+    "customer_actions": "no customer meets an action rule this week (docs/actions.md).",
+    "action_outcomes": "no action has been listed yet.",
+    "action_deliveries": "no action list has been sent or tried yet.",
+}
 TYPE_NAMES = {str: "string", float: "double", "int64": "bigint", "boolean": "boolean"}
 
 
@@ -139,6 +146,7 @@ def _empty(columns: dict) -> pd.DataFrame:
             group_name=GROUP,
             kinds={"python", "duckdb", "html"},
             description=description,
+            metadata=bi_metadata(COLUMN_DOCS[name], EMPTY_REASONS.get(name)),
             deps=[
                 *(get_asset_key_for_model([warehouse_dbt_assets], m) for m in INPUT_MODELS),
                 AssetKey([ANALYTICS_SCHEMA, "churn_early_warning"]),

@@ -39,6 +39,7 @@ from ..churn.model import MAX_TRAINING_ROWS
 from ..settings import activity_window_days, as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import warehouse_dbt_assets
+from .publish import bi_metadata
 
 GROUP = "churn"
 TABLES = {
@@ -52,6 +53,71 @@ TABLES = {
     "with the model's margin over the baseline.",
     "early_warning_reliability": "H5: predicted against observed churn by probability bin, "
     "per cutoff and method.",
+}
+_REASON_DOCS = {
+    f"reason_{k}": f"The {n} reason that raised the risk most, in English / Chinese (empty "
+    "for a customer no feature raised)."
+    for k, n in ((1, "first"), (2, "second"), (3, "third"))
+} | {
+    f"reason_{k}_contribution": f"reason_{k}'s contribution to the log-odds of churn."
+    for k in (1, 2, 3)
+}
+_BACKTEST_KEY_DOCS = {
+    "cutoff": "The historical cutoff scored: features from before it, churn in the window_days "
+    "after it.",
+    "method": "model_logistic, model_gbm, recency_baseline or pareto_p_alive.",
+}
+COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "churn_early_warning": {
+        "customer_id": "The customer (active at as_of).",
+        "cutoff": "The day the risk is scored from (as_of): features from rows before it.",
+        "risk": "Calibrated probability (0-1) that the customer churns in the next window_days.",
+        "risk_band": "high (risk >= 0.30), medium (>= 0.10) or low.",
+        "value": "The customer's value in CNY: CLV on margin where available, else on revenue "
+        "(value_basis).",
+        "value_at_risk": "risk x value, CNY.",
+        "is_lost_by_activity_rule": "The activity rule (open contract or an invoice in the "
+        "last activity_window_days) is about to call the customer lost.",
+        "rank": "Rank by value_at_risk, 1 = largest; customers lost by the activity rule after "
+        "the others.",
+        **_REASON_DOCS,
+        "as_of": "The reporting date.",
+        "model": "The model that scored: the calibrated logistic regression or gradient "
+        "boosting with the lower held-out log-loss.",
+        "window_days": "Days after the cutoff in which churn is predicted (WH_CHURN_WINDOW_DAYS).",
+        "activity_window_days": "The activity rule's window (dbt var activity_window_days).",
+        "value_basis": "The customer_clv column value comes from (clv_margin_cny or clv_cny).",
+    },
+    "early_warning_backtest": {
+        **_BACKTEST_KEY_DOCS,
+        "n": "Customers active at the cutoff.",
+        "positives": "Of them, customers who churned in the window.",
+        "auc": "ROC AUC of the method's score against churn (0.5 = chance).",
+        "pr_auc": "Average precision (area under the precision-recall curve).",
+        "brier": "Brier score: mean squared error of the predicted probability (lower is better).",
+        "auc_margin_over_recency": "auc minus the recency baseline's auc at the same cutoff.",
+        "pr_auc_margin_over_recency": "pr_auc minus the recency baseline's pr_auc.",
+        "is_chosen": "The model the published early warning uses.",
+        "trained_on": "The earlier cutoffs the method was trained on, comma-separated.",
+        "as_of": "The reporting date of the run.",
+    },
+    "early_warning_reliability": {
+        **_BACKTEST_KEY_DOCS,
+        "bin": "Probability bin, 0 = [0, 0.1), 1 = [0.1, 0.2), ...",
+        "bin_lower": "Lower bound of the bin.",
+        "bin_upper": "Upper bound of the bin.",
+        "mean_predicted": "Mean predicted probability of the customers in the bin.",
+        "observed_rate": "Share of them who churned in the window.",
+        "n": "Customers in the bin.",
+        "as_of": "The reporting date of the run.",
+    },
+}
+# Why a table may be empty; the publish step refuses an empty table without one.
+EMPTY_REASONS = {
+    "churn_early_warning": "no model could be trained: too little history or no churner "
+    "before as_of (the run's notes say which).",
+    "early_warning_backtest": "too few historical cutoffs or churners to backtest on.",
+    "early_warning_reliability": "too few historical cutoffs or churners to backtest on.",
 }
 INPUT_MODELS = (
     "dim_customers",
@@ -100,6 +166,30 @@ WARNING_COLUMNS = {
     "activity_window_days": "int64",
     "value_basis": str,
 }
+# The backtest's tables when there is no backtest: the columns and types of one that ran.
+BACKTEST_TYPES = {
+    "cutoff": "datetime64[ns]",
+    "method": str,
+    "n": "int64",
+    "positives": "int64",
+    **{c: float for c in ("auc", "pr_auc", "brier")},
+    **{c: float for c in ("auc_margin_over_recency", "pr_auc_margin_over_recency")},
+    "is_chosen": bool,
+    "trained_on": str,
+}
+RELIABILITY_TYPES = {
+    "cutoff": "datetime64[ns]",
+    "method": str,
+    "bin": "int64",
+    **{c: float for c in ("bin_lower", "bin_upper", "mean_predicted", "observed_rate")},
+    "n": "int64",
+}
+
+
+def _empty_frame(types: dict) -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in types.items()})
+
+
 # customer_clv's value columns, preferred first: contribution margin, then revenue.
 VALUE_COLUMNS = ("clv_margin_cny", "clv_cny")
 
@@ -154,6 +244,7 @@ def score_customers(
             group_name=GROUP,
             kinds={"python", "scikitlearn", "duckdb"},
             description=description,
+            metadata=bi_metadata(COLUMN_DOCS[name], EMPTY_REASONS.get(name)),
             deps=[
                 *(get_asset_key_for_model([warehouse_dbt_assets], m) for m in INPUT_MODELS),
                 AssetKey([ANALYTICS_SCHEMA, "customer_clv"]),
@@ -206,14 +297,9 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
     except ValueError as exc:  # too few cutoffs or churners: say so, keep the warning list
         notes.append(f"backtest not possible: {exc}")
         context.log.warning(notes[-1])
-        metrics = pd.DataFrame(
-            {"cutoff": pd.Series(dtype="datetime64[ns]"), "method": pd.Series(dtype=str)}
-            | {c: pd.Series(dtype=float) for c in ("n", "positives", "auc", "pr_auc", "brier")}
-        )
-        reliability = pd.DataFrame(
-            {"cutoff": pd.Series(dtype="datetime64[ns]"), "method": pd.Series(dtype=str)}
-            | {c: pd.Series(dtype=float) for c in ("bin", "mean_predicted", "observed", "n")}
-        )
+        # the columns and types of a backtest that ran (orchestration.churn.Backtest)
+        metrics = _empty_frame(BACKTEST_TYPES)
+        reliability = _empty_frame(RELIABILITY_TYPES)
     frames = {
         "churn_early_warning": warning,
         "early_warning_backtest": metrics.assign(as_of=as_of_day.date()),

@@ -82,6 +82,7 @@ from ..indices import (
 )
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import relation_name, warehouse_dbt_assets
+from .publish import bi_metadata
 
 GROUP = "indices"
 WEIGHTING_ENV = "WH_INDEX_WEIGHTING"
@@ -142,6 +143,14 @@ TABLES = {
     "index_backtest": "H5 backtest: for earlier windows, each index and weighting: Spearman "
     "correlation with next-window revenue and AUC for next-window retention.",
 }
+# Why a table may be empty; the publish step refuses an empty table without one.
+EMPTY_REASONS = {
+    "segment_migration": "no previous 12-month window with "
+    f"{MIN_REFERENCE_CUSTOMERS}+ customers (the data start less than two years before as_of), "
+    "so no customer can be seen moving between segments.",
+    "index_backtest": "no backtest window: a quarter-end window is backtested once the 12 "
+    "months after it have ended by as_of, which needs more history than the data hold.",
+}
 
 COLUMN_DOCS: dict[str, dict[str, str]] = {
     "customer_indices": {
@@ -174,9 +183,11 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "unit_type": "company, account_manager (the customer's current manager) or team "
         "(that manager's account team).",
         "unit_id": "all for the company, else the manager id.",
-        "window": "current or previous.",
+        "score_window": "current (the 12 months to as_of) or previous (the 12 months before).",
         "window_start_on": "First day of the 12-month window.",
         "window_end_on": "Last day of the window.",
+        "is_complete_period": "Whether the window ended on or before as_of (always true: both "
+        "windows are whole trailing years), as on the dbt period marts.",
         "customers": "Customers active in the window (at its start or at a month end in it).",
         "satisfaction_pct": "A2: mean satisfaction % of scale maximum of those answering.",
         "loyalty_index_pct": "H1 mean over the unit's customers with a score.",
@@ -230,6 +241,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "as_of": "End of the current window.",
         "window_start_on": "First day of the current window.",
         "window_end_on": "Last day of the current window.",
+        "is_complete_period": "Whether the window ended on or before as_of (always true: the "
+        "trailing year to as_of), as on the dbt period marts.",
         "top_band": "The loyalty band counted as loyal (green).",
         "customers": "Customers active in the window (the base).",
         "top_customers": "Of them, customers in the top H1 band.",
@@ -517,9 +530,10 @@ def _management_table(
     for name, (rows, units) in windows.items():
         result = results[name]
         part = units.assign(
-            window=name,
+            score_window=name,
             window_start_on=_date(rows["window_start_on"].iloc[0]),
             window_end_on=_date(rows["window_end_on"].iloc[0]),
+            is_complete_period=True,
             management_level_pct=result.scores,
             coverage_rate=result.coverage,
             band=band(result.scores),
@@ -642,6 +656,7 @@ def _extra_revenue_table(
         "as_of": end,
         "window_start_on": _date(rows["window_start_on"].iloc[0]),
         "window_end_on": end,
+        "is_complete_period": True,
         "top_band": result.top_band,
         "customers": result.customers,
         "top_customers": result.top_customers,
@@ -953,6 +968,7 @@ def _metadata(name: str, frame: pd.DataFrame, settings: IndexSettings, notes: li
             group_name=GROUP,
             kinds={"python", "pandas", "duckdb"},
             description=description,
+            metadata=bi_metadata(COLUMN_DOCS[name], EMPTY_REASONS.get(name)),
             deps=[
                 *(get_asset_key_for_model([warehouse_dbt_assets], m) for m in INPUT_MODELS),
                 AssetKey([ANALYTICS_SCHEMA, CLV_TABLE]),

@@ -2,8 +2,9 @@
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 from dagster import (
@@ -18,11 +19,40 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from ..project import dbt_project
-from ..publish import bi_dbt_nodes, publish, published_dir
+from ..publish import TableDocs, bi_dbt_nodes, publish, published_dir
 from ..settings import ROOT, dbt_target, dbt_vars
 from ._io import ANALYTICS_SCHEMA
 
 GROUP = "delivery"
+# The AssetSpec metadata an analytics asset describes its table with for the published copy
+# (`bi_metadata`); the table's description is the spec's description.
+COLUMN_DESCRIPTIONS_KEY = "bi/column_descriptions"
+EMPTY_REASON_KEY = "bi/empty_reason"
+
+
+def bi_metadata(columns: Mapping[str, str], empty_reason: str | None = None) -> dict[str, Any]:
+    """AssetSpec metadata for an analytics table: every column's description, and why the
+    table may be empty (without one, the publish step refuses an empty table)."""
+    metadata: dict[str, Any] = {COLUMN_DESCRIPTIONS_KEY: MetadataValue.json(dict(columns))}
+    if empty_reason:
+        metadata[EMPTY_REASON_KEY] = empty_reason
+    return metadata
+
+
+def analytics_docs(analytics_assets: Sequence[AssetsDefinition]) -> dict[str, TableDocs]:
+    """The descriptions the analytics assets declare, by table name (`bi_metadata`)."""
+    docs = {}
+    for assets_def in analytics_assets:
+        for spec in assets_def.specs:
+            if len(spec.key.path) != 2 or spec.key.path[0] != ANALYTICS_SCHEMA:
+                continue
+            metadata = {k: getattr(v, "value", v) for k, v in (spec.metadata or {}).items()}
+            docs[spec.key.path[1]] = TableDocs(
+                description=" ".join((spec.description or "").split()),
+                columns=dict(metadata.get(COLUMN_DESCRIPTIONS_KEY) or {}),
+                empty_reason=metadata.get(EMPTY_REASON_KEY),
+            )
+    return docs
 
 
 def dbt_as_of(project_dir: Path = ROOT) -> str:
@@ -52,6 +82,7 @@ def build_published_warehouse(
         get_asset_key_for_model([dbt_assets], node["name"]) for node in bi_dbt_nodes(dbt_manifest)
     ]
     deps += [key for assets_def in analytics_assets for key in assets_def.keys]
+    docs = analytics_docs(analytics_assets)
 
     @asset(
         key="published_warehouse",
@@ -78,14 +109,31 @@ def build_published_warehouse(
             as_of=dbt_as_of(),
             dbt_manifest=json.loads(manifest_path.read_text(encoding="utf-8")),
             on_stage=lambda stage: context.log.info(f"publish: {stage}"),
+            analytics_docs=docs,
         )
         tables = release.manifest["tables"]
+        undescribed = [
+            f"{name}.{column}" for name, t in tables.items() for column in t["undescribed_columns"]
+        ]
+        unlabelled = [
+            f"{name}.{column}"
+            for name, t in tables.items()
+            for column in t.get("unlabelled_codes", {})
+        ]
+        if undescribed:
+            context.log.warning(f"columns without a description: {', '.join(undescribed)}")
+        if unlabelled:
+            context.log.warning(
+                f"codes without a label in seeds/code_labels.csv: {', '.join(unlabelled)}"
+            )
         return MaterializeResult(
             metadata={
                 "release": release.release_id,
                 "path": MetadataValue.path(str(release.path)),
                 "as_of": str(release.manifest["as_of"]),
                 "table_count": len(tables),
+                "undescribed_columns": len(undescribed),
+                "columns_with_unlabelled_codes": len(unlabelled),
                 "rows": MetadataValue.md(
                     "| table | rows |\n|---|---|\n"
                     + "\n".join(f"| {name} | {t['rows']} |" for name, t in tables.items())

@@ -14,6 +14,28 @@ from ..settings import as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .churn import GROUP, value_column
 from .dbt import relation_name, warehouse_dbt_assets
+from .publish import bi_metadata
+
+COLUMN_DOCS = {
+    "contract_id": "The contract.",
+    "customer_id": "The customer.",
+    "product_line": "The contract's product line.",
+    "start_on": "The contract's start date.",
+    "end_on": "The contract's planned end date.",
+    "days_to_end": "end_on - as_of, days (1-365).",
+    "renewal_bucket": "0-90, 91-180 or 181-365: days to the end.",
+    "contract_value_cny": "The contract's value in CNY.",
+    "is_renewed": "A follow-up contract is already signed (fct_contracts.is_renewed).",
+    "account_manager_id": "The customer's current account manager (an id).",
+    "churn_risk": "The customer's churn risk of churn_early_warning (0-1); empty when it did "
+    "not score the customer.",
+    "risk_band": "The early warning's risk band (high, medium, low).",
+    "clv_cny": "The customer's CLV in CNY, on the basis clv_basis names.",
+    "clv_basis": "The customer_clv column clv_cny comes from (clv_margin_cny or clv_cny).",
+    "contract_value_at_risk_cny": "churn_risk x contract_value_cny: the contract value "
+    "expected to be lost.",
+    "as_of": "The reporting date.",
+}
 
 
 @asset(
@@ -30,6 +52,9 @@ from .dbt import relation_name, warehouse_dbt_assets
     f"next {HORIZON_DAYS} days, bucketed 0-90 / 91-180 / 181-365 days, with its value in CNY, "
     "whether it is already renewed, the account manager (id), the customer's churn risk and "
     "CLV (margin-based where available), and risk x contract value. No personal data.",
+    metadata=bi_metadata(
+        COLUMN_DOCS, empty_reason=f"no contract ends in the {HORIZON_DAYS} days after as_of."
+    ),
 )
 def renewal_book_asset(context: AssetExecutionContext, duckdb: DuckDBResource) -> MaterializeResult:
     as_of_day = pd.Timestamp(as_of() or dt.date.today().isoformat())

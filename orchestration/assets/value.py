@@ -7,6 +7,7 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from .dbt import relation_name, warehouse_dbt_assets
+from .publish import bi_metadata
 
 ANALYTICS_SCHEMA = "analytics"
 CONCENTRATION_MART = "customer_concentration_summary"
@@ -28,6 +29,23 @@ CONCENTRATION_COLUMNS = {
     "gini_coefficient": "gini_coefficient",
 }
 
+COLUMN_DOCS = {
+    "computed_at": "When the row was read from the mart (local time of the run).",
+    "as_of_on": "The reporting date.",
+    "customers": "Customers active at as_of.",
+    "customers_with_revenue": "Of them, customers with positive trailing-12-month net revenue.",
+    "customers_non_positive": "Of them, customers with zero or negative net revenue.",
+    "revenue_cny": "Trailing-12-month net revenue of the customers with revenue, CNY.",
+    "top_n": "How many customers the top-N share counts (var concentration_top_n).",
+    "top_n_revenue_cny": "Net revenue of the top_n largest customers, CNY.",
+    "top_n_share_rate": "top_n_revenue_cny / revenue_cny (0-1).",
+    "top_decile_share_rate": "Share of revenue of the largest tenth of customers (0-1).",
+    "herfindahl_index": "Sum of squared revenue shares (0-1; 1 = one customer).",
+    "equivalent_customers": "1 / herfindahl_index: customers of equal size giving the same "
+    "concentration.",
+    "gini_coefficient": "Gini coefficient of revenue across customers (0 = equal).",
+}
+
 
 @asset(
     key=[ANALYTICS_SCHEMA, "customer_concentration"],
@@ -37,6 +55,7 @@ CONCENTRATION_COLUMNS = {
     description="METRICS F11, company-wide: the company row of the dbt mart "
     "customer_concentration_summary (top-10 and top-decile shares of trailing-12-month net "
     "revenue, Herfindahl index, Gini), stamped with the time it was read.",
+    metadata=bi_metadata(COLUMN_DOCS, empty_reason="no customer at as_of."),
 )
 def customer_concentration(
     context: AssetExecutionContext, duckdb: DuckDBResource

@@ -94,9 +94,10 @@ QUERIES: dict[str, Query] = {
         order by period_start_on, slice_value
         """,
     ),
+    # The published copy keeps the catalogue in its own schema (docs/bi.md).
     "catalogue": Query(
-        ("indicator_catalogue",),
-        "select indicator_code, direction from indicator_catalogue",
+        ("catalogue.indicator_catalogue",),
+        "select indicator_code, direction from catalogue.indicator_catalogue",
     ),
     "retention": Query(
         ("loyalty_retention",),
