@@ -27,6 +27,7 @@ from ..clv.warehouse import ClvSettings, compute, customer_equity
 from ..settings import as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import relation_name, warehouse_dbt_assets
+from .publish import bi_metadata
 
 GROUP = "value"
 TABLES = {
@@ -47,6 +48,114 @@ TABLES = {
     "the models imply against the observed one, the interval and what it covers.",
     "customer_equity_sensitivity": "Customer equity on margin for discount rate +/- 2 points, "
     "horizon 36 / setting / 120 months, margin +/- 5 points and retention +/- 5 points.",
+}
+_RANGE = {
+    "_lower": " Lower bound of its interval (parameter uncertainty only).",
+    "_upper": " Upper bound of its interval (parameter uncertainty only).",
+}
+COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "clv_model_fits": {
+        "model": "bgnbd, paretonbd, gammagamma or sbg.",
+        "cohort": "all, or the product line of an sBG fit.",
+        "parameter": "The parameter's name (r, alpha, s, beta, a, b, p, q, gamma); empty for a "
+        "model that could not be estimated.",
+        "estimate": "The maximum-likelihood estimate.",
+        "std_error": "Its standard error (from the inverse Hessian).",
+        "log_likelihood": "The fit's log-likelihood.",
+        "n": "Customers (or contracts) fitted on.",
+        "converged": "Whether the optimiser converged.",
+        "time_unit": "The time unit of the purchase models' rates (weeks).",
+        "as_of": "The reporting date.",
+        "is_chosen": "The model the published CLV uses.",
+        "status": "fitted, fitted_without_interval, not_used or not_estimated.",
+        "reason": "Why the model was not used or not estimated, if so.",
+        "fallback": "What was published instead, if anything.",
+    },
+    "customer_clv": {
+        "customer_id": "The customer.",
+        "margin_rate": "Gross margin rate applied to the customer's purchases (0-1, from "
+        "product_line_margins).",
+        "p_alive": "Probability the customer still buys (chosen purchase model).",
+        "expected_purchases": "Expected purchases over the horizon.",
+        "expected_spend_cny": "Expected value of one purchase, CNY (Gamma-Gamma).",
+        "spend_basis": "Where expected_spend_cny comes from (own_history, population_mean, "
+        "population_mean_non_positive_spend, empirical_mean, no_purchase).",
+        "transactional_clv_cny": "Discounted value of future purchases over the horizon, CNY.",
+        **{f"transactional_clv{k}_cny": "Transactional CLV, CNY." + v for k, v in _RANGE.items()},
+        "has_interval": "Whether the bootstrap gave an interval.",
+        "transactional_clv_margin_cny": "Transactional CLV on gross margin, CNY.",
+        **{
+            f"transactional_clv_margin{k}_cny": "Transactional CLV on margin, CNY." + v
+            for k, v in _RANGE.items()
+        },
+        "contract_clv_cny": "Discounted expected value of the open contracts (sBG DERL x annual "
+        "value) over the horizon, CNY.",
+        "contract_clv_margin_cny": "Contract CLV on gross margin, CNY.",
+        "open_contracts": "Open contracts at as_of.",
+        "contract_annual_value_cny": "Annual value of the open contracts, CNY.",
+        "purchase_model": "The purchase model used (bgnbd, paretonbd or none).",
+        "clv_cny": "transactional_clv_cny + contract_clv_cny: CLV on revenue, CNY.",
+        **{f"clv{k}_cny": "CLV on revenue, CNY." + v for k, v in _RANGE.items()},
+        "clv_margin_cny": "CLV on gross margin (the valuation), CNY.",
+        **{f"clv_margin{k}_cny": "CLV on margin, CNY." + v for k, v in _RANGE.items()},
+        "expected_lifetime_years": "1 / the trailing year's churn rate (the simple formula's "
+        "lifetime).",
+        "seed_clv_cny": "F6 simple formula: trailing-12-month revenue x expected lifetime - "
+        "acquisition cost, CNY.",
+        "is_live": "Whether the customer is active at as_of.",
+        "as_of": "The reporting date.",
+    },
+    "customer_equity": {
+        "slice_type": "company, industry, region, size_band, account_manager or rfm_segment.",
+        "slice_value": "The slice's value (all for the company).",
+        "customers": "Customers in the slice.",
+        "equity_cny": "F8 on revenue: the customers' clv_cny summed, CNY.",
+        **{f"equity{k}_cny": "Equity on revenue, CNY." + v for k, v in _RANGE.items()},
+        "transactional_cny": "Its transactional part, CNY.",
+        "contract_cny": "Its contract part, CNY.",
+        "equity_margin_cny": "F8 on gross margin (the valuation): clv_margin_cny summed, CNY.",
+        **{f"equity_margin{k}_cny": "Equity on margin, CNY." + v for k, v in _RANGE.items()},
+        "transactional_margin_cny": "Its transactional part, CNY.",
+        "contract_margin_cny": "Its contract part, CNY.",
+        "as_of": "The reporting date.",
+    },
+    "clv_holdout_validation": {
+        "model": "The purchase model validated (bgnbd, paretonbd).",
+        "frequency_bucket": "Repeat purchases in the calibration period: 0 .. 6 or 7+.",
+        "bucket_order": "Sort order of the bucket.",
+        "customers": "Customers in the bucket.",
+        "actual_mean_purchases": "Their mean purchases in the holdout period.",
+        "predicted_mean_purchases": "The model's prediction of that mean.",
+    },
+    "customer_equity_bridge": {
+        "line_order": "Order of the line in the bridge.",
+        "line": "The line's name.",
+        "part": "transactional, contract, segment or total.",
+        "slice_value": "The RFM segment of a segment line; empty otherwise.",
+        "value": "The line's value, in unit.",
+        "unit": "CNY, x (a multiple) or rate (0-1).",
+        "description": "What the line is, in words.",
+        "as_of": "The reporting date.",
+        "horizon_months": "The valuation's horizon in months.",
+        "annual_discount_rate": "The valuation's annual discount rate.",
+    },
+    "customer_equity_sensitivity": {
+        "annual_discount_rate": "Annual discount rate of the row.",
+        "horizon_months": "Horizon of the row, months.",
+        "margin_shift_rate": "Margin shift: every period's margin + this x its revenue.",
+        "retention_shift_rate": "Shift of each part's model-implied annual retention.",
+        "is_base": "The row of the settings themselves.",
+        "equity_margin_cny": "Customer equity on margin, CNY.",
+        "contract_margin_cny": "Its contract part, CNY.",
+        "transactional_margin_cny": "Its transactional part, CNY.",
+        "equity_to_t12m_margin": "Equity / trailing-12-month gross margin.",
+        "as_of": "The reporting date.",
+    },
+}
+# Why a table may be empty; the publish step refuses an empty table without one.
+EMPTY_REASONS = {
+    "clv_holdout_validation": "the data stop at as_of, so no holdout period follows the "
+    "calibration period to compare predictions with.",
 }
 INPUT_MODELS = (
     "customer_clv_inputs",
@@ -181,6 +290,7 @@ def annual_churn_rate_sql(as_of_date: str) -> str:
             group_name=GROUP,
             kinds={"python", "scipy", "duckdb"},
             description=description,
+            metadata=bi_metadata(COLUMN_DOCS[name], EMPTY_REASONS.get(name)),
             deps=[get_asset_key_for_model([warehouse_dbt_assets], m) for m in INPUT_MODELS],
         )
         for name, description in TABLES.items()
