@@ -20,8 +20,9 @@ they are among the last `keep` published (followed through each manifest's
 `previous_release`), so a reader that opened one just before a flip keeps a complete file.
 
 Which tables are BI-facing comes from the dbt manifest, not from names: every model under
-`models/marts/` (fqn `<project>.marts.…`), every seed (small reference tables such as the
-indicator catalogue), plus every table of the `analytics` schema that Python assets write.
+`models/marts/` (fqn `<project>.marts.…`) but the Python assets' inputs in
+`models/marts/features/`, every seed (small reference tables such as the indicator
+catalogue), plus every table of the `analytics` schema that Python assets write.
 Staging and intermediate models, `raw*` schemas and anything else are never copied.
 
 The copy describes itself (docs/bi.md):
@@ -259,7 +260,9 @@ def published_dir(source: Path | None = None) -> Path:
 
 
 def bi_dbt_nodes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """The dbt nodes BI reads: marts models (not ephemeral) and seeds, by schema and name."""
+    """The dbt nodes BI reads: marts models (not ephemeral) and seeds, by schema and name.
+    The `marts/features` models are the Python assets' inputs (docs/layers.md), not BI's:
+    they stay in the working warehouse."""
     nodes = [
         node
         for node in manifest["nodes"].values()
@@ -268,6 +271,7 @@ def bi_dbt_nodes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
             node["resource_type"] == "model"
             and len(node["fqn"]) > 2
             and node["fqn"][1] == "marts"
+            and node["fqn"][2] != "features"
             and node["config"].get("materialized") != "ephemeral"
         )
     ]
