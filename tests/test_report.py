@@ -20,8 +20,10 @@ from orchestration.report.__main__ import main
 from orchestration.report.builder import period_cutoff
 from orchestration.report.i18n import (
     STRINGS,
+    cny_scale,
     fmt_change,
     fmt_cny,
+    fmt_cny_scaled,
     fmt_count,
     fmt_nps,
     fmt_pct,
@@ -82,6 +84,16 @@ INDICATOR_ROWS = [
     ("B5", "lost_revenue:price", "year", "2025-01-01", 1234567, 1, 1234567, "cny", 6),
     ("B5", "lost_revenue:service", "year", "2025-01-01", 45678, 1, 45678, "cny", 3),
     ("B6", "standard", "year", "2025-01-01", 1280245, 1, 1280245, "cny", 9),
+    # engagement, referral and cost: the sections' tables show the 2025 Q4 rows
+    ("C1", "standard", "quarter", "2025-07-01", 180, 120, 1.5, "per_customer", 120),
+    ("C1", "standard", "quarter", "2025-10-01", 200, 125, 1.6, "per_customer", 125),
+    ("C3", "standard", "quarter", "2025-07-01", 2160, 120, 18.0, "pct", 120),
+    ("C3", "standard", "quarter", "2025-10-01", 2562.5, 125, 20.5, "pct", 125),
+    ("E1", "standard", "quarter", "2025-10-01", 5, 125, 0.04, "rate", 125),
+    ("F9", "cac", "quarter", "2025-07-01", 300000, 10, 30000, "cny", 10),
+    ("F9", "cac", "quarter", "2025-10-01", 250000, 10, 25000, "cny", 10),
+    ("F9", "retention_cost", "quarter", "2025-10-01", 50000, 100, 500, "cny", 100),
+    ("F9", "cac_to_retention", "quarter", "2025-10-01", 25000, 500, 50, "ratio", 125),
 ]
 NAMES = {
     "B1": ("Retention rate", "客户留存率"),
@@ -99,6 +111,10 @@ NAMES = {
     "D2": ("Complaint resolution rate", "投诉解决率"),
     "D3": ("Complaint handling speed", "投诉处理速度"),
     "D5": ("Complaint categories", "投诉类别"),
+    "C1": ("Interaction frequency", "互动频率"),
+    "C3": ("Engagement (%)", "客户参与度"),
+    "E1": ("Referral rate", "推荐率"),
+    "F9": ("Acquisition cost vs retention cost", "获客成本与保留成本"),
 }
 # 25 scored customers, risk 1.00, 0.96, …, 0.04; value 1,000 × rank. Risk ≥ 0.5: the first
 # 13 (0.52 is the 13th), holding 1,000 × (1 + … + 13) = 91,000.
@@ -362,8 +378,100 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
                 gross_revenue_retention_rate, net_revenue_retention_rate, is_complete_period)
             """
         )
+        make_management_tables(con)
+    make_referral_tables(con)
     con.close()
     return path
+
+
+def make_management_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """management_level, customer_indices, index_weights and loyalty_extra_revenue, by hand."""
+    con.execute(
+        """
+        create table analytics.management_level as select * from (values
+            ('company', 'all', 'current', 100, 80.0, 55.0, 0.2, 0.1, 60.0, 62.5, 'yellow', 57.5,
+                5.0),
+            ('company', 'all', 'previous', 90, 70.0, 50.0, 0.3, 0.2, 50.0, 57.5, 'yellow', null,
+                null),
+            ('team', 'East team', 'current', 60, 85.0, 60.0, 0.1, 0.05, 65.0, 71.25, 'green',
+                61.25, 10.0),
+            ('account_manager', 'M001', 'current', 40, 90.0, 65.0, 0.0, 0.0, 70.0, 80.0,
+                'green', 77.5, 2.5),
+            ('account_manager', 'M002', 'current', 20, 75.0, 50.0, 0.5, 0.25, 55.0, 45.5,
+                'red', 50.0, -4.5),
+            ('account_manager', 'M002', 'previous', 20, 74.0, 49.0, 0.4, 0.2, 54.0, 50.0,
+                'yellow', null, null)
+        ) as t(unit_type, unit_id, "window", customers, satisfaction_pct, loyalty_index_pct,
+               complaints_per_customer, churn_rate, engagement_pct, management_level_pct,
+               band, previous_pct, change_points)
+        """
+    )
+    con.execute(
+        """
+        alter table analytics.management_level add column window_start_on date
+            default date '2025-01-01';
+        alter table analytics.management_level add column window_end_on date
+            default date '2025-12-31';
+        """
+    )
+    # loyalty 80, 60, 40 (mean 60.0); before 70 and 30 for two of them (mean 50.0, now 60.0)
+    # value 50, 30, 10 (mean 30.0); before 40 for one (mean 40.0, now 50.0); one unscored
+    con.execute(
+        """
+        create table analytics.customer_indices as select * from (values
+            ('C001', date '2025-12-31', 80.0, 'green', 70.0, 'up', 50.0, 'yellow', 40.0, 'up'),
+            ('C002', date '2025-12-31', 60.0, 'yellow', null, null, 30.0, 'red', null, null),
+            ('C003', date '2025-12-31', 40.0, 'red', 30.0, 'up', 10.0, 'red', null, null),
+            ('C004', date '2025-12-31', null, null, null, null, null, null, null, null)
+        ) as t(customer_id, as_of, loyalty_index_pct, loyalty_band, loyalty_previous_pct,
+               loyalty_trend, value_index_pct, value_band, value_previous_pct, value_trend);
+        create table analytics.index_weights as select * from (values
+            ('H1', 'Loyalty index (%)', '客户忠诚度指数', 'expert', 'B1', 'Retention rate',
+                '客户留存率', 0.6, true),
+            ('H1', 'Loyalty index (%)', '客户忠诚度指数', 'expert', 'A2',
+                'Satisfaction score (%)', '满意度(%)', 0.4, true),
+            ('H1', 'Loyalty index (%)', '客户忠诚度指数', 'entropy', 'B1', 'Retention rate',
+                '客户留存率', 0.9, false)
+        ) as t(index_code, index_name_en, index_name_zh, weighting_method, indicator_code,
+               indicator_name_en, indicator_name_zh, weight, is_applied);
+        create table analytics.loyalty_extra_revenue as select * from (values
+            (date '2025-01-01', date '2025-12-31', 'green', 100, 10, 50000.0, 150000.0,
+                100000.0, 1000000.0)
+        ) as t(window_start_on, window_end_on, top_band, customers, top_customers,
+               base_average_revenue_cny, top_average_revenue_cny, extra_per_customer_cny,
+               extra_revenue_cny)
+        """
+    )
+
+
+def make_referral_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """fct_referrals, fct_reviews and loyalty_benchmarks: 3 referrals in the year to AS_OF
+    by 2 customers, 1 converted (the 2024 one is older); 2 reviews by 2 customers, 1
+    positive (the 2026 one is later); B1 against one benchmark in 2025 (2026 is later)."""
+    con.execute(
+        """
+        create table fct_referrals as select * from (values
+            ('R1', 'C001', 'N1', date '2025-03-01', true),
+            ('R2', 'C001', 'N2', date '2025-06-01', false),
+            ('R3', 'C002', 'N3', date '2025-12-31', false),
+            ('R4', 'C003', 'N4', date '2024-12-31', true)
+        ) as t(referral_id, referrer_customer_id, referred_customer_id, referred_on,
+               is_converted);
+        create table fct_reviews as select * from (values
+            ('V1', 'C001', date '2025-05-01', 'positive', 5),
+            ('V2', 'C002', date '2025-07-01', 'negative', 2),
+            ('V3', 'C003', date '2026-01-02', 'positive', 5)
+        ) as t(review_id, customer_id, published_on, sentiment, rating);
+        create table loyalty_benchmarks as select * from (values
+            (date '2025-01-01', 'B1', 'standard', 'Retention rate', '客户留存率', 'rate',
+                0.88, 130, 'manufacturing', 0.85, 'better', true, true),
+            (date '2026-01-01', 'B1', 'standard', 'Retention rate', '客户留存率', 'rate',
+                0.5, 10, 'manufacturing', 0.85, 'worse', true, true)
+        ) as t(period_start_on, indicator_code, indicator_variant, indicator_name_en,
+               indicator_name_zh, unit, our_value, n, benchmark_industry, benchmark_value,
+               comparison, is_example_benchmark, is_unit_consistent)
+        """
+    )
 
 
 @pytest.fixture(scope="module")
@@ -504,9 +612,11 @@ def test_numbers_equal_the_mart_values(reports, warehouse):
             "select equity_margin_cny, equity_margin_lower_cny, equity_margin_upper_cny "
             "from analytics.customer_equity"
         ).fetchall()
-    assert len(latest) == 30  # code × variant × grain series in INDICATOR_ROWS
+    assert len(latest) == 36  # code × variant × grain series in INDICATOR_ROWS
     for code, variant, value, unit in latest:
-        assert fmt_value(value, unit, "en") in en, (code, variant, value, unit)
+        # F9's amounts sit in a table with one unit for all its amounts (plain CNY here)
+        shown = fmt_cny_scaled(value, 1.0, "en") if code == "F9" else fmt_value(value, unit, "en")
+        assert shown in en, (code, variant, value, unit)
     for customers, seed_rate in retention:
         assert fmt_count(customers, "en") in en and fmt_rate(seed_rate, "en") in en
     for row in equity:
@@ -665,14 +775,15 @@ def test_segments_matrix(reports):
 
 def test_svg_count(reports):
     """10 KPI sparklines (active customers, B1, B2, B7, B4, A2, A3, E3, D1, D2; E2 has one
-    period, B3 and F3 are absent) and 12 charts: satisfaction, retention, churn reasons,
+    period, B3 and F3 are absent) and 13 charts: satisfaction, retention, churn reasons,
     cohorts, NPS, NPS by industry, complaint resolution, complaint categories, equity by
-    industry, CLV histogram, Lorenz curve, value × loyalty grid."""
+    industry, CLV histogram, Lorenz curve, value × loyalty grid, engagement (C3; E1 has one
+    quarter, so no trend line)."""
     for document in reports.values():
         assert document.count('<svg class="sparkline"') == 10
-        assert document.count('<svg class="chart"') == 12
-        assert document.count("<svg") == 22
-        assert document.count("</svg>") == 22
+        assert document.count('<svg class="chart"') == 13
+        assert document.count("<svg") == 23
+        assert document.count("</svg>") == 23
 
 
 def test_self_contained_and_offline(reports):
@@ -727,6 +838,9 @@ MISSING_ANALYTICS = (
     "analytics.clv_model_fits",
     "analytics.customer_segments",
     "analytics.churn_early_warning",
+    "analytics.management_level",
+    "analytics.customer_indices",
+    "analytics.loyalty_extra_revenue",
 )
 
 
@@ -776,3 +890,84 @@ def test_a_missing_column_gives_a_note(tmp_path):
     )
     assert re.search(r"not available in this warehouse: analytics\.customer_equity \(.*equity", en)
     assert "C001" not in en  # the at-risk table is not drawn from half a table
+
+
+# ------------------------------------------------------------------ the sections added
+
+
+def section_text(document: str, section_id: str) -> str:
+    match = re.search(rf'<section[^>]*id="{section_id}".*?</section>', document, re.S)
+    assert match, f"no section {section_id}"
+    return re.sub(r"\s+", " ", visible_text(match.group(0)))
+
+
+def test_management_level_and_scorecards(reports):
+    en = section_text(reports["en"], "management")
+    assert "Customer base: 100 customers of the company in the current window" in en
+    assert "62.5%" in en and "+5.0 pp" in en
+    # current rows only, by management level: M001 (80.0%) before M002 (45.5%)
+    assert re.search(r"M001 40 90\.0% 65\.0% 0\.00 0\.0% 70\.0% 80\.0% green \+2\.5 pp", en)
+    assert re.search(r"M002 20 75\.0% 50\.0% 0\.50 25\.0% 55\.0% 45\.5% red -4\.5 pp", en)
+    assert en.index("M001") < en.index("M002") and en.count("M002") == 1
+    assert "East team 60" in en
+    zh = section_text(reports["zh"], "management")
+    assert "当前窗口(2025-01-01 至 2025-12-31)内公司的 100 位客户" in zh and "红" in zh
+
+
+def test_indices_with_trend_and_drivers(reports):
+    en = section_text(reports["en"], "indices")
+    assert "Customer base: 3 customers scored at 2025-12-31." in en
+    assert "H1 Loyalty index 3 60.0% 50.0% 60.0% 2 / 0 / 0 1 / 1 / 1" in en
+    assert "H2 Customer value index 3 30.0% 40.0% 50.0% 1 / 0 / 0 0 / 1 / 2" in en
+    assert "B1 Retention rate 60.0% expert weights" in en
+    assert "A2 Satisfaction score (%) 40.0% expert weights" in en
+    assert "entropy" not in en  # learnt but not applied
+
+
+def test_engagement_referral_and_costs(reports):
+    en = section_text(reports["en"], "engagement")
+    assert "Customer base: 125 customers (C1's n) in 2025 Q4" in en
+    assert "C1 Interaction frequency 2025 Q4 1.60 +0.10 125" in en
+    assert "C3 Engagement (%) 2025 Q4 20.5% +2.5 pp 125" in en
+    ref = section_text(reports["en"], "referral")
+    assert "E1 Referral rate 2025 Q4 4.0%" in ref
+    assert (
+        "3 referrals by 2 customers, 1 converted; 2 reviews by 2 customers, 50.0% positive" in ref
+    )
+    costs = section_text(reports["en"], "costs")
+    assert "10 customers acquired and 100 customers retained in 2025 Q4" in costs
+    # one unit for the table, from its largest amount (30,000 < 1 m): plain CNY
+    assert "(CNY)" in costs and "2025 Q3 30,000 — — 10" in costs
+    assert "2025 Q4 25,000 500 50.00 10" in costs
+    zh = section_text(reports["zh"], "costs")
+    assert "(万元)" in zh and "2025年Q4 2.50 0.050 50.00 10" in zh
+
+
+def test_benchmarks_and_extra_revenue(reports):
+    en = section_text(reports["en"], "benchmarks")
+    assert "B1 Retention rate Manufacturing 88.0% 85.0% better 130" in en.replace(
+        "manufacturing", "Manufacturing"
+    )
+    assert "50.0%" not in en  # the 2026 row is after as_of
+    assert "examples shipped with the project" in en
+    xr = section_text(reports["en"], "extra_revenue")
+    assert "100 customers with revenue from 2025-01-01 to 2025-12-31, 10 of them" in xr
+    assert "Amount (CNY m)" in xr and "Extra revenue from the top loyalty band 1.00" in xr
+    assert "Average revenue per customer, all customers 0.050" in xr
+    zh = section_text(reports["zh"], "extra_revenue")
+    assert "金额 (万元)" in zh and "100.00" in zh and "5.00" in zh
+
+
+def test_model_parameters_are_in_the_appendix_at_the_end(reports):
+    for document in reports.values():
+        ids = re.findall(r'<section[^>]*id="([a-z_]+)"', document)
+        assert ids[-1] == "appendix"
+        assert "alpha" in section_text(document, "appendix")
+        assert "alpha" not in section_text(document, "clv")
+
+
+def test_cny_units_are_one_per_table():
+    assert cny_scale([2.5e8, 3e4], "zh") == 1e8 and cny_scale([9999.0], "zh") == 1.0
+    assert cny_scale([2e6, 10.0], "en") == 1e6 and cny_scale([None, 9e8], "en") == 1e6
+    assert [fmt_cny_scaled(v, 1e8, "zh") for v in (2.5e8, 3e4)] == ["2.50", "0.000"]
+    assert fmt_cny_scaled(468.4, 1e4, "zh") == "0.047"

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from . import svg
+from . import more, svg
 from .i18n import (
     MISSING,
     check_language,
@@ -250,6 +250,7 @@ def load(connection: duckdb.DuckDBPyConnection, language: str, as_of: object) ->
         "year_cutoff": period_cutoff(as_of_date, "year"),
         "limit": AT_RISK_ROWS,
         "risk_threshold": RISK_THRESHOLD,
+        "as_of": as_of_date,
     }
     names = (
         "indicators",
@@ -269,6 +270,12 @@ def load(connection: duckdb.DuckDBPyConnection, language: str, as_of: object) ->
         "at_risk_lost",
         "at_risk_summary",
         "revenue_retention",
+        "management",
+        "customer_indices",
+        "index_weights",
+        "benchmarks",
+        "extra_revenue",
+        "referral_activity",
     )
     results = {name: run(connection, name, **parameters) for name in names}
     catalogue = results["catalogue"]
@@ -968,7 +975,7 @@ def clv_section(inputs: Inputs) -> Section:
         "clv",
         inputs.t("sec_clv"),
         "analytics.customer_equity (F8), analytics.customer_equity_bridge, "
-        "analytics.customer_clv (F7), analytics.clv_model_fits",
+        "analytics.customer_clv (F7)",
     )
     section.blocks.append(Heading(f"F8 {inputs.t('sub_equity')}"))
     equity, note = _rows_or_note(inputs.results["equity"], inputs, "analytics.customer_equity")
@@ -1079,6 +1086,15 @@ def clv_section(inputs: Inputs) -> Section:
                     )
                 )
             )
+    section.blocks.append(Note(inputs.t("clv_models_in_appendix")))
+    return section
+
+
+def appendix_section(inputs: Inputs) -> Section:
+    """The technical appendix: the CLV models' fitted parameters, for the analyst who checks
+    the valuation, kept out of the management sections."""
+    language = inputs.language
+    section = Section("appendix", inputs.t("sec_appendix"), "analytics.clv_model_fits")
     section.blocks.append(Heading(inputs.t("sub_clv_models")))
     fits, note = _rows_or_note(inputs.results["clv_model_fits"], inputs, "analytics.clv_model_fits")
     if fits is None:
@@ -1584,6 +1600,14 @@ SECTIONS = (
     concentration_section,
     segments_section,
     at_risk_section,
+    more.management_section,
+    more.indices_section,
+    more.engagement_section,
+    more.referral_section,
+    more.benchmarks_section,
+    more.cost_section,
+    more.extra_revenue_section,
+    appendix_section,  # last: the model parameters, for the analyst
 )
 
 
