@@ -17,7 +17,7 @@ import pytest
 
 from orchestration.report import build_report, svg
 from orchestration.report.__main__ import main
-from orchestration.report.builder import period_cutoff
+from orchestration.report.builder import _axis_formatter, period_cutoff
 from orchestration.report.i18n import (
     STRINGS,
     cny_scale,
@@ -168,11 +168,12 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
             "values (?, ?, ?, ?, ?, ?, 'company', 'all', ?, ?, ?, ?, ?)",
             [code, variant, en, zh, grain, start, num, den, value, unit, n],
         )
-    for industry, nps in (("manufacturing", 30.0), ("retail", -5.0)):
+    # manufacturing 40 respondents; retail 20, a small sample (fewer than 30)
+    for industry, nps, n in (("manufacturing", 30.0, 40), ("retail", -5.0, 20)):
         con.execute(
             "insert into loyalty_indicators values ('E3', 'standard', 'Net promoter score', "
-            "'净推荐值(NPS)', 'year', '2025-01-01', 'industry', ?, 0, 1, ?, 'nps', 20)",
-            [industry, nps],
+            "'净推荐值(NPS)', 'year', '2025-01-01', 'industry', ?, 0, 1, ?, 'nps', ?)",
+            [industry, nps, n],
         )
     con.execute(
         """
@@ -214,7 +215,8 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
             ('2025-Q1', date '2025-01-01', 0, date '2025-01-01', false, 20, 20, 1.0),
             ('2025-Q1', date '2025-01-01', 1, date '2025-04-01', false, 20, 17, 0.85),
             ('2025-Q1', date '2025-01-01', 2, date '2025-07-01', false, 20, 15, 0.75),
-            ('2025-Q1', date '2025-01-01', 3, date '2025-10-01', false, 20, 14, 0.7)
+            ('2025-Q1', date '2025-01-01', 3, date '2025-10-01', false, 20, 14, 0.7),
+            ('2025-Q4', date '2025-10-01', 0, date '2025-10-01', false, 30, 30, 1.0)
         ) as t(cohort_label, cohort_start_on, periods_since_acquisition,
                observed_period_start_on, is_partial_period, cohort_size, customers_active,
                retention_rate)
@@ -235,8 +237,19 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
         """,
         list(SECRET_NAMES),
     )
+    # active: C001 and the 11 value × loyalty customers S001..S010, S999; churned: S100 and
+    # S101 (segmented high value high loyalty, which the matrix must not count)
     con.execute(
-        "create table customer_facts as select 'C001' as customer_id, date '2025-12-31' as as_of_on"
+        """
+        create table customer_facts as
+        select customer_id, date '2025-12-31' as as_of_on, customer_id not in ('S100', 'S101')
+            as is_active
+        from (
+            select 'C001' as customer_id
+            union all select 'S' || lpad(cast(i as varchar), 3, '0') from range(1, 11) as r(i)
+            union all select 'S999' union all select 'S100' union all select 'S101'
+        )
+        """
     )
     # the Lorenz curve of revenue 100, 200, 300, 400 at 12.5 % steps (linear between
     # customers: half of the smallest holds 5 %); a region without revenue
@@ -345,6 +358,10 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
                 )
         con.execute(
             "insert into analytics.customer_segments values "
+            "('S100', 'value_loyalty', 'high_value_high_loyalty', 'Core customers', "
+            "'核心客户(高价值高忠诚)', 'Retain', '保持'), "
+            "('S101', 'value_loyalty', 'high_value_high_loyalty', 'Core customers', "
+            "'核心客户(高价值高忠诚)', 'Retain', '保持'), "
             "('S999', 'value_loyalty', null, null, null, null, null), "
             "('S001', 'rfm', 'important_value', 'Important value customers', '重要价值客户', "
             "'Retain', '保持')"
@@ -768,6 +785,9 @@ def test_at_risk_table_ranks_by_value_at_risk_with_the_lost_apart(reports):
 def test_segments_matrix(reports):
     en = visible_text(reports["en"])
     assert re.search(r"Loyal with room to grow\s+Develop\s+4\s+36\.4%", en)
+    # 11 active customers; the churned S100 and S101 (core customers) are not counted
+    assert "Customer base: the 11 customers active at 2025-12-31" in en
+    assert re.search(r"Core customers\s+Retain\s+3\s+27\.3%", en)
     assert "1 customers could not be placed" in en
     assert "Important value customers" not in en  # rfm scheme rows stay out
     assert 'aria-label="Value × loyalty matrix"' in reports["en"]
@@ -971,3 +991,68 @@ def test_cny_units_are_one_per_table():
     assert cny_scale([2e6, 10.0], "en") == 1e6 and cny_scale([None, 9e8], "en") == 1e6
     assert [fmt_cny_scaled(v, 1e8, "zh") for v in (2.5e8, 3e4)] == ["2.50", "0.000"]
     assert fmt_cny_scaled(468.4, 1e4, "zh") == "0.047"
+
+
+# ------------------------------------------------------------------ readability
+
+
+def test_tick_labels_name_the_tick_values():
+    """Ticks step by 2.5: 52.5 must read 52.5, not 52 (nor 57.5 as 58)."""
+    assert [_axis_formatter("rate")(v) for v in (0.5, 0.525, 0.55, 0.575)] == [
+        "50%",
+        "52.5%",
+        "55%",
+        "57.5%",
+    ]
+    assert _axis_formatter("pct")(62.5) == "62.5%" and _axis_formatter("nps")(-2.5) == "-2.5"
+    assert _axis_formatter("count")(12500.0) == "12,500" and _axis_formatter("nps")(0.0) == "0"
+    assert svg._percent(0.125) == "12.5%" and svg._plain(0.25) == "0.25"
+    ticks = nice_ticks(50, 62)
+    labels = [_axis_formatter("pct")(t) for t in ticks]
+    assert [float(label.rstrip("%")) for label in labels] == ticks
+
+
+def test_trend_axes_of_rates_and_nps_start_at_zero(reports):
+    """NPS 10.0 and 23.4 in two quarters: the axis runs from 0 (ticks 0, 10, 20, 30), not
+    zoomed on 10 to 25."""
+    nps = re.search(r'<section[^>]*id="nps".*?</section>', reports["en"], re.S).group(0)
+    first_chart = re.search(r'<svg class="chart".*?</svg>', nps, re.S).group(0)
+    ticks = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', first_chart)
+    assert ticks == ["0", "10", "20", "30"], ticks
+
+
+def test_palette_has_no_low_contrast_colour():
+    """Every chart colour has a contrast of at least 3:1 on white (WCAG, graphics)."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for colour in svg.PALETTE:
+        assert 1.05 / (luminance(colour) + 0.05) >= 3.0, colour
+    assert "#F0E442" not in svg.PALETTE
+
+
+def test_cohort_chart_and_table_show_the_same_cohorts(reports):
+    """2025-Q4 has one quarter only: neither drawn nor tabled."""
+    section = re.search(r'<section[^>]*id="cohorts".*?</section>', reports["en"], re.S).group(0)
+    chart = re.search(r'<svg class="chart".*?</svg>', section, re.S).group(0)
+    legend = re.findall(r'font-size="11"[^>]*>(20\d\d-Q\d)</text>', chart)
+    table = re.findall(r"<td>(20\d\d-Q\d)</td>", section)
+    assert legend == table == ["2023-Q1", "2023-Q4", "2024-Q4", "2025-Q1"]
+
+
+def test_nps_by_industry_shows_sample_sizes(reports):
+    en, zh = reports["en"], reports["zh"]
+    assert "Manufacturing (n = 40)<" in en and "Retail (n = 20) *<" in en
+    assert "Fewer than 30 respondents: a small sample" in visible_text(en)
+    assert "(n = 20) *" in zh and "受访人数少于 30" in visible_text(zh)
+
+
+def test_the_chinese_report_is_in_chinese_only(reports):
+    """No "English / 中文" pairs, and no English section words, in the zh report."""
+    zh = visible_text(reports["zh"])
+    assert not re.search(r"[A-Za-z]{2,}[A-Za-z ]* / [\u4e00-\u9fff]", zh)
+    for key in ("sec_retention", "customers", "period", "sec_management", "base_indices"):
+        assert STRINGS[key]["en"].split("{")[0] not in zh, key

@@ -59,6 +59,10 @@ COHORT_LINES = 8  # most recent quarterly cohorts drawn
 COHORT_MILESTONES = (1, 2, 4, 8)  # quarters after acquisition shown in the cohort table
 DUE_DILIGENCE_COHORT_K = 4  # quarters after acquisition compared across cohorts
 HISTOGRAM_BINS = 30
+# Respondents below which an NPS is flagged as a small sample: dbt's var nps_small_sample_min
+# (dbt_project.yml), the threshold of loyalty_satisfaction_monthly.is_nps_small_sample.
+NPS_SMALL_SAMPLE = 30
+ZERO_BASED_UNITS = ("rate", "pct", "nps", "per_customer")  # trend axes that start at 0
 # Headline indicators: (code, variant) of loyalty_indicators, quarterly, company-wide.
 KPI_INDICATORS = (
     ("B1", "standard"),
@@ -305,13 +309,21 @@ def _formatter(unit: str, language: str) -> Callable[[float], str]:
     return lambda value: fmt_value(value, unit, language)
 
 
+def _exact(value: float) -> str:
+    """A tick value written exactly (52.5 stays 52.5, never 52): up to four decimals, no
+    trailing zeros, thousands separated."""
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def _axis_formatter(unit: str) -> Callable[[float], str]:
-    """Tick labels: short, language-neutral."""
+    """Tick labels: short, language-neutral, and exact (ticks are steps of 1, 2, 2.5 or 5,
+    so a rounded label would name a value that is not where the tick is)."""
     if unit == "rate":
-        return lambda value: f"{value * 100:.0f}%"
+        return lambda value: f"{_exact(round(value * 100, 10))}%"
     if unit == "pct":
-        return lambda value: f"{value:.0f}%"
-    return lambda value: f"{value:g}"
+        return lambda value: f"{_exact(value)}%"
+    return _exact
 
 
 def _tone(code: str, change: float | None, directions: dict[str, str]) -> str:
@@ -538,6 +550,10 @@ def _trend_chart(
     for name, rows in frames:
         by_period = dict(zip(rows["period_start_on"], rows["value"], strict=True))
         series.append(svg.Series(name, [_number(by_period.get(p)) for p in periods]))
+    # Rates, percentages and NPS on an axis that includes 0, so a small change is not drawn
+    # as a steep one on a zoomed axis.
+    values = [v for line in series for v in line.values if v is not None and math.isfinite(v)]
+    low = min([0.0, *values]) if unit in ZERO_BASED_UNITS else None
     return Chart(
         Markup(
             svg.line_chart(
@@ -546,6 +562,7 @@ def _trend_chart(
                 title=title,
                 y_format=_axis_formatter(unit),
                 x_title=inputs.t("period"),
+                y_range=(low, None),
             )
         )
     )
@@ -734,7 +751,7 @@ def cohort_section(inputs: Inputs) -> Section:
             )
         )
     table_rows = []
-    for cohort in labels[-TREND_PERIODS:]:
+    for cohort in drawn:  # the same cohorts as the chart
         rows = cohorts[cohorts["cohort_label"] == cohort]
         by_k = dict(zip(rows["periods_since_acquisition"], rows["retention_rate"], strict=True))
         first = rows.sort_values("periods_since_acquisition").iloc[0]
@@ -797,7 +814,10 @@ def nps_section(inputs: Inputs) -> Section:
             Chart(
                 Markup(
                     svg.hbar_chart(
-                        [label(s, language) for s in latest["slice_value"]],
+                        [
+                            _sample_label(label(s, language), n, inputs)
+                            for s, n in zip(latest["slice_value"], latest["n"], strict=True)
+                        ],
                         list(latest["value"]),
                         title=f"{inputs.t('sub_nps_by_industry')}, {inputs.period(year, 'year')}",
                         x_format=_formatter("nps", language),
@@ -806,7 +826,17 @@ def nps_section(inputs: Inputs) -> Section:
                 )
             )
         )
+        section.blocks.append(Note(inputs.t("nps_small_sample", n=NPS_SMALL_SAMPLE)))
     return section
+
+
+def _sample_label(name: str, n: object, inputs: Inputs) -> str:
+    """A survey figure's label with its sample size, flagged (*) below NPS_SMALL_SAMPLE."""
+    count = _number(n)
+    if count is None:
+        return name
+    flag = " *" if count < NPS_SMALL_SAMPLE else ""
+    return f"{name} (n = {fmt_count(count, inputs.language)}){flag}"
 
 
 def complaints_section(inputs: Inputs) -> Section:
@@ -1210,6 +1240,15 @@ def segments_section(inputs: Inputs) -> Section:
         section.blocks.append(note)
         return section
     total = float(segments["customers"].sum())
+    section.blocks.append(
+        Paragraph(
+            inputs.t(
+                "base_segments",
+                n=fmt_count(total, language),
+                as_of=inputs.as_of.isoformat(),
+            )
+        )
+    )
     loyalty, value, cells = segment_matrix(segments)
     name_column = "segment_zh" if language == "zh" else "segment_en"
     action_column = "action_zh" if language == "zh" else "action_en"

@@ -70,6 +70,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "sec_benchmarks": {"en": "Industry benchmarks", "zh": "行业基准对比"},
     "sec_costs": {"en": "Acquisition versus retention cost", "zh": "获客成本与保留成本"},
     "sec_extra_revenue": {"en": "Extra revenue from loyalty", "zh": "忠诚度带来的额外收入"},
+    "base_segments": {
+        "en": "Customer base: the {n} customers active at {as_of} (churned customers are left "
+        "out).",
+        "zh": "客户基数:截至 {as_of} 的 {n} 位活跃客户(已流失客户不计入)。",
+    },
+    "nps_small_sample": {
+        "en": "n: respondents. * Fewer than {n} respondents: a small sample, read with care.",
+        "zh": "n:受访人数。* 受访人数少于 {n}:样本较小,请谨慎解读。",
+    },
     "sec_appendix": {"en": "Technical appendix", "zh": "技术附录"},
     "clv_models_in_appendix": {
         "en": "The fitted parameters of the CLV models are in the technical appendix.",

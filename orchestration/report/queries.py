@@ -223,20 +223,23 @@ QUERIES: dict[str, Query] = {
         order by model, cohort, parameter
         """,
     ),
+    # Active customers only (customer_facts.is_active at the as-of date the marts were
+    # built for): the segments table scores churned customers too.
     "segments": Query(
-        ("analytics.customer_segments",),
+        ("analytics.customer_segments", "customer_facts"),
         """
         select
-            segment_code,
-            min(segment_en) as segment_en,
-            min(segment_zh) as segment_zh,
-            min(action_en) as action_en,
-            min(action_zh) as action_zh,
+            s.segment_code,
+            min(s.segment_en) as segment_en,
+            min(s.segment_zh) as segment_zh,
+            min(s.action_en) as action_en,
+            min(s.action_zh) as action_zh,
             count(*) as customers
-        from analytics.customer_segments
-        where segment_scheme = 'value_loyalty'
-        group by segment_code
-        order by segment_code
+        from analytics.customer_segments as s
+        inner join customer_facts as f on s.customer_id = f.customer_id
+        where s.segment_scheme = 'value_loyalty' and f.is_active
+        group by s.segment_code
+        order by s.segment_code
         """,
     ),
     # Identifiers, scores and reason codes only: no names, phones or e-mails. Ranked by
