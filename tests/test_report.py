@@ -631,14 +631,19 @@ def test_numbers_equal_the_mart_values(reports, warehouse):
         ).fetchall()
     assert len(latest) == 36  # code × variant × grain series in INDICATOR_ROWS
     for code, variant, value, unit in latest:
-        # F9's amounts sit in a table with one unit for all its amounts (plain CNY here)
-        shown = fmt_cny_scaled(value, 1.0, "en") if code == "F9" else fmt_value(value, unit, "en")
+        # amounts in tables are in one unit per table: F9's plain CNY, B5's lost revenue CNY m
+        scale = {"F9": 1.0, "B5": 1e6}.get(code)
+        shown = (
+            fmt_cny_scaled(value, scale, "en")
+            if scale and unit == "cny"
+            else fmt_value(value, unit, "en")
+        )
         assert shown in en, (code, variant, value, unit)
     for customers, seed_rate in retention:
         assert fmt_count(customers, "en") in en and fmt_rate(seed_rate, "en") in en
-    for row in equity:
+    for row in equity:  # the total in its card, the slices in a table in plain CNY
         for amount in row:
-            assert fmt_cny(amount, "en") in en
+            assert fmt_cny(amount, "en") in en or fmt_cny_scaled(amount, 1.0, "en") in en
     # some of the same figures written out by hand
     text = visible_text(en)
     for expected in ("82.5%", "64.2%", "+5.0 pp", "91.3%", "30.0 h", "120.5 h", "+10.0"):
@@ -655,11 +660,14 @@ def test_periods_after_as_of_are_left_out(reports):
 
 def test_churn_reasons_cohorts_complaints_and_concentration(reports):
     en, zh = visible_text(reports["en"]), visible_text(reports["zh"])
-    # B5 2025: price 6 (66.7 %, CNY 1.23 m), service 3 (33.3 %); B6 CNY 1.28 m
-    assert re.search(r"Price\s+6\s+66\.7%\s+CNY 1\.23 m", en)
-    assert re.search(r"Service\s+3\s+33\.3%\s+CNY 45,678", en)
+    # B5 2025: price 6 (66.7 %, CNY 1.23 m), service 3 (33.3 %, CNY 0.046 m: one unit for
+    # the table, from its largest amount); B6 CNY 1.28 m
+    assert re.search(r"Price\s+6\s+66\.7%\s+1\.23\s", en)
+    assert re.search(r"Service\s+3\s+33\.3%\s+0\.046\s", en)
+    assert "(CNY m)" in en
     assert "Churn cost (B6), 2025: CNY 1.28 m" in en
-    assert re.search(r"价格\s+6\s+66\.7%\s+123\.46 万元", zh)
+    assert re.search(r"价格\s+6\s+66\.7%\s+123\.46\s", zh)
+    assert re.search(r"服务\s+3\s+33\.3%\s+4\.57\s", zh) and "(万元)" in zh
     # cohorts: size, then after 1, 2, 4, 8 quarters
     assert re.search(r"2024-Q4\s+10\s+90\.0%\s+80\.0%\s+60\.0%\s+—", en)
     assert re.search(r"2025-Q1\s+20\s+85\.0%\s+75\.0%\s+—\s+—", en)
@@ -699,7 +707,7 @@ def test_the_equity_headline_is_on_margin_and_ties_out(reports):
     assert "it is 3.00× margin and 1.20× revenue" in en
     assert "would be worth CNY 45,000: not a value" in en
     assert "covers the uncertainty of the estimated model parameters only" in en
-    assert re.search(r"Contracts \(sBG\)\s+CNY 6,000\s+CNY 2,500\s+CNY 7,000\s+2\.80\s+90\.0%", en)
+    assert re.search(r"Contracts \(sBG\)\s+6,000\s+2,500\s+7,000\s+2\.80\s+90\.0%", en)
 
 
 def test_due_diligence_summary_quotes_the_marts(reports):
@@ -768,15 +776,16 @@ def test_at_risk_table_ranks_by_value_at_risk_with_the_lost_apart(reports):
     en = visible_text(reports["en"])
     zh = visible_text(reports["zh"])
     assert re.search(
-        r"\b1\s+C013\s+52\.0%\s+CNY 13,000\s+CNY 6,760\s+"
+        r"\b1\s+C013\s+52\.0%\s+13,000\s+6,760\s+"
         r"More complaints; few orders in the last 90 days",
         en,
     )
     # the three smallest values at risk of the 23 still active stay out: C002 (1,920) is one
     assert not re.search(r"\bC002\b", en)
     assert "Reported apart: 2 customers, holding CNY 26,000 of value" in en
-    assert re.search(r"\b1\s+C025\s+4\.0%\s+CNY 25,000\s+More complaints", en)
-    assert re.search(r"\b2\s+C001\s+100\.0%\s+CNY 1,000\s+More complaints", en)
+    assert re.search(r"\b1\s+C025\s+4\.0%\s+25,000\s+More complaints", en)
+    assert re.search(r"\b2\s+C001\s+100\.0%\s+1,000\s+More complaints", en)
+    assert "Value at stake (CNY)" in en and "预期损失 (万元)" in zh  # largest 13,000 元
     assert "近90天订单少" in zh and "few orders" not in zh
     assert "近90天订单少" not in en
     assert "长期未联系" in zh

@@ -35,8 +35,11 @@ from . import more, svg
 from .i18n import (
     MISSING,
     check_language,
+    cny_scale,
+    cny_unit_text,
     fmt_change,
     fmt_cny,
+    fmt_cny_scaled,
     fmt_count,
     fmt_index,
     fmt_pct,
@@ -324,6 +327,16 @@ def _axis_formatter(unit: str) -> Callable[[float], str]:
     if unit == "pct":
         return lambda value: f"{_exact(value)}%"
     return _exact
+
+
+def _money(values: object, language: str) -> tuple[Callable[[object], str], str]:
+    """A formatter for every amount of one table, in the unit its largest amount calls for
+    (`i18n.cny_scale`), and that unit for the column headings: one unit per table."""
+    scale = cny_scale(list(values), language)  # type: ignore[call-overload]
+    return (
+        lambda value: fmt_cny_scaled(value, scale, language),
+        cny_unit_text(scale, language),
+    )
 
 
 def _tone(code: str, change: float | None, directions: dict[str, str]) -> str:
@@ -674,6 +687,7 @@ def churn_reason_blocks(inputs: Inputs) -> list[Block]:
     if found is None:
         return [inputs.no_indicator("B5")]
     year, reasons = found
+    money, money_unit = _money(reasons["lost_revenue"], language)
     blocks: list[Block] = [
         Chart(
             Markup(
@@ -692,14 +706,14 @@ def churn_reason_blocks(inputs: Inputs) -> list[Block]:
                 inputs.t("reason"),
                 inputs.t("customers_lost"),
                 inputs.t("share"),
-                inputs.t("lost_revenue"),
+                f"{inputs.t('lost_revenue')} ({money_unit})",
             ],
             [
                 [
                     label(row["reason"], language),
                     fmt_count(row["customers"], language),
                     fmt_rate(row["share"], language),
-                    fmt_cny(row["lost_revenue"], language),
+                    money(row["lost_revenue"]),
                 ]
                 for _, row in reasons.iterrows()
             ],
@@ -955,13 +969,22 @@ def _equity_bridge_blocks(inputs: Inputs) -> list[Block]:
         )
     ]
     rows = []
-    for part in ("contract", "transactional", "total"):
+    parts = ("contract", "transactional", "total")
+    money, money_unit = _money(
+        [
+            get(line, part)
+            for line in ("t12m_revenue_cny", "t12m_margin_cny", "customer_equity_margin_cny")
+            for part in parts
+        ],
+        language,
+    )
+    for part in parts:
         rows.append(
             [
                 inputs.t(f"part_{part}"),
-                fmt_cny(get("t12m_revenue_cny", part), language),
-                fmt_cny(get("t12m_margin_cny", part), language),
-                fmt_cny(get("customer_equity_margin_cny", part), language),
+                money(get("t12m_revenue_cny", part)),
+                money(get("t12m_margin_cny", part)),
+                money(get("customer_equity_margin_cny", part)),
                 fmt_ratio(get("equity_to_t12m_margin", part), language),
                 fmt_rate(get("model_retention_rate", part), language)
                 if part != "total"
@@ -1047,21 +1070,24 @@ def clv_section(inputs: Inputs) -> Section:
                     )
                 )
             )
+            money, money_unit = _money(
+                [*rows["equity_cny"], *rows["equity_lower_cny"], *rows["equity_upper_cny"]],
+                language,
+            )
             section.blocks.append(
                 Table(
                     [
                         inputs.t("slice"),
                         inputs.t("customers"),
-                        inputs.t("equity"),
-                        inputs.t("interval"),
+                        f"{inputs.t('equity')} ({money_unit})",
+                        f"{inputs.t('interval')} ({money_unit})",
                     ],
                     [
                         [
                             label(row["slice_value"], language),
                             fmt_count(row["customers"], language),
-                            fmt_cny(row["equity_cny"], language),
-                            f"{fmt_cny(row['equity_lower_cny'], language)} – "
-                            f"{fmt_cny(row['equity_upper_cny'], language)}",
+                            money(row["equity_cny"]),
+                            f"{money(row['equity_lower_cny'])} – {money(row['equity_upper_cny'])}",
                         ]
                         for _, row in rows.iterrows()
                     ],
@@ -1345,12 +1371,15 @@ def at_risk_section(inputs: Inputs) -> Section:
             )
         )
     )
+    money, money_unit = _money(
+        [] if rows is None else [*rows["value"], *rows["value_at_risk"]], language
+    )
     headers = [
         inputs.t("rank"),
         inputs.t("customer_id"),
         inputs.t("risk"),
-        inputs.t("value_cny"),
-        inputs.t("value_at_risk_cny"),
+        f"{inputs.t('value_cny')} ({money_unit})",
+        f"{inputs.t('value_at_risk_cny')} ({money_unit})",
         inputs.t("reasons"),
     ]
     if rows is not None:
@@ -1362,8 +1391,8 @@ def at_risk_section(inputs: Inputs) -> Section:
                         str(rank),
                         str(row.customer_id),
                         fmt_rate(row.risk, language),
-                        fmt_cny(row.value, language),
-                        fmt_cny(row.value_at_risk, language),
+                        money(row.value),
+                        money(row.value_at_risk),
                         _reasons_text(row, language),
                     ]
                     for rank, row in enumerate(rows.itertuples(index=False), start=1)
@@ -1382,15 +1411,16 @@ def at_risk_section(inputs: Inputs) -> Section:
                 )
             )
         )
+        lost_money, lost_unit = _money(lost["value"], language)
         section.blocks.append(
             Table(
-                [headers[i] for i in (0, 1, 2, 3, 5)],
+                [*headers[:3], f"{inputs.t('value_cny')} ({lost_unit})", headers[5]],
                 [
                     [
                         str(rank),
                         str(row.customer_id),
                         fmt_rate(row.risk, language),
-                        fmt_cny(row.value, language),
+                        lost_money(row.value),
                         _reasons_text(row, language),
                     ]
                     for rank, row in enumerate(lost.itertuples(index=False), start=1)
