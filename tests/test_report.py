@@ -1054,6 +1054,7 @@ def test_cohort_chart_and_table_show_the_same_cohorts(reports):
 
 def test_nps_by_industry_shows_sample_sizes(reports):
     en, zh = reports["en"], reports["zh"]
+    assert "Service quality (n = 60)<" in en  # the satisfaction dimensions' respondents
     assert "Manufacturing (n = 40)<" in en and "Retail (n = 20) *<" in en
     assert "Fewer than 30 respondents: a small sample" in visible_text(en)
     assert "(n = 20) *" in zh and "受访人数少于 30" in visible_text(zh)

@@ -484,7 +484,10 @@ def satisfaction_section(inputs: Inputs) -> Section:
         Chart(
             Markup(
                 svg.hbar_chart(
-                    [label(v, language) for v, _ in current],
+                    [
+                        _sample_label(label(v, language), rows.iloc[-1]["n"], inputs)
+                        for v, rows in current
+                    ],
                     [float(rows.iloc[-1]["value"]) for _, rows in current],
                     title=title,
                     x_format=_formatter("pct", language),
@@ -495,6 +498,8 @@ def satisfaction_section(inputs: Inputs) -> Section:
             )
         )
     )
+    if any((_number(rows.iloc[-1]["n"]) or 0) < NPS_SMALL_SAMPLE for _, rows in current):
+        section.blocks.append(Note(inputs.t("nps_small_sample", n=NPS_SMALL_SAMPLE)))
     table_rows = []
     for variant, rows in current:
         latest = rows.iloc[-1]
