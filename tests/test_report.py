@@ -336,6 +336,7 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
             create table analytics.clv_model_fits as select * from (values
                 ('bgnbd', 'all', 'r', 0.243, 0.012, -9582.4, 2357, true),
                 ('bgnbd', 'all', 'alpha', 4.414, 0.31, -9582.4, 2357, true),
+                ('sbg', 'accounting', 'alpha', 23.45, 308.5, -229.9, 336, true),
                 ('paretonbd', 'all', 'r', 0.553, 0.05, -9595.0, 2357, false)
             ) as t(model, cohort, parameter, estimate, std_error, log_likelihood, n, is_chosen)
             """
@@ -693,7 +694,12 @@ def test_churn_reasons_cohorts_complaints_and_concentration(reports):
 
 def test_clv_models_show_the_chosen_fits(reports):
     en = visible_text(reports["en"])
-    assert re.search(r"bgnbd\s+all\s+alpha\s+4\.414\s+0\.31\s+-9,582\s+2,357", en)
+    assert re.search(r"bgnbd\s+All customers\s+alpha\s+4\.414\s+0\.31\s+-9,582\s+2,357", en)
+    # the sBG fit of the accounting product line: 23.45 ± 308.5, named as poorly identified
+    assert re.search(r"sbg\s+accounting\s+alpha\s+23\.45\s+308\.5", en)
+    assert "Poorly identified (standard error larger than the estimate): sbg · accounting." in en
+    zh = visible_text(reports["zh"])
+    assert re.search(r"sbg\s+会计\s+alpha", zh) and "全部客户" in zh
     assert "paretonbd" not in en
 
 

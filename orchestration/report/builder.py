@@ -1160,14 +1160,35 @@ def appendix_section(inputs: Inputs) -> Section:
     fits, note = _rows_or_note(inputs.results["clv_model_fits"], inputs, "analytics.clv_model_fits")
     if fits is None:
         section.blocks.append(note)
-    else:
-        section.blocks.append(
-            Table(
-                [label(c, language) for c in fits.columns],
-                [[_cell(v, language) for v in row] for row in fits.itertuples(index=False)],
-                [pd.api.types.is_numeric_dtype(fits[c]) for c in fits.columns],
-            )
+        return section
+    section.blocks.append(Paragraph(inputs.t("appendix_models")))
+    fits = fits.copy()
+    for column in ("model", "cohort"):  # codes in words (product lines, "all")
+        if column in fits.columns:
+            fits[column] = [label(v, language) for v in fits[column]]
+    section.blocks.append(
+        Table(
+            [label(c, language) for c in fits.columns],
+            [[_cell(v, language) for v in row] for row in fits.itertuples(index=False)],
+            [pd.api.types.is_numeric_dtype(fits[c]) for c in fits.columns],
         )
+    )
+    if {"estimate", "std_error"} <= set(fits.columns):
+        loose = fits[fits["std_error"].abs() > fits["estimate"].abs()]
+        if len(loose):
+            section.blocks.append(
+                Note(
+                    inputs.t(
+                        "appendix_loose",
+                        fits=", ".join(
+                            dict.fromkeys(
+                                f"{m} · {c}"
+                                for m, c in zip(loose["model"], loose["cohort"], strict=True)
+                            )
+                        ),
+                    )
+                )
+            )
     return section
 
 

@@ -80,6 +80,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "n:受访人数。* 受访人数少于 {n}:样本较小,请谨慎解读。",
     },
     "sec_appendix": {"en": "Technical appendix", "zh": "技术附录"},
+    "appendix_models": {
+        "en": "The fitted parameters of the chosen CLV models, for the analyst who checks the "
+        "valuation: BG/NBD or Pareto/NBD for repeat purchases, Gamma-Gamma for spend per "
+        "order, shifted-beta-geometric (sBG) for contract renewals, by product line.",
+        "zh": "所选客户终身价值模型的拟合参数,供核查估值的分析人员参考:BG/NBD 或 Pareto/NBD "
+        "用于复购,Gamma-Gamma 用于单笔消费额,移位贝塔几何(sBG)模型按产品线用于合同续约。",
+    },
+    "appendix_loose": {
+        "en": "Poorly identified (standard error larger than the estimate): {fits}. Their "
+        "values rest on few renewals; read them with care.",
+        "zh": "识别不足(标准误大于估计值):{fits}。其数值依据的续约很少,请谨慎解读。",
+    },
     "clv_models_in_appendix": {
         "en": "The fitted parameters of the CLV models are in the technical appendix.",
         "zh": "客户终身价值模型的拟合参数见技术附录。",
@@ -466,6 +478,14 @@ STRINGS: dict[str, dict[str, str]] = {
 
 # Codes the marts carry, in both languages. Unknown codes are printed as they are.
 LABELS: dict[str, dict[str, str]] = {
+    "accounting": {"en": "accounting", "zh": "会计"},
+    "automation": {"en": "automation", "zh": "自动化"},
+    "consulting": {"en": "consulting", "zh": "咨询"},
+    "design": {"en": "design", "zh": "设计"},
+    "maintenance": {"en": "maintenance", "zh": "维护"},
+    "software": {"en": "software", "zh": "软件"},
+    "system_integration": {"en": "system integration", "zh": "系统集成"},
+    "training": {"en": "training", "zh": "培训"},
     "green": {"en": "green", "zh": "绿"},
     "yellow": {"en": "yellow", "zh": "黄"},
     "red": {"en": "red", "zh": "红"},
