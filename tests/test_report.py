@@ -1072,3 +1072,22 @@ def test_the_chinese_report_is_in_chinese_only(reports):
     assert not re.search(r"[A-Za-z]{2,}[A-Za-z ]* / [\u4e00-\u9fff]", zh)
     for key in ("sec_retention", "customers", "period", "sec_management", "base_indices"):
         assert STRINGS[key]["en"].split("{")[0] not in zh, key
+
+
+def test_empty_tables_of_the_added_sections_give_notes(tmp_path):
+    database = make_warehouse(tmp_path / "wh.duckdb")
+    tables = (
+        "analytics.management_level",
+        "analytics.customer_indices",
+        "analytics.loyalty_extra_revenue",
+        "loyalty_benchmarks",
+    )
+    with duckdb.connect(str(database)) as con:
+        for table in tables:
+            con.execute(f"delete from {table}")
+        con.execute("delete from loyalty_indicators where indicator_code in ('C1', 'C3', 'F9')")
+    en = build_report(database, tmp_path / "r.html", "en", AS_OF).read_text(encoding="utf-8")
+    for table in tables:
+        assert f"not available in this warehouse: {table}" in en, table
+    assert "not available in this warehouse: loyalty_indicators (C1, C2, C3, C4, C5" in en
+    assert "not available in this warehouse: loyalty_indicators (F9)" in en
