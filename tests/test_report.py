@@ -1091,3 +1091,21 @@ def test_empty_tables_of_the_added_sections_give_notes(tmp_path):
         assert f"not available in this warehouse: {table}" in en, table
     assert "not available in this warehouse: loyalty_indicators (C1, C2, C3, C4, C5" in en
     assert "not available in this warehouse: loyalty_indicators (F9)" in en
+
+
+def test_each_section_states_its_customer_base(reports):
+    """One sentence each, with the hand-set counts: 115 active at the end of 2025 Q4
+    (loyalty_retention), 10 valued (customer_equity), 4 of 5 with revenue (concentration),
+    11 active in the matrix, 100 in the management window, 3 scored, 125 (C1's n)."""
+    en = re.sub(r"\s+", " ", visible_text(reports["en"]))
+    for sentence in (
+        "Customer base: 115 customers active at the end of 2025 Q4, the latest complete quarter.",
+        "Customer base: the 10 customers valued at 2025-12-31",
+        "Customer base: the 4 customers with revenue in the 12 months to the as-of date, of 5",
+        "Customer base: the 11 customers active at 2025-12-31",
+        "Customer base: 100 customers of the company",
+        "Customer base: 3 customers scored at 2025-12-31.",
+        "Customer base: 125 customers (C1's n) in 2025 Q4",
+    ):
+        assert sentence in en, sentence
+    assert visible_text(reports["zh"]).count("客户基数:") == en.count("Customer base:") == 11

@@ -444,6 +444,16 @@ def kpi_section(inputs: Inputs) -> Section:
                 spark=None,
             )
         )
+    if isinstance(retention, pd.DataFrame) and len(retention):
+        section.blocks.append(
+            Paragraph(
+                inputs.t(
+                    "base_kpis",
+                    n=fmt_count(retention.iloc[-1]["customers_at_end"], inputs.language),
+                    period=inputs.period(retention.iloc[-1]["period_start_on"]),
+                )
+            )
+        )
     section.blocks.append(Cards(cards))
     if missing_codes and not indicators.unavailable:
         section.blocks.append(Note(inputs.t("kpi_missing", codes=", ".join(missing_codes))))
@@ -1035,6 +1045,17 @@ def clv_section(inputs: Inputs) -> Section:
         "analytics.customer_equity (F8), analytics.customer_equity_bridge, "
         "analytics.customer_clv (F7)",
     )
+    total_row = _equity_total(inputs)
+    if total_row is not None:
+        section.blocks.append(
+            Paragraph(
+                inputs.t(
+                    "base_equity",
+                    n=fmt_count(total_row["customers"], language),
+                    as_of=inputs.as_of.isoformat(),
+                )
+            )
+        )
     section.blocks.append(Heading(f"F8 {inputs.t('sub_equity')}"))
     equity, note = _rows_or_note(inputs.results["equity"], inputs, "analytics.customer_equity")
     if equity is None:
@@ -1220,6 +1241,15 @@ def concentration_section(inputs: Inputs) -> Section:
         section.blocks.append(note)
     else:
         row = concentration.iloc[0]
+        section.blocks.append(
+            Paragraph(
+                inputs.t(
+                    "base_concentration",
+                    n=fmt_count(row["customers_with_revenue"], language),
+                    customers=fmt_count(row["customers"], language),
+                )
+            )
+        )
         section.blocks.append(
             Table(
                 [inputs.t("indicator"), inputs.t("value")],

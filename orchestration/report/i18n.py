@@ -70,6 +70,22 @@ STRINGS: dict[str, dict[str, str]] = {
     "sec_benchmarks": {"en": "Industry benchmarks", "zh": "行业基准对比"},
     "sec_costs": {"en": "Acquisition versus retention cost", "zh": "获客成本与保留成本"},
     "sec_extra_revenue": {"en": "Extra revenue from loyalty", "zh": "忠诚度带来的额外收入"},
+    "base_kpis": {
+        "en": "Customer base: {n} customers active at the end of {period}, the latest complete "
+        "quarter.",
+        "zh": "客户基数:{period}(最近一个完整季度)末的 {n} 位活跃客户。",
+    },
+    "base_equity": {
+        "en": "Customer base: the {n} customers valued at {as_of} (every customer the CLV "
+        "models score, churned customers included).",
+        "zh": "客户基数:截至 {as_of} 估值的 {n} 位客户(客户终身价值模型评估的全部客户,"
+        "含已流失客户)。",
+    },
+    "base_concentration": {
+        "en": "Customer base: the {n} customers with revenue in the 12 months to the as-of "
+        "date, of {customers} customers.",
+        "zh": "客户基数:截至报告日期 12 个月内有收入的 {n} 位客户(共 {customers} 位客户)。",
+    },
     "base_segments": {
         "en": "Customer base: the {n} customers active at {as_of} (churned customers are left "
         "out).",
