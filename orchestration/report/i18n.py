@@ -637,7 +637,10 @@ def reason_label(reason: object, language: str) -> str:
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN, or pandas' NA (a null of a nullable integer column)."""
+    if value is None or type(value).__name__ == "NAType":
+        return True
+    return isinstance(value, float) and math.isnan(value)
 
 
 def fmt_count(value: object, language: str) -> str:
