@@ -1,5 +1,5 @@
 """The report in a real browser: headless Chromium opens the file offline, runs into no error,
-shows the Chinese headings and draws something.
+shows the Chinese headings, draws something, and draws every section (Chinese and English).
 
 Console errors are caught by a script the test puts at the top of a copy of the report
 (before its Content-Security-Policy, which forbids scripts in the report itself): it records
@@ -84,10 +84,20 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def report_zh(tmp_path_factory) -> str:
+def reports(tmp_path_factory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("browser")
     database = make_warehouse(folder / "wh.duckdb")
-    return build_report(database, folder / "report.html", "zh", AS_OF).read_text(encoding="utf-8")
+    return {
+        language: build_report(
+            database, folder / f"report_{language}.html", language, AS_OF
+        ).read_text(encoding="utf-8")
+        for language in ("zh", "en")
+    }
+
+
+@pytest.fixture(scope="module")
+def report_zh(reports) -> str:
+    return reports["zh"]
 
 
 def with_catcher(document: str, *, head_extra: str = "", body_extra: str = "") -> str:
@@ -237,7 +247,7 @@ def test_report_opens_without_errors_in_chinese(chromium, report_zh, tmp_path):
         if key.startswith("sec_"):
             assert f"<h2>{words['zh']}</h2>" in dom, key
     assert "<h2>Retention and churn</h2>" not in dom
-    assert dom.count("<svg") == 22
+    assert dom.count("<svg") == 23
 
 
 def test_the_error_catcher_catches(chromium, report_zh, tmp_path):
@@ -270,3 +280,93 @@ def test_screenshot_is_not_blank(chromium, report_zh, tmp_path):
     assert blue > 2000, f"only {blue} pixels of the chart colour: charts not drawn?"
     header_total, header_ink, _ = pixel_counts(rows[:200], bpp)
     assert header_ink / header_total > 0.01, "the title area is blank"
+
+
+# ------------------------------------------------------------------ every section
+
+SLOT = 600  # pixels of screen each section gets in the section-by-section screenshot
+SECTION = re.compile(r'<section id="([a-z_]+)">.*?</section>', re.S)
+# One section per slot of SLOT pixels, from the top of the page: the header, the footer and
+# margins out of the way, each section clipped to its slot so its place on the screen is known.
+SLOTS_STYLE = f"""<style>
+  header, footer {{ display: none !important; }}
+  body {{ padding: 0 32px !important; }}
+  main > section {{ height: {SLOT}px; overflow: hidden; margin: 0; }}
+  main > section > h2 {{ margin: 0 0 12px; height: 40px; }}
+</style>
+"""
+
+
+def section_texts(document: str) -> dict[str, str]:
+    """Each section's visible text after its heading, by section id."""
+    texts = {}
+    for match in SECTION.finditer(document):
+        body = re.sub(r"<h2>.*?</h2>", " ", match.group(0), count=1, flags=re.S)
+        body = re.sub(r"<svg.*?</svg>", " [chart] ", body, flags=re.S)
+        texts[match.group(1)] = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()
+    return texts
+
+
+def section_ink(chromium: str, document: str, tmp_path: Path) -> dict[str, float]:
+    """The share of non-white pixels below the heading in each section's slot of a screenshot
+    of the report laid out one section per slot."""
+    ids = [match.group(1) for match in SECTION.finditer(document)]
+    head_end = document.index("</head>")
+    page = tmp_path / "sections.html"
+    page.write_text(document[:head_end] + SLOTS_STYLE + document[head_end:], encoding="utf-8")
+    shot = tmp_path / "sections.png"
+    result = subprocess.run(
+        [
+            chromium,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--window-size={WINDOW[0]},{SLOT * len(ids)}",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
+    width, height, bpp, rows = decode_png(shot)
+    assert height == SLOT * len(ids), (width, height)
+    ink = {}
+    for index, section_id in enumerate(ids):
+        body = rows[index * SLOT + 52 : (index + 1) * SLOT]  # below the heading's rule
+        total, non_white, _ = pixel_counts(body, bpp)
+        ink[section_id] = non_white / total
+    return ink
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_section_is_drawn_and_has_content(chromium, reports, language, tmp_path):
+    document = reports[language]
+    texts = section_texts(document)
+    assert len(texts) == sum(1 for key in STRINGS if key.startswith("sec_")), sorted(texts)
+    for section_id, body in texts.items():
+        assert len(body) >= 20, (section_id, body)
+    ink = section_ink(chromium, document, tmp_path)
+    assert set(ink) == set(texts)
+    for section_id, share in ink.items():
+        assert share > 0.004, f"section {section_id} ({language}) looks blank: {share:.4%} ink"
+
+
+def test_a_blank_section_is_caught(chromium, reports, tmp_path):
+    """Negative control: a section emptied of everything but its heading fails the check."""
+    document = re.sub(
+        r'(<section id="indices">\s*<h2>.*?</h2>).*?(</section>)',
+        r"\1\2",
+        reports["en"],
+        count=1,
+        flags=re.S,
+    )
+    assert section_texts(document)["indices"] == ""
+    ink = section_ink(chromium, document, tmp_path)
+    assert ink["indices"] < 0.004 < ink["management"], ink

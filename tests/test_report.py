@@ -17,11 +17,13 @@ import pytest
 
 from orchestration.report import build_report, svg
 from orchestration.report.__main__ import main
-from orchestration.report.builder import period_cutoff
+from orchestration.report.builder import _axis_formatter, period_cutoff
 from orchestration.report.i18n import (
     STRINGS,
+    cny_scale,
     fmt_change,
     fmt_cny,
+    fmt_cny_scaled,
     fmt_count,
     fmt_nps,
     fmt_pct,
@@ -82,6 +84,16 @@ INDICATOR_ROWS = [
     ("B5", "lost_revenue:price", "year", "2025-01-01", 1234567, 1, 1234567, "cny", 6),
     ("B5", "lost_revenue:service", "year", "2025-01-01", 45678, 1, 45678, "cny", 3),
     ("B6", "standard", "year", "2025-01-01", 1280245, 1, 1280245, "cny", 9),
+    # engagement, referral and cost: the sections' tables show the 2025 Q4 rows
+    ("C1", "standard", "quarter", "2025-07-01", 180, 120, 1.5, "per_customer", 120),
+    ("C1", "standard", "quarter", "2025-10-01", 200, 125, 1.6, "per_customer", 125),
+    ("C3", "standard", "quarter", "2025-07-01", 2160, 120, 18.0, "pct", 120),
+    ("C3", "standard", "quarter", "2025-10-01", 2562.5, 125, 20.5, "pct", 125),
+    ("E1", "standard", "quarter", "2025-10-01", 5, 125, 0.04, "rate", 125),
+    ("F9", "cac", "quarter", "2025-07-01", 300000, 10, 30000, "cny", 10),
+    ("F9", "cac", "quarter", "2025-10-01", 250000, 10, 25000, "cny", 10),
+    ("F9", "retention_cost", "quarter", "2025-10-01", 50000, 100, 500, "cny", 100),
+    ("F9", "cac_to_retention", "quarter", "2025-10-01", 25000, 500, 50, "ratio", 125),
 ]
 NAMES = {
     "B1": ("Retention rate", "客户留存率"),
@@ -99,6 +111,10 @@ NAMES = {
     "D2": ("Complaint resolution rate", "投诉解决率"),
     "D3": ("Complaint handling speed", "投诉处理速度"),
     "D5": ("Complaint categories", "投诉类别"),
+    "C1": ("Interaction frequency", "互动频率"),
+    "C3": ("Engagement (%)", "客户参与度"),
+    "E1": ("Referral rate", "推荐率"),
+    "F9": ("Acquisition cost vs retention cost", "获客成本与保留成本"),
 }
 # 25 scored customers, risk 1.00, 0.96, …, 0.04; value 1,000 × rank. Risk ≥ 0.5: the first
 # 13 (0.52 is the 13th), holding 1,000 × (1 + … + 13) = 91,000.
@@ -152,11 +168,12 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
             "values (?, ?, ?, ?, ?, ?, 'company', 'all', ?, ?, ?, ?, ?)",
             [code, variant, en, zh, grain, start, num, den, value, unit, n],
         )
-    for industry, nps in (("manufacturing", 30.0), ("retail", -5.0)):
+    # manufacturing 40 respondents; retail 20, a small sample (fewer than 30)
+    for industry, nps, n in (("manufacturing", 30.0, 40), ("retail", -5.0, 20)):
         con.execute(
             "insert into loyalty_indicators values ('E3', 'standard', 'Net promoter score', "
-            "'净推荐值(NPS)', 'year', '2025-01-01', 'industry', ?, 0, 1, ?, 'nps', 20)",
-            [industry, nps],
+            "'净推荐值(NPS)', 'year', '2025-01-01', 'industry', ?, 0, 1, ?, 'nps', ?)",
+            [industry, nps, n],
         )
     con.execute(
         """
@@ -198,7 +215,8 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
             ('2025-Q1', date '2025-01-01', 0, date '2025-01-01', false, 20, 20, 1.0),
             ('2025-Q1', date '2025-01-01', 1, date '2025-04-01', false, 20, 17, 0.85),
             ('2025-Q1', date '2025-01-01', 2, date '2025-07-01', false, 20, 15, 0.75),
-            ('2025-Q1', date '2025-01-01', 3, date '2025-10-01', false, 20, 14, 0.7)
+            ('2025-Q1', date '2025-01-01', 3, date '2025-10-01', false, 20, 14, 0.7),
+            ('2025-Q4', date '2025-10-01', 0, date '2025-10-01', false, 30, 30, 1.0)
         ) as t(cohort_label, cohort_start_on, periods_since_acquisition,
                observed_period_start_on, is_partial_period, cohort_size, customers_active,
                retention_rate)
@@ -219,8 +237,19 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
         """,
         list(SECRET_NAMES),
     )
+    # active: C001 and the 11 value × loyalty customers S001..S010, S999; churned: S100 and
+    # S101 (segmented high value high loyalty, which the matrix must not count)
     con.execute(
-        "create table customer_facts as select 'C001' as customer_id, date '2025-12-31' as as_of_on"
+        """
+        create table customer_facts as
+        select customer_id, date '2025-12-31' as as_of_on, customer_id not in ('S100', 'S101')
+            as is_active
+        from (
+            select 'C001' as customer_id
+            union all select 'S' || lpad(cast(i as varchar), 3, '0') from range(1, 11) as r(i)
+            union all select 'S999' union all select 'S100' union all select 'S101'
+        )
+        """
     )
     # the Lorenz curve of revenue 100, 200, 300, 400 at 12.5 % steps (linear between
     # customers: half of the smallest holds 5 %); a region without revenue
@@ -307,6 +336,7 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
             create table analytics.clv_model_fits as select * from (values
                 ('bgnbd', 'all', 'r', 0.243, 0.012, -9582.4, 2357, true),
                 ('bgnbd', 'all', 'alpha', 4.414, 0.31, -9582.4, 2357, true),
+                ('sbg', 'accounting', 'alpha', 23.45, 308.5, -229.9, 336, true),
                 ('paretonbd', 'all', 'r', 0.553, 0.05, -9595.0, 2357, false)
             ) as t(model, cohort, parameter, estimate, std_error, log_likelihood, n, is_chosen)
             """
@@ -329,6 +359,10 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
                 )
         con.execute(
             "insert into analytics.customer_segments values "
+            "('S100', 'value_loyalty', 'high_value_high_loyalty', 'Core customers', "
+            "'核心客户(高价值高忠诚)', 'Retain', '保持'), "
+            "('S101', 'value_loyalty', 'high_value_high_loyalty', 'Core customers', "
+            "'核心客户(高价值高忠诚)', 'Retain', '保持'), "
             "('S999', 'value_loyalty', null, null, null, null, null), "
             "('S001', 'rfm', 'important_value', 'Important value customers', '重要价值客户', "
             "'Retain', '保持')"
@@ -362,8 +396,100 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
                 gross_revenue_retention_rate, net_revenue_retention_rate, is_complete_period)
             """
         )
+        make_management_tables(con)
+    make_referral_tables(con)
     con.close()
     return path
+
+
+def make_management_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """management_level, customer_indices, index_weights and loyalty_extra_revenue, by hand."""
+    con.execute(
+        """
+        create table analytics.management_level as select * from (values
+            ('company', 'all', 'current', 100, 80.0, 55.0, 0.2, 0.1, 60.0, 62.5, 'yellow', 57.5,
+                5.0),
+            ('company', 'all', 'previous', 90, 70.0, 50.0, 0.3, 0.2, 50.0, 57.5, 'yellow', null,
+                null),
+            ('team', 'East team', 'current', 60, 85.0, 60.0, 0.1, 0.05, 65.0, 71.25, 'green',
+                61.25, 10.0),
+            ('account_manager', 'M001', 'current', 40, 90.0, 65.0, 0.0, 0.0, 70.0, 80.0,
+                'green', 77.5, 2.5),
+            ('account_manager', 'M002', 'current', 20, 75.0, 50.0, 0.5, 0.25, 55.0, 45.5,
+                'red', 50.0, -4.5),
+            ('account_manager', 'M002', 'previous', 20, 74.0, 49.0, 0.4, 0.2, 54.0, 50.0,
+                'yellow', null, null)
+        ) as t(unit_type, unit_id, "window", customers, satisfaction_pct, loyalty_index_pct,
+               complaints_per_customer, churn_rate, engagement_pct, management_level_pct,
+               band, previous_pct, change_points)
+        """
+    )
+    con.execute(
+        """
+        alter table analytics.management_level add column window_start_on date
+            default date '2025-01-01';
+        alter table analytics.management_level add column window_end_on date
+            default date '2025-12-31';
+        """
+    )
+    # loyalty 80, 60, 40 (mean 60.0); before 70 and 30 for two of them (mean 50.0, now 60.0)
+    # value 50, 30, 10 (mean 30.0); before 40 for one (mean 40.0, now 50.0); one unscored
+    con.execute(
+        """
+        create table analytics.customer_indices as select * from (values
+            ('C001', date '2025-12-31', 80.0, 'green', 70.0, 'up', 50.0, 'yellow', 40.0, 'up'),
+            ('C002', date '2025-12-31', 60.0, 'yellow', null, null, 30.0, 'red', null, null),
+            ('C003', date '2025-12-31', 40.0, 'red', 30.0, 'up', 10.0, 'red', null, null),
+            ('C004', date '2025-12-31', null, null, null, null, null, null, null, null)
+        ) as t(customer_id, as_of, loyalty_index_pct, loyalty_band, loyalty_previous_pct,
+               loyalty_trend, value_index_pct, value_band, value_previous_pct, value_trend);
+        create table analytics.index_weights as select * from (values
+            ('H1', 'Loyalty index (%)', '客户忠诚度指数', 'expert', 'B1', 'Retention rate',
+                '客户留存率', 0.6, true),
+            ('H1', 'Loyalty index (%)', '客户忠诚度指数', 'expert', 'A2',
+                'Satisfaction score (%)', '满意度(%)', 0.4, true),
+            ('H1', 'Loyalty index (%)', '客户忠诚度指数', 'entropy', 'B1', 'Retention rate',
+                '客户留存率', 0.9, false)
+        ) as t(index_code, index_name_en, index_name_zh, weighting_method, indicator_code,
+               indicator_name_en, indicator_name_zh, weight, is_applied);
+        create table analytics.loyalty_extra_revenue as select * from (values
+            (date '2025-01-01', date '2025-12-31', 'green', 100, 10, 50000.0, 150000.0,
+                100000.0, 1000000.0)
+        ) as t(window_start_on, window_end_on, top_band, customers, top_customers,
+               base_average_revenue_cny, top_average_revenue_cny, extra_per_customer_cny,
+               extra_revenue_cny)
+        """
+    )
+
+
+def make_referral_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """fct_referrals, fct_reviews and loyalty_benchmarks: 3 referrals in the year to AS_OF
+    by 2 customers, 1 converted (the 2024 one is older); 2 reviews by 2 customers, 1
+    positive (the 2026 one is later); B1 against one benchmark in 2025 (2026 is later)."""
+    con.execute(
+        """
+        create table fct_referrals as select * from (values
+            ('R1', 'C001', 'N1', date '2025-03-01', true),
+            ('R2', 'C001', 'N2', date '2025-06-01', false),
+            ('R3', 'C002', 'N3', date '2025-12-31', false),
+            ('R4', 'C003', 'N4', date '2024-12-31', true)
+        ) as t(referral_id, referrer_customer_id, referred_customer_id, referred_on,
+               is_converted);
+        create table fct_reviews as select * from (values
+            ('V1', 'C001', date '2025-05-01', 'positive', 5),
+            ('V2', 'C002', date '2025-07-01', 'negative', 2),
+            ('V3', 'C003', date '2026-01-02', 'positive', 5)
+        ) as t(review_id, customer_id, published_on, sentiment, rating);
+        create table loyalty_benchmarks as select * from (values
+            (date '2025-01-01', 'B1', 'standard', 'Retention rate', '客户留存率', 'rate',
+                0.88, 130, 'manufacturing', 0.85, 'better', true, true),
+            (date '2026-01-01', 'B1', 'standard', 'Retention rate', '客户留存率', 'rate',
+                0.5, 10, 'manufacturing', 0.85, 'worse', true, true)
+        ) as t(period_start_on, indicator_code, indicator_variant, indicator_name_en,
+               indicator_name_zh, unit, our_value, n, benchmark_industry, benchmark_value,
+               comparison, is_example_benchmark, is_unit_consistent)
+        """
+    )
 
 
 @pytest.fixture(scope="module")
@@ -504,14 +630,21 @@ def test_numbers_equal_the_mart_values(reports, warehouse):
             "select equity_margin_cny, equity_margin_lower_cny, equity_margin_upper_cny "
             "from analytics.customer_equity"
         ).fetchall()
-    assert len(latest) == 30  # code × variant × grain series in INDICATOR_ROWS
+    assert len(latest) == 36  # code × variant × grain series in INDICATOR_ROWS
     for code, variant, value, unit in latest:
-        assert fmt_value(value, unit, "en") in en, (code, variant, value, unit)
+        # amounts in tables are in one unit per table: F9's plain CNY, B5's lost revenue CNY m
+        scale = {"F9": 1.0, "B5": 1e6}.get(code)
+        shown = (
+            fmt_cny_scaled(value, scale, "en")
+            if scale and unit == "cny"
+            else fmt_value(value, unit, "en")
+        )
+        assert shown in en, (code, variant, value, unit)
     for customers, seed_rate in retention:
         assert fmt_count(customers, "en") in en and fmt_rate(seed_rate, "en") in en
-    for row in equity:
+    for row in equity:  # the total in its card, the slices in a table in plain CNY
         for amount in row:
-            assert fmt_cny(amount, "en") in en
+            assert fmt_cny(amount, "en") in en or fmt_cny_scaled(amount, 1.0, "en") in en
     # some of the same figures written out by hand
     text = visible_text(en)
     for expected in ("82.5%", "64.2%", "+5.0 pp", "91.3%", "30.0 h", "120.5 h", "+10.0"):
@@ -528,11 +661,14 @@ def test_periods_after_as_of_are_left_out(reports):
 
 def test_churn_reasons_cohorts_complaints_and_concentration(reports):
     en, zh = visible_text(reports["en"]), visible_text(reports["zh"])
-    # B5 2025: price 6 (66.7 %, CNY 1.23 m), service 3 (33.3 %); B6 CNY 1.28 m
-    assert re.search(r"Price\s+6\s+66\.7%\s+CNY 1\.23 m", en)
-    assert re.search(r"Service\s+3\s+33\.3%\s+CNY 45,678", en)
+    # B5 2025: price 6 (66.7 %, CNY 1.23 m), service 3 (33.3 %, CNY 0.046 m: one unit for
+    # the table, from its largest amount); B6 CNY 1.28 m
+    assert re.search(r"Price\s+6\s+66\.7%\s+1\.23\s", en)
+    assert re.search(r"Service\s+3\s+33\.3%\s+0\.046\s", en)
+    assert "(CNY m)" in en
     assert "Churn cost (B6), 2025: CNY 1.28 m" in en
-    assert re.search(r"价格\s+6\s+66\.7%\s+123\.46 万元", zh)
+    assert re.search(r"价格\s+6\s+66\.7%\s+123\.46\s", zh)
+    assert re.search(r"服务\s+3\s+33\.3%\s+4\.57\s", zh) and "(万元)" in zh
     # cohorts: size, then after 1, 2, 4, 8 quarters
     assert re.search(r"2024-Q4\s+10\s+90\.0%\s+80\.0%\s+60\.0%\s+—", en)
     assert re.search(r"2025-Q1\s+20\s+85\.0%\s+75\.0%\s+—\s+—", en)
@@ -558,7 +694,12 @@ def test_churn_reasons_cohorts_complaints_and_concentration(reports):
 
 def test_clv_models_show_the_chosen_fits(reports):
     en = visible_text(reports["en"])
-    assert re.search(r"bgnbd\s+all\s+alpha\s+4\.414\s+0\.31\s+-9,582\s+2,357", en)
+    assert re.search(r"bgnbd\s+All customers\s+alpha\s+4\.414\s+0\.31\s+-9,582\s+2,357", en)
+    # the sBG fit of the accounting product line: 23.45 ± 308.5, named as poorly identified
+    assert re.search(r"sbg\s+accounting\s+alpha\s+23\.45\s+308\.5", en)
+    assert "Poorly identified (standard error larger than the estimate): sbg · accounting." in en
+    zh = visible_text(reports["zh"])
+    assert re.search(r"sbg\s+会计\s+alpha", zh) and "全部客户" in zh
     assert "paretonbd" not in en
 
 
@@ -572,7 +713,7 @@ def test_the_equity_headline_is_on_margin_and_ties_out(reports):
     assert "it is 3.00× margin and 1.20× revenue" in en
     assert "would be worth CNY 45,000: not a value" in en
     assert "covers the uncertainty of the estimated model parameters only" in en
-    assert re.search(r"Contracts \(sBG\)\s+CNY 6,000\s+CNY 2,500\s+CNY 7,000\s+2\.80\s+90\.0%", en)
+    assert re.search(r"Contracts \(sBG\)\s+6,000\s+2,500\s+7,000\s+2\.80\s+90\.0%", en)
 
 
 def test_due_diligence_summary_quotes_the_marts(reports):
@@ -641,15 +782,16 @@ def test_at_risk_table_ranks_by_value_at_risk_with_the_lost_apart(reports):
     en = visible_text(reports["en"])
     zh = visible_text(reports["zh"])
     assert re.search(
-        r"\b1\s+C013\s+52\.0%\s+CNY 13,000\s+CNY 6,760\s+"
+        r"\b1\s+C013\s+52\.0%\s+13,000\s+6,760\s+"
         r"More complaints; few orders in the last 90 days",
         en,
     )
     # the three smallest values at risk of the 23 still active stay out: C002 (1,920) is one
     assert not re.search(r"\bC002\b", en)
     assert "Reported apart: 2 customers, holding CNY 26,000 of value" in en
-    assert re.search(r"\b1\s+C025\s+4\.0%\s+CNY 25,000\s+More complaints", en)
-    assert re.search(r"\b2\s+C001\s+100\.0%\s+CNY 1,000\s+More complaints", en)
+    assert re.search(r"\b1\s+C025\s+4\.0%\s+25,000\s+More complaints", en)
+    assert re.search(r"\b2\s+C001\s+100\.0%\s+1,000\s+More complaints", en)
+    assert "Value at stake (CNY)" in en and "预期损失 (万元)" in zh  # largest 13,000 元
     assert "近90天订单少" in zh and "few orders" not in zh
     assert "近90天订单少" not in en
     assert "长期未联系" in zh
@@ -658,6 +800,9 @@ def test_at_risk_table_ranks_by_value_at_risk_with_the_lost_apart(reports):
 def test_segments_matrix(reports):
     en = visible_text(reports["en"])
     assert re.search(r"Loyal with room to grow\s+Develop\s+4\s+36\.4%", en)
+    # 11 active customers; the churned S100 and S101 (core customers) are not counted
+    assert "Customer base: the 11 customers active at 2025-12-31" in en
+    assert re.search(r"Core customers\s+Retain\s+3\s+27\.3%", en)
     assert "1 customers could not be placed" in en
     assert "Important value customers" not in en  # rfm scheme rows stay out
     assert 'aria-label="Value × loyalty matrix"' in reports["en"]
@@ -665,14 +810,15 @@ def test_segments_matrix(reports):
 
 def test_svg_count(reports):
     """10 KPI sparklines (active customers, B1, B2, B7, B4, A2, A3, E3, D1, D2; E2 has one
-    period, B3 and F3 are absent) and 12 charts: satisfaction, retention, churn reasons,
+    period, B3 and F3 are absent) and 13 charts: satisfaction, retention, churn reasons,
     cohorts, NPS, NPS by industry, complaint resolution, complaint categories, equity by
-    industry, CLV histogram, Lorenz curve, value × loyalty grid."""
+    industry, CLV histogram, Lorenz curve, value × loyalty grid, engagement (C3; E1 has one
+    quarter, so no trend line)."""
     for document in reports.values():
         assert document.count('<svg class="sparkline"') == 10
-        assert document.count('<svg class="chart"') == 12
-        assert document.count("<svg") == 22
-        assert document.count("</svg>") == 22
+        assert document.count('<svg class="chart"') == 13
+        assert document.count("<svg") == 23
+        assert document.count("</svg>") == 23
 
 
 def test_self_contained_and_offline(reports):
@@ -727,6 +873,9 @@ MISSING_ANALYTICS = (
     "analytics.clv_model_fits",
     "analytics.customer_segments",
     "analytics.churn_early_warning",
+    "analytics.management_level",
+    "analytics.customer_indices",
+    "analytics.loyalty_extra_revenue",
 )
 
 
@@ -776,3 +925,187 @@ def test_a_missing_column_gives_a_note(tmp_path):
     )
     assert re.search(r"not available in this warehouse: analytics\.customer_equity \(.*equity", en)
     assert "C001" not in en  # the at-risk table is not drawn from half a table
+
+
+# ------------------------------------------------------------------ the sections added
+
+
+def section_text(document: str, section_id: str) -> str:
+    match = re.search(rf'<section[^>]*id="{section_id}".*?</section>', document, re.S)
+    assert match, f"no section {section_id}"
+    return re.sub(r"\s+", " ", visible_text(match.group(0)))
+
+
+def test_management_level_and_scorecards(reports):
+    en = section_text(reports["en"], "management")
+    assert "Customer base: 100 customers of the company in the current window" in en
+    assert "62.5%" in en and "+5.0 pp" in en
+    # current rows only, by management level: M001 (80.0%) before M002 (45.5%)
+    assert re.search(r"M001 40 90\.0% 65\.0% 0\.00 0\.0% 70\.0% 80\.0% green \+2\.5 pp", en)
+    assert re.search(r"M002 20 75\.0% 50\.0% 0\.50 25\.0% 55\.0% 45\.5% red -4\.5 pp", en)
+    assert en.index("M001") < en.index("M002") and en.count("M002") == 1
+    assert "East team 60" in en
+    zh = section_text(reports["zh"], "management")
+    assert "当前窗口(2025-01-01 至 2025-12-31)内公司的 100 位客户" in zh and "红" in zh
+
+
+def test_indices_with_trend_and_drivers(reports):
+    en = section_text(reports["en"], "indices")
+    assert "Customer base: 3 customers scored at 2025-12-31." in en
+    assert "H1 Loyalty index 3 60.0% 50.0% 60.0% 2 / 0 / 0 1 / 1 / 1" in en
+    assert "H2 Customer value index 3 30.0% 40.0% 50.0% 1 / 0 / 0 0 / 1 / 2" in en
+    assert "B1 Retention rate 60.0% expert weights" in en
+    assert "A2 Satisfaction score (%) 40.0% expert weights" in en
+    assert "entropy" not in en  # learnt but not applied
+
+
+def test_engagement_referral_and_costs(reports):
+    en = section_text(reports["en"], "engagement")
+    assert "Customer base: 125 customers (C1's n) in 2025 Q4" in en
+    assert "C1 Interaction frequency 2025 Q4 1.60 +0.10 125" in en
+    assert "C3 Engagement (%) 2025 Q4 20.5% +2.5 pp 125" in en
+    ref = section_text(reports["en"], "referral")
+    assert "E1 Referral rate 2025 Q4 4.0%" in ref
+    assert (
+        "3 referrals by 2 customers, 1 converted; 2 reviews by 2 customers, 50.0% positive" in ref
+    )
+    costs = section_text(reports["en"], "costs")
+    assert "10 customers acquired and 100 customers retained in 2025 Q4" in costs
+    # one unit for the table, from its largest amount (30,000 < 1 m): plain CNY
+    assert "(CNY)" in costs and "2025 Q3 30,000 — — 10" in costs
+    assert "2025 Q4 25,000 500 50.00 10" in costs
+    zh = section_text(reports["zh"], "costs")
+    assert "(万元)" in zh and "2025年Q4 2.50 0.050 50.00 10" in zh
+
+
+def test_benchmarks_and_extra_revenue(reports):
+    en = section_text(reports["en"], "benchmarks")
+    assert "B1 Retention rate Manufacturing 88.0% 85.0% better 130" in en.replace(
+        "manufacturing", "Manufacturing"
+    )
+    assert "50.0%" not in en  # the 2026 row is after as_of
+    assert "examples shipped with the project" in en
+    xr = section_text(reports["en"], "extra_revenue")
+    assert "100 customers with revenue from 2025-01-01 to 2025-12-31, 10 of them" in xr
+    assert "Amount (CNY m)" in xr and "Extra revenue from the top loyalty band 1.00" in xr
+    assert "Average revenue per customer, all customers 0.050" in xr
+    zh = section_text(reports["zh"], "extra_revenue")
+    assert "金额 (万元)" in zh and "100.00" in zh and "5.00" in zh
+
+
+def test_model_parameters_are_in_the_appendix_at_the_end(reports):
+    for document in reports.values():
+        ids = re.findall(r'<section[^>]*id="([a-z_]+)"', document)
+        assert ids[-1] == "appendix"
+        assert "alpha" in section_text(document, "appendix")
+        assert "alpha" not in section_text(document, "clv")
+
+
+def test_cny_units_are_one_per_table():
+    assert cny_scale([2.5e8, 3e4], "zh") == 1e8 and cny_scale([9999.0], "zh") == 1.0
+    assert cny_scale([2e6, 10.0], "en") == 1e6 and cny_scale([None, 9e8], "en") == 1e6
+    assert [fmt_cny_scaled(v, 1e8, "zh") for v in (2.5e8, 3e4)] == ["2.50", "0.000"]
+    assert fmt_cny_scaled(468.4, 1e4, "zh") == "0.047"
+
+
+# ------------------------------------------------------------------ readability
+
+
+def test_tick_labels_name_the_tick_values():
+    """Ticks step by 2.5: 52.5 must read 52.5, not 52 (nor 57.5 as 58)."""
+    assert [_axis_formatter("rate")(v) for v in (0.5, 0.525, 0.55, 0.575)] == [
+        "50%",
+        "52.5%",
+        "55%",
+        "57.5%",
+    ]
+    assert _axis_formatter("pct")(62.5) == "62.5%" and _axis_formatter("nps")(-2.5) == "-2.5"
+    assert _axis_formatter("count")(12500.0) == "12,500" and _axis_formatter("nps")(0.0) == "0"
+    assert svg._percent(0.125) == "12.5%" and svg._plain(0.25) == "0.25"
+    ticks = nice_ticks(50, 62)
+    labels = [_axis_formatter("pct")(t) for t in ticks]
+    assert [float(label.rstrip("%")) for label in labels] == ticks
+
+
+def test_trend_axes_of_rates_and_nps_start_at_zero(reports):
+    """NPS 10.0 and 23.4 in two quarters: the axis runs from 0 (ticks 0, 10, 20, 30), not
+    zoomed on 10 to 25."""
+    nps = re.search(r'<section[^>]*id="nps".*?</section>', reports["en"], re.S).group(0)
+    first_chart = re.search(r'<svg class="chart".*?</svg>', nps, re.S).group(0)
+    ticks = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', first_chart)
+    assert ticks == ["0", "10", "20", "30"], ticks
+
+
+def test_palette_has_no_low_contrast_colour():
+    """Every chart colour has a contrast of at least 3:1 on white (WCAG, graphics)."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for colour in svg.PALETTE:
+        assert 1.05 / (luminance(colour) + 0.05) >= 3.0, colour
+    assert "#F0E442" not in svg.PALETTE
+
+
+def test_cohort_chart_and_table_show_the_same_cohorts(reports):
+    """2025-Q4 has one quarter only: neither drawn nor tabled."""
+    section = re.search(r'<section[^>]*id="cohorts".*?</section>', reports["en"], re.S).group(0)
+    chart = re.search(r'<svg class="chart".*?</svg>', section, re.S).group(0)
+    legend = re.findall(r'font-size="11"[^>]*>(20\d\d-Q\d)</text>', chart)
+    table = re.findall(r"<td>(20\d\d-Q\d)</td>", section)
+    assert legend == table == ["2023-Q1", "2023-Q4", "2024-Q4", "2025-Q1"]
+
+
+def test_nps_by_industry_shows_sample_sizes(reports):
+    en, zh = reports["en"], reports["zh"]
+    assert "Service quality (n = 60)<" in en  # the satisfaction dimensions' respondents
+    assert "Manufacturing (n = 40)<" in en and "Retail (n = 20) *<" in en
+    assert "Fewer than 30 respondents: a small sample" in visible_text(en)
+    assert "(n = 20) *" in zh and "受访人数少于 30" in visible_text(zh)
+
+
+def test_the_chinese_report_is_in_chinese_only(reports):
+    """No "English / 中文" pairs, and no English section words, in the zh report."""
+    zh = visible_text(reports["zh"])
+    assert not re.search(r"[A-Za-z]{2,}[A-Za-z ]* / [\u4e00-\u9fff]", zh)
+    for key in ("sec_retention", "customers", "period", "sec_management", "base_indices"):
+        assert STRINGS[key]["en"].split("{")[0] not in zh, key
+
+
+def test_empty_tables_of_the_added_sections_give_notes(tmp_path):
+    database = make_warehouse(tmp_path / "wh.duckdb")
+    tables = (
+        "analytics.management_level",
+        "analytics.customer_indices",
+        "analytics.loyalty_extra_revenue",
+        "loyalty_benchmarks",
+    )
+    with duckdb.connect(str(database)) as con:
+        for table in tables:
+            con.execute(f"delete from {table}")
+        con.execute("delete from loyalty_indicators where indicator_code in ('C1', 'C3', 'F9')")
+    en = build_report(database, tmp_path / "r.html", "en", AS_OF).read_text(encoding="utf-8")
+    for table in tables:
+        assert f"not available in this warehouse: {table}" in en, table
+    assert "not available in this warehouse: loyalty_indicators (C1, C2, C3, C4, C5" in en
+    assert "not available in this warehouse: loyalty_indicators (F9)" in en
+
+
+def test_each_section_states_its_customer_base(reports):
+    """One sentence each, with the hand-set counts: 115 active at the end of 2025 Q4
+    (loyalty_retention), 10 valued (customer_equity), 4 of 5 with revenue (concentration),
+    11 active in the matrix, 100 in the management window, 3 scored, 125 (C1's n)."""
+    en = re.sub(r"\s+", " ", visible_text(reports["en"]))
+    for sentence in (
+        "Customer base: 115 customers active at the end of 2025 Q4, the latest complete quarter.",
+        "Customer base: the 10 customers valued at 2025-12-31",
+        "Customer base: the 4 customers with revenue in the 12 months to the as-of date, of 5",
+        "Customer base: the 11 customers active at 2025-12-31",
+        "Customer base: 100 customers of the company",
+        "Customer base: 3 customers scored at 2025-12-31.",
+        "Customer base: 125 customers (C1's n) in 2025 Q4",
+    ):
+        assert sentence in en, sentence
+    assert visible_text(reports["zh"]).count("客户基数:") == en.count("Customer base:") == 11

@@ -31,12 +31,15 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from . import svg
+from . import more, svg
 from .i18n import (
     MISSING,
     check_language,
+    cny_scale,
+    cny_unit_text,
     fmt_change,
     fmt_cny,
+    fmt_cny_scaled,
     fmt_count,
     fmt_index,
     fmt_pct,
@@ -59,6 +62,10 @@ COHORT_LINES = 8  # most recent quarterly cohorts drawn
 COHORT_MILESTONES = (1, 2, 4, 8)  # quarters after acquisition shown in the cohort table
 DUE_DILIGENCE_COHORT_K = 4  # quarters after acquisition compared across cohorts
 HISTOGRAM_BINS = 30
+# Respondents below which an NPS is flagged as a small sample: dbt's var nps_small_sample_min
+# (dbt_project.yml), the threshold of loyalty_satisfaction_monthly.is_nps_small_sample.
+NPS_SMALL_SAMPLE = 30
+ZERO_BASED_UNITS = ("rate", "pct", "nps", "per_customer")  # trend axes that start at 0
 # Headline indicators: (code, variant) of loyalty_indicators, quarterly, company-wide.
 KPI_INDICATORS = (
     ("B1", "standard"),
@@ -250,6 +257,7 @@ def load(connection: duckdb.DuckDBPyConnection, language: str, as_of: object) ->
         "year_cutoff": period_cutoff(as_of_date, "year"),
         "limit": AT_RISK_ROWS,
         "risk_threshold": RISK_THRESHOLD,
+        "as_of": as_of_date,
     }
     names = (
         "indicators",
@@ -269,6 +277,12 @@ def load(connection: duckdb.DuckDBPyConnection, language: str, as_of: object) ->
         "at_risk_lost",
         "at_risk_summary",
         "revenue_retention",
+        "management",
+        "customer_indices",
+        "index_weights",
+        "benchmarks",
+        "extra_revenue",
+        "referral_activity",
     )
     results = {name: run(connection, name, **parameters) for name in names}
     catalogue = results["catalogue"]
@@ -298,13 +312,31 @@ def _formatter(unit: str, language: str) -> Callable[[float], str]:
     return lambda value: fmt_value(value, unit, language)
 
 
+def _exact(value: float) -> str:
+    """A tick value written exactly (52.5 stays 52.5, never 52): up to four decimals, no
+    trailing zeros, thousands separated."""
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def _axis_formatter(unit: str) -> Callable[[float], str]:
-    """Tick labels: short, language-neutral."""
+    """Tick labels: short, language-neutral, and exact (ticks are steps of 1, 2, 2.5 or 5,
+    so a rounded label would name a value that is not where the tick is)."""
     if unit == "rate":
-        return lambda value: f"{value * 100:.0f}%"
+        return lambda value: f"{_exact(round(value * 100, 10))}%"
     if unit == "pct":
-        return lambda value: f"{value:.0f}%"
-    return lambda value: f"{value:g}"
+        return lambda value: f"{_exact(value)}%"
+    return _exact
+
+
+def _money(values: object, language: str) -> tuple[Callable[[object], str], str]:
+    """A formatter for every amount of one table, in the unit its largest amount calls for
+    (`i18n.cny_scale`), and that unit for the column headings: one unit per table."""
+    scale = cny_scale(list(values), language)  # type: ignore[call-overload]
+    return (
+        lambda value: fmt_cny_scaled(value, scale, language),
+        cny_unit_text(scale, language),
+    )
 
 
 def _tone(code: str, change: float | None, directions: dict[str, str]) -> str:
@@ -412,6 +444,16 @@ def kpi_section(inputs: Inputs) -> Section:
                 spark=None,
             )
         )
+    if isinstance(retention, pd.DataFrame) and len(retention):
+        section.blocks.append(
+            Paragraph(
+                inputs.t(
+                    "base_kpis",
+                    n=fmt_count(retention.iloc[-1]["customers_at_end"], inputs.language),
+                    period=inputs.period(retention.iloc[-1]["period_start_on"]),
+                )
+            )
+        )
     section.blocks.append(Cards(cards))
     if missing_codes and not indicators.unavailable:
         section.blocks.append(Note(inputs.t("kpi_missing", codes=", ".join(missing_codes))))
@@ -452,7 +494,10 @@ def satisfaction_section(inputs: Inputs) -> Section:
         Chart(
             Markup(
                 svg.hbar_chart(
-                    [label(v, language) for v, _ in current],
+                    [
+                        _sample_label(label(v, language), rows.iloc[-1]["n"], inputs)
+                        for v, rows in current
+                    ],
                     [float(rows.iloc[-1]["value"]) for _, rows in current],
                     title=title,
                     x_format=_formatter("pct", language),
@@ -463,6 +508,8 @@ def satisfaction_section(inputs: Inputs) -> Section:
             )
         )
     )
+    if any((_number(rows.iloc[-1]["n"]) or 0) < NPS_SMALL_SAMPLE for _, rows in current):
+        section.blocks.append(Note(inputs.t("nps_small_sample", n=NPS_SMALL_SAMPLE)))
     table_rows = []
     for variant, rows in current:
         latest = rows.iloc[-1]
@@ -531,6 +578,10 @@ def _trend_chart(
     for name, rows in frames:
         by_period = dict(zip(rows["period_start_on"], rows["value"], strict=True))
         series.append(svg.Series(name, [_number(by_period.get(p)) for p in periods]))
+    # Rates, percentages and NPS on an axis that includes 0, so a small change is not drawn
+    # as a steep one on a zoomed axis.
+    values = [v for line in series for v in line.values if v is not None and math.isfinite(v)]
+    low = min([0.0, *values]) if unit in ZERO_BASED_UNITS else None
     return Chart(
         Markup(
             svg.line_chart(
@@ -539,6 +590,7 @@ def _trend_chart(
                 title=title,
                 y_format=_axis_formatter(unit),
                 x_title=inputs.t("period"),
+                y_range=(low, None),
             )
         )
     )
@@ -650,6 +702,7 @@ def churn_reason_blocks(inputs: Inputs) -> list[Block]:
     if found is None:
         return [inputs.no_indicator("B5")]
     year, reasons = found
+    money, money_unit = _money(reasons["lost_revenue"], language)
     blocks: list[Block] = [
         Chart(
             Markup(
@@ -668,14 +721,14 @@ def churn_reason_blocks(inputs: Inputs) -> list[Block]:
                 inputs.t("reason"),
                 inputs.t("customers_lost"),
                 inputs.t("share"),
-                inputs.t("lost_revenue"),
+                f"{inputs.t('lost_revenue')} ({money_unit})",
             ],
             [
                 [
                     label(row["reason"], language),
                     fmt_count(row["customers"], language),
                     fmt_rate(row["share"], language),
-                    fmt_cny(row["lost_revenue"], language),
+                    money(row["lost_revenue"]),
                 ]
                 for _, row in reasons.iterrows()
             ],
@@ -727,7 +780,7 @@ def cohort_section(inputs: Inputs) -> Section:
             )
         )
     table_rows = []
-    for cohort in labels[-TREND_PERIODS:]:
+    for cohort in drawn:  # the same cohorts as the chart
         rows = cohorts[cohorts["cohort_label"] == cohort]
         by_k = dict(zip(rows["periods_since_acquisition"], rows["retention_rate"], strict=True))
         first = rows.sort_values("periods_since_acquisition").iloc[0]
@@ -790,7 +843,10 @@ def nps_section(inputs: Inputs) -> Section:
             Chart(
                 Markup(
                     svg.hbar_chart(
-                        [label(s, language) for s in latest["slice_value"]],
+                        [
+                            _sample_label(label(s, language), n, inputs)
+                            for s, n in zip(latest["slice_value"], latest["n"], strict=True)
+                        ],
                         list(latest["value"]),
                         title=f"{inputs.t('sub_nps_by_industry')}, {inputs.period(year, 'year')}",
                         x_format=_formatter("nps", language),
@@ -799,7 +855,17 @@ def nps_section(inputs: Inputs) -> Section:
                 )
             )
         )
+        section.blocks.append(Note(inputs.t("nps_small_sample", n=NPS_SMALL_SAMPLE)))
     return section
+
+
+def _sample_label(name: str, n: object, inputs: Inputs) -> str:
+    """A survey figure's label with its sample size, flagged (*) below NPS_SMALL_SAMPLE."""
+    count = _number(n)
+    if count is None:
+        return name
+    flag = " *" if count < NPS_SMALL_SAMPLE else ""
+    return f"{name} (n = {fmt_count(count, inputs.language)}){flag}"
 
 
 def complaints_section(inputs: Inputs) -> Section:
@@ -918,13 +984,22 @@ def _equity_bridge_blocks(inputs: Inputs) -> list[Block]:
         )
     ]
     rows = []
-    for part in ("contract", "transactional", "total"):
+    parts = ("contract", "transactional", "total")
+    money, money_unit = _money(
+        [
+            get(line, part)
+            for line in ("t12m_revenue_cny", "t12m_margin_cny", "customer_equity_margin_cny")
+            for part in parts
+        ],
+        language,
+    )
+    for part in parts:
         rows.append(
             [
                 inputs.t(f"part_{part}"),
-                fmt_cny(get("t12m_revenue_cny", part), language),
-                fmt_cny(get("t12m_margin_cny", part), language),
-                fmt_cny(get("customer_equity_margin_cny", part), language),
+                money(get("t12m_revenue_cny", part)),
+                money(get("t12m_margin_cny", part)),
+                money(get("customer_equity_margin_cny", part)),
                 fmt_ratio(get("equity_to_t12m_margin", part), language),
                 fmt_rate(get("model_retention_rate", part), language)
                 if part != "total"
@@ -968,8 +1043,19 @@ def clv_section(inputs: Inputs) -> Section:
         "clv",
         inputs.t("sec_clv"),
         "analytics.customer_equity (F8), analytics.customer_equity_bridge, "
-        "analytics.customer_clv (F7), analytics.clv_model_fits",
+        "analytics.customer_clv (F7)",
     )
+    total_row = _equity_total(inputs)
+    if total_row is not None:
+        section.blocks.append(
+            Paragraph(
+                inputs.t(
+                    "base_equity",
+                    n=fmt_count(total_row["customers"], language),
+                    as_of=inputs.as_of.isoformat(),
+                )
+            )
+        )
     section.blocks.append(Heading(f"F8 {inputs.t('sub_equity')}"))
     equity, note = _rows_or_note(inputs.results["equity"], inputs, "analytics.customer_equity")
     if equity is None:
@@ -1010,21 +1096,24 @@ def clv_section(inputs: Inputs) -> Section:
                     )
                 )
             )
+            money, money_unit = _money(
+                [*rows["equity_cny"], *rows["equity_lower_cny"], *rows["equity_upper_cny"]],
+                language,
+            )
             section.blocks.append(
                 Table(
                     [
                         inputs.t("slice"),
                         inputs.t("customers"),
-                        inputs.t("equity"),
-                        inputs.t("interval"),
+                        f"{inputs.t('equity')} ({money_unit})",
+                        f"{inputs.t('interval')} ({money_unit})",
                     ],
                     [
                         [
                             label(row["slice_value"], language),
                             fmt_count(row["customers"], language),
-                            fmt_cny(row["equity_cny"], language),
-                            f"{fmt_cny(row['equity_lower_cny'], language)} – "
-                            f"{fmt_cny(row['equity_upper_cny'], language)}",
+                            money(row["equity_cny"]),
+                            f"{money(row['equity_lower_cny'])} – {money(row['equity_upper_cny'])}",
                         ]
                         for _, row in rows.iterrows()
                     ],
@@ -1079,18 +1168,48 @@ def clv_section(inputs: Inputs) -> Section:
                     )
                 )
             )
+    section.blocks.append(Note(inputs.t("clv_models_in_appendix")))
+    return section
+
+
+def appendix_section(inputs: Inputs) -> Section:
+    """The technical appendix: the CLV models' fitted parameters, for the analyst who checks
+    the valuation, kept out of the management sections."""
+    language = inputs.language
+    section = Section("appendix", inputs.t("sec_appendix"), "analytics.clv_model_fits")
     section.blocks.append(Heading(inputs.t("sub_clv_models")))
     fits, note = _rows_or_note(inputs.results["clv_model_fits"], inputs, "analytics.clv_model_fits")
     if fits is None:
         section.blocks.append(note)
-    else:
-        section.blocks.append(
-            Table(
-                [label(c, language) for c in fits.columns],
-                [[_cell(v, language) for v in row] for row in fits.itertuples(index=False)],
-                [pd.api.types.is_numeric_dtype(fits[c]) for c in fits.columns],
-            )
+        return section
+    section.blocks.append(Paragraph(inputs.t("appendix_models")))
+    fits = fits.copy()
+    for column in ("model", "cohort"):  # codes in words (product lines, "all")
+        if column in fits.columns:
+            fits[column] = [label(v, language) for v in fits[column]]
+    section.blocks.append(
+        Table(
+            [label(c, language) for c in fits.columns],
+            [[_cell(v, language) for v in row] for row in fits.itertuples(index=False)],
+            [pd.api.types.is_numeric_dtype(fits[c]) for c in fits.columns],
         )
+    )
+    if {"estimate", "std_error"} <= set(fits.columns):
+        loose = fits[fits["std_error"].abs() > fits["estimate"].abs()]
+        if len(loose):
+            section.blocks.append(
+                Note(
+                    inputs.t(
+                        "appendix_loose",
+                        fits=", ".join(
+                            dict.fromkeys(
+                                f"{m} · {c}"
+                                for m, c in zip(loose["model"], loose["cohort"], strict=True)
+                            )
+                        ),
+                    )
+                )
+            )
     return section
 
 
@@ -1122,6 +1241,15 @@ def concentration_section(inputs: Inputs) -> Section:
         section.blocks.append(note)
     else:
         row = concentration.iloc[0]
+        section.blocks.append(
+            Paragraph(
+                inputs.t(
+                    "base_concentration",
+                    n=fmt_count(row["customers_with_revenue"], language),
+                    customers=fmt_count(row["customers"], language),
+                )
+            )
+        )
         section.blocks.append(
             Table(
                 [inputs.t("indicator"), inputs.t("value")],
@@ -1194,6 +1322,15 @@ def segments_section(inputs: Inputs) -> Section:
         section.blocks.append(note)
         return section
     total = float(segments["customers"].sum())
+    section.blocks.append(
+        Paragraph(
+            inputs.t(
+                "base_segments",
+                n=fmt_count(total, language),
+                as_of=inputs.as_of.isoformat(),
+            )
+        )
+    )
     loyalty, value, cells = segment_matrix(segments)
     name_column = "segment_zh" if language == "zh" else "segment_en"
     action_column = "action_zh" if language == "zh" else "action_en"
@@ -1290,12 +1427,15 @@ def at_risk_section(inputs: Inputs) -> Section:
             )
         )
     )
+    money, money_unit = _money(
+        [] if rows is None else [*rows["value"], *rows["value_at_risk"]], language
+    )
     headers = [
         inputs.t("rank"),
         inputs.t("customer_id"),
         inputs.t("risk"),
-        inputs.t("value_cny"),
-        inputs.t("value_at_risk_cny"),
+        f"{inputs.t('value_cny')} ({money_unit})",
+        f"{inputs.t('value_at_risk_cny')} ({money_unit})",
         inputs.t("reasons"),
     ]
     if rows is not None:
@@ -1307,8 +1447,8 @@ def at_risk_section(inputs: Inputs) -> Section:
                         str(rank),
                         str(row.customer_id),
                         fmt_rate(row.risk, language),
-                        fmt_cny(row.value, language),
-                        fmt_cny(row.value_at_risk, language),
+                        money(row.value),
+                        money(row.value_at_risk),
                         _reasons_text(row, language),
                     ]
                     for rank, row in enumerate(rows.itertuples(index=False), start=1)
@@ -1327,15 +1467,16 @@ def at_risk_section(inputs: Inputs) -> Section:
                 )
             )
         )
+        lost_money, lost_unit = _money(lost["value"], language)
         section.blocks.append(
             Table(
-                [headers[i] for i in (0, 1, 2, 3, 5)],
+                [*headers[:3], f"{inputs.t('value_cny')} ({lost_unit})", headers[5]],
                 [
                     [
                         str(rank),
                         str(row.customer_id),
                         fmt_rate(row.risk, language),
-                        fmt_cny(row.value, language),
+                        lost_money(row.value),
                         _reasons_text(row, language),
                     ]
                     for rank, row in enumerate(lost.itertuples(index=False), start=1)
@@ -1584,6 +1725,14 @@ SECTIONS = (
     concentration_section,
     segments_section,
     at_risk_section,
+    more.management_section,
+    more.indices_section,
+    more.engagement_section,
+    more.referral_section,
+    more.benchmarks_section,
+    more.cost_section,
+    more.extra_revenue_section,
+    appendix_section,  # last: the model parameters, for the analyst
 )
 
 

@@ -60,6 +60,156 @@ STRINGS: dict[str, dict[str, str]] = {
     "sec_concentration": {"en": "Customer concentration", "zh": "客户集中度"},
     "sec_segments": {"en": "Value × loyalty matrix", "zh": "价值×忠诚度矩阵"},
     "sec_at_risk": {"en": "Customers at risk", "zh": "高流失风险客户"},
+    "sec_management": {
+        "en": "Management level and account-manager scorecards",
+        "zh": "客户管理水平与客户经理评分",
+    },
+    "sec_indices": {"en": "Loyalty and value indices", "zh": "忠诚度指数与价值指数"},
+    "sec_engagement": {"en": "Engagement", "zh": "客户参与度"},
+    "sec_referral": {"en": "Referral and word of mouth", "zh": "推荐与口碑"},
+    "sec_benchmarks": {"en": "Industry benchmarks", "zh": "行业基准对比"},
+    "sec_costs": {"en": "Acquisition versus retention cost", "zh": "获客成本与保留成本"},
+    "sec_extra_revenue": {"en": "Extra revenue from loyalty", "zh": "忠诚度带来的额外收入"},
+    "base_kpis": {
+        "en": "Customer base: {n} customers active at the end of {period}, the latest complete "
+        "quarter.",
+        "zh": "客户基数:{period}(最近一个完整季度)末的 {n} 位活跃客户。",
+    },
+    "base_equity": {
+        "en": "Customer base: the {n} customers valued at {as_of} (every customer the CLV "
+        "models score, churned customers included).",
+        "zh": "客户基数:截至 {as_of} 估值的 {n} 位客户(客户终身价值模型评估的全部客户,"
+        "含已流失客户)。",
+    },
+    "base_concentration": {
+        "en": "Customer base: the {n} customers with revenue in the 12 months to the as-of "
+        "date, of {customers} customers.",
+        "zh": "客户基数:截至报告日期 12 个月内有收入的 {n} 位客户(共 {customers} 位客户)。",
+    },
+    "base_segments": {
+        "en": "Customer base: the {n} customers active at {as_of} (churned customers are left "
+        "out).",
+        "zh": "客户基数:截至 {as_of} 的 {n} 位活跃客户(已流失客户不计入)。",
+    },
+    "nps_small_sample": {
+        "en": "n: respondents. * Fewer than {n} respondents: a small sample, read with care.",
+        "zh": "n:受访人数。* 受访人数少于 {n}:样本较小,请谨慎解读。",
+    },
+    "sec_appendix": {"en": "Technical appendix", "zh": "技术附录"},
+    "appendix_models": {
+        "en": "The fitted parameters of the chosen CLV models, for the analyst who checks the "
+        "valuation: BG/NBD or Pareto/NBD for repeat purchases, Gamma-Gamma for spend per "
+        "order, shifted-beta-geometric (sBG) for contract renewals, by product line.",
+        "zh": "所选客户终身价值模型的拟合参数,供核查估值的分析人员参考:BG/NBD 或 Pareto/NBD "
+        "用于复购,Gamma-Gamma 用于单笔消费额,移位贝塔几何(sBG)模型按产品线用于合同续约。",
+    },
+    "appendix_loose": {
+        "en": "Poorly identified (standard error larger than the estimate): {fits}. Their "
+        "values rest on few renewals; read them with care.",
+        "zh": "识别不足(标准误大于估计值):{fits}。其数值依据的续约很少,请谨慎解读。",
+    },
+    "clv_models_in_appendix": {
+        "en": "The fitted parameters of the CLV models are in the technical appendix.",
+        "zh": "客户终身价值模型的拟合参数见技术附录。",
+    },
+    "base_indicator": {
+        "en": "Customer base: {n} customers ({code}'s n) in {period}, the latest complete quarter.",
+        "zh": "客户基数:{period}(最近一个完整季度)的 {n} 位客户({code} 的 n)。",
+    },
+    "base_costs": {
+        "en": "Customer base: {acquired} customers acquired and {retained} customers retained "
+        "in {period}.",
+        "zh": "客户基数:{period} 新获取 {acquired} 位客户,保留 {retained} 位客户。",
+    },
+    "base_management": {
+        "en": "Customer base: {n} customers of the company in the current window ({start} to "
+        "{end}).",
+        "zh": "客户基数:当前窗口({start} 至 {end})内公司的 {n} 位客户。",
+    },
+    "base_indices": {
+        "en": "Customer base: {n} customers scored at {as_of}.",
+        "zh": "客户基数:截至 {as_of} 已评分的 {n} 位客户。",
+    },
+    "base_benchmarks": {
+        "en": "Customer base: up to {n} customers in {period}; benchmark values are "
+        "industry figures.",
+        "zh": "客户基数:{period} 最多 {n} 位客户;基准值为行业数据。",
+    },
+    "base_extra_revenue": {
+        "en": "Customer base: {n} customers with revenue from {start} to {end}, {top} of them "
+        "in the {band} loyalty band.",
+        "zh": "客户基数:{start} 至 {end} 有收入的 {n} 位客户,其中 {top} 位属于忠诚度{band}档。",
+    },
+    "referral_activity": {
+        "en": "In the 12 months to the as-of date: {referrals} referrals by {referrers} "
+        "customers, {converted} converted; {reviews} reviews by {reviewers} customers, "
+        "{positive} positive.",
+        "zh": "截至报告日期的 12 个月内:{referrers} 位客户推荐 {referrals} 次,成交 {converted} 次;"
+        "{reviewers} 位客户发表评价 {reviews} 条,正面占 {positive}。",
+    },
+    "indicator": {"en": "Indicator", "zh": "指标"},
+    "value": {"en": "Value", "zh": "数值"},
+    "change_on_quarter": {"en": "Change on the quarter before", "zh": "环比变化"},
+    "change_on_window": {"en": "Change on the previous window", "zh": "较上一窗口变化"},
+    "vs_previous_window": {"en": "on the previous window", "zh": "较上一窗口"},
+    "cost_cac": {"en": "Acquisition cost per new customer", "zh": "单位获客成本"},
+    "cost_retention": {"en": "Retention cost per retained customer", "zh": "单位保留成本"},
+    "cost_ratio": {"en": "Acquisition ÷ retention", "zh": "获客成本 ÷ 保留成本"},
+    "new_customers": {"en": "New customers", "zh": "新客户数"},
+    "management_level": {"en": "Management level", "zh": "客户管理水平"},
+    "unit": {"en": "Unit", "zh": "单位"},
+    "customers": {"en": "Customers", "zh": "客户数"},
+    "col_satisfaction": {"en": "Satisfaction", "zh": "满意度"},
+    "col_loyalty_index": {"en": "Loyalty index", "zh": "忠诚度指数"},
+    "col_complaints": {"en": "Complaints per customer", "zh": "人均投诉"},
+    "col_churn": {"en": "Churn rate", "zh": "流失率"},
+    "col_engagement": {"en": "Engagement", "zh": "参与度"},
+    "band": {"en": "Band", "zh": "档位"},
+    "sub_teams": {"en": "Teams", "zh": "团队"},
+    "sub_managers": {"en": "Account managers", "zh": "客户经理"},
+    "index": {"en": "Index", "zh": "指数"},
+    "index_loyalty": {"en": "H1 Loyalty index", "zh": "H1 客户忠诚度指数"},
+    "index_value": {"en": "H2 Customer value index", "zh": "H2 客户价值指数"},
+    "customers_scored": {"en": "Customers scored", "zh": "已评分客户"},
+    "mean_now": {"en": "Mean now", "zh": "当前均值"},
+    "mean_previous": {"en": "Mean, previous window", "zh": "上一窗口均值"},
+    "mean_now_same": {
+        "en": "Mean now, same customers",
+        "zh": "当前均值(同一批客户)",
+    },
+    "trend_counts": {"en": "Up / flat / down", "zh": "上升 / 持平 / 下降"},
+    "band_counts": {"en": "Green / yellow / red", "zh": "绿 / 黄 / 红"},
+    "sub_drivers": {"en": "Drivers: the weights applied", "zh": "驱动因素:所用权重"},
+    "weight": {"en": "Weight", "zh": "权重"},
+    "weighting_method": {"en": "Weighting method", "zh": "赋权方法"},
+    "industry": {"en": "Industry", "zh": "行业"},
+    "ours": {"en": "Ours", "zh": "本公司"},
+    "benchmark": {"en": "Benchmark", "zh": "基准"},
+    "comparison": {"en": "Comparison", "zh": "比较"},
+    "benchmark_example": {
+        "en": "Some benchmark values are examples shipped with the project, not a published "
+        "survey: replace them in the industry_benchmarks seed before quoting them.",
+        "zh": "部分基准值为项目自带的示例,并非公开调查数据:引用前请在 industry_benchmarks "
+        "种子表中替换。",
+    },
+    "measure": {"en": "Measure", "zh": "项目"},
+    "amount": {"en": "Amount", "zh": "金额"},
+    "xr_base_average_revenue_cny": {
+        "en": "Average revenue per customer, all customers",
+        "zh": "全部客户的人均收入",
+    },
+    "xr_top_average_revenue_cny": {
+        "en": "Average revenue per customer, top loyalty band",
+        "zh": "最高忠诚度档客户的人均收入",
+    },
+    "xr_extra_per_customer_cny": {
+        "en": "Extra revenue per top-band customer",
+        "zh": "最高档每位客户的额外收入",
+    },
+    "xr_extra_revenue_cny": {
+        "en": "Extra revenue from the top loyalty band",
+        "zh": "最高忠诚度档带来的额外收入",
+    },
     # sub-headings
     "sub_churn_reasons": {"en": "Churn reasons", "zh": "流失原因"},
     "sub_equity": {"en": "Customer equity", "zh": "客户资源价值"},
@@ -77,15 +227,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "points": {"en": "pts", "zh": "分"},
     # chart and table words
     "period": {"en": "Period", "zh": "期间"},
-    "value": {"en": "Value", "zh": "数值"},
-    "indicator": {"en": "Indicator", "zh": "指标"},
     "previous": {"en": "Previous", "zh": "上期"},
     "change": {"en": "Change", "zh": "变化"},
     "respondents": {"en": "n", "zh": "样本数"},
     "dimension": {"en": "Dimension", "zh": "维度"},
     "score_pct": {"en": "Score (% of scale maximum)", "zh": "得分(占量表满分%)"},
     "rate": {"en": "Rate", "zh": "比率"},
-    "customers": {"en": "Customers", "zh": "客户数"},
     "customers_at_start": {"en": "At start (S)", "zh": "期初(S)"},
     "customers_new": {"en": "New (N)", "zh": "新增(N)"},
     "customers_lost": {"en": "Lost", "zh": "流失"},
@@ -347,6 +494,40 @@ STRINGS: dict[str, dict[str, str]] = {
 
 # Codes the marts carry, in both languages. Unknown codes are printed as they are.
 LABELS: dict[str, dict[str, str]] = {
+    "accounting": {"en": "accounting", "zh": "会计"},
+    "automation": {"en": "automation", "zh": "自动化"},
+    "consulting": {"en": "consulting", "zh": "咨询"},
+    "design": {"en": "design", "zh": "设计"},
+    "maintenance": {"en": "maintenance", "zh": "维护"},
+    "software": {"en": "software", "zh": "软件"},
+    "system_integration": {"en": "system integration", "zh": "系统集成"},
+    "training": {"en": "training", "zh": "培训"},
+    "green": {"en": "green", "zh": "绿"},
+    "yellow": {"en": "yellow", "zh": "黄"},
+    "red": {"en": "red", "zh": "红"},
+    "better": {"en": "better", "zh": "优于基准"},
+    "worse": {"en": "worse", "zh": "差于基准"},
+    "equal": {"en": "equal", "zh": "持平"},
+    "expert": {"en": "expert weights", "zh": "专家赋权"},
+    "entropy": {"en": "entropy weights", "zh": "熵权法"},
+    "critic": {"en": "CRITIC weights", "zh": "CRITIC 赋权"},
+    "ahp": {"en": "AHP weights", "zh": "层次分析法"},
+    "feedback_customers": {"en": "customers giving feedback", "zh": "提供反馈的客户"},
+    "suggestion_adoption": {"en": "suggestions adopted", "zh": "建议采纳率"},
+    "days_since_last_touch": {"en": "days since last contact", "zh": "距上次联系天数"},
+    "enrolled": {"en": "enrolled", "zh": "已加入"},
+    "lift": {"en": "lift over non-attendees", "zh": "相对未参加者的提升"},
+    "any_referral": {"en": "customers referring", "zh": "有推荐的客户"},
+    "converted_referrals": {"en": "converted referrals", "zh": "成交的推荐"},
+    "referral_conversion_rate": {"en": "conversion rate", "zh": "推荐成交率"},
+    "positive": {"en": "positive reviews", "zh": "正面评价"},
+    "neutral": {"en": "neutral reviews", "zh": "中性评价"},
+    "negative": {"en": "negative reviews", "zh": "负面评价"},
+    "net_sentiment": {"en": "net sentiment", "zh": "净情感"},
+    "it_system_integration": {"en": "IT system integration", "zh": "IT 系统集成"},
+    "engineering_design": {"en": "engineering design", "zh": "工程设计"},
+    "accounting_services": {"en": "accounting services", "zh": "会计服务"},
+    "team": {"en": "team", "zh": "团队"},
     # satisfaction and brand dimensions (A1, E5)
     "overall_satisfaction": {"en": "Overall satisfaction", "zh": "总体满意度"},
     "service_quality": {"en": "Service quality", "zh": "服务质量"},
@@ -456,7 +637,10 @@ def reason_label(reason: object, language: str) -> str:
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN, or pandas' NA (a null of a nullable integer column)."""
+    if value is None or type(value).__name__ == "NAType":
+        return True
+    return isinstance(value, float) and math.isnan(value)
 
 
 def fmt_count(value: object, language: str) -> str:
@@ -517,6 +701,39 @@ def fmt_cny(value: object, language: str) -> str:
     if size >= 1e6:
         return f"CNY {amount / 1e6:,.2f} m"
     return f"CNY {amount:,.0f}"
+
+
+# Scales of an amount in CNY, largest first: (divisor, Chinese unit, English unit).
+CNY_SCALES = ((1e8, "亿元", "CNY bn"), (1e4, "万元", "CNY m"), (1.0, "元", "CNY"))
+
+
+def cny_scale(values: object, language: str) -> float:
+    """One divisor for every amount of a table, picked from its largest absolute value (so
+    a table never mixes 万元 and 亿元): Chinese 亿元 from 1亿, 万元 from 1万; English bn from
+    1e9, m from 1e6; otherwise plain yuan."""
+    sizes = [abs(float(v)) for v in values if not _missing(v)]  # type: ignore[union-attr]
+    largest = max(sizes, default=0.0)
+    if language == "zh":
+        return 1e8 if largest >= 1e8 else 1e4 if largest >= 1e4 else 1.0
+    return 1e9 if largest >= 1e9 else 1e6 if largest >= 1e6 else 1.0
+
+
+def cny_unit_text(scale: float, language: str) -> str:
+    """The unit a table's heading names for `scale`: 亿元 / 万元 / 元, CNY bn / CNY m / CNY."""
+    if language == "zh":
+        return {1e8: "亿元", 1e4: "万元"}.get(scale, "元")
+    return {1e9: "CNY bn", 1e6: "CNY m"}.get(scale, "CNY")
+
+
+def fmt_cny_scaled(value: object, scale: float, language: str) -> str:
+    """An amount in a table's unit (`cny_scale`), the unit left to the heading: two decimals
+    when scaled (three below 1), whole yuan otherwise."""
+    if _missing(value):
+        return MISSING
+    amount = float(value) / scale  # type: ignore[arg-type]
+    if scale == 1.0:
+        return f"{amount:,.0f}"
+    return f"{amount:,.3f}" if abs(amount) < 1 else f"{amount:,.2f}"
 
 
 FORMATS = {

@@ -9,6 +9,7 @@ prints "not available in this warehouse: <table>" instead of failing.
 Parameters are DuckDB named parameters (`$name`):
 - `$quarter_cutoff`, `$year_cutoff`: the first day of the first period *not* complete at the
   report's as-of date (a period counts when it ended on or before as_of);
+- `$as_of`: the report's as-of date;
 - `$limit`, `$risk_threshold`: the at-risk table's length and the risk it counts as high.
 
 The columns of `analytics.churn_early_warning` and `analytics.customer_segments` are the
@@ -222,20 +223,23 @@ QUERIES: dict[str, Query] = {
         order by model, cohort, parameter
         """,
     ),
+    # Active customers only (customer_facts.is_active at the as-of date the marts were
+    # built for): the segments table scores churned customers too.
     "segments": Query(
-        ("analytics.customer_segments",),
+        ("analytics.customer_segments", "customer_facts"),
         """
         select
-            segment_code,
-            min(segment_en) as segment_en,
-            min(segment_zh) as segment_zh,
-            min(action_en) as action_en,
-            min(action_zh) as action_zh,
+            s.segment_code,
+            min(s.segment_en) as segment_en,
+            min(s.segment_zh) as segment_zh,
+            min(s.action_en) as action_en,
+            min(s.action_zh) as action_zh,
             count(*) as customers
-        from analytics.customer_segments
-        where segment_scheme = 'value_loyalty'
-        group by segment_code
-        order by segment_code
+        from analytics.customer_segments as s
+        inner join customer_facts as f on s.customer_id = f.customer_id
+        where s.segment_scheme = 'value_loyalty' and f.is_active
+        group by s.segment_code
+        order by s.segment_code
         """,
     ),
     # Identifiers, scores and reason codes only: no names, phones or e-mails. Ranked by
@@ -325,6 +329,86 @@ QUERIES: dict[str, Query] = {
                 or (period_grain = 'year' and is_complete_period)
             )
         order by period_grain desc, period_start_on
+        """,
+    ),
+    # Management level of the company, its teams and account managers (current and
+    # previous window); `select *` so a renamed window column still reads.
+    "management": Query(
+        ("analytics.management_level",),
+        "select * from analytics.management_level order by unit_type, unit_id",
+    ),
+    # Per-customer loyalty (H1) and value (H2) indices with the year-before values.
+    "customer_indices": Query(
+        ("analytics.customer_indices",),
+        """
+        select
+            as_of,
+            loyalty_index_pct,
+            loyalty_band,
+            loyalty_previous_pct,
+            loyalty_trend,
+            value_index_pct,
+            value_band,
+            value_previous_pct,
+            value_trend
+        from analytics.customer_indices
+        """,
+    ),
+    # The indicator weights of each index, learnt and applied.
+    "index_weights": Query(
+        ("analytics.index_weights",),
+        """
+        select
+            index_code, index_name_en, index_name_zh, weighting_method, indicator_code,
+            indicator_name_en, indicator_name_zh, weight, is_applied
+        from analytics.index_weights
+        """,
+    ),
+    # Company values against industry benchmarks, complete years only.
+    "benchmarks": Query(
+        ("loyalty_benchmarks",),
+        """
+        select
+            period_start_on, indicator_code, indicator_variant, indicator_name_en,
+            indicator_name_zh, unit, our_value, n, benchmark_industry, benchmark_value,
+            comparison, is_example_benchmark, is_unit_consistent
+        from loyalty_benchmarks
+        where period_start_on < $year_cutoff
+        """,
+    ),
+    # The extra revenue of the top loyalty band.
+    "extra_revenue": Query(
+        ("analytics.loyalty_extra_revenue",),
+        """
+        select
+            window_start_on, window_end_on, top_band, customers, top_customers,
+            base_average_revenue_cny, top_average_revenue_cny, extra_per_customer_cny,
+            extra_revenue_cny
+        from analytics.loyalty_extra_revenue
+        where window_end_on <= $as_of
+        """,
+    ),
+    # Referrals made and reviews published in the 12 months to as_of.
+    "referral_activity": Query(
+        ("fct_referrals", "fct_reviews"),
+        """
+        with referrals as (
+            select
+                count(*) as referrals,
+                count(distinct referrer_customer_id) as referrers,
+                coalesce(sum(case when is_converted then 1 else 0 end), 0) as converted
+            from fct_referrals
+            where referred_on > $as_of - interval 1 year and referred_on <= $as_of
+        ),
+        reviews as (
+            select
+                count(*) as reviews,
+                count(distinct customer_id) as reviewers,
+                avg(case when sentiment = 'positive' then 1.0 else 0.0 end) as positive_share
+            from fct_reviews
+            where published_on > $as_of - interval 1 year and published_on <= $as_of
+        )
+        select * from referrals cross join reviews
         """,
     ),
     # The as-of date the marts were built for, the report's default.

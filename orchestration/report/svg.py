@@ -17,15 +17,17 @@ FONT_FAMILY = (
     '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", '
     '"WenQuanYi Micro Hei", sans-serif'
 )
-# Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
+# Okabe–Ito colours, distinguishable with the common colour-vision deficiencies, less its
+# yellow (#F0E442, contrast 1.2:1 on white) and with its orange and sky blue darkened to
+# keep a line readable on white (contrast at least 3:1, WCAG's figure for graphics).
 PALETTE = (
     "#0072B2",
-    "#E69F00",
+    "#B87E00",
     "#009E73",
     "#D55E00",
     "#CC79A7",
-    "#56B4E9",
-    "#F0E442",
+    "#2F86B8",
+    "#6A3D9A",
     "#000000",
 )
 AXIS_COLOUR = "#444444"
@@ -47,11 +49,13 @@ def _num(value: float) -> str:
 
 
 def _plain(value: float) -> str:
-    return f"{value:g}"
+    """A tick written exactly, up to four decimals (never rounded to another value)."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _percent(value: float) -> str:
-    return f"{value * 100:.0f}%"
+    return f"{_plain(round(value * 100, 10))}%"
 
 
 def _text(
