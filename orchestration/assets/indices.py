@@ -37,7 +37,7 @@ from ..indices.tables import (
     WEIGHTINGS,
     IndexInputs,
     IndexSettings,
-    _date,
+    as_date,
     compute_tables,
 )
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
@@ -103,8 +103,8 @@ def read_inputs(con) -> tuple[IndexInputs, list[str]]:
     current = windows.loc[windows["is_current_window"].astype(bool)]
     if current.empty:
         raise ValueError("int_customer_index_inputs has no current window (is the spine empty?)")
-    start = _date(current["window_start_on"].min())
-    end = _date(current["window_end_on"].max())
+    start = as_date(current["window_start_on"].min())
+    end = as_date(current["window_end_on"].max())
     answers = con.execute(
         f"""select
                 customer_id,

@@ -408,7 +408,8 @@ def unit_indicators(
     )
 
 
-def _date(value) -> dt.date:
+def as_date(value) -> dt.date:
+    """A Timestamp, date or ISO string as a date."""
     return pd.Timestamp(value).date()
 
 
@@ -421,10 +422,10 @@ def _customer_table(
     settings: IndexSettings,
     reference_end: dt.date,
 ) -> pd.DataFrame:
-    end = _date(rows["window_end_on"].iloc[0])
+    end = as_date(rows["window_end_on"].iloc[0])
     frame = pd.DataFrame(index=rows.index)
     frame["as_of"] = end
-    frame["window_start_on"] = _date(rows["window_start_on"].iloc[0])
+    frame["window_start_on"] = as_date(rows["window_start_on"].iloc[0])
     frame["window_end_on"] = end
     frame["reference_window_end_on"] = reference_end
     for prefix in ("loyalty", "value"):
@@ -465,8 +466,8 @@ def _management_table(
         result = results[name]
         part = units.assign(
             score_window=name,
-            window_start_on=_date(rows["window_start_on"].iloc[0]),
-            window_end_on=_date(rows["window_end_on"].iloc[0]),
+            window_start_on=as_date(rows["window_start_on"].iloc[0]),
+            window_end_on=as_date(rows["window_end_on"].iloc[0]),
             is_complete_period=True,
             management_level_pct=result.scores,
             coverage_rate=result.coverage,
@@ -585,10 +586,10 @@ def _extra_revenue_table(
     result = loyalty_extra_revenue(
         active["net_revenue_cny"].astype(float), band(loyalty.scores), settings.top_band
     )
-    end = _date(rows["window_end_on"].iloc[0])
+    end = as_date(rows["window_end_on"].iloc[0])
     values = {
         "as_of": end,
-        "window_start_on": _date(rows["window_start_on"].iloc[0]),
+        "window_start_on": as_date(rows["window_start_on"].iloc[0]),
         "window_end_on": end,
         "is_complete_period": True,
         "top_band": result.top_band,
@@ -630,9 +631,9 @@ def backtest(
         retained = window["next_window_active_flag"].astype(float)
         revenue = window["next_window_net_revenue_cny"].astype(float)
         base = {
-            "window_start_on": _date(window["window_start_on"].iloc[0]),
-            "window_end_on": _date(window["window_end_on"].iloc[0]),
-            "reference_window_end_on": _date(reference_rows["window_end_on"].iloc[0]),
+            "window_start_on": as_date(window["window_start_on"].iloc[0]),
+            "window_end_on": as_date(window["window_end_on"].iloc[0]),
+            "reference_window_end_on": as_date(reference_rows["window_end_on"].iloc[0]),
         }
         for method in WEIGHTINGS:
             try:
@@ -708,7 +709,7 @@ def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -
             f"{', '.join(no_history)} has no history: its scale and learnt weight come from the "
             "current values of the previous window's customers; changes leave it out"
         )
-    reference_end = _date(reference_rows["window_end_on"].iloc[0])
+    reference_end = as_date(reference_rows["window_end_on"].iloc[0])
 
     def score(frame: pd.DataFrame, method: str) -> CustomerScores:
         return score_customers(frame, reference, method, settings, definitions, ahp_matrices)
@@ -784,8 +785,8 @@ def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -
     segments, migration = _segment_tables(
         current_segments,
         previous_segments,
-        _date(current_rows["window_end_on"].iloc[0]),
-        None if previous_rows is None else _date(previous_rows["window_end_on"].iloc[0]),
+        as_date(current_rows["window_end_on"].iloc[0]),
+        None if previous_rows is None else as_date(previous_rows["window_end_on"].iloc[0]),
     )
 
     return IndexTables(
