@@ -559,6 +559,30 @@ def test_every_column_written_is_described():
     assert (types["due_on"], types["is_saved"], types["value_cny"]) == ("date", "boolean", "double")
 
 
+def test_a_week_keeps_the_sent_and_the_latest_attempt_of_the_others():
+    from orchestration.actions.mail import DELIVERY_COLUMNS, merge_deliveries, sent_managers
+
+    def log(rows):
+        return pd.DataFrame(rows, columns=["week", "manager_id", "status"])
+
+    before = log(
+        [
+            ("2026-W40", "M1", "failed"),  # another week: kept as it is
+            ("2026-W41", "M1", "sent"),  # sent this week: kept, not sent again
+            ("2026-W41", "M2", "failed"),  # tried this week: replaced by this run's attempt
+        ]
+    )
+    assert sent_managers(before, "2026-W41") == {"M1"}
+    merged = merge_deliveries(before, log([("2026-W41", "M2", "sent")]), "2026-W41")
+    assert merged.values.tolist() == [
+        ["2026-W40", "M1", "failed"],
+        ["2026-W41", "M1", "sent"],
+        ["2026-W41", "M2", "sent"],
+    ]
+    empty = merge_deliveries(log([]), log([]), "2026-W41")
+    assert empty.empty and list(empty.columns) == list(DELIVERY_COLUMNS)
+
+
 def test_iso_week():
     assert iso_week(dt.date(2026, 12, 2)) == "2026-W49"
     assert iso_week(dt.date(2027, 1, 1)) == "2026-W53"

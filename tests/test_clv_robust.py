@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from orchestration.assets._io import write_analytics_table
-from orchestration.assets.clv import clv_sanity, equity_multiple_reason
 from orchestration.clv import gammagamma, paretonbd
 from orchestration.clv import warehouse as wh
+from orchestration.clv.tables import clv_sanity, equity_multiple_reason
 from orchestration.clv.value import clv_interval
 
 CDNOW = Path(__file__).parents[2] / "shared" / "data" / "cdnow"

@@ -11,27 +11,7 @@ import pandas as pd
 import pytest
 
 from orchestration.assets._io import write_analytics_table
-from orchestration.assets.indices import (
-    COLUMN_DOCS,
-    INDICATOR_COLUMNS,
-    SEGMENT_COLUMNS,
-    TABLES,
-    WEIGHTINGS,
-    IndexInputs,
-    IndexSettings,
-    compute_tables,
-    index_check_counts,
-    index_settings,
-    indicator_frame,
-    prepare_windows,
-    rank_auc,
-    read_inputs,
-    reference_with_history,
-    score_customers,
-    spearman,
-    unit_indicators,
-    window_rows,
-)
+from orchestration.assets.indices import index_check_counts, index_settings, read_inputs
 from orchestration.indices import (
     ahp_weights,
     compute_index,
@@ -40,6 +20,23 @@ from orchestration.indices import (
     load_index_definitions,
     load_segment_actions,
 )
+from orchestration.indices.tables import (
+    COLUMN_DOCS,
+    INDICATOR_COLUMNS,
+    SEGMENT_COLUMNS,
+    TABLES,
+    WEIGHTINGS,
+    IndexInputs,
+    IndexSettings,
+    compute_tables,
+    indicator_frame,
+    prepare_windows,
+    reference_with_history,
+    score_customers,
+    unit_indicators,
+    window_rows,
+)
+from orchestration.metrics import rank_auc, spearman
 
 DEFINITIONS = load_index_definitions()
 AHP = load_ahp_matrices()

@@ -727,6 +727,7 @@ def test_analytics_assets_describe_their_tables_and_columns():
     reasons; and the churn backtest's empty tables have the columns it describes."""
     from orchestration.assets import actions, churn, indices, renewal, value
     from orchestration.assets.publish import analytics_docs
+    from orchestration.churn import tables as churn_tables
     from orchestration.definitions import ANALYTICS_ASSETS, action_assets
 
     docs = analytics_docs([*ANALYTICS_ASSETS, action_assets])
@@ -745,7 +746,7 @@ def test_analytics_assets_describe_their_tables_and_columns():
     assert docs["customer_indices"].empty_reason is None  # every customer has a row
     assert "score_window" in docs["management_level"].columns
     for name, types in (
-        ("early_warning_backtest", churn.BACKTEST_TYPES),
-        ("early_warning_reliability", churn.RELIABILITY_TYPES),
+        ("early_warning_backtest", churn_tables.BACKTEST_TYPES),
+        ("early_warning_reliability", churn_tables.RELIABILITY_TYPES),
     ):
         assert [*types, "as_of"] == list(churn.COLUMN_DOCS[name]), name

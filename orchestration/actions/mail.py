@@ -164,3 +164,23 @@ def deliver(
                         record(manager_id, address, "failed", f"{type(exc).__name__}: {exc}")
     frame = pd.DataFrame(records, columns=list(DELIVERY_COLUMNS))
     return frame.astype({c: t for c, t in DELIVERY_COLUMNS.items() if t is str})
+
+
+def sent_managers(deliveries: pd.DataFrame, week: str) -> set:
+    """The managers whose list of `week` has been sent already (not to be sent twice)."""
+    return set(
+        deliveries.loc[(deliveries["week"] == week) & (deliveries["status"] == "sent")][
+            "manager_id"
+        ]
+    )
+
+
+def merge_deliveries(deliveries: pd.DataFrame, new: pd.DataFrame, week: str) -> pd.DataFrame:
+    """The delivery log after this run: `week`'s earlier attempts that did not send are
+    replaced by this run's (`new`); every message sent and the latest attempt for the others
+    are kept."""
+    kept = deliveries[(deliveries["week"] != week) | (deliveries["status"] == "sent")]
+    parts = [frame for frame in (kept, new) if not frame.empty]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in DELIVERY_COLUMNS.items()})
+    return pd.concat(parts, ignore_index=True)

@@ -35,7 +35,7 @@ from ..actions import (
     read_recipients,
     write_manager_files,
 )
-from ..actions.mail import DELIVERY_COLUMNS
+from ..actions.mail import DELIVERY_COLUMNS, merge_deliveries, sent_managers
 from ..actions.rules import ACTION_COLUMNS, OUTCOME_COLUMNS, for_table
 from ..settings import as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
@@ -212,11 +212,7 @@ def action_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
     )
     files = write_manager_files(actions, actions_dir(Path(duckdb.database)))
     deliveries = deliveries if deliveries is not None else _empty(DELIVERY_COLUMNS)
-    sent = set(
-        deliveries.loc[(deliveries["week"] == week) & (deliveries["status"] == "sent")][
-            "manager_id"
-        ]
-    )
+    sent = sent_managers(deliveries, week)
     recipients_file = os.environ.get("WH_ACTIONS_RECIPIENTS")
     new_deliveries = deliver(
         files,
@@ -226,11 +222,7 @@ def action_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         read_recipients(Path(recipients_file) if recipients_file else None),
         already_sent=sent,
     )
-    # this week's earlier attempts that did not send are replaced by this run's: the table
-    # keeps every message sent and the latest attempt for the others
-    kept = deliveries[(deliveries["week"] != week) | (deliveries["status"] == "sent")]
-    parts = [frame for frame in (kept, new_deliveries) if not frame.empty]
-    deliveries = pd.concat(parts, ignore_index=True) if parts else _empty(DELIVERY_COLUMNS)
+    deliveries = merge_deliveries(deliveries, new_deliveries, week)
     context.log.info(
         f"week {week} (as of {as_of_day}): {len(actions)} actions for {len(files)} managers; "
         f"{int((new_deliveries['status'] == 'sent').sum())} e-mails sent"

@@ -25,17 +25,9 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResul
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
-from ..churn import (
-    backtest,
-    build_features,
-    early_warning,
-    load_sources,
-    lost_by_activity_rule,
-    pareto_p_alive,
-    train,
-    training_frames,
-)
+from ..churn import load_sources
 from ..churn.model import MAX_TRAINING_ROWS
+from ..churn.tables import DEFAULT_CUTOFFS, compute_tables, training_cutoffs, value_column
 from ..settings import activity_window_days, as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import warehouse_dbt_assets
@@ -136,105 +128,15 @@ def window_days() -> int:
     return int(os.environ.get("WH_CHURN_WINDOW_DAYS", "180"))
 
 
-def training_cutoffs(first_data: pd.Timestamp, as_of_day: pd.Timestamp, window: int) -> list:
-    """Month starts 6 months apart whose window has closed by as_of, newest first capped."""
-    limit = int(os.environ.get("WH_CHURN_CUTOFFS", "5"))
-    latest = (as_of_day - pd.Timedelta(days=window)).to_period("M").to_timestamp()
-    cutoffs = []
-    cutoff = latest
-    while len(cutoffs) < limit and cutoff >= first_data + pd.DateOffset(years=1):
-        cutoffs.append(cutoff)
-        cutoff = cutoff - pd.DateOffset(months=6)
-    return sorted(cutoffs)
-
-
-# The columns of an empty early-warning list (when no model can be trained).
-WARNING_COLUMNS = {
-    "customer_id": str,
-    "cutoff": "datetime64[ns]",
-    "risk": float,
-    "risk_band": str,
-    "value": float,
-    "value_at_risk": float,
-    "is_lost_by_activity_rule": bool,
-    "rank": "int64",
-    **{f"reason_{k}": str for k in (1, 2, 3)},
-    **{f"reason_{k}_contribution": float for k in (1, 2, 3)},
-    "as_of": "datetime64[ns]",
-    "model": str,
-    "window_days": "int64",
-    "activity_window_days": "int64",
-    "value_basis": str,
-}
-# The backtest's tables when there is no backtest: the columns and types of one that ran.
-BACKTEST_TYPES = {
-    "cutoff": "datetime64[ns]",
-    "method": str,
-    "n": "int64",
-    "positives": "int64",
-    **{c: float for c in ("auc", "pr_auc", "brier")},
-    **{c: float for c in ("auc_margin_over_recency", "pr_auc_margin_over_recency")},
-    "is_chosen": bool,
-    "trained_on": str,
-}
-RELIABILITY_TYPES = {
-    "cutoff": "datetime64[ns]",
-    "method": str,
-    "bin": "int64",
-    **{c: float for c in ("bin_lower", "bin_upper", "mean_predicted", "observed_rate")},
-    "n": "int64",
-}
-
-
-def _empty_frame(types: dict) -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in types.items()})
-
-
-# customer_clv's value columns, preferred first: contribution margin, then revenue.
-VALUE_COLUMNS = ("clv_margin_cny", "clv_cny")
-
-
-def value_column(columns: list[str]) -> str:
-    """The CLV column the list values customers with: margin-based where the table has it."""
-    for column in VALUE_COLUMNS:
-        if column in columns:
-            return column
-    raise ValueError(f"customer_clv has none of the value columns {list(VALUE_COLUMNS)}")
+def cutoff_limit() -> int:
+    """`WH_CHURN_CUTOFFS` (default 5): the most training cutoffs."""
+    return int(os.environ.get("WH_CHURN_CUTOFFS", str(DEFAULT_CUTOFFS)))
 
 
 def max_training_rows() -> int | None:
     """`WH_CHURN_MAX_TRAINING_ROWS` (default `MAX_TRAINING_ROWS`; 0 = every row)."""
     value = int(os.environ.get("WH_CHURN_MAX_TRAINING_ROWS", str(MAX_TRAINING_ROWS)))
     return value or None
-
-
-def score_customers(
-    sources,
-    frames: dict,
-    as_of_day: pd.Timestamp,
-    window: int,
-    clv: pd.DataFrame,
-    max_rows: int | None,
-) -> pd.DataFrame:
-    """Train on the closed cutoffs' frames (`training_frames`) and score every customer
-    active at as_of."""
-    if not frames:
-        raise ValueError(
-            f"no training cutoff: a cutoff needs a year of history and a closed {window}-day "
-            f"window before as_of {as_of_day.date()}"
-        )
-    rows = pd.concat(frames.values(), ignore_index=True)
-    model = train(
-        rows.drop(columns="churned"), rows[["customer_id", "cutoff", "churned"]], max_rows=max_rows
-    )
-    today = build_features(sources, as_of_day + pd.Timedelta(days=1))
-    lost = lost_by_activity_rule(sources, as_of_day)
-    return early_warning(model, today, value=clv, lost=lost).assign(
-        as_of=as_of_day.date(),
-        model=model.chosen,
-        window_days=window,
-        activity_window_days=sources.activity_window_days,
-    )
 
 
 @multi_asset(
@@ -262,49 +164,19 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         basis = value_column(list(con.execute(f"select * from {table} limit 0").df().columns))
         clv = con.execute(f"select customer_id, {basis} as value from {table}").df()
     first_data = pd.Timestamp(sources.orders["ordered_on"].min())
-    cutoffs = training_cutoffs(first_data, as_of_day, window)
+    cutoffs = training_cutoffs(first_data, as_of_day, window, cutoff_limit())
     max_rows = max_training_rows()
     context.log.info(
         f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}, activity window "
         f"{sources.activity_window_days} days, value {basis}, training on at most "
         f"{max_rows or 'all'} rows"
     )
-    notes = []
-    frames = None  # built once: the scoring model and the backtest learn from the same ones
-    try:
-        frames = training_frames(sources, cutoffs, window_days=window)
-        warning = score_customers(sources, frames, as_of_day, window, clv, max_rows)
-        warning["value_basis"] = basis
-        context.log.info(f"{len(warning):,} customers scored with model {warning['model'][0]}")
-    except (ValueError, IndexError) as exc:
-        # too little history or no churner to learn from: an empty list, said loudly
-        notes.append(f"no early warning: {exc}")
-        context.log.warning(notes[-1])
-        warning = pd.DataFrame(
-            {column: pd.Series(dtype=dtype) for column, dtype in WARNING_COLUMNS.items()}
-        )
-    try:
-        p_alive = pareto_p_alive(sources, cutoffs, window_days=window)
-        result = backtest(
-            sources,
-            cutoffs,
-            window_days=window,
-            p_alive=p_alive,
-            frames=frames,
-            max_rows=max_rows,
-        )
-        metrics, reliability = result.metrics, result.reliability
-    except ValueError as exc:  # too few cutoffs or churners: say so, keep the warning list
-        notes.append(f"backtest not possible: {exc}")
-        context.log.warning(notes[-1])
-        # the columns and types of a backtest that ran (orchestration.churn.Backtest)
-        metrics = _empty_frame(BACKTEST_TYPES)
-        reliability = _empty_frame(RELIABILITY_TYPES)
-    frames = {
-        "churn_early_warning": warning,
-        "early_warning_backtest": metrics.assign(as_of=as_of_day.date()),
-        "early_warning_reliability": reliability.assign(as_of=as_of_day.date()),
-    }
+    tables = compute_tables(sources, cutoffs, as_of_day, window, clv, basis, max_rows)
+    if tables.scored:
+        context.log.info(tables.scored)
+    for note in tables.notes:
+        context.log.warning(note)
+    notes, frames = tables.notes, tables.frames
     with duckdb.get_connection() as con:
         for name, frame in frames.items():
             rows = write_analytics_table(con, name, frame)

@@ -10,9 +10,10 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from ..churn.renewal import HORIZON_DAYS, renewal_book
+from ..churn.tables import value_column
 from ..settings import as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
-from .churn import GROUP, value_column
+from .churn import GROUP
 from .dbt import relation_name, warehouse_dbt_assets
 from .publish import bi_metadata
 

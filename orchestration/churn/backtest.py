@@ -15,9 +15,9 @@ Methods scored at every evaluated cutoff, on the same customers:
   for that cutoff (`pareto_p_alive` computes it from the orders); skipped otherwise. It is
   not calibrated to the window, so read its Brier with that in mind.
 
-Metrics are written here in numpy (checked against scikit-learn in the tests): AUC with
-ties counted half, PR-AUC as average precision (scikit-learn's step-wise sum, no
-interpolation), Brier score, and a reliability table of equal-width probability bins.
+Metrics come from `orchestration.metrics` (numpy, checked against scikit-learn in the
+tests): AUC with ties counted half, PR-AUC as average precision (scikit-learn's step-wise
+sum, no interpolation), Brier score, and a reliability table of equal-width probability bins.
 """
 
 from __future__ import annotations
@@ -30,77 +30,18 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from ..clv import paretonbd, rfm_summary
+from ..metrics import (
+    RELIABILITY_BINS,
+    average_precision,
+    brier_score,
+    reliability_table,
+    roc_auc,
+)
 from .features import DEFAULT_WINDOW_DAYS, KEYS, build_features, build_labels
 from .model import METHODS, score, train, training_frame
 from .sources import DateLike, Sources, as_day
 
-RELIABILITY_BINS = 10
 RECENCY_FEATURE = "days_since_last_order"
-
-
-def _binary(y: object, s: object) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(y, dtype=float)
-    s = np.asarray(s, dtype=float)
-    if y.shape != s.shape or y.ndim != 1:
-        raise ValueError("labels and scores must be 1-d and of the same length")
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("labels must be 0 or 1")
-    if np.isnan(s).any():
-        raise ValueError("scores must not be missing")
-    return y, s
-
-
-def _both_classes(y: np.ndarray) -> None:
-    if y.sum() == 0 or y.sum() == y.size:
-        raise ValueError("AUC and PR-AUC need at least one churner and one non-churner")
-
-
-def roc_auc(y: object, s: object) -> float:
-    """Probability that a random churner scores above a random non-churner (ties: half)."""
-    y, s = _binary(y, s)
-    _both_classes(y)
-    ranks = pd.Series(s).rank(method="average").to_numpy()
-    positives = y.sum()
-    negatives = y.size - positives
-    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def average_precision(y: object, s: object) -> float:
-    """PR-AUC as average precision: sum over score thresholds of (recall gain) × precision."""
-    y, s = _binary(y, s)
-    _both_classes(y)
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    last_of_threshold = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
-    true_positives = np.cumsum(y)[last_of_threshold]
-    flagged = last_of_threshold + 1
-    precision = true_positives / flagged
-    recall = true_positives / y.sum()
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
-def brier_score(y: object, p: object) -> float:
-    """Mean squared difference between the probability and the outcome."""
-    y, p = _binary(y, p)
-    if ((p < 0) | (p > 1)).any():
-        raise ValueError("probabilities must lie in [0, 1]")
-    return float(np.mean((p - y) ** 2))
-
-
-def reliability_table(y: object, p: object, bins: int = RELIABILITY_BINS) -> pd.DataFrame:
-    """Equal-width bins of the predicted probability (bin k holds [k/bins, (k+1)/bins), the
-    last one includes 1): bin, bin_lower, bin_upper, mean_predicted, observed_rate, n.
-    Empty bins are left out."""
-    y, p = _binary(y, p)
-    which = np.minimum(np.floor(p * bins).astype(int), bins - 1)
-    frame = pd.DataFrame({"bin": which, "p": p, "y": y})
-    table = frame.groupby("bin").agg(
-        mean_predicted=("p", "mean"), observed_rate=("y", "mean"), n=("y", "size")
-    )
-    table = table.reset_index()
-    table.insert(1, "bin_lower", table["bin"] / bins)
-    table.insert(2, "bin_upper", (table["bin"] + 1) / bins)
-    return table
 
 
 def pareto_p_alive(
