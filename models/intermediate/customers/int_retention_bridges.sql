@@ -166,22 +166,18 @@ final as (
         cast(customers_acquired as {{ dbt.type_bigint() }}) as customers_acquired,
         cast(customers_returned_in_period as {{ dbt.type_bigint() }})
             as customers_returned_in_period,
-        cast(
-            customers_retained * 1.0 / nullif(customers_at_start, 0) as {{ type_double() }}
-        ) as retention_rate,
-        cast(
-            customers_retained * 1.0 / nullif(customers_at_end, 0) as {{ type_double() }}
-        ) as retention_rate_seed_002,
-        cast(
-            customers_lost * 1.0 / nullif(customers_at_start, 0) as {{ type_double() }}
-        ) as churn_rate,
-        cast(
-            customers_new * 1.0 / nullif(customers_active_in_period - customers_new, 0)
-            as {{ type_double() }}
-        ) as new_to_existing_ratio,
-        cast(
-            customers_won_back * 1.0 / nullif(customers_lapsed_at_start, 0) as {{ type_double() }}
-        ) as win_back_rate
+        -- counts cast to double before the division, so every engine divides in binary
+        -- floating point (Spark's decimal division rounds 2/3 to another last digit)
+        cast(customers_retained as {{ type_double() }})
+        / nullif(customers_at_start, 0) as retention_rate,
+        cast(customers_retained as {{ type_double() }})
+        / nullif(customers_at_end, 0) as retention_rate_seed_002,
+        cast(customers_lost as {{ type_double() }})
+        / nullif(customers_at_start, 0) as churn_rate,
+        cast(customers_new as {{ type_double() }})
+        / nullif(customers_active_in_period - customers_new, 0) as new_to_existing_ratio,
+        cast(customers_won_back as {{ type_double() }})
+        / nullif(customers_lapsed_at_start, 0) as win_back_rate
     from aggregated
 )
 
