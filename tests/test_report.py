@@ -1109,3 +1109,58 @@ def test_each_section_states_its_customer_base(reports):
     ):
         assert sentence in en, sentence
     assert visible_text(reports["zh"]).count("客户基数:") == en.count("Customer base:") == 11
+
+
+def test_due_diligence_quotes_the_trailing_year(tmp_path):
+    """Complaints and churn reasons of the 365 days to as_of (2025-01-01 .. 2025-12-31), not a
+    calendar year. Complaints: K1–K4 opened in the window (K0 on 2024-12-31 is not), K1–K3
+    closed as resolved by as_of, K4 only after it: 3 / 4 = 75.0 %; 4 per 12 customers active
+    at as_of = 0.33. Lost in the window: S100 and S101 for price, L1 for service, L2 with no
+    reason (L3, lost in December 2024, is not): price 2 / 4 = 50.0 %, unrecorded 25.0 %."""
+    database = make_warehouse(tmp_path / "wh.duckdb")
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            """
+            create table fct_complaints as select * from (values
+                ('K0', 'C001', timestamp '2024-12-31 09:00', timestamp '2025-01-02 09:00',
+                    'resolved'),
+                ('K1', 'C001', timestamp '2025-01-01 09:00', timestamp '2025-01-05 09:00',
+                    'resolved'),
+                ('K2', 'S001', timestamp '2025-06-01 09:00', timestamp '2025-06-03 09:00',
+                    'resolved'),
+                ('K3', 'S002', timestamp '2025-12-30 09:00', timestamp '2025-12-31 18:00',
+                    'resolved'),
+                ('K4', 'S003', timestamp '2025-12-31 09:00', timestamp '2026-01-02 09:00',
+                    'resolved')
+            ) as t(complaint_id, customer_id, opened_at, resolved_at, outcome)
+            """
+        )
+        con.execute("alter table customer_facts add column last_churn_month_on date")
+        con.execute("alter table customer_facts add column churn_reason_code varchar")
+        con.execute(
+            "update customer_facts set last_churn_month_on = date '2025-03-01', "
+            "churn_reason_code = 'price' where customer_id = 'S100'"
+        )
+        con.execute(
+            "update customer_facts set last_churn_month_on = date '2025-11-01', "
+            "churn_reason_code = 'price' where customer_id = 'S101'"
+        )
+        con.execute(
+            "insert into customer_facts values "
+            "('L1', date '2025-12-31', false, date '2025-06-01', 'service'), "
+            "('L2', date '2025-12-31', false, date '2025-12-01', null), "
+            "('L3', date '2025-12-31', false, date '2024-12-01', 'price')"
+        )
+    en = visible_text(build_report(database, tmp_path / "r.html", "en", AS_OF).read_text("utf-8"))
+    assert (
+        "4 complaints opened in the 12 months to 2025-12-31, 75.0% of them resolved by then; "
+        "0.33 per customer active now." in en
+    )
+    assert (
+        "Most frequent reason in the 12 months to 2025-12-31: Price (50.0% of customers lost). "
+        "No reason is recorded for 25.0% of them." in en
+    )
+    zh = visible_text(build_report(database, tmp_path / "r.html", "zh", AS_OF).read_text("utf-8"))
+    assert (
+        "截至2025-12-31的近12个月新增投诉4起,其中75.0%已解决;按当前活跃客户计每客户0.33起。" in zh
+    )

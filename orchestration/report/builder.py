@@ -277,6 +277,8 @@ def load(connection: duckdb.DuckDBPyConnection, language: str, as_of: object) ->
         "at_risk_lost",
         "at_risk_summary",
         "revenue_retention",
+        "complaints_trailing",
+        "churn_reasons_trailing",
         "management",
         "customer_indices",
         "index_weights",
@@ -1577,15 +1579,20 @@ def due_diligence_section(inputs: Inputs) -> Section:
             )
     rows.append(["B8 " + inputs.t("dd_cohort_q"), evidence, inputs.t("dd_cohort_w")])
 
-    # churn reasons
+    # churn reasons: the trailing year's lost customers, else the last complete year's
+    trailing_reasons = inputs.results["churn_reasons_trailing"]
     found = None if indicators.unavailable else churn_reasons(inputs)
+    if isinstance(trailing_reasons, pd.DataFrame) and len(trailing_reasons):
+        found = ("trailing", trailing_reasons)
     recorded = None if found is None else found[1][found[1]["reason"] != "unrecorded"]
     if found is not None and len(recorded):
         year, reasons = found
         top = recorded.iloc[0]  # the most frequent reason on record
         evidence = inputs.t(
             "dd_reasons_e",
-            period=inputs.period(year, "year"),
+            period=inputs.t("dd_trailing_period", end=str(inputs.as_of))
+            if year == "trailing"
+            else inputs.period(year, "year"),
             reason=label(top["reason"], language),
             share=fmt_rate(top["share"], language),
         )
@@ -1652,10 +1659,25 @@ def due_diligence_section(inputs: Inputs) -> Section:
         evidence = unavailable("loyalty_indicators A2/E3")
     rows.append(["A2 E3 " + inputs.t("dd_satisfaction_q"), evidence, inputs.t("dd_satisfaction_w")])
 
-    # complaints
+    # complaints: the trailing year, else the last complete year's D1 and D2
+    trailing_complaints = inputs.results["complaints_trailing"]
     resolved = indicators.latest("D2", "standard", "year")
     rate = indicators.latest("D1", "standard", "year")
-    if resolved is not None:
+    if isinstance(trailing_complaints, pd.DataFrame) and trailing_complaints["complaints"].iloc[0]:
+        counts = trailing_complaints.iloc[0]
+        evidence = inputs.t(
+            "dd_complaints_trailing_e",
+            end=str(inputs.as_of),
+            complaints=fmt_count(counts["complaints"], language),
+            resolved=fmt_rate(counts["complaints_resolved"] / counts["complaints"], language),
+            rate=fmt_ratio(
+                counts["complaints"] / counts["customers_active"]
+                if counts["customers_active"]
+                else None,
+                language,
+            ),
+        )
+    elif resolved is not None:
         evidence = inputs.t(
             "dd_complaints_e",
             resolved=fmt_pct(resolved["value"], language),

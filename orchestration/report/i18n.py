@@ -457,6 +457,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "态度先于行为变化:满意度下降往往先于客户流失。",
     },
     "dd_complaints_q": {"en": "Are complaints resolved?", "zh": "投诉是否得到解决?"},
+    "dd_complaints_trailing_e": {
+        "en": "{complaints} complaints opened in the 12 months to {end}, {resolved} of them "
+        "resolved by then; {rate} per customer active now.",
+        "zh": "截至{end}的近12个月新增投诉{complaints}起,其中{resolved}已解决;"
+        "按当前活跃客户计每客户{rate}起。",
+    },
+    "dd_trailing_period": {
+        "en": "the 12 months to {end}",
+        "zh": "截至{end}的近12个月",
+    },
     "dd_complaints_e": {
         "en": "{resolved} of complaints resolved in {period}; {rate} complaints per customer.",
         "zh": "{period}投诉解决率{resolved};每客户投诉{rate}次。",

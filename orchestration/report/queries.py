@@ -411,6 +411,42 @@ QUERIES: dict[str, Query] = {
         select * from referrals cross join reviews
         """,
     ),
+    # Due diligence on the trailing year (the 365 days to as_of): complaints opened in it and
+    # how many were closed as resolved by as_of (D2's rule), per customer active at as_of.
+    "complaints_trailing": Query(
+        ("fct_complaints", "customer_facts"),
+        """
+        select
+            count(*) as complaints,
+            count(
+                case
+                    when outcome = 'resolved' and cast(resolved_at as date) <= $as_of then 1
+                end
+            ) as complaints_resolved,
+            (select count(*) from customer_facts where is_active) as customers_active
+        from fct_complaints
+        where
+            cast(opened_at as date) > cast($as_of as date) - interval 365 day
+            and cast(opened_at as date) <= $as_of
+        """,
+    ),
+    # ... and the customers lost in it (their churn month's start inside the window), by the
+    # reason on record (customer_facts.churn_reason_code, 'unrecorded' without one).
+    "churn_reasons_trailing": Query(
+        ("customer_facts",),
+        """
+        select
+            coalesce(churn_reason_code, 'unrecorded') as reason,
+            count(*) as customers,
+            count(*) * 1.0 / sum(count(*)) over () as share
+        from customer_facts
+        where
+            last_churn_month_on > cast($as_of as date) - interval 365 day
+            and last_churn_month_on <= $as_of
+        group by 1
+        order by customers desc, reason
+        """,
+    ),
     # The as-of date the marts were built for, the report's default.
     "warehouse_as_of": Query(
         ("customer_facts",),
