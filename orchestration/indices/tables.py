@@ -196,6 +196,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "segment_scheme": "value_loyalty or rfm.",
         "from_window_end_on": "End of the previous window.",
         "to_window_end_on": "End of the current window.",
+        "is_complete_period": "Whether both windows ended on or before as_of (always true: "
+        "the current window is the trailing year to as_of), as on the dbt period marts.",
         "from_segment": "Segment in the previous window (absent: not yet a customer; "
         "unsegmented: an input missing).",
         "to_segment": "Segment in the current window.",
@@ -221,6 +223,9 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
     "index_backtest": {
         "window_start_on": "First day of the scored window.",
         "window_end_on": "Last day of the scored window (a quarter end).",
+        "is_complete_period": "Whether the scored window and the 12 months after it that "
+        "judge it ended on or before as_of (always true: a window is backtested only then), "
+        "as on the dbt period marts.",
         "reference_window_end_on": "End of the window its scale and learnt weights come from.",
         "index_code": "H1 or H2.",
         "weighting_method": "expert, entropy, critic or ahp.",
@@ -568,6 +573,7 @@ def _segment_tables(
                     segment_scheme=scheme,
                     from_window_end_on=previous_end,
                     to_window_end_on=current_end,
+                    is_complete_period=True,
                 )
             )
     migration_columns = list(COLUMN_DOCS["segment_migration"])
@@ -633,6 +639,7 @@ def backtest(
         base = {
             "window_start_on": as_date(window["window_start_on"].iloc[0]),
             "window_end_on": as_date(window["window_end_on"].iloc[0]),
+            "is_complete_period": True,
             "reference_window_end_on": as_date(reference_rows["window_end_on"].iloc[0]),
         }
         for method in WEIGHTINGS:
