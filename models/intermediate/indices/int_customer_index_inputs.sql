@@ -512,15 +512,17 @@ final as (
         cast(satisfaction_pct as {{ type_double() }}) as satisfaction_pct,
         cast(complaint_count as {{ dbt.type_int() }}) as complaint_count,
         cast(net_revenue_cny as {{ type_double() }}) as net_revenue_cny,
-        cast(
-            net_revenue_cny / nullif(peer_mean_net_revenue_cny, 0) as {{ type_double() }}
-        ) as purchasing_power_ratio,
-        cast(
-            case
-                when previous_window_net_revenue_cny > 0
-                    then net_revenue_cny / previous_window_net_revenue_cny - 1
-            end as {{ type_double() }}
-        ) as revenue_growth_rate,
+        -- amounts cast to double before a division, so every engine divides in binary
+        -- floating point (Spark's decimal division keeps 6 decimals)
+        cast(net_revenue_cny as {{ type_double() }})
+        / nullif(cast(peer_mean_net_revenue_cny as {{ type_double() }}), 0)
+            as purchasing_power_ratio,
+        case
+            when previous_window_net_revenue_cny > 0
+                then
+                    cast(net_revenue_cny as {{ type_double() }})
+                    / cast(previous_window_net_revenue_cny as {{ type_double() }}) - 1
+        end as revenue_growth_rate,
         cast(previous_window_net_revenue_cny as {{ type_double() }})
             as previous_window_net_revenue_cny,
         last_invoiced_on,

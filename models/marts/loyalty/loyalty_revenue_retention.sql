@@ -250,17 +250,20 @@ final as (
         cast(customers_new as {{ dbt.type_bigint() }}) as customers_new,
         cast(customers_churned as {{ dbt.type_bigint() }}) as customers_churned,
         cast(customers_won_back as {{ dbt.type_bigint() }}) as customers_won_back,
+        -- amounts cast to double before the division, so every engine divides in binary
+        -- floating point (Spark's decimal division keeps 6 decimals)
         cast(
-            (start_revenue_cny - contraction_revenue_cny - churned_revenue_cny)
-            / nullif(start_revenue_cny, 0) as {{ type_double() }}
-        ) as gross_revenue_retention_rate,
+            start_revenue_cny - contraction_revenue_cny - churned_revenue_cny
+            as {{ type_double() }}
+        )
+        / nullif(cast(start_revenue_cny as {{ type_double() }}), 0)
+            as gross_revenue_retention_rate,
         cast(
-            (
-                start_revenue_cny + expansion_revenue_cny - contraction_revenue_cny
-                - churned_revenue_cny
-            )
-            / nullif(start_revenue_cny, 0) as {{ type_double() }}
-        ) as net_revenue_retention_rate
+            start_revenue_cny + expansion_revenue_cny - contraction_revenue_cny
+            - churned_revenue_cny as {{ type_double() }}
+        )
+        / nullif(cast(start_revenue_cny as {{ type_double() }}), 0)
+            as net_revenue_retention_rate
     from aggregated
 )
 

@@ -114,9 +114,14 @@ calibration as (
 calibration_margins as (
     select
         orders.customer_id,
-        sum(orders.amount_cny * margins.gross_margin_rate)
+        -- cast to double before the division: Spark's decimal division keeps 6 decimals
+        cast(sum(orders.amount_cny * margins.gross_margin_rate) as {{ type_double() }})
         / nullif(
-            sum(case when margins.gross_margin_rate is not null then orders.amount_cny end), 0
+            cast(
+                sum(case when margins.gross_margin_rate is not null then orders.amount_cny end)
+                as {{ type_double() }}
+            ),
+            0
         ) as margin_rate
     from orders
     cross join bounds
