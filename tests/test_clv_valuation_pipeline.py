@@ -21,45 +21,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.contract import table
+
 pytestmark = pytest.mark.slow
 
 AS_OF = dt.date(2025, 12, 31)
 START = dt.date(2023, 1, 1)
 CONTRACT_VALUE = 12_000.0
 MARGIN = {"consulting": 0.45, "software": 0.70}
-CUSTOMER_COLUMNS = [
-    "customer_id",
-    "customer_name",
-    "industry",
-    "province",
-    "region",
-    "city",
-    "size_band",
-    "acquired_on",
-    "acquisition_channel",
-    "acquisition_cost",
-]
-ORDER_COLUMNS = [
-    "order_id",
-    "customer_id",
-    "ordered_on",
-    "amount",
-    "currency",
-    "product_line",
-    "is_credit_note",
-    "contract_id",
-]
-CONTRACT_COLUMNS = [
-    "contract_id",
-    "customer_id",
-    "product_line",
-    "start_on",
-    "end_on",
-    "contract_value",
-    "currency",
-    "renewal_of",
-    "status",
-]
+# The drops' headers are the landing contract's columns, in its order.
+CUSTOMER_COLUMNS, ORDER_COLUMNS, CONTRACT_COLUMNS = (
+    [column.name for column in table(name).columns] for name in ("customers", "orders", "contracts")
+)
 
 
 def tiny_firm() -> tuple[list[dict], list[dict], list[dict]]:
