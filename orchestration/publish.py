@@ -195,6 +195,7 @@ PUBLISH_CODE_VERSION = hashlib.sha256(
 ).hexdigest()[:16]
 # How a table came into a release (manifest `published`).
 WRITTEN, LINKED = "written", "linked"
+HARD_LINK = "hard link"  # how a linked table's Parquet file came (manifest `linked_by`), or "copy"
 # Moments a publish passes, in order; `on_stage` is called with each (tests kill it there).
 STAGES = ("database_written", "parquet_written", "manifest_written", "release_renamed", "swapped")
 
@@ -406,8 +407,13 @@ def publish(
                 json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
             stage("manifest_written")
+            linked = {
+                building / t["parquet"] for t in tables.values() if t.get("linked_by") == HARD_LINK
+            }
             for path in building.rglob("*"):
-                if path.is_file():
+                if path.is_dir():
+                    _fsync(path)  # the names of the files in it, links included
+                elif path not in linked:  # a linked file is the last release's, synced
                     path.chmod(0o444)  # a read-write open by a BI tool fails loudly
                     _fsync(path)
             _fsync(building)
@@ -444,10 +450,11 @@ def _build(
         con.execute(f"attach {_literal(str(source))} as src (read_only)")
         try:
             relations = _bi_relations(con, dbt_manifest, analytics_docs)
-            _refuse_personal_data(con, relations)
-            _refuse_reserved_words(con, relations)
+            columns = _source_columns(con)
+            _refuse_personal_data(relations, columns)
+            _refuse_reserved_words(con, relations, columns)
             _refuse_unexplained_empty(con, relations)
-            checksums = source_checksums(con, relations)
+            checksums = source_checksums(con, relations, columns)
             prior = _linkable(previous, checksums)
             database = building / DATABASE_FILE
             if prior:
@@ -534,18 +541,17 @@ def _build(
         con.close()
 
 
-def source_checksums(con: duckdb.DuckDBPyConnection, relations: list[Relation]) -> dict[str, str]:
+def source_checksums(
+    con: duckdb.DuckDBPyConnection,
+    relations: list[Relation],
+    source_columns: dict[tuple[str, str], list[list[str]]],
+) -> dict[str, str]:
     """Each relation's `source_checksum`, by "schema.table" of the copy: a SHA-256 of its
     row count and sum of DuckDB `hash()` of every row in `src` (one aggregate pass, the same
-    whatever the row order), its column names and types, the docs the copy gives it, and the
-    versions of DuckDB, of the storage format and of the publish code. Equal checksums mean
-    that publishing the table again would give the same table and the same Parquet file."""
-    types: dict[tuple[str, str], list[list[str]]] = {}
-    for schema, table, column, data_type in con.execute(
-        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
-        "where database_name = 'src' order by schema_name, table_name, column_index"
-    ).fetchall():
-        types.setdefault((schema, table), []).append([column, data_type])
+    whatever the row order), its column names and types (`source_columns`), the docs the
+    copy gives it, and the versions of DuckDB, of the storage format and of the publish
+    code. Equal checksums mean that publishing the table again would give the same table and
+    the same Parquet file."""
     checksums = {}
     for relation in relations:
         rows, row_hash_sum = con.execute(
@@ -557,7 +563,7 @@ def source_checksums(con: duckdb.DuckDBPyConnection, relations: list[Relation]) 
             "duckdb_version": duckdb.__version__,
             "storage_version": STORAGE_VERSION,
             "source": f"{relation.source_schema}.{relation.table}",
-            "columns": types[(relation.source_schema, relation.table)],
+            "columns": source_columns[(relation.source_schema, relation.table)],
             "rows": int(rows),
             "row_hash_sum": str(row_hash_sum),
             "description": relation.description,
@@ -612,7 +618,7 @@ def _link(existing: Path, new: Path) -> str:
     file system refuses a link (another device, no link support)."""
     try:
         os.link(existing, new)
-        return "hard link"
+        return HARD_LINK
     except OSError:
         shutil.copyfile(existing, new)
         return "copy"
@@ -719,21 +725,24 @@ def _bi_relations(
     return sorted(seen.values(), key=lambda relation: (relation.schema, relation.table))
 
 
-def _source_columns(con: duckdb.DuckDBPyConnection, relation: Relation) -> list[str]:
-    return [
-        row[0]
-        for row in con.execute(
-            "select column_name from duckdb_columns() where database_name = 'src' "
-            "and schema_name = ? and table_name = ? order by column_index",
-            [relation.source_schema, relation.table],
-        ).fetchall()
-    ]
+def _source_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[list[str]]]:
+    """Every table's [column, type] pairs in `src`, in order, by (schema, table): one query
+    for all, as duckdb_columns() reads every attached catalogue."""
+    columns: dict[tuple[str, str], list[list[str]]] = {}
+    for schema, table, column, data_type in con.execute(
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = 'src' order by schema_name, table_name, column_index"
+    ).fetchall():
+        columns.setdefault((schema, table), []).append([column, data_type])
+    return columns
 
 
-def _refuse_personal_data(con: duckdb.DuckDBPyConnection, relations: list[Relation]) -> None:
+def _refuse_personal_data(
+    relations: list[Relation], source_columns: dict[tuple[str, str], list[list[str]]]
+) -> None:
     problems = []
     for relation in relations:
-        columns = _source_columns(con, relation)
+        columns = [name for name, _ in source_columns[(relation.source_schema, relation.table)]]
         problems += [
             f"{relation.schema}.{relation.table}.{c}" for c in personal_data_columns(columns)
         ]
@@ -754,12 +763,16 @@ def reserved_words(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     )
 
 
-def _refuse_reserved_words(con: duckdb.DuckDBPyConnection, relations: list[Relation]) -> None:
+def _refuse_reserved_words(
+    con: duckdb.DuckDBPyConnection,
+    relations: list[Relation],
+    source_columns: dict[tuple[str, str], list[list[str]]],
+) -> None:
     reserved = reserved_words(con)
     problems = [
         f"{relation.schema}.{relation.table}.{column}"
         for relation in relations
-        for column in _source_columns(con, relation)
+        for column, _ in source_columns[(relation.source_schema, relation.table)]
         if column.lower() in reserved
     ]
     if problems:
@@ -905,12 +918,14 @@ def _write_publish_meta(
         f"create table bi.{META_SCHEMA}.tables (table_schema varchar, table_name varchar, "
         "row_count bigint, content_checksum varchar, empty_reason varchar)"
     )
-    con.executemany(
-        f"insert into bi.{META_SCHEMA}.tables values (?, ?, ?, ?, ?)",
-        [
-            [*key.split(".", 1), t["rows"], t["content_checksum"], t.get("empty_reason")]
-            for key, t in tables.items()
-        ],
+    rows = [
+        [*key.split(".", 1), t["rows"], t["content_checksum"], t.get("empty_reason")]
+        for key, t in tables.items()
+    ]
+    con.execute(  # one statement: executemany runs one insert per table
+        f"insert into bi.{META_SCHEMA}.tables select unnest(?), unnest(?), unnest(?), "
+        "unnest(?), unnest(?)",
+        [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 5,
     )
     for table, (description, columns) in META_DOCS.items():
         _comment(con, Relation(META_SCHEMA, META_SCHEMA, table, description, columns), 1)

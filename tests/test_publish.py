@@ -640,6 +640,7 @@ def test_a_link_across_devices_falls_back_to_a_copy(warehouse, monkeypatch):
     tables = second.manifest["tables"]
     assert {(t["published"], t["linked_by"]) for t in tables.values()} == {("linked", "copy")}
     assert set(inodes(second.path).values()).isdisjoint(inodes(first.path).values())
+    assert {p.stat().st_mode & 0o777 for p in second.path.rglob("*.parquet")} == {0o444}
     assert_complete(second.path, 1)
 
 
