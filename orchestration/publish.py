@@ -600,17 +600,25 @@ def _linkable(previous: Path | None, checksums: dict[str, str]) -> dict[str, dic
 
 
 def _drop_all_but(con: duckdb.DuckDBPyConnection, database: str, keep: set[str]) -> None:
-    """Drop every table of `database` (a copy of the previous bi.duckdb) not in `keep`, and
-    its publish_meta; checkpoint, so that the tables written next reuse the freed blocks
-    rather than grow the file."""
-    con.execute(f"drop schema if exists {_ident(database)}.{META_SCHEMA} cascade")
+    """Drop every table of `database` (a copy of the previous bi.duckdb) not in `keep`, its
+    publish_meta and the schemas left empty; checkpoint, so that the tables written next
+    reuse the freed blocks rather than grow the file."""
+    db = _ident(database)
+    con.execute(f"drop schema if exists {db}.{META_SCHEMA} cascade")
     for schema, table in con.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = ?",
         [database],
     ).fetchall():
         if f"{schema}.{table}" not in keep:
-            con.execute(f"drop table {_ident(database)}.{_ident(schema)}.{_ident(table)}")
-    con.execute(f"checkpoint {_ident(database)}")
+            con.execute(f"drop table {db}.{_ident(schema)}.{_ident(table)}")
+    kept_schemas = {name.split(".", 1)[0] for name in keep} | {"main"}
+    for (schema,) in con.execute(
+        "select schema_name from duckdb_schemas() where database_name = ? and not internal",
+        [database],
+    ).fetchall():
+        if schema not in kept_schemas:
+            con.execute(f"drop schema {db}.{_ident(schema)}")  # empty: refused otherwise
+    con.execute(f"checkpoint {db}")
 
 
 def _link(existing: Path, new: Path) -> str:

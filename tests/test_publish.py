@@ -581,6 +581,11 @@ def test_a_changed_table_is_written_sanitised_and_the_others_linked(warehouse, t
             "where schema_name <> 'publish_meta'"
         ).fetchall()
         assert sorted(name for (name,) in present) == sorted(tables)  # no analytics.c
+        schemas = con.execute(
+            "select schema_name from duckdb_schemas() where database_name = 'bi' "
+            "and not internal order by all"
+        ).fetchall()
+        assert schemas == [("analytics",), ("config",), ("publish_meta",)]  # main: internal
     assert tables["main.dim_b"]["sanitised"]["customer_name"] == {
         "personal_data_masked": sum(row[2] for row in HOSTILE_TEXT),
         "formula_neutralised": sum(row[3] for row in HOSTILE_TEXT),
@@ -596,6 +601,18 @@ def test_a_changed_table_is_written_sanitised_and_the_others_linked(warehouse, t
     assert third.manifest["tables"]["main.dim_b"]["linked_from"] == second.release_id
     assert third.manifest["tables"]["main.dim_b"]["written_in"] == second.release_id
     assert contents(third.path) == contents(second.path)
+
+    # the last analytics table goes: so does its schema, the rest linked
+    with duckdb.connect(str(source)) as con:
+        con.execute("drop table analytics.d")
+    fourth = run_publish(source, target, 4)
+    assert {t["published"] for t in fourth.manifest["tables"].values()} == {"linked"}
+    with duckdb.connect(str(fourth.path / "bi.duckdb"), read_only=True) as con:
+        schemas = con.execute(
+            "select schema_name from duckdb_schemas() where database_name = 'bi' "
+            "and not internal order by all"
+        ).fetchall()
+    assert schemas == [("config",), ("publish_meta",)]
 
 
 def test_changed_docs_or_publish_code_rewrite_the_tables(warehouse, monkeypatch):
