@@ -748,9 +748,12 @@ def read_records(path: Path) -> list[dict]:
     return [json.loads(line) for line in lines if line.endswith("}")]
 
 
-def test_reader_never_sees_an_error_or_a_mixed_release(warehouse, tmp_path):
+@pytest.mark.parametrize("every", [1, 2], ids=["all-changed", "every-other-unchanged"])
+def test_reader_never_sees_an_error_or_a_mixed_release(warehouse, tmp_path, every):
+    """Six publishes of new data, or new data every other one (the others link every table)."""
     source, target = warehouse
     manifests = {"run-1": run_publish(source, target, 1).manifest}
+    data = {"run-1": 1}
     script, out, stop = tmp_path / "reader.py", tmp_path / "polls.jsonl", tmp_path / "stop"
     script.write_text(READER)
     reader = subprocess.Popen(
@@ -759,7 +762,9 @@ def test_reader_never_sees_an_error_or_a_mixed_release(warehouse, tmp_path):
     try:
         wait_for(lambda: any(r.get("run_id") == "run-1" for r in read_records(out)), "run-1")
         for run in range(2, 8):  # six publishes, each of a different size
-            write_source(source, run)
+            if run % every == 0:
+                write_source(source, run)
+            data[f"run-{run}"] = run if run % every == 0 else data[f"run-{run - 1}"]
             manifests[f"run-{run}"] = run_publish(source, target, run).manifest
             wait_for(
                 lambda run=run: any(r.get("run_id") == f"run-{run}" for r in read_records(out)),
@@ -773,9 +778,11 @@ def test_reader_never_sees_an_error_or_a_mixed_release(warehouse, tmp_path):
     assert {r["run_id"] for r in records} == set(manifests)
     for record in records:
         manifest = manifests[record["run_id"]]
-        run = int(record["run_id"].split("-")[1])
+        run = data[record["run_id"]]
         for name in PUBLISHED:
             assert record[name] == [manifest["tables"][name]["rows"], run, run], record
+    linked = [m["tables_linked"] for _, m in sorted(manifests.items())]
+    assert linked == ([0] * 7 if every == 1 else [0, 0, 4, 0, 4, 0, 4])
 
 
 @pytest.mark.parametrize("linking", [False, True], ids=["changed", "unchanged"])
