@@ -19,6 +19,20 @@ untouched; whatever it left behind is removed by the next publish. Old releases 
 they are among the last `keep` published (followed through each manifest's
 `previous_release`), so a reader that opened one just before a flip keeps a complete file.
 
+A publish rewrites only what changed. Each table's `source_checksum` is taken in the working
+warehouse with one aggregate pass (row count and the sum of DuckDB `hash()` of every row,
+order-independent) together with everything else that shapes its published form: its column
+types, descriptions and empty reason, the DuckDB and storage versions, and
+`PUBLISH_CODE_VERSION` (a digest of this module and of orchestration/pii.py, so that a
+change of the sanitisation or of the layout republishes everything). A table whose
+`source_checksum` equals the one in the current release's manifest is `linked`: its Parquet
+file is hard-linked from that release (copied where a link is impossible, e.g. across
+devices) and its manifest entry reused; bi.duckdb then starts as a copy of that release's file,
+from which the changed and vanished tables are dropped. Only the `written` tables are copied
+from the working warehouse, sanitised, described, checksummed and exported to Parquet. A
+hard link shares the file, never its name: removing an old release leaves the current one's
+links whole, and every file is read-only.
+
 Which tables are BI-facing comes from the dbt manifest, not from names: every model under
 `models/marts/` (fqn `<project>.marts.…`) but the Python assets' inputs in
 `models/marts/features/`, every seed (small reference tables such as the indicator
@@ -42,6 +56,7 @@ The copy describes itself (docs/bi.md):
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import fcntl
 import hashlib
@@ -174,6 +189,13 @@ KEEP_RELEASES = int(os.environ.get("WH_PUBLISH_KEEP", "2"))
 # Storage format of bi.duckdb: v1.0.0 is readable by every DuckDB >= 1.0, which BI drivers
 # (ODBC, Metabase, duckdb-engine) often lag behind the warehouse's own DuckDB.
 STORAGE_VERSION = os.environ.get("WH_PUBLISH_STORAGE_VERSION", "v1.0.0")
+# The code that shapes a published table: a change to either file republishes every table.
+PUBLISH_CODE_VERSION = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(pii.__file__).read_bytes()
+).hexdigest()[:16]
+# How a table came into a release (manifest `published`).
+WRITTEN, LINKED = "written", "linked"
+HARD_LINK = "hard link"  # how a linked table's Parquet file came (manifest `linked_by`), or "copy"
 # Moments a publish passes, in order; `on_stage` is called with each (tests kill it there).
 STAGES = ("database_written", "parquet_written", "manifest_written", "release_renamed", "swapped")
 
@@ -364,22 +386,34 @@ def publish(
                 "as_of": as_of,
                 "published_at": published_at.isoformat(),
             }
-            tables = _build(source, building, dbt_manifest, analytics_docs or {}, release, stage)
+            tables = _build(
+                source, building, dbt_manifest, analytics_docs or {}, release, stage, previous
+            )
             manifest = release | {
                 "previous_release": previous.name if previous else None,
                 "duckdb_version": duckdb.__version__,
                 "storage_version": STORAGE_VERSION,
+                "publish_code_version": PUBLISH_CODE_VERSION,
                 "checksum_method": "content_checksum = sum of DuckDB hash() of every row "
                 "(order-independent; compare within one DuckDB version); parquet_sha256 = "
-                "SHA-256 of the Parquet file",
+                "SHA-256 of the Parquet file; source_checksum = SHA-256 of the working "
+                "warehouse table's row count, hash() sum and column types, its docs, and the "
+                "DuckDB, storage and publish code versions (equal: the table is linked)",
+                "tables_written": sum(t["published"] == WRITTEN for t in tables.values()),
+                "tables_linked": sum(t["published"] == LINKED for t in tables.values()),
                 "tables": tables,
             }
             (building / MANIFEST_FILE).write_text(
                 json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
             stage("manifest_written")
+            linked = {
+                building / t["parquet"] for t in tables.values() if t.get("linked_by") == HARD_LINK
+            }
             for path in building.rglob("*"):
-                if path.is_file():
+                if path.is_dir():
+                    _fsync(path)  # the names of the files in it, links included
+                elif path not in linked:  # a linked file is the last release's, synced
                     path.chmod(0o444)  # a read-write open by a BI tool fails loudly
                     _fsync(path)
             _fsync(building)
@@ -405,33 +439,52 @@ def _build(
     analytics_docs: dict[str, TableDocs],
     release: dict[str, Any],
     stage: Callable[[str], None],
+    previous: Path | None,
 ) -> dict[str, dict[str, Any]]:
-    """Write bi.duckdb and the Parquet files into `building`; return the manifest's tables."""
+    """Write bi.duckdb and the Parquet files into `building`; return the manifest's tables.
+
+    Tables whose `source_checksum` equals the one `previous` (the current release) recorded
+    are linked from it; the others are written from `source`."""
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"attach {_literal(str(source))} as src (read_only)")
         try:
             relations = _bi_relations(con, dbt_manifest, analytics_docs)
-            _refuse_personal_data(con, relations)
-            _refuse_reserved_words(con, relations)
+            columns = _source_columns(con)
+            _refuse_personal_data(relations, columns)
+            _refuse_reserved_words(con, relations, columns)
             _refuse_unexplained_empty(con, relations)
-            con.execute(
-                f"attach {_literal(str(building / DATABASE_FILE))} as bi "
-                f"(storage_version {_literal(STORAGE_VERSION)})"
-            )
+            checksums = source_checksums(con, relations, columns)
+            prior = _linkable(previous, checksums)
+            database = building / DATABASE_FILE
+            if prior:
+                # The previous release's file, less the tables that changed or went.
+                shutil.copyfile(previous / DATABASE_FILE, database)
+                con.execute(f"attach {_literal(str(database))} as bi")
+                _drop_all_but(con, "bi", set(prior))
+            else:
+                con.execute(
+                    f"attach {_literal(str(database))} as bi "
+                    f"(storage_version {_literal(STORAGE_VERSION)})"
+                )
+            written = [relation for relation in relations if _name(relation) not in prior]
             for schema in sorted({relation.schema for relation in relations}):
                 con.execute(f"create schema if not exists bi.{_ident(schema)}")
-            for relation in relations:
+            for relation in written:
                 con.execute(
                     f"create table bi.{_ident(relation.schema)}.{_ident(relation.table)} as "
                     f"select * from src.{_ident(relation.source_schema)}.{_ident(relation.table)}"
                 )
         finally:
             con.execute("detach database if exists src")
-        pairs = [(relation.schema, relation.table) for relation in relations]
-        sanitised = sanitise_text(con, "bi", pairs)
+        sanitised = sanitise_text(con, "bi", [(r.schema, r.table) for r in written])
         tables = {}
         for relation in relations:
+            name = _name(relation)
+            if name in prior:
+                info = prior[name] | {"published": LINKED, "linked_from": previous.name}
+                tables[name] = info
+                continue
             info = _describe(con, relation.schema, relation.table)
             info["description"] = _comment(con, relation, info["rows"])
             info["column_descriptions"] = {
@@ -442,21 +495,35 @@ def _build(
             )
             if relation.empty_reason and info["rows"] == 0:
                 info["empty_reason"] = relation.empty_reason
-            tables[f"{relation.schema}.{relation.table}"] = info
+            info |= {
+                "source_checksum": checksums[name],
+                "published": WRITTEN,
+                "written_in": release["release"],
+            }
+            tables[name] = info
         for key, counts in sanitised.items():
             schema, table, column = key.split(".", 2)
             tables[f"{schema}.{table}"].setdefault("sanitised", {})[column] = counts
-        for key, codes in unlabelled_codes(con, "bi").items():
+        # A linked table keeps its unlabelled codes unless the labels themselves changed.
+        labels = f"{CATALOGUE_SCHEMA}.{CODE_LABELS_TABLE}"
+        recheck = None if labels not in prior else {_name(r) for r in written}
+        for name, info in tables.items():
+            if recheck is None or name in recheck:
+                info.pop("unlabelled_codes", None)
+        for key, codes in unlabelled_codes(con, "bi", recheck).items():
             schema, table, column = key.split(".", 2)
             tables[f"{schema}.{table}"].setdefault("unlabelled_codes", {})[column] = codes
         _write_publish_meta(con, release, tables)
         con.execute("detach bi")  # checkpoints: the file is complete, with no WAL beside it
         stage("database_written")
-        con.execute(f"attach {_literal(str(building / DATABASE_FILE))} as bi (read_only)")
+        con.execute(f"attach {_literal(str(database))} as bi (read_only)")
         for key, info in tables.items():
-            schema, table = key.split(".", 1)
             parquet = building / info["parquet"]
             parquet.parent.mkdir(parents=True, exist_ok=True)
+            if info["published"] == LINKED:
+                info["linked_by"] = _link(previous / info["parquet"], parquet)
+                continue
+            schema, table = key.split(".", 1)
             metadata = {
                 PARQUET_DESCRIPTION_KEY: info["description"],
                 PARQUET_COLUMNS_KEY: json.dumps(info["column_descriptions"], ensure_ascii=False),
@@ -474,10 +541,108 @@ def _build(
         con.close()
 
 
-def unlabelled_codes(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str]]:
+def source_checksums(
+    con: duckdb.DuckDBPyConnection,
+    relations: list[Relation],
+    source_columns: dict[tuple[str, str], list[list[str]]],
+) -> dict[str, str]:
+    """Each relation's `source_checksum`, by "schema.table" of the copy: a SHA-256 of its
+    row count and sum of DuckDB `hash()` of every row in `src` (one aggregate pass, the same
+    whatever the row order), its column names and types (`source_columns`), the docs the
+    copy gives it, and the versions of DuckDB, of the storage format and of the publish
+    code. Equal checksums mean that publishing the table again would give the same table and
+    the same Parquet file."""
+    checksums = {}
+    for relation in relations:
+        rows, row_hash_sum = con.execute(
+            "select count(*), coalesce(sum(hash(source_row)), 0) "
+            f"from src.{_ident(relation.source_schema)}.{_ident(relation.table)} as source_row"
+        ).fetchone()
+        key = {
+            "publish_code_version": PUBLISH_CODE_VERSION,
+            "duckdb_version": duckdb.__version__,
+            "storage_version": STORAGE_VERSION,
+            "source": f"{relation.source_schema}.{relation.table}",
+            "columns": source_columns[(relation.source_schema, relation.table)],
+            "rows": int(rows),
+            "row_hash_sum": str(row_hash_sum),
+            "description": relation.description,
+            "column_descriptions": relation.columns,
+            "empty_reason": relation.empty_reason,
+        }
+        text = json.dumps(key, sort_keys=True, ensure_ascii=False)
+        checksums[_name(relation)] = hashlib.sha256(text.encode()).hexdigest()
+    return checksums
+
+
+def _linkable(previous: Path | None, checksums: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The previous release's manifest entries of the tables whose source checksum is the
+    same now and whose Parquet file is still there whole (by size): those are linked."""
+    if previous is None or not (previous / MANIFEST_FILE).exists():
+        return {}
+    linkable = {}
+    for name, info in read_manifest(previous).get("tables", {}).items():
+        parquet = previous / info.get("parquet", "")
+        if (
+            info.get("source_checksum")
+            and info["source_checksum"] == checksums.get(name)
+            and parquet.is_file()
+            and parquet.stat().st_size == info.get("parquet_bytes")
+        ):
+            linkable[name] = {
+                key: value
+                for key, value in copy.deepcopy(info).items()
+                if key not in ("published", "linked_from", "linked_by")
+            }
+    if linkable and not (previous / DATABASE_FILE).is_file():
+        return {}
+    return linkable
+
+
+def _drop_all_but(con: duckdb.DuckDBPyConnection, database: str, keep: set[str]) -> None:
+    """Drop every table of `database` (a copy of the previous bi.duckdb) not in `keep`, its
+    publish_meta and the schemas left empty; checkpoint, so that the tables written next
+    reuse the freed blocks rather than grow the file."""
+    db = _ident(database)
+    con.execute(f"drop schema if exists {db}.{META_SCHEMA} cascade")
+    for schema, table in con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = ?",
+        [database],
+    ).fetchall():
+        if f"{schema}.{table}" not in keep:
+            con.execute(f"drop table {db}.{_ident(schema)}.{_ident(table)}")
+    kept_schemas = {name.split(".", 1)[0] for name in keep} | {"main"}
+    for (schema,) in con.execute(
+        "select schema_name from duckdb_schemas() where database_name = ? and not internal",
+        [database],
+    ).fetchall():
+        if schema not in kept_schemas:
+            con.execute(f"drop schema {db}.{_ident(schema)}")  # empty: refused otherwise
+    con.execute(f"checkpoint {db}")
+
+
+def _link(existing: Path, new: Path) -> str:
+    """`new` as a hard link to `existing` ("hard link"), or a copy of it ("copy") where the
+    file system refuses a link (another device, no link support)."""
+    try:
+        os.link(existing, new)
+        return HARD_LINK
+    except OSError:
+        shutil.copyfile(existing, new)
+        return "copy"
+
+
+def _name(relation: Relation) -> str:
+    return f"{relation.schema}.{relation.table}"
+
+
+def unlabelled_codes(
+    con: duckdb.DuckDBPyConnection, database: str, tables: set[str] | None = None
+) -> dict[str, list[str]]:
     """The values of each `CODED_COLUMNS` column of `database` (a published copy) that
     `catalogue.code_labels` has no label for, by "schema.table.column"; columns of tables
-    the copy does not hold are skipped."""
+    the copy does not hold, or (when given) not among `tables` ("schema.table"), are
+    skipped."""
     labels = f"{_ident(database)}.{CATALOGUE_SCHEMA}.{CODE_LABELS_TABLE}"
     present = {
         f"{schema}.{table}.{column}"
@@ -491,7 +656,7 @@ def unlabelled_codes(con: duckdb.DuckDBPyConnection, database: str) -> dict[str,
         return {}
     missing = {}
     for key, domain in sorted(CODED_COLUMNS.items()):
-        if key not in present:
+        if key not in present or (tables is not None and key.rsplit(".", 1)[0] not in tables):
             continue
         schema, table, column = (_ident(part) for part in key.split(".", 2))
         codes = con.execute(
@@ -568,21 +733,24 @@ def _bi_relations(
     return sorted(seen.values(), key=lambda relation: (relation.schema, relation.table))
 
 
-def _source_columns(con: duckdb.DuckDBPyConnection, relation: Relation) -> list[str]:
-    return [
-        row[0]
-        for row in con.execute(
-            "select column_name from duckdb_columns() where database_name = 'src' "
-            "and schema_name = ? and table_name = ? order by column_index",
-            [relation.source_schema, relation.table],
-        ).fetchall()
-    ]
+def _source_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[list[str]]]:
+    """Every table's [column, type] pairs in `src`, in order, by (schema, table): one query
+    for all, as duckdb_columns() reads every attached catalogue."""
+    columns: dict[tuple[str, str], list[list[str]]] = {}
+    for schema, table, column, data_type in con.execute(
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = 'src' order by schema_name, table_name, column_index"
+    ).fetchall():
+        columns.setdefault((schema, table), []).append([column, data_type])
+    return columns
 
 
-def _refuse_personal_data(con: duckdb.DuckDBPyConnection, relations: list[Relation]) -> None:
+def _refuse_personal_data(
+    relations: list[Relation], source_columns: dict[tuple[str, str], list[list[str]]]
+) -> None:
     problems = []
     for relation in relations:
-        columns = _source_columns(con, relation)
+        columns = [name for name, _ in source_columns[(relation.source_schema, relation.table)]]
         problems += [
             f"{relation.schema}.{relation.table}.{c}" for c in personal_data_columns(columns)
         ]
@@ -603,12 +771,16 @@ def reserved_words(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     )
 
 
-def _refuse_reserved_words(con: duckdb.DuckDBPyConnection, relations: list[Relation]) -> None:
+def _refuse_reserved_words(
+    con: duckdb.DuckDBPyConnection,
+    relations: list[Relation],
+    source_columns: dict[tuple[str, str], list[list[str]]],
+) -> None:
     reserved = reserved_words(con)
     problems = [
         f"{relation.schema}.{relation.table}.{column}"
         for relation in relations
-        for column in _source_columns(con, relation)
+        for column, _ in source_columns[(relation.source_schema, relation.table)]
         if column.lower() in reserved
     ]
     if problems:
@@ -754,12 +926,14 @@ def _write_publish_meta(
         f"create table bi.{META_SCHEMA}.tables (table_schema varchar, table_name varchar, "
         "row_count bigint, content_checksum varchar, empty_reason varchar)"
     )
-    con.executemany(
-        f"insert into bi.{META_SCHEMA}.tables values (?, ?, ?, ?, ?)",
-        [
-            [*key.split(".", 1), t["rows"], t["content_checksum"], t.get("empty_reason")]
-            for key, t in tables.items()
-        ],
+    rows = [
+        [*key.split(".", 1), t["rows"], t["content_checksum"], t.get("empty_reason")]
+        for key, t in tables.items()
+    ]
+    con.execute(  # one statement: executemany runs one insert per table
+        f"insert into bi.{META_SCHEMA}.tables select unnest(?), unnest(?), unnest(?), "
+        "unnest(?), unnest(?)",
+        [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 5,
     )
     for table, (description, columns) in META_DOCS.items():
         _comment(con, Relation(META_SCHEMA, META_SCHEMA, table, description, columns), 1)

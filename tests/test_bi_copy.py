@@ -181,3 +181,19 @@ def test_period_rows_say_whether_the_period_is_complete(bi):
             ).fetchall()
         }
         assert "is_complete_period" in columns, table
+
+
+def test_the_daily_publish_linked_the_tables_the_day_left_unchanged(published, manifest):
+    """The fixture publishes twice (full, then incremental refresh): the seeds did not change
+    between the two, so the second release shares their Parquet files with the first (the
+    same inode), and the same tables in its bi.duckdb; the marts that moved were written."""
+    previous = published / "releases" / manifest["previous_release"]
+    tables = manifest["tables"]
+    seeds = {name for name in tables if name.split(".")[0] in ("config", "catalogue")}
+    assert seeds and {tables[name]["published"] for name in seeds} == {"linked"}
+    assert manifest["tables_linked"] + manifest["tables_written"] == len(tables)
+    assert tables["main.loyalty_indicators"]["published"] == "written"
+    for name, info in tables.items():
+        here = (published / "current" / info["parquet"]).stat().st_ino
+        before = (previous / info["parquet"]).stat().st_ino
+        assert (here == before) == (info["published"] == "linked"), name

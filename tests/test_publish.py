@@ -105,12 +105,14 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def assert_complete(release: Path, run: int) -> None:
-    """The release holds run `run` exactly as its manifest says, in DuckDB and in Parquet."""
+def assert_complete(release: Path, run: int, run_id: str | None = None) -> None:
+    """The release holds the data of run `run` exactly as its manifest says, in DuckDB and in
+    Parquet, and was published by `run_id` (default: run-`run`)."""
     manifest = read_manifest(release)
     assert set(manifest["tables"]) == PUBLISHED
     with duckdb.connect(str(release / "bi.duckdb"), read_only=True) as con:
-        assert con.execute("select run_id from publish_meta.release").fetchone()[0] == f"run-{run}"
+        published_by = con.execute("select run_id from publish_meta.release").fetchone()[0]
+        assert published_by == (run_id or f"run-{run}")
         for name, info in manifest["tables"].items():
             assert info["rows"] == expected_rows(run)[SOURCE_OF.get(name, name)], name
             count, low, high = con.execute(
@@ -130,9 +132,9 @@ def warehouse(tmp_path: Path) -> tuple[Path, Path]:
     return source, target
 
 
-def run_publish(source: Path, target: Path, run: int, **kwargs):
+def run_publish(source: Path, target: Path, run: int, dbt_manifest: dict = DBT_MANIFEST, **kwargs):
     return publish(
-        source, target, run_id=f"run-{run}", as_of="2026-06-30", dbt_manifest=DBT_MANIFEST, **kwargs
+        source, target, run_id=f"run-{run}", as_of="2026-06-30", dbt_manifest=dbt_manifest, **kwargs
     )
 
 
@@ -475,6 +477,211 @@ def test_codes_without_a_label_are_listed_in_the_manifest(warehouse, monkeypatch
     assert CODED_COLUMNS["main.dim_customers.region"] == "region"
 
 
+# ---------------------------------------------------------------- publish what changed
+
+# What a table's manifest entry says about how it came into the release, not what it holds.
+PROVENANCE = ("published", "linked_from", "linked_by", "written_in")
+
+
+def inodes(release: Path) -> dict[str, int]:
+    """The inode of each table's Parquet file: equal inodes are one file, linked."""
+    tables = read_manifest(release)["tables"]
+    return {name: (release / info["parquet"]).stat().st_ino for name, info in tables.items()}
+
+
+def contents(release: Path) -> dict[str, dict]:
+    """Each table's manifest entry less its provenance, and its rows and comments in
+    bi.duckdb: what a reader sees, whichever way the table came into the release."""
+    tables = read_manifest(release)["tables"]
+    with duckdb.connect(str(release / "bi.duckdb"), read_only=True) as con:
+        return {
+            name: {
+                "manifest": {k: v for k, v in info.items() if k not in PROVENANCE},
+                "rows": con.execute(f"select * from {name} order by all").fetchall(),
+                "types": con.execute(f"describe {name}").fetchall(),
+                "comments": con.execute(
+                    "select column_name, comment from duckdb_columns() "
+                    "where schema_name || '.' || table_name = ? order by column_index",
+                    [name],
+                ).fetchall()
+                + con.execute(
+                    "select '', comment from duckdb_tables() "
+                    "where schema_name || '.' || table_name = ?",
+                    [name],
+                ).fetchall(),
+            }
+            for name, info in tables.items()
+        }
+
+
+def test_a_second_publish_of_the_same_data_links_every_table(warehouse):
+    source, target = warehouse
+    first = run_publish(source, target, 1, dbt_manifest=DESCRIBED_MANIFEST, analytics_docs=DOCS)
+    mtimes = {p: p.stat().st_mtime_ns for p in first.path.rglob("*.parquet")}
+    second = run_publish(source, target, 2, dbt_manifest=DESCRIBED_MANIFEST, analytics_docs=DOCS)
+
+    tables = second.manifest["tables"]
+    assert {name: t["published"] for name, t in tables.items()} == dict.fromkeys(
+        PUBLISHED, "linked"
+    )
+    assert {t["linked_from"] for t in tables.values()} == {first.release_id}
+    assert {t["written_in"] for t in tables.values()} == {first.release_id}
+    assert {t["linked_by"] for t in tables.values()} == {"hard link"}
+    assert (second.manifest["tables_linked"], second.manifest["tables_written"]) == (4, 0)
+    # one file each, shared by both releases and never rewritten
+    assert inodes(second.path) == inodes(first.path)
+    assert {p: p.stat().st_mtime_ns for p in first.path.rglob("*.parquet")} == mtimes
+    assert all((second.path / t["parquet"]).stat().st_nlink == 2 for t in tables.values())
+    assert all(
+        (second.path / t["parquet"]).stat().st_mode & 0o777 == 0o444 for t in tables.values()
+    )
+    # the copy reads the same (rows, types, comments), published by the second run
+    assert contents(second.path) == contents(first.path)
+    assert_complete(second.path, 1, run_id="run-2")
+    with duckdb.connect(str(second.path / "bi.duckdb"), read_only=True) as con:
+        assert con.execute("select release_id from publish_meta.release").fetchone() == (
+            second.release_id,
+        )
+
+
+def test_a_changed_table_is_written_sanitised_and_the_others_linked(warehouse, tmp_path):
+    """dim_b gets personal data and formulas, analytics.c goes, analytics.d comes: those are
+    written (dim_b masked as a fresh publish masks it), the rest linked; the release equals a
+    full publish of the same warehouse into an empty directory, file for file."""
+    source, target = warehouse
+    first = run_publish(source, target, 1)
+    with duckdb.connect(str(source)) as con:
+        con.execute("create or replace table main.dim_b (i integer, customer_name varchar)")
+        con.executemany(
+            "insert into main.dim_b values (?, ?)",
+            [(i, raw) for i, (raw, *_rest) in enumerate(HOSTILE_TEXT)],
+        )
+        con.execute("drop table analytics.c")
+        con.execute("create table analytics.d as select 1 as run_tag, 0 as i")
+    second = run_publish(source, target, 2)
+
+    tables = second.manifest["tables"]
+    assert {name: t["published"] for name, t in tables.items()} == {
+        "main.fct_a": "linked",
+        "config.cat": "linked",
+        "main.dim_b": "written",
+        "analytics.d": "written",
+    }
+    assert tables["main.dim_b"]["written_in"] == second.release_id
+    before, after = inodes(first.path), inodes(second.path)
+    assert after["main.fct_a"] == before["main.fct_a"]
+    assert after["config.cat"] == before["config.cat"]
+    assert after["main.dim_b"] != before["main.dim_b"]
+    with duckdb.connect(str(second.path / "bi.duckdb"), read_only=True) as con:
+        assert con.execute("select * from main.dim_b order by i").fetchall() == [
+            (i, published) for i, (_raw, published, *_rest) in enumerate(HOSTILE_TEXT)
+        ]
+        present = con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where schema_name <> 'publish_meta'"
+        ).fetchall()
+        assert sorted(name for (name,) in present) == sorted(tables)  # no analytics.c
+        schemas = con.execute(
+            "select schema_name from duckdb_schemas() where database_name = 'bi' "
+            "and not internal order by all"
+        ).fetchall()
+        assert schemas == [("analytics",), ("config",), ("publish_meta",)]  # main: internal
+    assert tables["main.dim_b"]["sanitised"]["customer_name"] == {
+        "personal_data_masked": sum(row[2] for row in HOSTILE_TEXT),
+        "formula_neutralised": sum(row[3] for row in HOSTILE_TEXT),
+    }
+
+    fresh = run_publish(source, tmp_path / "fresh", 2)
+    assert {t["published"] for t in fresh.manifest["tables"].values()} == {"written"}
+    assert contents(second.path) == contents(fresh.path)  # parquet_sha256 included
+
+    # unchanged again: dim_b is linked now, its sanitised counts carried over
+    third = run_publish(source, target, 3)
+    assert {t["published"] for t in third.manifest["tables"].values()} == {"linked"}
+    assert third.manifest["tables"]["main.dim_b"]["linked_from"] == second.release_id
+    assert third.manifest["tables"]["main.dim_b"]["written_in"] == second.release_id
+    assert contents(third.path) == contents(second.path)
+
+    # the last analytics table goes: so does its schema, the rest linked
+    with duckdb.connect(str(source)) as con:
+        con.execute("drop table analytics.d")
+    fourth = run_publish(source, target, 4)
+    assert {t["published"] for t in fourth.manifest["tables"].values()} == {"linked"}
+    with duckdb.connect(str(fourth.path / "bi.duckdb"), read_only=True) as con:
+        schemas = con.execute(
+            "select schema_name from duckdb_schemas() where database_name = 'bi' "
+            "and not internal order by all"
+        ).fetchall()
+    assert schemas == [("config",), ("publish_meta",)]
+
+
+def test_changed_docs_or_publish_code_rewrite_the_tables(warehouse, monkeypatch):
+    source, target = warehouse
+    run_publish(source, target, 1, dbt_manifest=DESCRIBED_MANIFEST, analytics_docs=DOCS)
+    docs = {"c": TableDocs("The analytics table c, again.", DOCS["c"].columns)}
+    second = run_publish(source, target, 1, dbt_manifest=DESCRIBED_MANIFEST, analytics_docs=docs)
+    tables = second.manifest["tables"]
+    assert [name for name, t in tables.items() if t["published"] == "written"] == ["analytics.c"]
+    assert tables["analytics.c"]["description"] == "The analytics table c, again."
+    with duckdb.connect(str(second.path / "bi.duckdb"), read_only=True) as con:
+        comments = dict(
+            con.execute(
+                "select schema_name || '.' || table_name, comment from duckdb_tables()"
+            ).fetchall()
+        )
+    assert comments["analytics.c"] == "The analytics table c, again."
+    assert comments["main.fct_a"] == "The fct_a table, described by dbt."  # linked, kept
+
+    monkeypatch.setattr("orchestration.publish.PUBLISH_CODE_VERSION", "another-version")
+    third = run_publish(source, target, 1, dbt_manifest=DESCRIBED_MANIFEST, analytics_docs=docs)
+    assert {t["published"] for t in third.manifest["tables"].values()} == {"written"}
+    assert third.manifest["publish_code_version"] == "another-version"
+    assert set(inodes(third.path).values()).isdisjoint(inodes(second.path).values())
+    # the same tables but for their key, which holds the code version
+    previous = contents(second.path)
+    for name, table in contents(third.path).items():
+        again = previous[name]
+        assert table["manifest"].pop("source_checksum") != again["manifest"].pop("source_checksum")
+        assert table == again, name
+
+
+def test_a_link_across_devices_falls_back_to_a_copy(warehouse, monkeypatch):
+    source, target = warehouse
+    first = run_publish(source, target, 1)
+
+    def cross_device(_src, _dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr("orchestration.publish.os.link", cross_device)
+    second = run_publish(source, target, 1)
+    tables = second.manifest["tables"]
+    assert {(t["published"], t["linked_by"]) for t in tables.values()} == {("linked", "copy")}
+    assert set(inodes(second.path).values()).isdisjoint(inodes(first.path).values())
+    assert {p.stat().st_mode & 0o777 for p in second.path.rglob("*.parquet")} == {0o444}
+    assert_complete(second.path, 1)
+
+
+def test_pruning_old_releases_keeps_the_linked_files_of_the_current_one(warehouse):
+    """Four publishes of the same data: the first release is pruned, its files live on in the
+    ones linked from it, and a reader that opened it keeps reading."""
+    source, target = warehouse
+    first = run_publish(source, target, 1)
+    reader = duckdb.connect(str(target / "bi.duckdb"), read_only=True)
+    try:
+        releases = [run_publish(source, target, run) for run in (2, 3, 4)]
+        assert not first.path.exists()
+        assert reader.execute("select count(*) from main.fct_a").fetchone()[0] == 503
+    finally:
+        reader.close()
+    last = releases[-1]
+    assert sorted(p.name for p in (target / RELEASES_DIR).iterdir()) == sorted(
+        r.release_id for r in releases[-2:]
+    )
+    assert inodes(last.path) == inodes(releases[-2].path)
+    assert {t["written_in"] for t in last.manifest["tables"].values()} == {first.release_id}
+    assert_complete(last.path, 1, run_id="run-4")
+
+
 # ---------------------------------------------------------------- concurrency and kills
 
 READER = textwrap.dedent(
@@ -510,14 +717,14 @@ KILLABLE = textwrap.dedent(
     from pathlib import Path
     from orchestration.publish import publish
 
-    source, target, manifest, pause_at = sys.argv[1:5]
+    source, target, manifest, pause_at, run_id = sys.argv[1:6]
 
     def on_stage(stage):
         if stage == pause_at:
             print("paused", stage, flush=True)
             time.sleep(600)
 
-    publish(Path(source), Path(target), run_id="run-2", as_of=None,
+    publish(Path(source), Path(target), run_id=run_id, as_of=None,
             dbt_manifest=json.loads(Path(manifest).read_text()), on_stage=on_stage)
     """
 )
@@ -541,9 +748,12 @@ def read_records(path: Path) -> list[dict]:
     return [json.loads(line) for line in lines if line.endswith("}")]
 
 
-def test_reader_never_sees_an_error_or_a_mixed_release(warehouse, tmp_path):
+@pytest.mark.parametrize("every", [1, 2], ids=["all-changed", "every-other-unchanged"])
+def test_reader_never_sees_an_error_or_a_mixed_release(warehouse, tmp_path, every):
+    """Six publishes of new data, or new data every other one (the others link every table)."""
     source, target = warehouse
     manifests = {"run-1": run_publish(source, target, 1).manifest}
+    data = {"run-1": 1}
     script, out, stop = tmp_path / "reader.py", tmp_path / "polls.jsonl", tmp_path / "stop"
     script.write_text(READER)
     reader = subprocess.Popen(
@@ -552,7 +762,9 @@ def test_reader_never_sees_an_error_or_a_mixed_release(warehouse, tmp_path):
     try:
         wait_for(lambda: any(r.get("run_id") == "run-1" for r in read_records(out)), "run-1")
         for run in range(2, 8):  # six publishes, each of a different size
-            write_source(source, run)
+            if run % every == 0:
+                write_source(source, run)
+            data[f"run-{run}"] = run if run % every == 0 else data[f"run-{run - 1}"]
             manifests[f"run-{run}"] = run_publish(source, target, run).manifest
             wait_for(
                 lambda run=run: any(r.get("run_id") == f"run-{run}" for r in read_records(out)),
@@ -566,20 +778,29 @@ def test_reader_never_sees_an_error_or_a_mixed_release(warehouse, tmp_path):
     assert {r["run_id"] for r in records} == set(manifests)
     for record in records:
         manifest = manifests[record["run_id"]]
-        run = int(record["run_id"].split("-")[1])
+        run = data[record["run_id"]]
         for name in PUBLISHED:
             assert record[name] == [manifest["tables"][name]["rows"], run, run], record
+    linked = [m["tables_linked"] for _, m in sorted(manifests.items())]
+    assert linked == ([0] * 7 if every == 1 else [0, 0, 4, 0, 4, 0, 4])
 
 
+@pytest.mark.parametrize("linking", [False, True], ids=["changed", "unchanged"])
 @pytest.mark.parametrize("stage", STAGES)
-def test_killed_publish_leaves_a_complete_release_and_is_cleaned_up(warehouse, tmp_path, stage):
+def test_killed_publish_leaves_a_complete_release_and_is_cleaned_up(
+    warehouse, tmp_path, stage, linking
+):
+    """Killed at each stage, a publish of new data (every table written) or of the same data
+    (every table linked to the files of the release it must leave whole)."""
     source, target = warehouse
     first = run_publish(source, target, 1)
-    write_source(source, 2)
+    files = {p: sha256(p) for p in first.path.rglob("*") if p.is_file()}
+    data = 1 if linking else 2
+    write_source(source, data)
     (manifest := tmp_path / "dbt_manifest.json").write_text(json.dumps(DBT_MANIFEST))
     (script := tmp_path / "killable.py").write_text(KILLABLE)
     child = subprocess.Popen(
-        [sys.executable, str(script), str(source), str(target), str(manifest), stage],
+        [sys.executable, str(script), str(source), str(target), str(manifest), stage, "run-2"],
         stdout=subprocess.PIPE,
         text=True,
         env=child_env(),
@@ -601,19 +822,25 @@ def test_killed_publish_leaves_a_complete_release_and_is_cleaned_up(warehouse, t
     assert len(killed) == 1  # what the killed publish left
     if stage == "swapped":
         assert current_release(target) == killed[0]
-        assert_complete(killed[0], 2)
+        assert_complete(killed[0], data, run_id="run-2")
     else:
         assert current_release(target) == first.path
         assert os.readlink(target / CURRENT_LINK) == f"{RELEASES_DIR}/{first.release_id}"
         assert killed[0].name.startswith(TMP_PREFIX) == (stage != "release_renamed")
     assert_complete(first.path, 1)
+    assert {p: sha256(p) for p in first.path.rglob("*") if p.is_file()} == files
 
-    write_source(source, 3)
+    if not linking:
+        write_source(source, 3)
     third = run_publish(source, target, 3)
     kept = [third.release_id, killed[0].name if stage == "swapped" else first.release_id]
     assert sorted(p.name for p in releases.iterdir()) == sorted(kept)
     assert [p for p in target.iterdir() if p.name.startswith(TMP_PREFIX)] == []
-    assert_complete(third.path, 3)
+    assert_complete(third.path, 1 if linking else 3, run_id="run-3")
+    published = {t["published"] for t in third.manifest["tables"].values()}
+    assert published == {"linked" if linking else "written"}
+    if linking:  # the killed copy's links are gone, the files kept by the releases left
+        assert {p.stat().st_nlink for p in third.path.rglob("*.parquet")} == {2}
 
 
 # ---------------------------------------------------------------- the Dagster asset
@@ -690,6 +917,13 @@ def test_asset_publishes_every_mart_seed_and_analytics_table(tmp_path, monkeypat
     assert manifest["run_id"] == result.run_id
     [materialization] = result.asset_materializations_for_node("published_warehouse")
     assert materialization.metadata["release"].value == manifest["release"]
+    counts = {k: materialization.metadata[k].value for k in ("tables_written", "tables_linked")}
+    assert counts == {"tables_written": len(expected), "tables_linked": 0}
+    # again with nothing changed: every table linked, none written
+    again = materialize([asset_def], resources={"duckdb": DuckDBResource(database=str(source))})
+    [materialization] = again.asset_materializations_for_node("published_warehouse")
+    counts = {k: materialization.metadata[k].value for k in ("tables_written", "tables_linked")}
+    assert counts == {"tables_written": 0, "tables_linked": len(expected)}
 
 
 def test_a_failed_upstream_step_publishes_nothing(warehouse, tmp_path, monkeypatch):

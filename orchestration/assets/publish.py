@@ -91,7 +91,8 @@ def build_published_warehouse(
         deps=deps,
         description="The marts, seeds and analytics tables copied into a new read-only DuckDB "
         "file and Parquet files, then swapped in atomically (warehouse/published/, see "
-        "docs/bi.md). BI tools read it and never wait for a refresh.",
+        "docs/bi.md); a table unchanged since the last release is linked from it, not "
+        "copied again. BI tools read it and never wait for a refresh.",
     )
     def published_warehouse(
         context: AssetExecutionContext, duckdb: DuckDBResource
@@ -132,11 +133,15 @@ def build_published_warehouse(
                 "path": MetadataValue.path(str(release.path)),
                 "as_of": str(release.manifest["as_of"]),
                 "table_count": len(tables),
+                "tables_written": release.manifest["tables_written"],
+                "tables_linked": release.manifest["tables_linked"],
                 "undescribed_columns": len(undescribed),
                 "columns_with_unlabelled_codes": len(unlabelled),
                 "rows": MetadataValue.md(
-                    "| table | rows |\n|---|---|\n"
-                    + "\n".join(f"| {name} | {t['rows']} |" for name, t in tables.items())
+                    "| table | rows | published |\n|---|---|---|\n"
+                    + "\n".join(
+                        f"| {name} | {t['rows']} | {t['published']} |" for name, t in tables.items()
+                    )
                 ),
             }
         )
