@@ -57,7 +57,6 @@ from typing import Any
 import duckdb
 
 from . import pii
-from .settings import duckdb_path
 
 ANALYTICS_SCHEMA = "analytics"
 META_SCHEMA = "publish_meta"
@@ -170,10 +169,10 @@ TMP_PREFIX = ".tmp-"
 # The stable names in the published directory, each a symlink into `current`.
 STABLE_LINKS = (DATABASE_FILE, MANIFEST_FILE, PARQUET_DIR)
 # Releases kept on disk, the current one included (>= 2 so the one just replaced survives).
-KEEP_RELEASES = int(os.environ.get("WH_PUBLISH_KEEP", "2"))
+KEEP_RELEASES = 2  # Settings.publish_keep (WH_PUBLISH_KEEP)
 # Storage format of bi.duckdb: v1.0.0 is readable by every DuckDB >= 1.0, which BI drivers
 # (ODBC, Metabase, duckdb-engine) often lag behind the warehouse's own DuckDB.
-STORAGE_VERSION = os.environ.get("WH_PUBLISH_STORAGE_VERSION", "v1.0.0")
+STORAGE_VERSION = "v1.0.0"  # Settings.publish_storage_version (WH_PUBLISH_STORAGE_VERSION)
 # Moments a publish passes, in order; `on_stage` is called with each (tests kill it there).
 STAGES = ("database_written", "parquet_written", "manifest_written", "release_renamed", "swapped")
 
@@ -252,13 +251,6 @@ class Release:
     manifest: dict[str, Any]
 
 
-def published_dir(source: Path | None = None) -> Path:
-    """`WH_PUBLISH_DIR`, else `published/` beside the working warehouse file."""
-    if os.environ.get("WH_PUBLISH_DIR"):
-        return Path(os.environ["WH_PUBLISH_DIR"]).resolve()
-    return (source or duckdb_path()).resolve().parent / "published"
-
-
 def bi_dbt_nodes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """The dbt nodes BI reads: marts models (not ephemeral) and seeds, by schema and name.
     The `marts/features` models are the Python assets' inputs (docs/layers.md), not BI's:
@@ -333,6 +325,7 @@ def publish(
     as_of: str | None,
     dbt_manifest: dict[str, Any],
     keep: int = KEEP_RELEASES,
+    storage_version: str = STORAGE_VERSION,
     on_stage: Callable[[str], None] | None = None,
     analytics_docs: dict[str, TableDocs] | None = None,
 ) -> Release:
@@ -363,12 +356,12 @@ def publish(
                 "run_id": run_id,
                 "as_of": as_of,
                 "published_at": published_at.isoformat(),
+                "storage_version": storage_version,
             }
             tables = _build(source, building, dbt_manifest, analytics_docs or {}, release, stage)
             manifest = release | {
                 "previous_release": previous.name if previous else None,
                 "duckdb_version": duckdb.__version__,
-                "storage_version": STORAGE_VERSION,
                 "checksum_method": "content_checksum = sum of DuckDB hash() of every row "
                 "(order-independent; compare within one DuckDB version); parquet_sha256 = "
                 "SHA-256 of the Parquet file",
@@ -417,7 +410,7 @@ def _build(
             _refuse_unexplained_empty(con, relations)
             con.execute(
                 f"attach {_literal(str(building / DATABASE_FILE))} as bi "
-                f"(storage_version {_literal(STORAGE_VERSION)})"
+                f"(storage_version {_literal(release['storage_version'])})"
             )
             for schema in sorted({relation.schema for relation in relations}):
                 con.execute(f"create schema if not exists bi.{_ident(schema)}")
