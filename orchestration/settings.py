@@ -437,7 +437,7 @@ class Settings:
     smtp_host: str | None = _setting(
         "WH_SMTP_HOST", None, "SMTP server of the action e-mails; unset: no e-mail", shown="unset"
     )
-    smtp_port: int = _setting("WH_SMTP_PORT", 25, "SMTP port", _integer(1))
+    smtp_port: int = _setting("WH_SMTP_PORT", 25, "port of the SMTP server", _integer(1))
     smtp_from: str | None = _setting(
         "WH_SMTP_FROM", None, "sender address (required with a host)", shown="none"
     )
@@ -635,10 +635,21 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
+README_MARKERS = ("<!-- settings-table:start -->\n", "\n<!-- settings-table:end -->")
+
+
+def write_readme_table(readme: Path = ROOT / "README.md") -> None:
+    """Replace the table between the README's markers with `settings_table()`."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = README_MARKERS
+    head, rest = text.split(start, 1)
+    readme.write_text(head + start + settings_table() + end + rest.split(end, 1)[1], "utf-8")
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["salt"]:
         print(pii_salt())
     elif sys.argv[1:] == ["table"]:
-        print(settings_table())
+        write_readme_table()
     else:
-        sys.exit("usage: python -m orchestration.settings salt|table")
+        sys.exit("usage: python -m orchestration.settings salt|table (rewrites README.md's)")
