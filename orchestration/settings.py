@@ -25,6 +25,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,7 +259,7 @@ class Settings:
     as_of_allow_future: bool = _setting(
         "WH_AS_OF_ALLOW_FUTURE", False, "`1` accepts a `WH_AS_OF` after today", _flag, "unset"
     )
-    dbt_vars: dict[str, Any] = _setting(
+    dbt_vars: Mapping[str, Any] = _setting(
         "WH_DBT_VARS",
         {},
         "other dbt vars, as a JSON object, over the `vars:` of dbt_project.yml (the field holds "
@@ -474,7 +475,7 @@ class Settings:
         as_of = validate_as_of(as_of_text, today, calendar, allow_future) if as_of_text else None
         dbt_vars["as_of"] = as_of.isoformat() if as_of else ""
         values["as_of"] = as_of
-        values["dbt_vars"] = dbt_vars
+        values["dbt_vars"] = MappingProxyType(dbt_vars)  # read-only, like the rest
         settings = cls(**values)
         settings.activity_window_days  # noqa: B018 (checked here, before anything runs)
         return settings
