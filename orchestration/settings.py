@@ -34,6 +34,8 @@ CADENCES = ("daily", "weekly", "monthly")
 # The weightings of orchestration.indices.weights (WEIGHTINGS; tests/test_settings.py).
 INDEX_WEIGHTINGS = ("expert", "entropy", "critic", "ahp")
 REPORT_LANGUAGES = ("zh", "en")
+# The units of customer_clv_inputs (dbt var clv_time_unit).
+CLV_TIME_UNITS = ("days", "weeks", "months")
 # The dbt targets of profiles.yml; the Dagster jobs run on dev and pg (assets/dbt.py).
 DBT_TARGETS = ("dev", "pg", "spark", "published")
 
@@ -469,6 +471,11 @@ class Settings:
             config = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
             values["pii_salt_file"] = config / "loyalty-warehouse" / "pii_salt"
         dbt_vars = {**dbt_project_vars(), **values.get("dbt_vars", {})}
+        if dbt_vars.get("clv_time_unit") not in CLV_TIME_UNITS:
+            raise SettingsError(
+                f"WH_DBT_VARS: clv_time_unit must be one of {', '.join(CLV_TIME_UNITS)}, got "
+                f"{dbt_vars.get('clv_time_unit')!r}"
+            )
         as_of_text = (environ.get("WH_AS_OF") or "").strip() or str(dbt_vars.get("as_of") or "")
         allow_future = values.get("as_of_allow_future", False)
         calendar = calendar_range(dbt_vars)

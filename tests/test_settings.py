@@ -243,6 +243,7 @@ def test_values_are_parsed():
         ({"WH_DBT_VARS": "{as_of: 1}"}, "WH_DBT_VARS='{as_of: 1}': not a JSON object"),
         ({"WH_DBT_VARS": '{"activity_window_days": 0}'}, "activity_window_days must be a whole"),
         ({"WH_SMTP_HOST": "mail"}, "WH_SMTP_HOST is set but WH_SMTP_FROM"),
+        ({"WH_DBT_VARS": '{"clv_time_unit": "years"}'}, "clv_time_unit must be one of days"),
     ],
 )
 def test_a_bad_value_is_an_error_naming_its_variable(env, message):
