@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.publish import bi_dbt_nodes, publish, reserved_words
-from orchestration.settings import ROOT, duckdb_path
+from orchestration.settings import ROOT, Settings
 
 PHASES = ("full", "unchanged", "one changed")
 
@@ -104,7 +104,7 @@ def timed_publish(source: Path, target: Path, run: str, manifest: dict, docs: di
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--warehouse", type=Path, default=duckdb_path())
+    parser.add_argument("--warehouse", type=Path, default=Settings.from_env().duckdb_path)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 

@@ -9,7 +9,6 @@ whole tick, so a file still being copied is not picked up half-written.
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,11 +29,7 @@ from dagster import (
 
 from .contract import TABLE_NAMES
 from .ingest import DROP_NAME, WIDE_SURVEY_FOLDER, WIDE_SURVEY_TABLES, is_partial
-from .settings import landing_dir
-
-SENSOR_INTERVAL_SECONDS = int(os.environ.get("WH_SENSOR_INTERVAL_SECONDS", "60"))
-SCHEDULE_CRON = os.environ.get("WH_SCHEDULE_CRON", "0 6 * * *")
-SCHEDULE_TIMEZONE = os.environ.get("WH_SCHEDULE_TIMEZONE", "Asia/Shanghai")
+from .settings import Settings
 
 
 def snapshot(landing: Path) -> dict[str, list[float]]:
@@ -67,21 +62,21 @@ def ready_changes(
     return ready, {"pending": current, "launched": new_launched}
 
 
-def build_landing_sensor(job_name: str, downstream: list[AssetKey]):
-    """Launch ingestion of the tables that received stable new files, plus everything
-    downstream of ingestion."""
+def build_landing_sensor(job_name: str, downstream: list[AssetKey], settings: Settings):
+    """Launch ingestion of the tables that received stable new files in
+    `settings.landing_dir`, plus everything downstream of ingestion."""
 
     @sensor(
         name="landing_sensor",
         job_name=job_name,
-        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        minimum_interval_seconds=settings.sensor_interval_seconds,
         default_status=DefaultSensorStatus.STOPPED,
         description="Watches the landing directory; launches a refresh for tables with new "
         "drop files once they have stopped changing.",
     )
     def landing_sensor(context: SensorEvaluationContext):
         cursor = json.loads(context.cursor) if context.cursor else {}
-        ready, next_cursor = ready_changes(snapshot(landing_dir()), cursor)
+        ready, next_cursor = ready_changes(snapshot(settings.landing_dir), cursor)
         context.update_cursor(json.dumps(next_cursor, sort_keys=True))
         if not ready:
             return SkipReason("no new stable drop files")
@@ -104,26 +99,26 @@ def build_landing_sensor(job_name: str, downstream: list[AssetKey]):
     return landing_sensor
 
 
-def build_daily_schedule(job_name: str) -> ScheduleDefinition:
-    """The daily (incremental) refresh, default 06:00 Asia/Shanghai (WH_SCHEDULE_CRON /
-    WH_SCHEDULE_TIMEZONE)."""
+def build_daily_schedule(job_name: str, settings: Settings) -> ScheduleDefinition:
+    """The daily (incremental) refresh, default 06:00 Asia/Shanghai (`schedule_cron`,
+    `schedule_timezone`)."""
     return ScheduleDefinition(
         name="daily_refresh",
         job_name=job_name,
-        cron_schedule=SCHEDULE_CRON,
-        execution_timezone=SCHEDULE_TIMEZONE,
+        cron_schedule=settings.schedule_cron,
+        execution_timezone=settings.schedule_timezone,
         default_status=DefaultScheduleStatus.STOPPED,
         description="The incremental refresh every day: new landing files, the changed rows of "
         "the incremental facts, every other model, every check.",
     )
 
 
-def build_mart_freshness(assets: Sequence) -> tuple[list, SensorDefinition]:
+def build_mart_freshness(assets: Sequence, settings: Settings) -> tuple[list, SensorDefinition]:
     """Freshness checks on what BI reads (the publish, the report and the headline marts): a
-    warning when an asset was last refreshed more than `WH_MART_FRESHNESS_HOURS` (default 26:
+    warning when an asset was last refreshed more than `mart_freshness_hours` (default 26:
     a daily refresh plus two hours) ago, and the sensor that evaluates them (off by default,
     like the schedule)."""
-    hours = float(os.environ.get("WH_MART_FRESHNESS_HOURS", "26"))
+    hours = settings.mart_freshness_hours
     checks = list(
         build_last_update_freshness_checks(
             assets=list(assets),
@@ -137,18 +132,15 @@ def build_mart_freshness(assets: Sequence) -> tuple[list, SensorDefinition]:
     return checks, sensor
 
 
-ACTIONS_CRON = os.environ.get("WH_ACTIONS_CRON", "0 7 * * 1")
-
-
-def build_weekly_actions_schedule(job_name: str) -> ScheduleDefinition:
+def build_weekly_actions_schedule(job_name: str, settings: Settings) -> ScheduleDefinition:
     """The weekly action lists of the account managers (docs/actions.md), default Monday
-    07:00 Asia/Shanghai, an hour after the daily refresh (WH_ACTIONS_CRON,
-    WH_SCHEDULE_TIMEZONE)."""
+    07:00 Asia/Shanghai, an hour after the daily refresh (`actions_cron`,
+    `schedule_timezone`)."""
     return ScheduleDefinition(
         name="weekly_action_lists",
         job_name=job_name,
-        cron_schedule=ACTIONS_CRON,
-        execution_timezone=SCHEDULE_TIMEZONE,
+        cron_schedule=settings.actions_cron,
+        execution_timezone=settings.schedule_timezone,
         default_status=DefaultScheduleStatus.STOPPED,
         description="Each account manager's action list for the week: files, optional "
         "e-mail, outcomes of past actions; then the BI copy is published again.",

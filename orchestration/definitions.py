@@ -1,4 +1,8 @@
-"""Dagster definitions: ingestion → dbt → Python assets, run serially on one DuckDB file."""
+"""Dagster definitions: ingestion → dbt → Python assets, run serially on one DuckDB file.
+
+The settings are resolved here, once per load of the definitions (`Settings.from_env()`),
+and reach every asset as the `settings` resource; the dbt and DuckDB resources, the
+schedules and the sensors are built from the same object."""
 
 import shutil
 import sys
@@ -25,7 +29,7 @@ from .automation import (
     build_weekly_actions_schedule,
 )
 from .project import dbt_project
-from .settings import dbt_target, duckdb_config, duckdb_path
+from .settings import Settings, export_environment
 
 # Every Python asset that writes the analytics schema: the publish waits for all of them.
 ANALYTICS_ASSETS = [
@@ -42,14 +46,12 @@ published_warehouse = build_published_warehouse(
 )
 REFRESH_SELECTION = AssetSelection.all() - AssetSelection.assets(action_assets)
 loyalty_report = build_report_asset(published_warehouse)
-MART_FRESHNESS_CHECKS, mart_freshness_sensor = build_mart_freshness(
-    [
-        published_warehouse,
-        loyalty_report,
-        get_asset_key_for_model([warehouse_dbt_assets], "loyalty_indicators"),
-        get_asset_key_for_model([warehouse_dbt_assets], "customer_facts"),
-    ]
-)
+FRESHNESS_CHECKED = [
+    published_warehouse,
+    loyalty_report,
+    get_asset_key_for_model([warehouse_dbt_assets], "loyalty_indicators"),
+    get_asset_key_for_model([warehouse_dbt_assets], "customer_facts"),
+]
 
 # DuckDB allows one writer process per file: every step runs in this one process, in order.
 # A failed scheduled run is retried once by the daemon (run_retries in dagster.yaml), from
@@ -95,9 +97,13 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
-def build_definitions(database: str | None = None) -> Definitions:
-    """The definitions against a given warehouse file (tests pass a temporary one)."""
-    database = database or str(duckdb_path())
+def build_definitions(database: str | None = None, settings: Settings | None = None) -> Definitions:
+    """The definitions with `settings` (default: from the environment, checked here) against
+    a given warehouse file (default `settings.duckdb_path`; tests pass a temporary one)."""
+    settings = settings or Settings.from_env()
+    export_environment(settings)  # what the dbt subprocess reads (profiles.yml)
+    database = database or str(settings.duckdb_path)
+    freshness_checks, mart_freshness_sensor = build_mart_freshness(FRESHNESS_CHECKED, settings)
     downstream = [
         *warehouse_dbt_assets.keys,
         *(key for assets_def in ANALYTICS_ASSETS for key in assets_def.keys),
@@ -113,22 +119,25 @@ def build_definitions(database: str | None = None) -> Definitions:
             published_warehouse,
             loyalty_report,
         ],
-        asset_checks=[customer_clv_is_sane, customer_equity_is_plausible, *MART_FRESHNESS_CHECKS],
+        asset_checks=[customer_clv_is_sane, customer_equity_is_plausible, *freshness_checks],
         jobs=[full_refresh_job, incremental_refresh_job, report_only_job, weekly_actions_job],
         schedules=[
-            build_daily_schedule(incremental_refresh_job.name),
-            build_weekly_actions_schedule(weekly_actions_job.name),
+            build_daily_schedule(incremental_refresh_job.name, settings),
+            build_weekly_actions_schedule(weekly_actions_job.name, settings),
         ],
         sensors=[
-            build_landing_sensor(incremental_refresh_job.name, downstream),
+            build_landing_sensor(incremental_refresh_job.name, downstream, settings),
             mart_freshness_sensor,
         ],
         executor=in_process_executor,
         resources={
+            "settings": settings,
             "dbt": DbtCliResource(
-                project_dir=dbt_project, dbt_executable=dbt_executable(), target=dbt_target()
+                project_dir=dbt_project,
+                dbt_executable=dbt_executable(),
+                target=settings.dbt_target,
             ),
-            "duckdb": DuckDBResource(database=database, connection_config=duckdb_config()),
+            "duckdb": DuckDBResource(database=database, connection_config=settings.duckdb_config()),
         },
     )
 

@@ -72,7 +72,6 @@ from typing import Any
 import duckdb
 
 from . import pii
-from .settings import duckdb_path
 
 ANALYTICS_SCHEMA = "analytics"
 META_SCHEMA = "publish_meta"
@@ -185,10 +184,10 @@ TMP_PREFIX = ".tmp-"
 # The stable names in the published directory, each a symlink into `current`.
 STABLE_LINKS = (DATABASE_FILE, MANIFEST_FILE, PARQUET_DIR)
 # Releases kept on disk, the current one included (>= 2 so the one just replaced survives).
-KEEP_RELEASES = int(os.environ.get("WH_PUBLISH_KEEP", "2"))
+KEEP_RELEASES = 2  # Settings.publish_keep (WH_PUBLISH_KEEP)
 # Storage format of bi.duckdb: v1.0.0 is readable by every DuckDB >= 1.0, which BI drivers
 # (ODBC, Metabase, duckdb-engine) often lag behind the warehouse's own DuckDB.
-STORAGE_VERSION = os.environ.get("WH_PUBLISH_STORAGE_VERSION", "v1.0.0")
+STORAGE_VERSION = "v1.0.0"  # Settings.publish_storage_version (WH_PUBLISH_STORAGE_VERSION)
 # The code that shapes a published table: a change to either file republishes every table.
 PUBLISH_CODE_VERSION = hashlib.sha256(
     Path(__file__).read_bytes() + Path(pii.__file__).read_bytes()
@@ -274,13 +273,6 @@ class Release:
     manifest: dict[str, Any]
 
 
-def published_dir(source: Path | None = None) -> Path:
-    """`WH_PUBLISH_DIR`, else `published/` beside the working warehouse file."""
-    if os.environ.get("WH_PUBLISH_DIR"):
-        return Path(os.environ["WH_PUBLISH_DIR"]).resolve()
-    return (source or duckdb_path()).resolve().parent / "published"
-
-
 def bi_dbt_nodes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """The dbt nodes BI reads: marts models (not ephemeral) and seeds, by schema and name.
     The `marts/features` models are the Python assets' inputs (docs/layers.md), not BI's:
@@ -355,6 +347,7 @@ def publish(
     as_of: str | None,
     dbt_manifest: dict[str, Any],
     keep: int = KEEP_RELEASES,
+    storage_version: str = STORAGE_VERSION,
     on_stage: Callable[[str], None] | None = None,
     analytics_docs: dict[str, TableDocs] | None = None,
 ) -> Release:
@@ -385,6 +378,7 @@ def publish(
                 "run_id": run_id,
                 "as_of": as_of,
                 "published_at": published_at.isoformat(),
+                "storage_version": storage_version,
             }
             tables = _build(
                 source, building, dbt_manifest, analytics_docs or {}, release, stage, previous
@@ -392,7 +386,6 @@ def publish(
             manifest = release | {
                 "previous_release": previous.name if previous else None,
                 "duckdb_version": duckdb.__version__,
-                "storage_version": STORAGE_VERSION,
                 "publish_code_version": PUBLISH_CODE_VERSION,
                 "checksum_method": "content_checksum = sum of DuckDB hash() of every row "
                 "(order-independent; compare within one DuckDB version); parquet_sha256 = "
@@ -454,7 +447,7 @@ def _build(
             _refuse_personal_data(relations, columns)
             _refuse_reserved_words(con, relations, columns)
             _refuse_unexplained_empty(con, relations)
-            checksums = source_checksums(con, relations, columns)
+            checksums = source_checksums(con, relations, columns, release["storage_version"])
             prior = _linkable(previous, checksums)
             database = building / DATABASE_FILE
             if prior:
@@ -465,7 +458,7 @@ def _build(
             else:
                 con.execute(
                     f"attach {_literal(str(database))} as bi "
-                    f"(storage_version {_literal(STORAGE_VERSION)})"
+                    f"(storage_version {_literal(release['storage_version'])})"
                 )
             written = [relation for relation in relations if _name(relation) not in prior]
             for schema in sorted({relation.schema for relation in relations}):
@@ -545,6 +538,7 @@ def source_checksums(
     con: duckdb.DuckDBPyConnection,
     relations: list[Relation],
     source_columns: dict[tuple[str, str], list[list[str]]],
+    storage_version: str = STORAGE_VERSION,
 ) -> dict[str, str]:
     """Each relation's `source_checksum`, by "schema.table" of the copy: a SHA-256 of its
     row count and sum of DuckDB `hash()` of every row in `src` (one aggregate pass, the same
@@ -561,7 +555,7 @@ def source_checksums(
         key = {
             "publish_code_version": PUBLISH_CODE_VERSION,
             "duckdb_version": duckdb.__version__,
-            "storage_version": STORAGE_VERSION,
+            "storage_version": storage_version,
             "source": f"{relation.source_schema}.{relation.table}",
             "columns": source_columns[(relation.source_schema, relation.table)],
             "rows": int(rows),

@@ -3,10 +3,10 @@
 `python -m orchestration.run [--job full_refresh|incremental_refresh]`: `make run` runs
 `full_refresh` (every model from scratch); `make run JOB=incremental_refresh` the daily job.
 
-Before any step runs it checks the settings a step would trip on late: the reporting date
-(`WH_AS_OF`, settings.validate_as_of) and the landing folder (not empty). It marks failed
-the runs of this command that Dagster still shows as STARTED although their process is gone
-(killed, or the machine stopped).
+Before any step runs it checks the settings a step would trip on late (`Settings.from_env`:
+the reporting date `WH_AS_OF` and every other setting) and the landing folder (not empty). It
+marks failed the runs of this command that Dagster still shows as STARTED although their
+process is gone (killed, or the machine stopped).
 
 Faults end cleanly: the job runs in a worker process that leads its own process group, with
 dbt and everything else it starts inside that group. This process only supervises: on
@@ -35,14 +35,14 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from .assets.report import report_dir
 from .contract import TABLES
-from .settings import ROOT, AsOfError, as_of, duckdb_path, landing_dir
+from .settings import ROOT, Settings, SettingsError
 
 UI_PORT = os.environ.get("DAGSTER_PORT", "3000")
 
 
-def summary(database: str) -> str:
+def summary(database: str, settings: Settings) -> str:
     """Row counts of the raw tables, quarantine, marts and Python assets, read back."""
-    lines = [f"warehouse: {database}", f"landing:   {landing_dir()}", ""]
+    lines = [f"warehouse: {database}", f"landing:   {settings.landing_dir}", ""]
     with duckdb.connect(database, read_only=True) as con:
         lines.append(f"{'raw table':28}{'rows':>12}{'quarantined':>13}")
         for t in TABLES:
@@ -75,11 +75,11 @@ def summary(database: str) -> str:
                 f"customer concentration (F11): {customers:,} customers, top-10 share "
                 f"{top10:.2%}, Herfindahl index {hhi:.4f}"
             )
-    published = Path(database).parent / "published"
+    published = settings.published_dir(database)
     lines.append("")
     lines.append(f"published for BI (read-only, swapped atomically): {published / 'bi.duckdb'}")
     lines.append(f"  Parquet, one file per table:                    {published / 'parquet'}")
-    for report in sorted(report_dir(Path(database)).glob("loyalty_report_*.html")):
+    for report in sorted(report_dir(settings, Path(database)).glob("loyalty_report_*.html")):
         lines.append(f"report: {report}")
     lines.append("")
     lines.append(f"open the Dagster UI: make dev  ->  http://127.0.0.1:{UI_PORT}")
@@ -206,7 +206,8 @@ def _work(job_name: str, parent: int) -> int:
     _watch_parent(parent)
     from .definitions import defs
 
-    database = str(duckdb_path())
+    settings = Settings.from_env()
+    database = str(settings.duckdb_path)
     os.makedirs(os.path.dirname(database), exist_ok=True)
     start = time.perf_counter()
     job = defs.resolve_job_def(job_name)
@@ -227,7 +228,7 @@ def _work(job_name: str, parent: int) -> int:
         print("details: make dev, then the Runs page", file=sys.stderr)
         return 1
     print(f"\n{job_name}: built every asset in {elapsed:.0f} s (run {result.run_id})\n")
-    print(summary(database))
+    print(summary(database, settings))
     return 0
 
 
@@ -239,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return _work(args.job, args.worker)
     try:
-        as_of()  # validated before any step: a bad date fails here, not inside dbt
-        check_landing(landing_dir())
-    except (AsOfError, LandingError) as exc:
+        settings = Settings.from_env()  # checked before any step, not inside dbt
+        check_landing(settings.landing_dir)
+    except (SettingsError, LandingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with DagsterInstance.get() as instance:

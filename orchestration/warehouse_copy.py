@@ -22,13 +22,14 @@ copy), and `copy_raw(..., ("analytics",))` of the Python assets' tables before t
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import tempfile
 from pathlib import Path
 
 import duckdb
+
+from orchestration.settings import Settings
 
 RAW_SCHEMAS = ("raw", "raw_quarantine", "raw_meta")
 
@@ -136,16 +137,16 @@ def raw_tables(
     return tables
 
 
-def pg_dsn_from_env() -> str:
+def pg_dsn(settings: Settings) -> str:
     """A libpq connection string from the settings dbt's `pg` target reads (profiles.yml)."""
     from psycopg2.extensions import make_dsn  # dbt-postgres brings psycopg2
 
     return make_dsn(
-        host=os.environ.get("WH_PG_HOST", "127.0.0.1"),
-        port=os.environ.get("WH_PG_PORT", "5432"),
-        user=os.environ.get("WH_PG_USER", "wh"),
-        password=os.environ.get("WH_PG_PASSWORD", "wh"),
-        dbname=os.environ.get("WH_PG_DB", "wh"),
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password,
+        dbname=settings.pg_db,
     )
 
 
@@ -271,15 +272,14 @@ def copy_to_duckdb(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from orchestration.settings import duckdb_path
-
+    settings = Settings.from_env()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duckdb", default=str(duckdb_path()), help="the DuckDB warehouse")
+    parser.add_argument("--duckdb", default=str(settings.duckdb_path), help="the DuckDB warehouse")
     parser.add_argument(
         "--pg-dsn", default=None, help="libpq connection string (default: from WH_PG_*)"
     )
     args = parser.parse_args(argv)
-    copied = copy_raw(args.duckdb, args.pg_dsn or pg_dsn_from_env())
+    copied = copy_raw(args.duckdb, args.pg_dsn or pg_dsn(settings))
     for name, rows in copied.items():
         print(f"{name:45} {rows:>10,}")
     print(f"{len(copied)} tables, {sum(copied.values()):,} rows copied")

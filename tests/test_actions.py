@@ -42,6 +42,7 @@ from orchestration.actions import (
 )
 from orchestration.actions.mail import SmtpSettings
 from orchestration.actions.rules import OUTCOME_COLUMNS, value_at_risk
+from orchestration.settings import Settings, SettingsError
 
 AS_OF = dt.date(2026, 12, 2)
 D = pd.Timestamp
@@ -194,10 +195,9 @@ def test_settings_move_the_thresholds():
     assert ("value_at_risk", "C2") in kinds  # 0.40 >= 0.35
 
 
-def test_settings_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("WH_ACTIONS_NO_CONTACT_DAYS", "30")
-    monkeypatch.setenv("WH_ACTIONS_MIN_RISK", "0.25")
-    settings = ActionSettings.from_environment()
+def test_settings_come_from_the_environment():
+    env = {"WH_ACTIONS_NO_CONTACT_DAYS": "30", "WH_ACTIONS_MIN_RISK": "0.25"}
+    settings = ActionSettings.from_settings(Settings.from_env(env))
     assert (settings.no_contact_days, settings.min_risk, settings.renewal_days) == (30, 0.25, 90)
 
 
@@ -434,8 +434,9 @@ def test_one_message_per_manager_with_the_files_attached(tmp_path, smtp_sink):
 def test_delivery_off_or_server_down_is_recorded_not_raised(tmp_path, monkeypatch):
     actions = build()
     files = write_manager_files(actions, tmp_path)
-    monkeypatch.delenv("WH_SMTP_HOST", raising=False)
-    assert SmtpSettings.from_environment() is None
+    assert SmtpSettings.from_settings(Settings.from_env({})) is None
+    with pytest.raises(SettingsError, match="WH_SMTP_FROM"):
+        Settings.from_env({"WH_SMTP_HOST": "127.0.0.1"})  # a host needs a sender
     off = deliver(files, {}, "2026-W49", None, {})
     assert set(off["status"]) == {"not_sent"} and len(off) == 3
     with socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler) as closed:
@@ -480,7 +481,10 @@ def test_the_asset_writes_tables_files_and_mail_then_fills_outcomes(tmp_path, mo
         monkeypatch.setenv("WH_SMTP_FROM", "warehouse@example.com")
         monkeypatch.setenv("WH_ACTIONS_RECIPIENTS", str(recipients))
         monkeypatch.setenv("WH_ACTIONS_DIR", str(tmp_path / "actions"))
-        resources = {"duckdb": DuckDBResource(database=str(database))}
+        resources = {
+            "duckdb": DuckDBResource(database=str(database)),
+            "settings": Settings.from_env(),
+        }
 
         load(customers(), complaints())
         assert materialize([action_assets], resources=resources).success

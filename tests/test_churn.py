@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from orchestration import settings
 from orchestration.churn import (
     ALERT_RISK,
     BASELINE_REASON,
@@ -50,6 +49,7 @@ from orchestration.churn import (
     training_frames,
 )
 from orchestration.churn.model import sample_customers
+from orchestration.settings import Settings
 from orchestration.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -733,7 +733,7 @@ def test_pandas_spine_and_sources_match_the_warehouse(built_warehouse):
 # --------------------------------------------------------------------------- one window
 
 
-def test_the_dbt_var_sets_the_window_of_population_and_labels(monkeypatch):
+def test_the_dbt_var_sets_the_window_of_population_and_labels():
     """`WH_DBT_VARS='{"activity_window_days": 180}'` reaches dbt (`dbt_vars`) and the model
     alike. LABEL_EXAMPLE at cutoff 2025-01-01 (the population is judged on 2024-12-31):
 
@@ -742,13 +742,12 @@ def test_the_dbt_var_sets_the_window_of_population_and_labels(monkeypatch):
     population; C (last order 2024-09-01) lapses on 2025-02-28 and E (2024-12-01) on
     2025-05-30, both inside the window: churned; A (record) and D (contract) as before.
     """
-    monkeypatch.delenv("WH_DBT_VARS", raising=False)
-    assert settings.activity_window_days() == 365  # dbt_project.yml's default
+    assert Settings.from_env({}).activity_window_days == 365  # dbt_project.yml's default
     assert hand_sources(**LABEL_EXAMPLE).activity_window_days == 365
-    monkeypatch.setenv("WH_DBT_VARS", json.dumps({"activity_window_days": 180}))
-    assert settings.dbt_vars()["activity_window_days"] == 180  # what dbt's --vars get
-    assert settings.activity_window_days() == 180
-    sources = hand_sources(**LABEL_EXAMPLE)
+    configured = Settings.from_env({"WH_DBT_VARS": json.dumps({"activity_window_days": 180})})
+    assert configured.dbt_vars_arg() == ["--vars", '{"activity_window_days": 180}']  # dbt's
+    assert configured.activity_window_days == 180  # what the churn asset passes
+    sources = dataclasses.replace(hand_sources(**LABEL_EXAMPLE), activity_window_days=180)
     assert sources.activity_window_days == 180
     labels = build_labels(sources, "2025-01-01", window_days=180)
     assert dict(zip(labels["customer_id"], labels["churned"], strict=True)) == {
@@ -764,9 +763,8 @@ def test_the_dbt_var_sets_the_window_of_population_and_labels(monkeypatch):
     )
     assert spine.loc[("C", pd.Timestamp("2025-02-01")), "is_churned"]
     assert spine.loc[("E", pd.Timestamp("2025-05-01")), "is_churned"]
-    monkeypatch.setenv("WH_DBT_VARS", json.dumps({"activity_window_days": "soon"}))
     with pytest.raises(ValueError, match="activity_window_days must be a whole number"):
-        settings.activity_window_days()
+        Settings.from_env({"WH_DBT_VARS": json.dumps({"activity_window_days": "soon"})})
 
 
 def test_lost_by_the_activity_rule_by_hand():
@@ -899,7 +897,7 @@ def test_one_window_moves_the_spine_the_churn_population_and_the_live_set(
 ):
     """`WH_DBT_VARS='{"activity_window_days": 180}'`: dbt rebuilds the spine and
     customer_facts (whose is_active is the live set CLV values) with it, and the churn model,
-    reading the same variable through `settings.activity_window_days()`, scores exactly the
+    given the same setting (`Settings.activity_window_days`), scores exactly the
     customers the spine calls active on as_of — fewer than with 365 days."""
     database = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse, database)
@@ -924,7 +922,7 @@ def test_one_window_moves_the_spine_the_churn_population_and_the_live_set(
     assert spine_365 == live_365 == population_365
 
     monkeypatch.setenv("WH_DBT_VARS", json.dumps({"activity_window_days": 180}))
-    dbt_vars = {**settings.dbt_vars(), "as_of": str(as_of.date())}
+    dbt_vars = {**Settings.from_env().dbt_vars, "as_of": str(as_of.date())}
     result = dbt_subprocess(
         ["run", "--quiet", "--full-refresh", "--select", "int_customer_months+,+customer_facts",
          "--vars", json.dumps(dbt_vars)],
@@ -934,7 +932,8 @@ def test_one_window_moves_the_spine_the_churn_population_and_the_live_set(
     assert result.returncode == 0, result.stdout[-3000:]
     with duckdb.connect(str(database), read_only=True) as con:
         spine_180, live_180, _ = active_sets(con)
-        sources = load_sources(con, as_of=as_of)
+        window = Settings.from_env().activity_window_days  # as the churn asset passes it
+        sources = load_sources(con, as_of=as_of, activity_window_days=window)
     assert sources.activity_window_days == 180
     population_180 = set(build_features(sources, as_of + pd.Timedelta(days=1))["customer_id"])
     assert spine_180 == live_180 == population_180

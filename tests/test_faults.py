@@ -24,7 +24,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.storage.dagster_run import DagsterRun
 
 from orchestration import run as run_module
-from orchestration.settings import ROOT, AsOfError, validate_as_of
+from orchestration.settings import ROOT, AsOfError, Settings
 from orchestration.synthetic import generate
 
 TODAY = dt.date(2026, 12, 6)
@@ -47,25 +47,31 @@ STOP_SECONDS = 30
         ("2026-12-07", "is in the future (today is 2026-12-06)"),
     ],
 )
-def test_bad_as_of_is_a_clear_error(text, message, monkeypatch):
-    monkeypatch.delenv("WH_DBT_VARS", raising=False)
-    monkeypatch.delenv("WH_AS_OF_ALLOW_FUTURE", raising=False)
+def test_bad_as_of_is_a_clear_error(text, message):
     with pytest.raises(AsOfError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        validate_as_of(text, today=TODAY)
+        Settings.from_env({"WH_AS_OF": text}, today=TODAY)
 
 
-def test_good_as_of_and_the_settings_that_widen_it(monkeypatch):
-    monkeypatch.delenv("WH_DBT_VARS", raising=False)
-    monkeypatch.delenv("WH_AS_OF_ALLOW_FUTURE", raising=False)
-    assert validate_as_of("2026-06-30", today=TODAY) == dt.date(2026, 6, 30)
-    assert validate_as_of("2026-12-06", today=TODAY) == TODAY
-    monkeypatch.setenv("WH_AS_OF_ALLOW_FUTURE", "1")
-    assert validate_as_of("2027-03-31", today=TODAY) == dt.date(2027, 3, 31)
+def test_good_as_of_and_the_settings_that_widen_it():
+    def as_of(text: str, **env: str) -> dt.date | None:
+        return Settings.from_env({"WH_AS_OF": text, **env}, today=TODAY).as_of
+
+    assert as_of("2026-06-30") == dt.date(2026, 6, 30)
+    assert as_of("2026-12-06") == TODAY
+    assert as_of("2027-03-31", WH_AS_OF_ALLOW_FUTURE="1") == dt.date(2027, 3, 31)
     with pytest.raises(AsOfError, match="outside the dbt calendar"):
-        validate_as_of("2031-01-01", today=TODAY)  # the calendar still ends the spine
-    monkeypatch.setenv("WH_DBT_VARS", '{"calendar_end_date": "2026-12-31"}')
+        as_of("2031-01-01", WH_AS_OF_ALLOW_FUTURE="1")  # the calendar still ends the spine
     with pytest.raises(AsOfError, match=r"outside the dbt calendar 1990-01-01 \.\. 2026-12-31"):
-        validate_as_of("2027-03-31", today=TODAY)
+        as_of(
+            "2027-03-31",
+            WH_AS_OF_ALLOW_FUTURE="1",
+            WH_DBT_VARS='{"calendar_end_date": "2026-12-31"}',
+        )
+    # an as_of given as a dbt var is checked the same way, and WH_AS_OF wins over it
+    with pytest.raises(AsOfError, match="is not a date"):
+        Settings.from_env({"WH_DBT_VARS": '{"as_of": "30/06/2026"}'}, today=TODAY)
+    both = {"WH_AS_OF": "2026-06-30", "WH_DBT_VARS": '{"as_of": "2025-06-30"}'}
+    assert Settings.from_env(both, today=TODAY).dbt_vars["as_of"] == "2026-06-30"
 
 
 def _run_command(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:

@@ -315,18 +315,24 @@ def test_only_the_full_refresh_job_rebuilds_from_scratch():
     assert defs.resolve_sensor_def("landing_sensor").job_name == "incremental_refresh"
 
 
-def test_full_refresh_is_opt_in_and_unit_tests_are_left_to_make_test(monkeypatch):
-    from orchestration.assets.dbt import FULL_REFRESH_ENV, UNIT_TESTS_ENV, dbt_build_args
+def test_full_refresh_is_opt_in_and_unit_tests_are_left_to_make_test():
+    from orchestration.assets.dbt import dbt_build_args
+    from orchestration.settings import Settings
 
-    for name in ("WH_AS_OF", "WH_DBT_VARS", FULL_REFRESH_ENV, UNIT_TESTS_ENV):
-        monkeypatch.delenv(name, raising=False)
+    def args(full_refresh: bool = False, **env: str) -> list[str]:
+        return dbt_build_args(Settings.from_env(env), full_refresh)
+
     no_unit = ["--exclude-resource-type", "unit_test"]
-    assert dbt_build_args() == ["build", *no_unit]
-    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh", *no_unit]
-    monkeypatch.setenv("WH_AS_OF", "2026-06-30")
+    assert args() == ["build", *no_unit]
+    assert args(full_refresh=True) == ["build", "--full-refresh", *no_unit]
     as_of = ["--vars", '{"as_of": "2026-06-30"}']
-    monkeypatch.setenv(FULL_REFRESH_ENV, "1")
-    assert dbt_build_args() == ["build", *as_of, "--full-refresh", *no_unit]
-    monkeypatch.setenv(FULL_REFRESH_ENV, "0")
-    monkeypatch.setenv(UNIT_TESTS_ENV, "1")
-    assert dbt_build_args() == ["build", *as_of]
+    assert args(WH_AS_OF="2026-06-30", WH_DBT_FULL_REFRESH="1") == [
+        "build",
+        *as_of,
+        "--full-refresh",
+        *no_unit,
+    ]
+    assert args(WH_AS_OF="2026-06-30", WH_DBT_FULL_REFRESH="0", WH_DBT_UNIT_TESTS="1") == [
+        "build",
+        *as_of,
+    ]

@@ -37,6 +37,7 @@ from orchestration.indices.tables import (
     window_rows,
 )
 from orchestration.metrics import rank_auc, spearman
+from orchestration.settings import Settings, SettingsError
 
 DEFINITIONS = load_index_definitions()
 AHP = load_ahp_matrices()
@@ -69,14 +70,11 @@ def test_entropy_weight_of_a_constant_column_is_zero_not_negative():
     assert weights["F3"] == pytest.approx(1.0)
 
 
-def test_index_settings_read_the_weighting_from_the_environment(monkeypatch):
-    monkeypatch.delenv("WH_INDEX_WEIGHTING", raising=False)
-    assert index_settings().weighting == "expert"
-    monkeypatch.setenv("WH_INDEX_WEIGHTING", "CRITIC")
-    assert index_settings().weighting == "critic"
-    monkeypatch.setenv("WH_INDEX_WEIGHTING", "topsis")
-    with pytest.raises(ValueError, match="WH_INDEX_WEIGHTING='topsis'"):
-        index_settings()
+def test_index_settings_read_the_weighting_from_the_settings():
+    assert index_settings(Settings.from_env({})).weighting == "expert"
+    assert index_settings(Settings.from_env({"WH_INDEX_WEIGHTING": "CRITIC"})).weighting == "critic"
+    with pytest.raises(SettingsError, match="WH_INDEX_WEIGHTING='topsis'"):
+        Settings.from_env({"WH_INDEX_WEIGHTING": "topsis"})
 
 
 def test_reference_takes_an_indicator_without_history_from_the_scored_window():

@@ -7,7 +7,6 @@ main.fct_a, k + 1 in main.dim_b, 2·k + 1 in analytics.c, and every row carries 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -37,11 +36,13 @@ from orchestration.publish import (
     published_schema,
     read_manifest,
 )
-from orchestration.settings import ROOT
+from orchestration.settings import ROOT, Settings
 
 PUBLISHED = {"main.fct_a", "main.dim_b", "config.cat", "analytics.c"}
 # Seeds are in main in the working warehouse and in config in the published copy.
 SOURCE_OF = {"config.cat": "main.cat"}
+# The reporting date of the hand-made customer_facts the asset reads as_of back from.
+AS_OF_SQL = "date '2026-06-30'"
 WAIT_SECONDS = 60  # upper bound of every wait on a subprocess; never reached when all is well
 
 
@@ -846,15 +847,6 @@ def test_killed_publish_leaves_a_complete_release_and_is_cleaned_up(
 # ---------------------------------------------------------------- the Dagster asset
 
 
-def test_dbt_as_of_reads_the_project_var(tmp_path):
-    from orchestration.assets.publish import dbt_as_of
-
-    (tmp_path / "dbt_project.yml").write_text("vars:\n  as_of: 2026-06-30\n")
-    assert dbt_as_of(tmp_path) == "2026-06-30"
-    (tmp_path / "dbt_project.yml").write_text('vars:\n  as_of: ""\n')
-    assert dbt_as_of(tmp_path) == dt.date.today().isoformat()
-
-
 def test_asset_publishes_every_mart_seed_and_analytics_table(tmp_path, monkeypatch):
     """The asset against the project's real dbt manifest, on a warehouse holding one row in
     every BI table it names (documented columns, as text) and a staging table."""
@@ -874,7 +866,9 @@ def test_asset_publishes_every_mart_seed_and_analytics_table(tmp_path, monkeypat
             columns = list(n["columns"]) or ["id"]
             con.execute(
                 f'create table "{n["schema"]}"."{n["alias"]}" as select '
-                + ", ".join(f"'v' as \"{c}\"" for c in columns)
+                + ", ".join(
+                    f'{AS_OF_SQL if c == "as_of_on" else repr("v")} as "{c}"' for c in columns
+                )
             )
         con.execute("create table main.stg_crm__contacts as select 'Ann' as contact_name")
         con.execute("create schema analytics")
@@ -884,7 +878,8 @@ def test_asset_publishes_every_mart_seed_and_analytics_table(tmp_path, monkeypat
     deps = asset_def.asset_deps[AssetKey("published_warehouse")]
     assert AssetKey("dim_customers") in deps and customer_concentration.key in deps
     assert AssetKey("stg_crm__contacts") not in deps
-    result = materialize([asset_def], resources={"duckdb": DuckDBResource(database=str(source))})
+    resources = {"duckdb": DuckDBResource(database=str(source)), "settings": Settings.from_env()}
+    result = materialize([asset_def], resources=resources)
     assert result.success
 
     target = tmp_path / "published"
@@ -915,12 +910,13 @@ def test_asset_publishes_every_mart_seed_and_analytics_table(tmp_path, monkeypat
     )
     assert manifest["tables"]["analytics.customer_concentration"]["undescribed_columns"] == ["hhi"]
     assert manifest["run_id"] == result.run_id
+    assert manifest["as_of"] == "2026-06-30"  # read back from customer_facts.as_of_on
     [materialization] = result.asset_materializations_for_node("published_warehouse")
     assert materialization.metadata["release"].value == manifest["release"]
     counts = {k: materialization.metadata[k].value for k in ("tables_written", "tables_linked")}
     assert counts == {"tables_written": len(expected), "tables_linked": 0}
     # again with nothing changed: every table linked, none written
-    again = materialize([asset_def], resources={"duckdb": DuckDBResource(database=str(source))})
+    again = materialize([asset_def], resources=resources)
     [materialization] = again.asset_materializations_for_node("published_warehouse")
     counts = {k: materialization.metadata[k].value for k in ("tables_written", "tables_linked")}
     assert counts == {"tables_written": 0, "tables_linked": len(expected)}
@@ -946,7 +942,7 @@ def test_a_failed_upstream_step_publishes_nothing(warehouse, tmp_path, monkeypat
     asset_def = build_published_warehouse(warehouse_dbt_assets, [failing_analytics_asset])
     result = materialize(
         [failing_analytics_asset, asset_def],
-        resources={"duckdb": DuckDBResource(database=str(source))},
+        resources={"duckdb": DuckDBResource(database=str(source)), "settings": Settings.from_env()},
         raise_on_error=False,
     )
     assert not result.success

@@ -1,6 +1,6 @@
 """Optional delivery of each manager's files by e-mail, and the record of what was sent.
 
-Off unless `WH_SMTP_HOST` is set. Settings from the environment: `WH_SMTP_HOST`,
+Off unless `WH_SMTP_HOST` is set. Settings (`orchestration.settings.Settings`): `WH_SMTP_HOST`,
 `WH_SMTP_PORT` (25), `WH_SMTP_FROM` (required with a host), `WH_SMTP_USER` and
 `WH_SMTP_PASSWORD` (optional: login when a user is given), `WH_SMTP_STARTTLS` (1 = upgrade the
 connection first; default 0). Managers' addresses come from a CSV file with the columns
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
 import pandas as pd
+
+from ..settings import Settings
 
 DELIVERY_COLUMNS = {
     "week": str,
@@ -42,20 +43,19 @@ class SmtpSettings:
     starttls: bool = False
 
     @classmethod
-    def from_environment(cls) -> SmtpSettings | None:
-        """The settings, or None when `WH_SMTP_HOST` is unset (delivery off)."""
-        env = os.environ
-        if not env.get("WH_SMTP_HOST"):
+    def from_settings(cls, settings: Settings) -> SmtpSettings | None:
+        """The SMTP settings of the warehouse settings, or None when `smtp_host`
+        (`WH_SMTP_HOST`) is unset: delivery off. `Settings.from_env` has checked that a host
+        comes with a sender."""
+        if not settings.smtp_host:
             return None
-        if not env.get("WH_SMTP_FROM"):
-            raise ValueError("WH_SMTP_HOST is set but WH_SMTP_FROM (the sender) is not")
         return cls(
-            host=env["WH_SMTP_HOST"],
-            port=int(env.get("WH_SMTP_PORT", "25")),
-            sender=env["WH_SMTP_FROM"],
-            user=env.get("WH_SMTP_USER") or None,
-            password=env.get("WH_SMTP_PASSWORD") or None,
-            starttls=env.get("WH_SMTP_STARTTLS", "0") == "1",
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from or "",
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
         )
 
 

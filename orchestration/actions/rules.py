@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from dataclasses import dataclass
 
 import pandas as pd
+
+from ..settings import Settings
 
 UNASSIGNED = "unassigned"
 ACTION_TYPES = (
@@ -80,7 +81,8 @@ OUTCOME_COLUMNS = {
 
 @dataclass(frozen=True)
 class ActionSettings:
-    """The thresholds of the action list (docs/actions.md); environment names in brackets."""
+    """The thresholds of the action list (docs/actions.md); the variables in brackets set
+    them through `Settings` (`from_settings`)."""
 
     renewal_days: int = 90  # WH_ACTIONS_RENEWAL_DAYS
     detractor_days: int = 90  # WH_ACTIONS_DETRACTOR_DAYS
@@ -91,20 +93,16 @@ class ActionSettings:
     due_days: int = 7  # WH_ACTIONS_DUE_DAYS
 
     @classmethod
-    def from_environment(cls) -> ActionSettings:
-        """The defaults above, each overridden by its `WH_ACTIONS_*` variable."""
-        env = os.environ
-        defaults = cls()
+    def from_settings(cls, settings: Settings) -> ActionSettings:
+        """The thresholds of the warehouse settings (their `actions_*` fields)."""
         return cls(
-            renewal_days=int(env.get("WH_ACTIONS_RENEWAL_DAYS", defaults.renewal_days)),
-            detractor_days=int(env.get("WH_ACTIONS_DETRACTOR_DAYS", defaults.detractor_days)),
-            complaint_target_days=int(
-                env.get("WH_ACTIONS_COMPLAINT_TARGET_DAYS", defaults.complaint_target_days)
-            ),
-            no_contact_days=int(env.get("WH_ACTIONS_NO_CONTACT_DAYS", defaults.no_contact_days)),
-            min_risk=float(env.get("WH_ACTIONS_MIN_RISK", defaults.min_risk)),
-            top_at_risk=int(env.get("WH_ACTIONS_TOP_AT_RISK", defaults.top_at_risk)),
-            due_days=int(env.get("WH_ACTIONS_DUE_DAYS", defaults.due_days)),
+            renewal_days=settings.actions_renewal_days,
+            detractor_days=settings.actions_detractor_days,
+            complaint_target_days=settings.actions_complaint_target_days,
+            no_contact_days=settings.actions_no_contact_days,
+            min_risk=settings.actions_min_risk,
+            top_at_risk=settings.actions_top_at_risk,
+            due_days=settings.actions_due_days,
         )
 
 

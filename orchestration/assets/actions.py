@@ -8,8 +8,6 @@ the warehouse file: `warehouse/actions/<week>/<manager_id>.html|csv`); e-mails t
 refresh, so a manager gets one list a week.
 """
 
-import datetime as dt
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +16,7 @@ from dagster import (
     AssetKey,
     AssetSpec,
     MaterializeResult,
+    ResourceParam,
     TableColumn,
     TableSchema,
     multi_asset,
@@ -37,9 +36,9 @@ from ..actions import (
 )
 from ..actions.mail import DELIVERY_COLUMNS, merge_deliveries, sent_managers
 from ..actions.rules import ACTION_COLUMNS, OUTCOME_COLUMNS, for_table
-from ..settings import as_of
+from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
-from .dbt import relation_name, warehouse_dbt_assets
+from .dbt import built_as_of, relation_name, warehouse_dbt_assets
 from .publish import bi_metadata
 
 GROUP = "actions"
@@ -120,11 +119,9 @@ def column_schema(name: str, columns: dict) -> TableSchema:
     )
 
 
-def actions_dir(database: Path) -> Path:
-    """`WH_ACTIONS_DIR`, else `actions/` beside the warehouse file."""
-    if os.environ.get("WH_ACTIONS_DIR"):
-        return Path(os.environ["WH_ACTIONS_DIR"]).resolve()
-    return database.resolve().parent / "actions"
+def actions_dir(settings: Settings, database: Path) -> Path:
+    """`settings.actions_dir` (WH_ACTIONS_DIR), else `actions/` beside the warehouse file."""
+    return settings.actions_dir or database.resolve().parent / "actions"
 
 
 def _analytics_table(con, name: str) -> pd.DataFrame | None:
@@ -155,9 +152,12 @@ def _empty(columns: dict) -> pd.DataFrame:
         for name, description in TABLES.items()
     ],
 )
-def action_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
-    settings = ActionSettings.from_environment()
+def action_assets(
+    context: AssetExecutionContext, duckdb: DuckDBResource, settings: ResourceParam[Settings]
+):
+    thresholds = ActionSettings.from_settings(settings)
     with duckdb.get_connection() as con:
+        as_of_day = built_as_of(con)  # dbt's as_of, so the list and the facts agree
         customers = con.execute(
             f"""
             select
@@ -192,15 +192,9 @@ def action_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         warning = _analytics_table(con, "churn_early_warning")
         history = _analytics_table(con, "action_outcomes")
         deliveries = _analytics_table(con, "action_deliveries")
-    # as_of of the marts (dbt's as_of), so the list and the facts agree
-    as_of_day = (
-        pd.Timestamp(customers["as_of_on"].max()).date()
-        if not customers.empty
-        else dt.date.fromisoformat(as_of() or dt.date.today().isoformat())
-    )
     if warning is None:
         context.log.warning("no analytics.churn_early_warning: no value-at-risk actions")
-    actions = build_actions(customers, contracts, complaints, warning, as_of_day, settings)
+    actions = build_actions(customers, contracts, complaints, warning, as_of_day, thresholds)
     week = iso_week(as_of_day)
     outcomes = evaluate_outcomes(
         history if history is not None else _empty(OUTCOME_COLUMNS),
@@ -210,16 +204,15 @@ def action_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         complaints,
         as_of_day,
     )
-    files = write_manager_files(actions, actions_dir(Path(duckdb.database)))
+    files = write_manager_files(actions, actions_dir(settings, Path(duckdb.database)))
     deliveries = deliveries if deliveries is not None else _empty(DELIVERY_COLUMNS)
     sent = sent_managers(deliveries, week)
-    recipients_file = os.environ.get("WH_ACTIONS_RECIPIENTS")
     new_deliveries = deliver(
         files,
         actions.groupby("manager_id").size().to_dict(),
         week,
-        SmtpSettings.from_environment(),
-        read_recipients(Path(recipients_file) if recipients_file else None),
+        SmtpSettings.from_settings(settings),
+        read_recipients(settings.actions_recipients),
         already_sent=sent,
     )
     deliveries = merge_deliveries(deliveries, new_deliveries, week)

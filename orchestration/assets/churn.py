@@ -5,7 +5,7 @@
   (`WH_CHURN_WINDOW_DAYS`, default 180) has closed by as_of, at most `WH_CHURN_CUTOFFS`
   (default 5); a cutoff needs a year of history before it.
 - The population and the labels follow the dbt var `activity_window_days`
-  (`orchestration.settings.activity_window_days()`), as the spine does.
+  (`Settings.activity_window_days`), as the spine does.
 - The scoring model is trained on those cutoffs (at most `WH_CHURN_MAX_TRAINING_ROWS`
   customer-cutoff rows, default 60,000, drawn by whole customers; 0 = every row) and
   scores each customer active at as_of (features from rows dated up to as_of); value = the
@@ -17,20 +17,23 @@
   a reliability table.
 """
 
-import datetime as dt
-import os
-
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    ResourceParam,
+    multi_asset,
+)
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from ..churn import load_sources
-from ..churn.model import MAX_TRAINING_ROWS
-from ..churn.tables import DEFAULT_CUTOFFS, compute_tables, training_cutoffs, value_column
-from ..settings import activity_window_days, as_of
+from ..churn.tables import compute_tables, training_cutoffs, value_column
+from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
-from .dbt import warehouse_dbt_assets
+from .dbt import built_as_of, warehouse_dbt_assets
 from .publish import bi_metadata
 
 GROUP = "churn"
@@ -124,21 +127,6 @@ INPUT_MODELS = (
 )
 
 
-def window_days() -> int:
-    return int(os.environ.get("WH_CHURN_WINDOW_DAYS", "180"))
-
-
-def cutoff_limit() -> int:
-    """`WH_CHURN_CUTOFFS` (default 5): the most training cutoffs."""
-    return int(os.environ.get("WH_CHURN_CUTOFFS", str(DEFAULT_CUTOFFS)))
-
-
-def max_training_rows() -> int | None:
-    """`WH_CHURN_MAX_TRAINING_ROWS` (default `MAX_TRAINING_ROWS`; 0 = every row)."""
-    value = int(os.environ.get("WH_CHURN_MAX_TRAINING_ROWS", str(MAX_TRAINING_ROWS)))
-    return value or None
-
-
 @multi_asset(
     specs=[
         AssetSpec(
@@ -155,17 +143,21 @@ def max_training_rows() -> int | None:
         for name, description in TABLES.items()
     ],
 )
-def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
-    as_of_day = pd.Timestamp(as_of() or dt.date.today().isoformat())
-    window = window_days()
+def churn_assets(
+    context: AssetExecutionContext, duckdb: DuckDBResource, settings: ResourceParam[Settings]
+):
+    window = settings.churn_window_days
     with duckdb.get_connection() as con:
-        sources = load_sources(con, as_of=as_of_day, activity_window_days=activity_window_days())
+        as_of_day = pd.Timestamp(built_as_of(con))
+        sources = load_sources(
+            con, as_of=as_of_day, activity_window_days=settings.activity_window_days
+        )
         table = f"{ANALYTICS_SCHEMA}.customer_clv"
         basis = value_column(list(con.execute(f"select * from {table} limit 0").df().columns))
         clv = con.execute(f"select customer_id, {basis} as value from {table}").df()
     first_data = pd.Timestamp(sources.orders["ordered_on"].min())
-    cutoffs = training_cutoffs(first_data, as_of_day, window, cutoff_limit())
-    max_rows = max_training_rows()
+    cutoffs = training_cutoffs(first_data, as_of_day, window, settings.churn_cutoffs)
+    max_rows = settings.churn_max_training_rows or None  # 0: every row
     context.log.info(
         f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}, activity window "
         f"{sources.activity_window_days} days, value {basis}, training on at most "

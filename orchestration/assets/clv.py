@@ -5,9 +5,6 @@ sensitivity grid, computed by `orchestration.clv.tables` (over `clv.warehouse` a
 `fct_orders`, `fct_contracts`, `features_customer_months` and the seed
 `product_line_margins`."""
 
-import datetime as dt
-import os
-
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
@@ -15,6 +12,7 @@ from dagster import (
     AssetSpec,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     asset_check,
     multi_asset,
 )
@@ -23,9 +21,9 @@ from dagster_duckdb import DuckDBResource
 
 from ..clv.tables import clv_sanity, compute_tables, equity_multiple_reason
 from ..clv.warehouse import ClvSettings
-from ..settings import as_of
+from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
-from .dbt import relation_name, warehouse_dbt_assets
+from .dbt import built_as_of, relation_name, warehouse_dbt_assets
 from .publish import bi_metadata
 
 GROUP = "value"
@@ -168,25 +166,16 @@ INPUT_MODELS = (
 )
 
 
-def clv_settings() -> ClvSettings:
-    """ClvSettings from WH_CLV_HORIZON_MONTHS, WH_CLV_DISCOUNT_RATE, WH_CLV_MARGIN_RATE,
-    WH_CLV_MAX_ZERO_RATE, WH_CLV_EQUITY_MULTIPLE_MIN and WH_CLV_EQUITY_MULTIPLE_MAX."""
-    defaults = ClvSettings()
-
-    def number(name: str, default: float) -> float:
-        return float(os.environ.get(name, default))
-
+def clv_settings(settings: Settings) -> ClvSettings:
+    """ClvSettings from the warehouse settings (WH_CLV_HORIZON_MONTHS, WH_CLV_DISCOUNT_RATE,
+    WH_CLV_MARGIN_RATE, WH_CLV_MAX_ZERO_RATE, WH_CLV_EQUITY_MULTIPLE_MIN and _MAX)."""
     return ClvSettings(
-        horizon_months=int(os.environ.get("WH_CLV_HORIZON_MONTHS", defaults.horizon_months)),
-        annual_discount_rate=number("WH_CLV_DISCOUNT_RATE", defaults.annual_discount_rate),
-        margin_rate=number("WH_CLV_MARGIN_RATE", defaults.margin_rate),
-        max_zero_clv_rate=number("WH_CLV_MAX_ZERO_RATE", defaults.max_zero_clv_rate),
-        equity_revenue_multiple_min=number(
-            "WH_CLV_EQUITY_MULTIPLE_MIN", defaults.equity_revenue_multiple_min
-        ),
-        equity_revenue_multiple_max=number(
-            "WH_CLV_EQUITY_MULTIPLE_MAX", defaults.equity_revenue_multiple_max
-        ),
+        horizon_months=settings.clv_horizon_months,
+        annual_discount_rate=settings.clv_discount_rate,
+        margin_rate=settings.clv_margin_rate,
+        max_zero_clv_rate=settings.clv_max_zero_rate,
+        equity_revenue_multiple_min=settings.clv_equity_multiple_min,
+        equity_revenue_multiple_max=settings.clv_equity_multiple_max,
     )
 
 
@@ -295,10 +284,12 @@ def annual_churn_rate_sql(as_of_date: str) -> str:
         for name, description in TABLES.items()
     ],
 )
-def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
-    as_of_date = as_of() or dt.date.today().isoformat()
-    settings = clv_settings()
+def clv_assets(
+    context: AssetExecutionContext, duckdb: DuckDBResource, settings: ResourceParam[Settings]
+):
+    clv = clv_settings(settings)
     with duckdb.get_connection() as con:
+        as_of_date = built_as_of(con).isoformat()
         summary = con.execute(f"select * from {relation_name('customer_clv_inputs')}").df()
         transactions = con.execute(
             f"select customer_id, ordered_on, amount_cny as amount "
@@ -322,7 +313,7 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
                 f"from {relation_name('product_line_margins')}"
             ).fetchall()
         )
-        trailing_frame = con.execute(trailing_sql(as_of_date, settings.margin_rate)).df()
+        trailing_frame = con.execute(trailing_sql(as_of_date, clv.margin_rate)).df()
     trailing = {k: float(v) for k, v in trailing_frame.iloc[0].items() if v is not None}
 
     context.log.info(
@@ -337,7 +328,7 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
         slices,
         as_of_date,
         None if churn_rate is None else float(churn_rate),
-        settings,
+        clv,
         margins,
         trailing,
     )
@@ -366,7 +357,9 @@ def clv_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
     "open contract) valued at 0. Blocking: such a CLV is never "
     "published; the failure's description names the reason.",
 )
-def customer_clv_is_sane(duckdb: DuckDBResource) -> AssetCheckResult:
+def customer_clv_is_sane(
+    duckdb: DuckDBResource, settings: ResourceParam[Settings]
+) -> AssetCheckResult:
     with duckdb.get_connection() as con:
         frame = con.execute(
             f"""select
@@ -387,7 +380,7 @@ def customer_clv_is_sane(duckdb: DuckDBResource) -> AssetCheckResult:
             from {ANALYTICS_SCHEMA}.customer_clv"""
         ).df()
     counts = {k: float(v) for k, v in frame.iloc[0].items()}
-    reasons = clv_sanity(counts, clv_settings().max_zero_clv_rate)
+    reasons = clv_sanity(counts, settings.clv_max_zero_rate)
     return AssetCheckResult(
         passed=not reasons,
         metadata={**counts, "reasons": "; ".join(reasons) or "none"},
@@ -402,8 +395,9 @@ def customer_clv_is_sane(duckdb: DuckDBResource) -> AssetCheckResult:
     "[WH_CLV_EQUITY_MULTIPLE_MIN, WH_CLV_EQUITY_MULTIPLE_MAX] (0.1-10). Blocking: an equity "
     "outside is not published; the failure's description names the multiple.",
 )
-def customer_equity_is_plausible(duckdb: DuckDBResource) -> AssetCheckResult:
-    settings = clv_settings()
+def customer_equity_is_plausible(
+    duckdb: DuckDBResource, settings: ResourceParam[Settings]
+) -> AssetCheckResult:
     with duckdb.get_connection() as con:
         rows = dict(
             con.execute(
@@ -417,8 +411,8 @@ def customer_equity_is_plausible(duckdb: DuckDBResource) -> AssetCheckResult:
     reason = equity_multiple_reason(
         equity,
         revenue,
-        settings.equity_revenue_multiple_min,
-        settings.equity_revenue_multiple_max,
+        settings.clv_equity_multiple_min,
+        settings.clv_equity_multiple_max,
     )
     return AssetCheckResult(
         passed=reason is None,

@@ -1,28 +1,20 @@
 """The dbt project as Dagster assets: staging views, intermediate models and marts."""
 
+import datetime as dt
 import json
-import os
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, ResourceParam
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
 from ..project import dbt_project
-from ..settings import dbt_target, dbt_vars
+from ..settings import Settings
 
-# Set (1/true/yes) to rebuild the incremental models from scratch on the next run of any job.
-FULL_REFRESH_ENV = "WH_DBT_FULL_REFRESH"
 # Run tag of the `full_refresh` job: its dbt build runs with --full-refresh.
 FULL_REFRESH_TAG = "warehouse/dbt_full_refresh"
-# Set (1/true/yes) to run dbt's unit tests in the jobs too (make test runs them separately).
-UNIT_TESTS_ENV = "WH_DBT_UNIT_TESTS"
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -43,7 +35,10 @@ class WarehouseTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=WarehouseTranslator(),
 )
 def warehouse_dbt_assets(
-    context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    duckdb: DuckDBResource,
+    settings: ResourceParam[Settings],
 ):
     """`dbt build`: seeds, models and their data and unit tests, in dependency order, with
     the arguments of `dbt_build_args()`; from scratch in a run tagged `FULL_REFRESH_TAG`
@@ -54,25 +49,25 @@ def warehouse_dbt_assets(
     model and seed it built comes back into the DuckDB file (same schema and name as on
     DuckDB), which the Python assets, publish and the report read."""
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "") == "true"
-    if dbt_target() not in ("dev", "pg"):
+    if settings.dbt_target not in ("dev", "pg"):
         raise ValueError(
-            f"WH_DBT_TARGET={dbt_target()!r}: the Dagster jobs run on DuckDB (dev) or "
+            f"WH_DBT_TARGET={settings.dbt_target!r}: the Dagster jobs run on DuckDB (dev) or "
             "PostgreSQL (pg); build the dbt models on Spark with dbt itself (docs/engines.md)"
         )
-    on_postgres = dbt_target() == "pg"
+    on_postgres = settings.dbt_target == "pg"
     if on_postgres:
-        from ..warehouse_copy import copy_raw, copy_to_duckdb, pg_dsn_from_env
+        from ..warehouse_copy import copy_raw, copy_to_duckdb, pg_dsn
 
-        copied = copy_raw(duckdb.database, pg_dsn_from_env())
+        copied = copy_raw(duckdb.database, pg_dsn(settings))
         context.log.info(f"raw tables to PostgreSQL: {len(copied)}, {sum(copied.values())} rows")
-    invocation = dbt.cli(dbt_build_args(full_refresh), context=context)
+    invocation = dbt.cli(dbt_build_args(settings, full_refresh), context=context)
     yield from invocation.stream()
     if on_postgres:
         relations = built_relations(
             invocation.get_artifact("run_results.json"),
             invocation.get_artifact("manifest.json"),
         )
-        pulled = copy_to_duckdb(pg_dsn_from_env(), duckdb.database, relations)
+        pulled = copy_to_duckdb(pg_dsn(settings), duckdb.database, relations)
         context.log.info(f"models to DuckDB: {len(pulled)}, {sum(pulled.values())} rows")
 
 
@@ -98,28 +93,27 @@ def built_relations(
     return relations
 
 
-def dbt_build_args(full_refresh: bool = False) -> list[str]:
-    """`dbt build` with the vars of `settings.dbt_vars()` (`WH_AS_OF`, `WH_DBT_VARS`).
+def dbt_build_args(settings: Settings, full_refresh: bool = False) -> list[str]:
+    """`dbt build` with the `--vars` of `settings` (`WH_AS_OF`, `WH_DBT_VARS`).
 
     Without `full_refresh` the incremental models (fct_orders, fct_interactions,
     fct_survey_answers, int_customer_months) rewrite only the rows whose inputs changed,
     whatever the as_of: the `incremental_refresh` job, the daily schedule and the landing
-    sensor. With it (the `full_refresh` job, or `WH_DBT_FULL_REFRESH` set for any job)
+    sensor. With it (the `full_refresh` job, or `WH_DBT_FULL_REFRESH` for any job)
     `--full-refresh` rebuilds them from scratch: needed once after a change of their SQL (an
     incremental run keeps the rows it does not rewrite) or of their columns (an incremental
     run then fails, on_schema_change='fail').
 
     dbt's unit tests check the SQL of the models on fixed rows, not the data: they belong to
     the project's tests (`make test` runs them, tests/test_dbt_unit_tests.py), so the jobs
-    leave them out (about a third of the build's time) unless `WH_DBT_UNIT_TESTS` is set.
+    leave them out (about a third of the build's time) unless `settings.dbt_unit_tests`
+    (`WH_DBT_UNIT_TESTS`).
     Every data test still runs, as the asset checks of the models it tests.
     """
-    args = ["build"]
-    if dbt_vars():
-        args += ["--vars", json.dumps(dbt_vars())]
-    if full_refresh or _flag(FULL_REFRESH_ENV):
+    args = ["build", *settings.dbt_vars_arg()]
+    if full_refresh or settings.dbt_full_refresh:
         args.append("--full-refresh")
-    if not _flag(UNIT_TESTS_ENV):
+    if not settings.dbt_unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
     return args
 
@@ -133,3 +127,14 @@ def relation_name(model_name: str) -> str:
         if node["resource_type"] in ("model", "seed") and node["name"] == model_name:
             return f'"{node["schema"]}"."{node["alias"]}"'
     raise KeyError(f"no dbt model named {model_name!r} in {dbt_project.manifest_path}")
+
+
+def built_as_of(con) -> dt.date:
+    """The reporting date of the last dbt build: `customer_facts.as_of_on` (`as_of_date()` of
+    macros/as_of.sql: `WH_AS_OF`, else the database's current_date). The one place the Python
+    assets take as_of from after dbt, so they and the marts agree, whatever the clock says
+    by the time they run."""
+    day = con.execute(f"select max(as_of_on) from {relation_name('customer_facts')}").fetchone()
+    if day is None or day[0] is None:
+        raise ValueError("customer_facts is empty: no customer loaded, so no as_of to report")
+    return day[0] if isinstance(day[0], dt.date) else dt.date.fromisoformat(str(day[0])[:10])

@@ -12,7 +12,6 @@ published scores.
 """
 
 import datetime as dt
-import os
 
 import pandas as pd
 from dagster import (
@@ -22,6 +21,7 @@ from dagster import (
     AssetSpec,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     TableColumn,
     TableSchema,
     asset_check,
@@ -34,18 +34,17 @@ from ..indices.tables import (
     COLUMN_DOCS,
     MIN_REFERENCE_CUSTOMERS,
     TABLES,
-    WEIGHTINGS,
     IndexInputs,
     IndexSettings,
     as_date,
     compute_tables,
 )
+from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import relation_name, warehouse_dbt_assets
 from .publish import bi_metadata
 
 GROUP = "indices"
-WEIGHTING_ENV = "WH_INDEX_WEIGHTING"
 INPUT_MODELS = (
     "features_customer_index_inputs",
     "dim_customers",
@@ -65,12 +64,10 @@ EMPTY_REASONS = {
 }
 
 
-def index_settings() -> IndexSettings:
-    """IndexSettings with the weighting of `WH_INDEX_WEIGHTING` (default expert)."""
-    weighting = os.environ.get(WEIGHTING_ENV, "").strip().lower() or "expert"
-    if weighting not in WEIGHTINGS:
-        raise ValueError(f"{WEIGHTING_ENV}={weighting!r}: use one of {', '.join(WEIGHTINGS)}")
-    return IndexSettings(weighting=weighting)
+def index_settings(settings: Settings) -> IndexSettings:
+    """IndexSettings with the weighting of `settings.index_weighting` (WH_INDEX_WEIGHTING,
+    default expert; checked by `Settings.from_env`)."""
+    return IndexSettings(weighting=settings.index_weighting)
 
 
 def read_clv(con, as_of_on: dt.date) -> tuple[pd.Series | None, str | None]:
@@ -184,11 +181,13 @@ def _metadata(name: str, frame: pd.DataFrame, settings: IndexSettings, notes: li
         for name, description in TABLES.items()
     ],
 )
-def index_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
-    settings = index_settings()
+def index_assets(
+    context: AssetExecutionContext, duckdb: DuckDBResource, settings: ResourceParam[Settings]
+):
+    index = index_settings(settings)
     with duckdb.get_connection() as con:
         inputs, notes = read_inputs(con)
-    tables = compute_tables(inputs, settings)
+    tables = compute_tables(inputs, index)
     notes = notes + tables.notes
     for note in notes:
         context.log.info(note)
@@ -197,7 +196,7 @@ def index_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
             write_analytics_table(con, name, frame)
             yield MaterializeResult(
                 asset_key=[ANALYTICS_SCHEMA, name],
-                metadata=_metadata(name, frame, settings, notes),
+                metadata=_metadata(name, frame, index, notes),
             )
 
 

@@ -1,7 +1,6 @@
 """One Dagster asset per raw table: load new drop files from the landing directory."""
 
 import datetime as dt
-import os
 
 from dagster import (
     AssetCheckResult,
@@ -12,19 +11,16 @@ from dagster import (
     AssetsDefinition,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     asset,
 )
 from dagster_duckdb import DuckDBResource
 
 from ..contract import TABLES, Table
 from ..ingest import load_table, reject_unknown_folders
-from ..settings import landing_dir
+from ..settings import Settings
 
 GROUP = "ingestion"
-# Share of a run's rows that may be quarantined before the marts are held back.
-QUARANTINE_MAX_RATE = float(os.environ.get("WH_QUARANTINE_MAX_RATE", "0.05"))
-# A table whose newest drop is older than this many days is reported stale (a warning).
-FRESHNESS_MAX_AGE_DAYS = int(os.environ.get("WH_FRESHNESS_MAX_AGE_DAYS", "7"))
 
 
 def raw_key(table_name: str) -> AssetKey:
@@ -55,9 +51,8 @@ def _quarantine_check(tbl: Table) -> AssetCheckSpec:
     return AssetCheckSpec(
         name="quarantine_share",
         asset=raw_key(tbl.name),
-        description=f"At most {QUARANTINE_MAX_RATE:.0%} of the table's loaded rows are "
-        "quarantined (WH_QUARANTINE_MAX_RATE); above it nothing downstream is built until "
-        "the drop is corrected.",
+        description="At most WH_QUARANTINE_MAX_RATE (default 5 %) of the table's loaded rows "
+        "are quarantined; above it nothing downstream is built until the drop is corrected.",
         blocking=True,
     )
 
@@ -66,8 +61,8 @@ def _freshness_check(tbl: Table) -> AssetCheckSpec:
     return AssetCheckSpec(
         name="fresh_drop",
         asset=raw_key(tbl.name),
-        description=f"The newest drop file is at most {FRESHNESS_MAX_AGE_DAYS} days old "
-        "(WH_FRESHNESS_MAX_AGE_DAYS), judged by the date in its name. A warning only.",
+        description="The newest drop file is at most WH_FRESHNESS_MAX_AGE_DAYS (default 7) days "
+        "old, judged by the date in its name. A warning only.",
     )
 
 
@@ -87,18 +82,20 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
         check_specs=[_ledger_check(tbl), _quarantine_check(tbl), _freshness_check(tbl)],
         metadata={"key": ", ".join(tbl.key), "source": tbl.source},
     )
-    def _load(context: AssetExecutionContext, duckdb: DuckDBResource):
+    def _load(
+        context: AssetExecutionContext, duckdb: DuckDBResource, settings: ResourceParam[Settings]
+    ):
         with duckdb.get_connection() as con:
             results = load_table(
                 con,
-                landing_dir(),
+                settings.landing_dir,
                 tbl.name,
                 run_id=context.run.run_id,
                 run_date=dt.date.today(),
                 progress=context.log.info,
             )
             if tbl.name == "customers":  # the first table loaded reports stray folders
-                for r in reject_unknown_folders(con, landing_dir(), context.run.run_id):
+                for r in reject_unknown_folders(con, settings.landing_dir, context.run.run_id):
                     context.log.error(r.error)
             for r in results:
                 if r.status == "rejected":
@@ -170,23 +167,23 @@ def build_raw_asset(tbl: Table) -> AssetsDefinition:
         age_days = (dt.date.today() - newest_drop).days if newest_drop else None
         yield AssetCheckResult(
             check_name="fresh_drop",
-            passed=age_days is not None and age_days <= FRESHNESS_MAX_AGE_DAYS,
+            passed=age_days is not None and age_days <= settings.freshness_max_age_days,
             severity=AssetCheckSeverity.WARN,
             metadata={
                 "newest_drop": str(newest_drop) if newest_drop else "none",
                 "age_days": age_days if age_days is not None else -1,
-                "max_age_days": FRESHNESS_MAX_AGE_DAYS,
+                "max_age_days": settings.freshness_max_age_days,
             },
         )
         yield AssetCheckResult(
             check_name="quarantine_share",
-            passed=quarantine_rate <= QUARANTINE_MAX_RATE,
+            passed=quarantine_rate <= settings.quarantine_max_rate,
             severity=AssetCheckSeverity.ERROR,
             metadata={
                 "raw_rows": int(raw_rows),
                 "quarantined_rows": int(quarantined_total),
                 "quarantine_rate": quarantine_rate,
-                "threshold": QUARANTINE_MAX_RATE,
+                "threshold": settings.quarantine_max_rate,
             },
         )
 

@@ -1,27 +1,27 @@
 """The BI-facing copy of the warehouse, published after every refresh whose checks pass."""
 
-import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     asset,
 )
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from ..project import dbt_project
-from ..publish import TableDocs, bi_dbt_nodes, publish, published_dir
-from ..settings import ROOT, dbt_target, dbt_vars
+from ..publish import TableDocs, bi_dbt_nodes, publish
+from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA
+from .dbt import built_as_of
 
 GROUP = "delivery"
 # The AssetSpec metadata an analytics asset describes its table with for the published copy
@@ -55,16 +55,6 @@ def analytics_docs(analytics_assets: Sequence[AssetsDefinition]) -> dict[str, Ta
     return docs
 
 
-def dbt_as_of(project_dir: Path = ROOT) -> str:
-    """The reporting date dbt built with: the `as_of` of `settings.dbt_vars()` (WH_AS_OF,
-    WH_DBT_VARS), else the var of dbt_project.yml, else today (an empty as_of means
-    current_date in the models)."""
-    if dbt_vars().get("as_of"):
-        return str(dbt_vars()["as_of"])
-    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
-    return str((project.get("vars") or {}).get("as_of") or dt.date.today().isoformat())
-
-
 def build_published_warehouse(
     dbt_assets: AssetsDefinition,
     analytics_assets: Sequence[AssetsDefinition],
@@ -95,19 +85,23 @@ def build_published_warehouse(
         "copied again. BI tools read it and never wait for a refresh.",
     )
     def published_warehouse(
-        context: AssetExecutionContext, duckdb: DuckDBResource
+        context: AssetExecutionContext, duckdb: DuckDBResource, settings: ResourceParam[Settings]
     ) -> MaterializeResult:
         source = Path(duckdb.database)
-        if dbt_target() == "pg":  # PostgreSQL as the warehouse: BI there sees the analytics
-            from ..warehouse_copy import copy_raw, pg_dsn_from_env
+        if settings.dbt_target == "pg":  # PostgreSQL as the warehouse: BI there sees them too
+            from ..warehouse_copy import copy_raw, pg_dsn
 
-            copied = copy_raw(source, pg_dsn_from_env(), (ANALYTICS_SCHEMA,))
+            copied = copy_raw(source, pg_dsn(settings), (ANALYTICS_SCHEMA,))
             context.log.info(f"analytics tables to PostgreSQL: {len(copied)}")
+        with duckdb.get_connection() as con:
+            as_of = built_as_of(con)
         release = publish(
             source,
-            published_dir(source),
+            settings.published_dir(source),
             run_id=context.run.run_id,
-            as_of=dbt_as_of(),
+            as_of=as_of.isoformat(),
+            keep=settings.publish_keep,
+            storage_version=settings.publish_storage_version,
             dbt_manifest=json.loads(manifest_path.read_text(encoding="utf-8")),
             on_stage=lambda stage: context.log.info(f"publish: {stage}"),
             analytics_docs=docs,

@@ -2,8 +2,6 @@
 with value, owner, churn risk and CLV (`orchestration.churn.renewal`), written to
 `analytics.renewal_book` and so published with the other analytics tables."""
 
-import datetime as dt
-
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 from dagster_dbt import get_asset_key_for_model
@@ -11,10 +9,9 @@ from dagster_duckdb import DuckDBResource
 
 from ..churn.renewal import HORIZON_DAYS, renewal_book
 from ..churn.tables import value_column
-from ..settings import as_of
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .churn import GROUP
-from .dbt import relation_name, warehouse_dbt_assets
+from .dbt import built_as_of, relation_name, warehouse_dbt_assets
 from .publish import bi_metadata
 
 COLUMN_DOCS = {
@@ -58,8 +55,8 @@ COLUMN_DOCS = {
     ),
 )
 def renewal_book_asset(context: AssetExecutionContext, duckdb: DuckDBResource) -> MaterializeResult:
-    as_of_day = pd.Timestamp(as_of() or dt.date.today().isoformat())
     with duckdb.get_connection() as con:
+        as_of_day = pd.Timestamp(built_as_of(con))
         contracts = con.execute(
             f"""select contract_id, customer_id, product_line, start_on, end_on, status,
                     cast(contract_value_cny as double) as contract_value_cny, is_renewed

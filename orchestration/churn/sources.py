@@ -6,8 +6,8 @@ a DuckDB connection; tests and notebooks can build a `Sources` from any DataFram
 same column names.
 
 The activity window (days an invoice keeps a customer active) is the dbt var
-`activity_window_days`, read through `orchestration.settings.activity_window_days()` unless a
-`Sources` is given one: the model's population and labels follow the same window as the spine.
+`activity_window_days`: the churn asset passes `Settings.activity_window_days` (the value dbt
+built the spine with); a `Sources` given none takes dbt_project.yml's default.
 
 `is_active_on` is the spine's activity rule (`int_customer_months`, documented in
 `_customers__models.yml`) evaluated on any day with only the rows dated on or before that
@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
-from ..settings import activity_window_days as configured_activity_window_days
+from ..settings import dbt_project_vars
 
 SATISFACTION_SURVEY_KIND = "satisfaction"
 
@@ -87,7 +87,7 @@ class Sources:
       `customer_months()` (the same rule in pandas)
     - as_of: the last day the data covers; None means the latest event date in the tables.
     - activity_window_days: days an invoice keeps a customer active; None means the dbt var
-      (`orchestration.settings.activity_window_days()`, as the spine was built with).
+      default in dbt_project.yml (the asset passes the configured one).
 
     Timestamps are cut to the day: an interaction at 09:00 on the cutoff day is "on the
     cutoff", so it is not before it. No personal data is needed or kept.
@@ -107,7 +107,7 @@ class Sources:
 
     def __post_init__(self) -> None:
         window = self.activity_window_days
-        window = configured_activity_window_days() if window is None else int(window)
+        window = int(dbt_project_vars()["activity_window_days"] if window is None else window)
         if window < 1:
             raise ValueError(f"activity_window_days must be at least 1, got {window}")
         object.__setattr__(self, "activity_window_days", window)

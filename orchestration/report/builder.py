@@ -174,13 +174,14 @@ def period_cutoff(as_of: dt.date, grain: str) -> dt.date:
 
 
 def resolve_as_of(connection: duckdb.DuckDBPyConnection, as_of: object) -> dt.date:
-    """The as_of given, else the date customer_facts was built for, else today."""
+    """The as_of given, else the date the marts were built for (`customer_facts.as_of_on`,
+    the column every Python asset reads it from: orchestration.assets.dbt.built_as_of)."""
     if as_of is not None:
         return _as_date(as_of)
     rows = run(connection, "warehouse_as_of")
     if isinstance(rows, pd.DataFrame) and len(rows) and not pd.isna(rows.iloc[0, 0]):
         return _as_date(rows.iloc[0, 0])
-    return dt.date.today()
+    raise ValueError("no as_of: customer_facts is missing or empty and none was given")
 
 
 class Indicators:

@@ -20,13 +20,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration import settings
+from orchestration.settings import Settings
 from orchestration.warehouse_copy import RAW_SCHEMAS, copy_raw, pg_type, raw_tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,14 +212,22 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def duckdb_as_of(built) -> str:
+    """The reporting date of the session's DuckDB build (`customer_facts.as_of_on`)."""
+    from orchestration.assets.dbt import built_as_of
+
+    with duckdb.connect(built["database"], read_only=True) as con:
+        return built_as_of(con).isoformat()
+
+
 @pytest.fixture(scope="module")
 def pg_build(built, postgres, tmp_path_factory):
     """Raw tables copied from the session's DuckDB warehouse, then `dbt build` on PostgreSQL
-    with the as_of of the DuckDB build (WH_AS_OF, else today). Without WH_AS_OF, a session
-    that runs past midnight between the two builds compares different days."""
+    with the as_of of the DuckDB build (read back from its customer_facts, so a session that
+    runs past midnight between the two builds still compares the same day)."""
     copied = copy_raw(built["database"], pg_dsn(postgres))
     work = tmp_path_factory.mktemp("pg_dbt")
-    dbt_vars = {**settings.dbt_vars(), "as_of": settings.as_of() or date.today().isoformat()}
+    dbt_vars = {**Settings.from_env().dbt_vars, "as_of": duckdb_as_of(built)}
     env = {
         **os.environ,
         **postgres,
@@ -453,7 +460,7 @@ def test_the_whole_pipeline_runs_on_postgres(built, postgres, tmp_path, monkeypa
     database.parent.mkdir()
     monkeypatch.setenv("WH_LANDING_DIR", str(landing))
     monkeypatch.setenv("WH_DUCKDB_PATH", str(database))
-    monkeypatch.setenv("WH_AS_OF", settings.as_of() or date.today().isoformat())
+    monkeypatch.setenv("WH_AS_OF", duckdb_as_of(built))
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
     from orchestration.definitions import build_definitions
 
