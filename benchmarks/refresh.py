@@ -250,8 +250,9 @@ def cpu_seconds() -> float:
 # Workers (each run in its own subprocess, so that peak memory is per run)
 
 
-def phase_of(step_key: str) -> str:
-    """The phase a Dagster step belongs to."""
+def phase_of(step_key: str, materializes: bool = True) -> str:
+    """The phase a Dagster step belongs to: ingestion, dbt build, one per Python asset step
+    (churn, CLV, indices...), asset checks (steps that only evaluate checks), publish, report."""
     if step_key.startswith("raw"):
         return "ingestion"
     if "dbt" in step_key:
@@ -260,7 +261,9 @@ def phase_of(step_key: str) -> str:
         return "publish"
     if step_key.startswith("loyalty_report"):
         return "report"
-    return f"python: {step_key}"
+    if not materializes:
+        return "asset checks"
+    return f"python: {step_key.removeprefix('analytics__')}"
 
 
 def run_results(target_root: Path) -> dict[str, Any]:
@@ -368,6 +371,7 @@ def step_rows(
     before: dict[str, int],
     after: dict[str, int],
     published: int,
+    phases: dict[str, str],
 ) -> dict[str, int]:
     """Rows written by each Dagster step.
 
@@ -381,10 +385,10 @@ def step_rows(
     """
     rows: dict[str, int] = {}
     for step, assets in materialized.items():
-        if phase_of(step) == "dbt build":
+        if phases[step] == "dbt build":
             rows[step] = sum(node["rows_written"] for node in nodes)
             continue
-        if phase_of(step) == "publish":
+        if phases[step] == "publish":
             rows[step] = published
             continue
         total = 0
@@ -399,11 +403,12 @@ def step_rows(
     return rows
 
 
-def phase_totals(values: dict[str, float | int]) -> dict[str, float | int]:
-    """Per-step values summed by phase."""
+def phase_totals(values: dict[str, float | int], phases: dict[str, str]) -> dict[str, float | int]:
+    """Per-step values summed by phase (in the order of `phases`: the steps' start order)."""
     totals: dict[str, float | int] = {}
-    for step, value in values.items():
-        totals[phase_of(step)] = totals.get(phase_of(step), 0) + value
+    for step, phase in phases.items():
+        if step in values:
+            totals[phase] = totals.get(phase, 0) + values[step]
     return totals
 
 
@@ -467,8 +472,12 @@ def worker_refresh(out: Path) -> None:
     after = table_counts(database)
     counting_s += time.perf_counter() - count_start
     durations = {key: step["end"] - step["start"] for key, step in steps.items() if "end" in step}
+    step_phases = {
+        key: phase_of(key, bool(assets.get(key)))
+        for key in sorted(durations, key=lambda key: steps[key]["start"])
+    }
     phases: dict[str, float] = {"startup (imports, definitions)": loaded - start}
-    phases.update(phase_totals(durations))
+    phases.update(phase_totals(durations, step_phases))
     phases["other (Dagster overhead)"] = wall - sum(phases.values())
     nodes = dbt_nodes(
         run_results(Path(os.environ["DBT_TARGET_PATH"])),
@@ -483,6 +492,7 @@ def worker_refresh(out: Path) -> None:
         before,
         after,
         published_rows(Path(os.environ["WH_PUBLISH_DIR"])),
+        step_phases,
     )
     by_type: dict[str, float] = {}
     for node in nodes:
@@ -492,7 +502,8 @@ def worker_refresh(out: Path) -> None:
         "success": result.success,
         "wall_s": wall,
         "phases_s": phases,
-        "phase_rows": phase_totals(rows),
+        "phase_rows": phase_totals(rows, step_phases),
+        "step_phases": step_phases,
         "steps_s": durations,
         "step_rows": rows,
         "failed_steps": [k for k, s in steps.items() if s.get("status") == "STEP_FAILURE"],
@@ -664,19 +675,37 @@ def load() -> str:
 
 STEP_EVENT = re.compile(r" - (\S+) - (STEP_START|STEP_SUCCESS|STEP_FAILURE) - ")
 HEARTBEAT_SECONDS = 60
+LONG_STEP_SECONDS = 5
 
 
-def echo_progress(line: str, label: str) -> str | None:
-    """The progress line to print for one line of a worker's log, or None: the worker's own
-    `bench:` lines and Dagster's step starts and ends."""
-    if line.startswith("bench: "):
-        return f"{label}: {line[len('bench: ') :].rstrip()}"
-    match = STEP_EVENT.search(line)
-    if match:
+class ProgressFilter:
+    """Which lines of a worker's log to echo: the worker's own `bench:` lines, the start of
+    each phase, the end of every step that took LONG_STEP_SECONDS or more, failed steps."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.phase = ""
+        self.started: dict[str, float] = {}
+
+    def __call__(self, line: str, now: float) -> str | None:
+        if line.startswith("bench: "):
+            return f"{self.label}: {line[len('bench: ') :].rstrip()}"
+        match = STEP_EVENT.search(line)
+        if not match:
+            return None
         step, event = match.groups()
-        verb = {"STEP_START": "started", "STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}[event]
-        return f"{label}: step {step} {verb}"
-    return None
+        if event == "STEP_START":
+            self.started[step] = now
+            if phase_of(step) != self.phase:
+                self.phase = phase_of(step)
+                return f"{self.label}: {self.phase} started ({step})"
+            return None
+        seconds = now - self.started.get(step, now)
+        if event == "STEP_FAILURE":
+            return f"{self.label}: step {step} FAILED after {seconds:.0f} s"
+        if seconds >= LONG_STEP_SECONDS:
+            return f"{self.label}: step {step} done in {seconds:.0f} s"
+        return None
 
 
 def run_worker(
@@ -695,14 +724,14 @@ def run_worker(
             stdout=fh,
             stderr=subprocess.STDOUT,
         )
-        current, beat = "start-up", time.perf_counter()
+        current, beat, echo = "start-up", time.perf_counter(), ProgressFilter(label)
         with log.open() as reader:
             pending = ""
             while True:
                 code = worker.poll()
                 *lines, pending = (pending + reader.read()).split("\n")
                 for line in lines:
-                    message = echo_progress(line, label)
+                    message = echo(line, time.perf_counter())
                     if message:
                         progress(message)
                         current = message
@@ -813,6 +842,7 @@ def bench_size(customers: int, args: argparse.Namespace, base_env: dict[str, str
 
 
 RUNS = (("full", "full"), ("incremental", "daily"))
+NODE_WIDTH = 64  # printed dbt node names (the CSV has them whole)
 NODE_COLUMNS = [
     "node", "resource_type", "materialized", "status", "seconds", "rows_written", "rows_net",
     "rows_in_relation",
@@ -915,7 +945,9 @@ def node_rows(report: dict, top: int) -> tuple[list[str], list[list[str]]]:
     header = ["dbt node", "materialized", "s", "rows written"]
     rows = [
         [
-            node["node"],
+            node["node"]
+            if len(node["node"]) <= NODE_WIDTH
+            else node["node"][: NODE_WIDTH - 1] + "…",
             node["materialized"],
             f"{node['seconds']:.2f}",
             f"{'≥ ' if node.get('rows_net') else ''}{node['rows_written']:,}",
