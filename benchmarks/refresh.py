@@ -1,24 +1,36 @@
-"""Time a full and a one-day incremental refresh against a hand-written SQL floor.
+"""Time a full refresh and the next day's incremental one against two floors, phase by phase.
 
-    .venv/bin/python -m benchmarks.refresh --sizes 10000 100000 [1000000] --cache DIR [--markdown]
+    .venv/bin/python -m benchmarks.refresh --customers 10000 100000 [1000000] \
+        [--cache DIR] [--work DIR] [--out DIR] [--markdown]
 
 For each size the script
 
 1. generates a demo firm of that many customers (`orchestration.synthetic.generate`, 3 years,
-   seed 42) into `--cache` once; later runs reuse it;
+   seed 42; it writes the CSVs chunk by chunk, so 1,000,000 customers fit in memory) into
+   `--cache` once; later runs reuse it;
 2. runs the Dagster `full_refresh` job in a fresh subprocess on a fresh DuckDB file, with the
    landing directory hard-linked from the cache and `WH_AS_OF` = the drop date, and records
-   each step's time from the Dagster event log (ingestion, dbt build, each Python asset,
-   publish, report), dbt's slowest nodes from its run_results.json, and peak memory;
-3. runs `benchmarks/floor.sql` (the same headline marts in plain DuckDB SQL, straight from the
-   CSVs) in another subprocess and checks that its numbers equal the warehouse's marts;
+   each step's time from the Dagster event log, summed by phase (ingestion, dbt build, each
+   Python asset step: churn, CLV, indices..., asset checks, publish, report), the rows each
+   step wrote (`step_rows`), every dbt node's time and rows from its run_results.json
+   (`dbt_nodes`), and peak memory;
+3. runs `benchmarks/floor.sql` (the headline marts in plain DuckDB SQL, straight from the
+   CSVs: the *headline floor*) in another subprocess, then in the same DuckDB connection
+   writes every table of the published copy once (`copy_published`): floor.sql plus that
+   copy is the *fair floor*, what a refresh that computes the headline marts and writes
+   what it publishes cannot beat. It checks that the floor's numbers equal the marts';
 4. appends one more day of drop files (`append_day`: that day's orders at the recent daily
    rate, interactions for 2 % of the customers) and runs the `incremental_refresh` job on the
-   same warehouse with `WH_AS_OF` moved to that day: the daily incremental refresh.
+   same warehouse with `WH_AS_OF` moved to that day: the daily run.
 
-Peak memory: `ru_maxrss` of the refresh process (Dagster, in-process DuckDB for ingestion and
-the Python assets) and of its largest child (the dbt subprocess), and the peak of the whole
-process tree's resident memory sampled from /proc every 0.25 s (psutil is not a dependency).
+It prints (and writes to `--out`/report.md) full / headline floor, full / fair floor and
+daily / full from the same run, seconds and rows written per phase for both runs, and the
+slowest dbt nodes (`--top`); `--out` also gets result-<n>.json (everything) and
+dbt-nodes-<n>-<full|daily>.csv (every node). Long steps print progress as they run.
+
+Peak memory: the peak of the whole process tree's resident memory (the refresh process and
+its dbt subprocess, children included), sampled from /proc every 0.25 s (psutil is not a
+dependency), and `ru_maxrss` of the refresh process and of its largest child.
 
 DuckDB settings for dbt come from the profile (`WH_DUCKDB_MEMORY_LIMIT`, `WH_DUCKDB_THREADS`,
 `WH_DUCKDB_TEMP_DIR`); `--memory-limit`, `--threads` and `--temp-dir` set them for the run
@@ -540,7 +552,7 @@ def worker_floor(out: Path) -> None:
         con.execute("set variable as_of = cast(? as date)", [os.environ["WH_AS_OF"]])
         con.execute(FLOOR_SQL.read_text()).fetchall()
         floor_done = time.perf_counter()
-        copied = copy_published(con, Path(os.environ["BENCH_PUBLISHED_DB"]))
+        copied = copy_published(con, Path(os.environ["WH_PUBLISH_DIR"]))
         con.close()
     end = time.perf_counter()
     out.write_text(
@@ -560,29 +572,23 @@ def worker_floor(out: Path) -> None:
     )
 
 
-def copy_published(con: duckdb.DuckDBPyConnection, published: Path) -> dict[str, int]:
-    """The fair floor's second half: write every table of the published copy once into the
-    floor's own database (`create table ... as select * from` each table of `published`,
-    schema `fair_<schema>`). A refresh cannot publish faster than this. Rows per table."""
-    con.execute(f"attach '{published}' as published (read_only)")
-    tables = con.execute(
-        "select schema_name, table_name from duckdb_tables() "
-        "where database_name = 'published' order by 1, 2"
-    ).fetchall()
-    tables += con.execute(  # bi.duckdb as views over Parquet files would count too
-        "select schema_name, view_name from duckdb_views() "
-        "where database_name = 'published' and not internal order by 1, 2"
-    ).fetchall()
+def copy_published(con: duckdb.DuckDBPyConnection, publish_dir: Path) -> dict[str, int]:
+    """The fair floor's second half: write every table of the current release once into the
+    floor's own database: `create table fair_<schema>.<table> as select * from` each table
+    the release's manifest lists, read from its bi.duckdb. Rows per table."""
+    tables = json.loads((publish_dir / "manifest.json").read_text())["tables"]
+    con.execute(f"attach '{publish_dir / 'bi.duckdb'}' as published (read_only)")
     copied = {}
-    for schema, table in tables:
+    for name in sorted(tables):
+        schema, table = name.split(".", 1)
         con.execute(f'create schema if not exists "fair_{schema}"')
         con.execute(
             f'create or replace table "fair_{schema}"."{table}" as '
             f'select * from published."{schema}"."{table}"'
         )
-        copied[f"{schema}.{table}"] = con.execute(
-            f'select count(*) from "fair_{schema}"."{table}"'
-        ).fetchall()[0][0]
+        copied[name] = con.execute(f'select count(*) from "fair_{schema}"."{table}"').fetchall()[0][
+            0
+        ]
     con.execute("detach published")
     return copied
 
@@ -788,7 +794,6 @@ def bench_size(customers: int, args: argparse.Namespace, base_env: dict[str, str
         "DBT_LOG_PATH": str(work / "logs"),
         "DAGSTER_HOME": str(work / "dagster_home"),
         "BENCH_FLOOR_DB": str(work / "floor.duckdb"),
-        "BENCH_PUBLISHED_DB": str(work / "published" / "bi.duckdb"),
     }
     result: dict[str, Any] = {"customers": customers, "rows": rows, "as_of": day.isoformat()}
     label = f"{customers:,}"
