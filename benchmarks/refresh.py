@@ -679,19 +679,35 @@ def load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-STEP_EVENT = re.compile(r" - (\S+) - (STEP_START|STEP_SUCCESS|STEP_FAILURE) - ")
+STEP_EVENT = re.compile(
+    r" - (\S+) - (STEP_START|STEP_SUCCESS|STEP_FAILURE|ASSET_MATERIALIZATION"
+    r"|ASSET_CHECK_EVALUATION) - "
+)
 HEARTBEAT_SECONDS = 60
 LONG_STEP_SECONDS = 5
 
 
 class ProgressFilter:
     """Which lines of a worker's log to echo: the worker's own `bench:` lines, the start of
-    each phase, the end of every step that took LONG_STEP_SECONDS or more, failed steps."""
+    each phase, the end of every step that took LONG_STEP_SECONDS or more, failed steps; it
+    counts the assets materialized and checks evaluated (dbt's models and tests) for the
+    heartbeat (`status`)."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.phase = ""
+        self.step = ""
         self.started: dict[str, float] = {}
+        self.assets = self.checks = 0
+
+    def status(self, now: float) -> str:
+        """What the worker is doing: its current step, for how long, with what done so far."""
+        if not self.step:
+            return "start-up"
+        return (
+            f"in {self.step} for {now - self.started[self.step]:.0f} s "
+            f"({self.assets} assets materialized, {self.checks} checks evaluated)"
+        )
 
     def __call__(self, line: str, now: float) -> str | None:
         if line.startswith("bench: "):
@@ -700,8 +716,15 @@ class ProgressFilter:
         if not match:
             return None
         step, event = match.groups()
+        if event == "ASSET_MATERIALIZATION":
+            self.assets += 1
+            return None
+        if event == "ASSET_CHECK_EVALUATION":
+            self.checks += 1
+            return None
         if event == "STEP_START":
             self.started[step] = now
+            self.step, self.assets, self.checks = step, 0, 0
             if phase_of(step) != self.phase:
                 self.phase = phase_of(step)
                 return f"{self.label}: {self.phase} started ({step})"
@@ -730,7 +753,7 @@ def run_worker(
             stdout=fh,
             stderr=subprocess.STDOUT,
         )
-        current, beat, echo = "start-up", time.perf_counter(), ProgressFilter(label)
+        beat, echo = time.perf_counter(), ProgressFilter(label)
         with log.open() as reader:
             pending = ""
             while True:
@@ -740,15 +763,11 @@ def run_worker(
                     message = echo(line, time.perf_counter())
                     if message:
                         progress(message)
-                        current = message
                 if code is not None:
                     break
                 if time.perf_counter() - beat >= HEARTBEAT_SECONDS:
                     beat = time.perf_counter()
-                    progress(
-                        f"{label}: {beat - start:.0f} s, last: {current.split(': ', 1)[-1]} "
-                        f"(load {load()})"
-                    )
+                    progress(f"{label}: {beat - start:.0f} s, {echo.status(beat)} (load {load()})")
                 time.sleep(1)
     outside = time.perf_counter() - start
     if code != 0 or not out.exists():

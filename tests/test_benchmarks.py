@@ -201,6 +201,7 @@ def test_tree_sampler_counts_the_children(tmp_path):
 
 def test_progress_filter_echoes_phases_and_long_steps():
     echo = refresh.ProgressFilter("10,000 full")
+    assert echo.status(0.0) == "start-up"
     line = (
         "2026-12-06 06:50:00 +0000 - dagster - DEBUG - full_refresh - 1a2b - {step} - {event} - x"
     )
@@ -211,6 +212,11 @@ def test_progress_filter_echoes_phases_and_long_steps():
     assert echo(line.format(step="raw__orders", event="STEP_START"), 1.0) is None  # same phase
     assert echo(line.format(step="warehouse_dbt_assets", event="STEP_START"), 2.0) == (
         "10,000 full: dbt build started (warehouse_dbt_assets)"
+    )
+    for event in ("ASSET_MATERIALIZATION", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
+        assert echo(line.format(step="warehouse_dbt_assets", event=event), 3.0) is None
+    assert echo.status(32.0) == (
+        "in warehouse_dbt_assets for 30 s (2 assets materialized, 1 checks evaluated)"
     )
     assert echo(line.format(step="warehouse_dbt_assets", event="STEP_SUCCESS"), 62.0) == (
         "10,000 full: step warehouse_dbt_assets done in 60 s"
