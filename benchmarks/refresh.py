@@ -551,6 +551,7 @@ def worker_floor(out: Path) -> None:
         con.execute("set variable landing_dir = ?", [os.environ["WH_LANDING_DIR"]])
         con.execute("set variable as_of = cast(? as date)", [os.environ["WH_AS_OF"]])
         con.execute(FLOOR_SQL.read_text()).fetchall()
+        con.execute("checkpoint")
         floor_done = time.perf_counter()
         copied = copy_published(con, Path(os.environ["WH_PUBLISH_DIR"]))
         con.close()
@@ -582,13 +583,11 @@ def copy_published(con: duckdb.DuckDBPyConnection, publish_dir: Path) -> dict[st
     for name in sorted(tables):
         schema, table = name.split(".", 1)
         con.execute(f'create schema if not exists "fair_{schema}"')
-        con.execute(
+        copied[name] = con.execute(  # DuckDB answers a `create table as` with its row count
             f'create or replace table "fair_{schema}"."{table}" as '
             f'select * from published."{schema}"."{table}"'
-        )
-        copied[name] = con.execute(f'select count(*) from "fair_{schema}"."{table}"').fetchall()[0][
-            0
-        ]
+        ).fetchall()[0][0]
+    con.execute("checkpoint")  # written to disk, as the published copy is
     con.execute("detach published")
     return copied
 
