@@ -8,7 +8,8 @@
 --   floor_customer_months    int_customer_months: active / new / churned per customer-month
 --   floor_retention_month    loyalty_retention, company slice, month grain (B1, B2)
 --   floor_revenue_month      net revenue per month (fct_orders, reporting currency)
---   floor_clv_inputs         customer_clv_inputs: x, t_x, T (weeks), mean repeat spend
+--   floor_clv_inputs         customer_clv_inputs: x, t_x, T (weeks), mean repeat spend, on
+--                            the orders that bill no contract
 --   floor_customer_value     customer_value: recency, invoices, revenue, R/F/M quintiles
 --
 -- Parameters (DuckDB variables, set before running the file):
@@ -45,6 +46,8 @@ select
     source.customer_id,
     source.ordered_on,
     source.is_credit_note,
+    source.product_line,
+    source.contract_id,
     source.amount * fx_rates.rate_to_cny as amount_cny
 from source
 inner join fx_rates on source.currency = fx_rates.currency
@@ -219,13 +222,42 @@ from floor_orders
 group by month_start_on;
 
 create or replace table floor_clv_inputs as
-with purchase_days as (
+with contracts as (
+    select
+        customer_id,
+        product_line,
+        start_on,
+        end_on
+    from read_csv_auto(getvariable('landing_dir') || '/contracts/*.csv', header = true)
+),
+
+-- Orders that bill a contract are left out (contract revenue): those with a contract_id, or,
+-- when no order carries one, those inside a term of a same-line contract of the customer.
+orders as (
+    select floor_orders.*
+    from floor_orders
+    where
+        not floor_orders.is_credit_note
+        and floor_orders.contract_id is null
+        and (
+            (select count(contract_id) from floor_orders) > 0
+            or not exists (
+                select 1
+                from contracts
+                where
+                    contracts.customer_id = floor_orders.customer_id
+                    and contracts.product_line = floor_orders.product_line
+                    and floor_orders.ordered_on between contracts.start_on and contracts.end_on
+            )
+        )
+),
+
+purchase_days as (
     select
         customer_id,
         ordered_on,
         sum(amount_cny) as day_amount_cny
-    from floor_orders
-    where not is_credit_note
+    from orders
     group by customer_id, ordered_on
 ),
 

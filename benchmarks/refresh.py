@@ -1,24 +1,36 @@
-"""Time a full and a one-day incremental refresh against a hand-written SQL floor.
+"""Time a full refresh and the next day's incremental one against two floors, phase by phase.
 
-    .venv/bin/python -m benchmarks.refresh --sizes 10000 100000 [1000000] --cache DIR [--markdown]
+    .venv/bin/python -m benchmarks.refresh --customers 10000 100000 [1000000] \
+        [--cache DIR] [--work DIR] [--out DIR] [--markdown]
 
 For each size the script
 
 1. generates a demo firm of that many customers (`orchestration.synthetic.generate`, 3 years,
-   seed 42) into `--cache` once; later runs reuse it;
+   seed 42; it writes the CSVs chunk by chunk, so 1,000,000 customers fit in memory) into
+   `--cache` once; later runs reuse it;
 2. runs the Dagster `full_refresh` job in a fresh subprocess on a fresh DuckDB file, with the
    landing directory hard-linked from the cache and `WH_AS_OF` = the drop date, and records
-   each step's time from the Dagster event log (ingestion, dbt build, each Python asset,
-   publish, report), dbt's slowest nodes from its run_results.json, and peak memory;
-3. runs `benchmarks/floor.sql` (the same headline marts in plain DuckDB SQL, straight from the
-   CSVs) in another subprocess and checks that its numbers equal the warehouse's marts;
+   each step's time from the Dagster event log, summed by phase (ingestion, dbt build, each
+   Python asset step: churn, CLV, indices..., asset checks, publish, report), the rows each
+   step wrote (`step_rows`), every dbt node's time and rows from its run_results.json
+   (`dbt_nodes`), and peak memory;
+3. runs `benchmarks/floor.sql` (the headline marts in plain DuckDB SQL, straight from the
+   CSVs: the *headline floor*) in another subprocess, then in the same DuckDB connection
+   writes every table of the published copy once (`copy_published`): floor.sql plus that
+   copy is the *fair floor*, what a refresh that computes the headline marts and writes
+   what it publishes cannot beat. It checks that the floor's numbers equal the marts';
 4. appends one more day of drop files (`append_day`: that day's orders at the recent daily
    rate, interactions for 2 % of the customers) and runs the `incremental_refresh` job on the
-   same warehouse with `WH_AS_OF` moved to that day: the daily incremental refresh.
+   same warehouse with `WH_AS_OF` moved to that day: the daily run.
 
-Peak memory: `ru_maxrss` of the refresh process (Dagster, in-process DuckDB for ingestion and
-the Python assets) and of its largest child (the dbt subprocess), and the peak of the whole
-process tree's resident memory sampled from /proc every 0.25 s (psutil is not a dependency).
+It prints (and writes to `--out`/report.md) full / headline floor, full / fair floor and
+daily / full from the same run, seconds and rows written per phase for both runs, and the
+slowest dbt nodes (`--top`); `--out` also gets result-<n>.json (everything) and
+dbt-nodes-<n>-<full|daily>.csv (every node). Long steps print progress as they run.
+
+Peak memory: the peak of the whole process tree's resident memory (the refresh process and
+its dbt subprocess, children included), sampled from /proc every 0.25 s (psutil is not a
+dependency), and `ru_maxrss` of the refresh process and of its largest child.
 
 DuckDB settings for dbt come from the profile (`WH_DUCKDB_MEMORY_LIMIT`, `WH_DUCKDB_THREADS`,
 `WH_DUCKDB_TEMP_DIR`); `--memory-limit`, `--threads` and `--temp-dir` set them for the run
@@ -30,9 +42,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import datetime as dt
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -41,7 +55,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_SQL = Path(__file__).resolve().parent / "floor.sql"
@@ -245,8 +262,9 @@ def cpu_seconds() -> float:
 # Workers (each run in its own subprocess, so that peak memory is per run)
 
 
-def phase_of(step_key: str) -> str:
-    """The phase a Dagster step belongs to."""
+def phase_of(step_key: str, materializes: bool = True) -> str:
+    """The phase a Dagster step belongs to: ingestion, dbt build, one per Python asset step
+    (churn, CLV, indices...), asset checks (steps that only evaluate checks), publish, report."""
     if step_key.startswith("raw"):
         return "ingestion"
     if "dbt" in step_key:
@@ -255,33 +273,171 @@ def phase_of(step_key: str) -> str:
         return "publish"
     if step_key.startswith("loyalty_report"):
         return "report"
-    return f"python: {step_key}"
+    if not materializes:
+        return "asset checks"
+    return f"python: {step_key.removeprefix('analytics__')}"
 
 
-def dbt_slowest(target_root: Path, top: int = 12) -> dict[str, Any]:
-    """dbt's own timings from the newest run_results.json under target_root: the slowest
-    nodes and the total per resource type (model, test, unit_test, seed)."""
+def run_results(target_root: Path) -> dict[str, Any]:
+    """The newest run_results.json under target_root (dagster-dbt writes one folder per
+    invocation), or {} when dbt did not run."""
     results = sorted(target_root.glob("*/run_results.json"), key=lambda p: p.stat().st_mtime)
-    if not results:
+    return json.loads(results[-1].read_text()) if results else {}
+
+
+def materializations(manifest: Path) -> dict[str, str]:
+    """unique_id -> materialization (table, view, incremental, seed, test...) of every node."""
+    if not manifest.exists():
         return {}
-    rows = json.loads(results[-1].read_text())["results"]
-    by_type: dict[str, float] = {}
-    for row in rows:
-        kind = row["unique_id"].split(".")[0]
-        by_type[kind] = by_type.get(kind, 0.0) + row["execution_time"]
-    slowest = sorted(rows, key=lambda row: row["execution_time"], reverse=True)[:top]
+    nodes = json.loads(manifest.read_text())["nodes"]
     return {
-        "by_type_s": by_type,
-        "slowest": [
-            [row["unique_id"].split(".", 2)[-1], round(row["execution_time"], 2), row["status"]]
-            for row in slowest
-        ],
-        "failed": [row["unique_id"] for row in rows if row["status"] in ("error", "fail")],
+        uid: node["config"].get("materialized") or node["resource_type"]
+        for uid, node in nodes.items()
     }
 
 
+def relation_key(relation_name: str | None) -> str | None:
+    """'"warehouse"."main"."fct_orders"' -> 'main.fct_orders' (the key of table_counts)."""
+    if not relation_name:
+        return None
+    parts = [part.strip('"') for part in relation_name.split('"."')]
+    return ".".join(parts[-2:]) if len(parts) >= 2 else None
+
+
+def dbt_nodes(
+    results: dict[str, Any],
+    materialized: dict[str, str],
+    before: dict[str, int],
+    after: dict[str, int],
+    full_refresh: bool,
+) -> list[dict[str, Any]]:
+    """One row per dbt node of a run: its time, status and the rows it wrote.
+
+    dbt-duckdb reports no rows_affected for models, so rows come from the warehouse: a table
+    or seed wrote every row it holds after the run, a view none; an incremental model wrote
+    every row on a full refresh, and on an incremental run at least the rows it added
+    (after - before, `rows_net`: rows it rewrote in place are not seen)."""
+    nodes = []
+    for row in results.get("results", []):
+        uid = row["unique_id"]
+        kind = materialized.get(uid, uid.split(".")[0])
+        relation = relation_key(row.get("relation_name"))
+        rows_after = after.get(relation) if relation else None
+        net = False
+        if rows_after is None or kind in ("view", "ephemeral", "test", "unit_test"):
+            written = 0
+        elif kind == "incremental" and not full_refresh:
+            written, net = max(rows_after - before.get(relation, 0), 0), True
+        else:
+            written = rows_after
+        nodes.append(
+            {
+                "node": uid.split(".", 2)[-1],
+                "resource_type": uid.split(".")[0],
+                "materialized": kind,
+                "status": row["status"],
+                "seconds": round(row["execution_time"], 3),
+                "rows_written": written,
+                "rows_net": net,
+                "rows_in_relation": rows_after,
+            }
+        )
+    nodes.sort(key=lambda node: node["seconds"], reverse=True)
+    return nodes
+
+
+def table_counts(database: Path) -> dict[str, int]:
+    """Rows of every table of a DuckDB file, by "schema.table" ({} when there is no file).
+    Run before and after a job, outside its timed span."""
+    import duckdb
+
+    if not database.exists():
+        return {}
+    con = duckdb.connect(str(database))
+    try:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where database_name = current_database() and not temporary"
+        ).fetchall()
+        return {
+            f"{schema}.{table}": con.execute(
+                f'select count(*) from "{schema}"."{table}"'
+            ).fetchall()[0][0]
+            for schema, table in tables
+        }
+    finally:
+        con.close()
+
+
+def published_rows(publish_dir: Path) -> int:
+    """Rows of every table in the current release's manifest (0 when nothing is published)."""
+    manifest = publish_dir / "manifest.json"
+    if not manifest.exists():
+        return 0
+    return sum(int(table["rows"]) for table in json.loads(manifest.read_text())["tables"].values())
+
+
+def step_rows(
+    materialized: dict[str, list[tuple[list[str], dict[str, Any]]]],
+    nodes: list[dict[str, Any]],
+    before: dict[str, int],
+    after: dict[str, int],
+    published: int,
+    phases: dict[str, str],
+) -> dict[str, int]:
+    """Rows written by each Dagster step.
+
+    - ingestion: the rows the loaded files added (their `rows_accepted` + `rows_quarantined`);
+    - the dbt step: the sum of its nodes' `rows_written` (see `dbt_nodes`);
+    - a Python asset writing `schema.table`: the rows of that table after the run (each
+      asset replaces its tables); another table (the load ledger): the rows it gained;
+    - publish: the rows of every published table (written once into bi.duckdb and once
+      into Parquet);
+    - the report and asset checks: none.
+    """
+    rows: dict[str, int] = {}
+    for step, assets in materialized.items():
+        if phases[step] == "dbt build":
+            rows[step] = sum(node["rows_written"] for node in nodes)
+            continue
+        if phases[step] == "publish":
+            rows[step] = published
+            continue
+        total = 0
+        for key, metadata in assets:
+            if "rows_accepted" in metadata:
+                total += int(metadata["rows_accepted"]) + int(metadata.get("rows_quarantined", 0))
+            elif len(key) == 2 and ".".join(key) in after:
+                table = ".".join(key)
+                grows = key[0].startswith("raw")
+                total += after[table] - before.get(table, 0) if grows else after[table]
+        rows[step] = total
+    return rows
+
+
+def phase_totals(values: dict[str, float | int], phases: dict[str, str]) -> dict[str, float | int]:
+    """Per-step values summed by phase (in the order of `phases`: the steps' start order)."""
+    totals: dict[str, float | int] = {}
+    for step, phase in phases.items():
+        if step in values:
+            totals[phase] = totals.get(phase, 0) + values[step]
+    return totals
+
+
+def bench_line(message: str) -> None:
+    """A progress line in the worker's log; the parent echoes lines starting with `bench:`."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
 def worker_refresh(out: Path) -> None:
-    """Run the job `BENCH_JOB` in this process (environment set by the parent), write timings."""
+    """Run the job `BENCH_JOB` in this process (environment set by the parent), write timings,
+    rows written per step and phase, every dbt node and the process tree's peak memory."""
+    database = Path(os.environ["WH_DUCKDB_PATH"])
+    job_name = os.environ.get("BENCH_JOB", "full_refresh")
+    count_start = time.perf_counter()
+    before = table_counts(database)
+    counting_s = time.perf_counter() - count_start
+    bench_line(f"{len(before)} tables before the run ({counting_s:.1f} s to count)")
     start = time.perf_counter()
     with TreeSampler(os.getpid()) as sampler:
         from dagster import DagsterEventType, DagsterInstance
@@ -299,12 +455,14 @@ def worker_refresh(out: Path) -> None:
         )
         from orchestration.definitions import build_definitions
 
-        defs = build_definitions(os.environ["WH_DUCKDB_PATH"])
-        job = defs.resolve_job_def(os.environ.get("BENCH_JOB", "full_refresh"))
+        defs = build_definitions(str(database))
+        job = defs.resolve_job_def(job_name)
         loaded = time.perf_counter()
+        bench_line(f"definitions loaded in {loaded - start:.1f} s; running {job_name}")
         instance = DagsterInstance.ephemeral()
         result = job.execute_in_process(instance=instance, raise_on_error=False)
         steps: dict[str, dict[str, float | str]] = {}
+        assets: dict[str, list[tuple[list[str], dict[str, Any]]]] = {}
         for record in instance.all_logs(result.run_id):
             event = record.dagster_event
             if event is None or event.step_key is None:
@@ -315,24 +473,64 @@ def worker_refresh(out: Path) -> None:
             elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
                 step["end"] = record.timestamp
                 step["status"] = event.event_type_value
+            elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+                materialization = event.step_materialization_data.materialization
+                metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+                assets.setdefault(event.step_key, []).append(
+                    (list(materialization.asset_key.path), metadata)
+                )
     wall = time.perf_counter() - start
+    count_start = time.perf_counter()
+    after = table_counts(database)
+    counting_s += time.perf_counter() - count_start
     durations = {key: step["end"] - step["start"] for key, step in steps.items() if "end" in step}
+    step_phases = {
+        key: phase_of(key, bool(assets.get(key)))
+        for key in sorted(durations, key=lambda key: steps[key]["start"])
+    }
     phases: dict[str, float] = {"startup (imports, definitions)": loaded - start}
-    for key, seconds in durations.items():
-        phases[phase_of(key)] = phases.get(phase_of(key), 0.0) + seconds
+    phases.update(phase_totals(durations, step_phases))
     phases["other (Dagster overhead)"] = wall - sum(phases.values())
+    nodes = dbt_nodes(
+        run_results(Path(os.environ["DBT_TARGET_PATH"])),
+        materializations(Path(os.environ["BENCH_MANIFEST_DIR"]) / "manifest.json"),
+        before,
+        after,
+        full_refresh=job_name == "full_refresh",
+    )
+    rows = step_rows(
+        {key: assets.get(key, []) for key in durations},
+        nodes,
+        before,
+        after,
+        published_rows(Path(os.environ["WH_PUBLISH_DIR"])),
+        step_phases,
+    )
+    by_type: dict[str, float] = {}
+    for node in nodes:
+        by_type[node["resource_type"]] = by_type.get(node["resource_type"], 0.0) + node["seconds"]
     report = {
+        "job": job_name,
         "success": result.success,
         "wall_s": wall,
         "phases_s": phases,
+        "phase_rows": phase_totals(rows, step_phases),
+        "step_phases": step_phases,
         "steps_s": durations,
+        "step_rows": rows,
         "failed_steps": [k for k, s in steps.items() if s.get("status") == "STEP_FAILURE"],
         "skipped_steps": [k for k, s in steps.items() if "start" not in s],
         "rss_self_mib": maxrss_mib(resource.RUSAGE_SELF),
         "rss_largest_child_mib": maxrss_mib(resource.RUSAGE_CHILDREN),
         "tree_peak_mib": sampler.peak / MIB,
         "cpu_s": cpu_seconds(),
-        "dbt": dbt_slowest(Path(os.environ["DBT_TARGET_PATH"])),
+        "row_counting_s": counting_s,
+        "tables_after": after,
+        "dbt": {
+            "by_type_s": by_type,
+            "failed": [n["node"] for n in nodes if n["status"] in ("error", "fail")],
+            "nodes": nodes,
+        },
     }
     out.write_text(json.dumps(report, indent=1, default=str))
 
@@ -353,17 +551,45 @@ def worker_floor(out: Path) -> None:
         con.execute("set variable landing_dir = ?", [os.environ["WH_LANDING_DIR"]])
         con.execute("set variable as_of = cast(? as date)", [os.environ["WH_AS_OF"]])
         con.execute(FLOOR_SQL.read_text()).fetchall()
+        con.execute("checkpoint")
+        floor_done = time.perf_counter()
+        copied = copy_published(con, Path(os.environ["WH_PUBLISH_DIR"]))
         con.close()
+    end = time.perf_counter()
     out.write_text(
         json.dumps(
             {
-                "wall_s": time.perf_counter() - start,
+                "wall_s": floor_done - start,
+                "copy_s": end - floor_done,
+                "fair_wall_s": end - start,
+                "copied_tables": len(copied),
+                "copied_rows": sum(copied.values()),
+                "copied": copied,
                 "rss_self_mib": maxrss_mib(resource.RUSAGE_SELF),
                 "tree_peak_mib": sampler.peak / MIB,
                 "cpu_s": cpu_seconds(),
             }
         )
     )
+
+
+def copy_published(con: duckdb.DuckDBPyConnection, publish_dir: Path) -> dict[str, int]:
+    """The fair floor's second half: write every table of the current release once into the
+    floor's own database: `create table fair_<schema>.<table> as select * from` each table
+    the release's manifest lists, read from its bi.duckdb. Rows per table."""
+    tables = json.loads((publish_dir / "manifest.json").read_text())["tables"]
+    con.execute(f"attach '{publish_dir / 'bi.duckdb'}' as published (read_only)")
+    copied = {}
+    for name in sorted(tables):
+        schema, table = name.split(".", 1)
+        con.execute(f'create schema if not exists "fair_{schema}"')
+        copied[name] = con.execute(  # DuckDB answers a `create table as` with its row count
+            f'create or replace table "fair_{schema}"."{table}" as '
+            f'select * from published."{schema}"."{table}"'
+        ).fetchall()[0][0]
+    con.execute("checkpoint")  # written to disk, as the published copy is
+    con.execute("detach published")
+    return copied
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,18 +678,96 @@ def load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def run_worker(kind: str, env: dict[str, str], out: Path, log: Path) -> dict[str, Any]:
-    """Run a worker subprocess; return its report plus the wall time seen from outside."""
+STEP_EVENT = re.compile(
+    r" - (\S+) - (STEP_START|STEP_SUCCESS|STEP_FAILURE|ASSET_MATERIALIZATION"
+    r"|ASSET_CHECK_EVALUATION) - "
+)
+HEARTBEAT_SECONDS = 60
+LONG_STEP_SECONDS = 5
+
+
+class ProgressFilter:
+    """Which lines of a worker's log to echo: the worker's own `bench:` lines, the start of
+    each phase, the end of every step that took LONG_STEP_SECONDS or more, failed steps; it
+    counts the assets materialized and checks evaluated (dbt's models and tests) for the
+    heartbeat (`status`)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.phase = ""
+        self.step = ""
+        self.started: dict[str, float] = {}
+        self.assets = self.checks = 0
+
+    def status(self, now: float) -> str:
+        """What the worker is doing: its current step, for how long, with what done so far."""
+        if not self.step:
+            return "start-up"
+        return (
+            f"in {self.step} for {now - self.started[self.step]:.0f} s "
+            f"({self.assets} assets materialized, {self.checks} checks evaluated)"
+        )
+
+    def __call__(self, line: str, now: float) -> str | None:
+        if line.startswith("bench: "):
+            return f"{self.label}: {line[len('bench: ') :].rstrip()}"
+        match = STEP_EVENT.search(line)
+        if not match:
+            return None
+        step, event = match.groups()
+        if event == "ASSET_MATERIALIZATION":
+            self.assets += 1
+            return None
+        if event == "ASSET_CHECK_EVALUATION":
+            self.checks += 1
+            return None
+        if event == "STEP_START":
+            self.started[step] = now
+            self.step, self.assets, self.checks = step, 0, 0
+            if phase_of(step) != self.phase:
+                self.phase = phase_of(step)
+                return f"{self.label}: {self.phase} started ({step})"
+            return None
+        seconds = now - self.started.get(step, now)
+        if event == "STEP_FAILURE":
+            return f"{self.label}: step {step} FAILED after {seconds:.0f} s"
+        if seconds >= LONG_STEP_SECONDS:
+            return f"{self.label}: step {step} done in {seconds:.0f} s"
+        return None
+
+
+def run_worker(
+    kind: str, env: dict[str, str], out: Path, log: Path, label: str = ""
+) -> dict[str, Any]:
+    """Run a worker subprocess; return its report plus the wall time seen from outside. While
+    it runs, echo its progress (steps started and done) and a heartbeat every minute."""
     before = load()
     start = time.perf_counter()
+    label = label or kind
     with log.open("w") as fh:
-        code = subprocess.run(
-            [sys.executable, "-m", "benchmarks.refresh", "--worker", kind, "--out", str(out)],
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.refresh", "--worker", kind, "--result", str(out)],
             cwd=ROOT,
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,
-        ).returncode
+        )
+        beat, echo = time.perf_counter(), ProgressFilter(label)
+        with log.open() as reader:
+            pending = ""
+            while True:
+                code = worker.poll()
+                *lines, pending = (pending + reader.read()).split("\n")
+                for line in lines:
+                    message = echo(line, time.perf_counter())
+                    if message:
+                        progress(message)
+                if code is not None:
+                    break
+                if time.perf_counter() - beat >= HEARTBEAT_SECONDS:
+                    beat = time.perf_counter()
+                    progress(f"{label}: {beat - start:.0f} s, {echo.status(beat)} (load {load()})")
+                time.sleep(1)
     outside = time.perf_counter() - start
     if code != 0 or not out.exists():
         raise RuntimeError(f"{kind} worker failed ({code}); see {log}")
@@ -510,74 +814,108 @@ def bench_size(customers: int, args: argparse.Namespace, base_env: dict[str, str
         "BENCH_FLOOR_DB": str(work / "floor.duckdb"),
     }
     result: dict[str, Any] = {"customers": customers, "rows": rows, "as_of": day.isoformat()}
+    label = f"{customers:,}"
 
     if resume:  # the full refresh of an interrupted run, before the day was appended
         full = json.loads((work / "full.json").read_text())
         full.update(json.loads((work / "full.outside.json").read_text()))
-        progress(f"{customers:,}: reusing the full refresh in {work}")
+        progress(f"{label}: reusing the full refresh in {work}")
     else:
-        progress(f"{customers:,}: full refresh (load {load()})")
-        full = run_worker("refresh", env, work / "full.json", work / "full.log")
+        progress(f"{label}: full refresh (load {load()})")
+        full = run_worker("refresh", env, work / "full.json", work / "full.log", f"{label} full")
     result["full"] = full
-    progress(f"{customers:,}: full refresh {full['wall_s']:.1f} s, success={full['success']}")
+    progress(f"{label}: full refresh {full['wall_s']:.1f} s, success={full['success']}")
 
-    progress(f"{customers:,}: floor (load {load()})")
+    progress(f"{label}: floor and fair floor (load {load()})")
     floor_env = {
         **env,
         "WH_LANDING_DIR": str(folder / "landing"),
         "WH_DUCKDB_MEMORY_LIMIT": args.floor_memory_limit or args.memory_limit,
     }
-    result["floor"] = run_worker("floor", floor_env, work / "floor.json", work / "floor.log")
-    progress(f"{customers:,}: floor {result['floor']['wall_s']:.1f} s")
-    result["floor_check"] = check_floor(work / "warehouse.duckdb", work / "floor.duckdb")
-    for label, outcome in result["floor_check"].items():
-        progress(f"  floor check {label}: {outcome} (mismatching rows, rows)")
-
-    if args.skip_incremental:
-        (args.work / f"result-{customers}.json").write_text(json.dumps(result, indent=1))
-        return result
-    next_day = day + dt.timedelta(days=1)
-    result["appended"] = append_day(landing, next_day)
-    (work / "appended").touch()
-    progress(f"{customers:,}: appended {next_day}: {result['appended']}")
-    incremental_env = {**env, "WH_AS_OF": next_day.isoformat(), "BENCH_JOB": "incremental_refresh"}
-    progress(f"{customers:,}: one-day incremental refresh (load {load()})")
-    incremental = run_worker(
-        "refresh", incremental_env, work / "incremental.json", work / "incremental.log"
+    floor = run_worker(
+        "floor", floor_env, work / "floor.json", work / "floor.log", f"{label} floor"
     )
-    result["incremental"] = incremental
+    result["floor"] = floor
     progress(
-        f"{customers:,}: incremental {incremental['wall_s']:.1f} s, "
-        f"success={incremental['success']}"
+        f"{label}: floor {floor['wall_s']:.1f} s, + writing {floor['copied_tables']} published "
+        f"tables ({floor['copied_rows']:,} rows) {floor['copy_s']:.1f} s"
     )
-    (args.work / f"result-{customers}.json").write_text(json.dumps(result, indent=1))
+    result["floor_check"] = check_floor(work / "warehouse.duckdb", work / "floor.duckdb")
+    for check, outcome in result["floor_check"].items():
+        progress(f"  floor check {check}: {outcome} (mismatching rows, rows)")
+
+    if not args.skip_incremental:
+        next_day = day + dt.timedelta(days=1)
+        result["appended"] = append_day(landing, next_day)
+        (work / "appended").touch()
+        progress(f"{label}: appended {next_day}: {result['appended']}")
+        daily_env = {**env, "WH_AS_OF": next_day.isoformat(), "BENCH_JOB": "incremental_refresh"}
+        progress(f"{label}: daily run, incremental (load {load()})")
+        daily = run_worker(
+            "refresh",
+            daily_env,
+            work / "incremental.json",
+            work / "incremental.log",
+            f"{label} daily",
+        )
+        result["incremental"] = daily
+        progress(f"{label}: daily run {daily['wall_s']:.1f} s, success={daily['success']}")
+    write_result(args.out, result)
     return result
 
 
-def cpu(report: dict) -> str:
-    """CPU seconds of a worker, or a dash for a result file from before they were recorded."""
-    return f"{report['cpu_s']:.0f}" if "cpu_s" in report else "–"
+RUNS = (("full", "full"), ("incremental", "daily"))
+NODE_WIDTH = 64  # printed dbt node names (the CSV has them whole)
+NODE_COLUMNS = [
+    "node", "resource_type", "materialized", "status", "seconds", "rows_written", "rows_net",
+    "rows_in_relation",
+]  # fmt: skip
+
+
+def write_result(out: Path, result: dict[str, Any]) -> None:
+    """result-<customers>.json and every dbt node of each run as
+    dbt-nodes-<customers>-<full|daily>.csv in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    n = result["customers"]
+    (out / f"result-{n}.json").write_text(json.dumps(result, indent=1))
+    for run, name in RUNS:
+        nodes = (result.get(run) or {}).get("dbt", {}).get("nodes")
+        if nodes is None:
+            continue
+        with (out / f"dbt-nodes-{n}-{name}.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, NODE_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(nodes)
+
+
+def ratio(numerator: float, denominator: float | None) -> str:
+    return f"{numerator / denominator:.1f}×" if denominator else "–"
 
 
 def summary_rows(results: list[dict]) -> list[list[str]]:
     rows = []
     for r in results:
-        full, floor, inc = r["full"], r["floor"], r.get("incremental")  # None: skipped
+        full, floor, daily = r["full"], r["floor"], r.get("incremental")  # None: skipped
+        fair = floor.get("fair_wall_s")
+        ok = full["success"] and (daily or full)["success"]
+        checks = r.get("floor_check", {}).values()
+        equal = sum(isinstance(c, list) and c[0] == 0 for c in checks)
         rows.append(
             [
                 f"{r['customers']:,}",
                 f"{r['rows']['orders']:,}",
                 f"{full['wall_s']:.1f}",
                 f"{floor['wall_s']:.1f}",
-                f"{full['wall_s'] / floor['wall_s']:.1f}×",
-                f"{inc['wall_s']:.1f}" if inc else "–",
-                f"{100 * inc['wall_s'] / full['wall_s']:.0f} %" if inc else "–",
-                cpu(full),
-                cpu(floor),
+                f"{fair:.1f}" if fair else "–",
+                ratio(full["wall_s"], floor["wall_s"]),
+                ratio(full["wall_s"], fair),
+                f"{daily['wall_s']:.1f}" if daily else "–",
+                f"{100 * daily['wall_s'] / full['wall_s']:.0f} %" if daily else "–",
                 f"{full['tree_peak_mib']:,.0f}",
-                f"{inc['tree_peak_mib']:,.0f}" if inc else "–",
+                f"{daily['tree_peak_mib']:,.0f}" if daily else "–",
                 f"{floor['tree_peak_mib']:,.0f}",
-                "yes" if full["success"] and (inc or full)["success"] else "NO",
+                f"{equal} of {len(checks)}",
+                "yes" if ok else "NO",
             ]
         )
     return rows
@@ -587,35 +925,57 @@ SUMMARY_HEADER = [
     "customers",
     "orders",
     "full s",
-    "floor s",
-    "full / floor",
-    "1-day incr. s",
-    "incr. / full",
-    "full CPU s",
-    "floor CPU s",
+    "headline floor s",
+    "fair floor s",
+    "full / headline floor",
+    "full / fair floor",
+    "daily s",
+    "daily / full",
     "full peak MiB",
-    "incr. peak MiB",
+    "daily peak MiB",
     "floor peak MiB",
+    "floor = marts",
     "runs ok",
 ]
 
 
 def phase_rows(results: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Seconds and rows written per phase, full and daily run, per size."""
     phases: list[str] = []
     for r in results:
-        for run in ("full", "incremental"):
-            phases += [p for p in r.get(run, {}).get("phases_s", {}) if p not in phases]
-    header = ["phase"] + [f"{r['customers']:,} {run}" for r in results for run in ("full", "incr.")]
+        for run, _ in RUNS:
+            phases += [p for p in (r.get(run) or {}).get("phases_s", {}) if p not in phases]
+    runs = [(r, run, name) for r in results for run, name in RUNS if r.get(run)]
+    header = ["phase"]
+    for r, _, name in runs:
+        header += [f"{r['customers']:,} {name} s", f"{r['customers']:,} {name} rows"]
+    rows = []
+    for phase in phases:
+        row = [phase]
+        for r, run, _ in runs:
+            seconds = r[run]["phases_s"].get(phase)
+            written = r[run].get("phase_rows", {}).get(phase)
+            row += [
+                f"{seconds:.1f}" if seconds is not None else "–",
+                f"{written:,}" if written is not None else "–",
+            ]
+        rows.append(row)
+    return header, rows
+
+
+def node_rows(report: dict, top: int) -> tuple[list[str], list[list[str]]]:
+    """The `top` slowest dbt nodes of a run."""
+    header = ["dbt node", "materialized", "s", "rows written"]
     rows = [
-        [phase]
-        + [
-            f"{r[run]['phases_s'][phase]:.1f}"
-            if phase in r.get(run, {}).get("phases_s", {})
-            else "–"
-            for r in results
-            for run in ("full", "incremental")
+        [
+            node["node"]
+            if len(node["node"]) <= NODE_WIDTH
+            else node["node"][: NODE_WIDTH - 1] + "…",
+            node["materialized"],
+            f"{node['seconds']:.2f}",
+            f"{'≥ ' if node.get('rows_net') else ''}{node['rows_written']:,}",
         ]
-        for phase in phases
+        for node in report.get("dbt", {}).get("nodes", [])[:top]
     ]
     return header, rows
 
@@ -632,41 +992,62 @@ def table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
     )
 
 
-def print_report(results: list[dict], markdown: bool) -> None:
-    print(table(SUMMARY_HEADER, summary_rows(results), markdown))
-    print()
-    print(table(*phase_rows(results), markdown))
+def report_text(results: list[dict], markdown: bool, top: int = 15) -> str:
+    """Everything the script prints: the summary (both ratios, the daily run's share, peak
+    memory), seconds and rows per phase, dbt's time by node type and its slowest nodes."""
+    parts = [
+        table(SUMMARY_HEADER, summary_rows(results), markdown),
+        table(*phase_rows(results), markdown),
+    ]
     for r in results:
-        for run in ("full", "incremental"):
-            if run not in r:
-                continue
-            report = r[run]
-            print(
-                f"\n{r['customers']:,} {run}: load {report['load_before']} -> "
-                f"{report['load_after']}; rss refresh process {report['rss_self_mib']:,.0f} MiB, "
-                f"largest child {report['rss_largest_child_mib']:,.0f} MiB; "
-                f"failed steps {report['failed_steps'] or 'none'}"
+        floor = r["floor"]
+        if "copy_s" in floor:
+            parts.append(
+                f"{r['customers']:,} fair floor: floor.sql {floor['wall_s']:.1f} s + writing "
+                f"{floor['copied_tables']} published tables ({floor['copied_rows']:,} rows) "
+                f"{floor['copy_s']:.1f} s; load {floor['load_before']} -> {floor['load_after']}; "
+                f"floor check (mismatching rows, rows): {r['floor_check']}"
             )
+        for run, name in RUNS:
+            report = r.get(run)
+            if not report:
+                continue
             dbt = report.get("dbt") or {}
-            if dbt:
-                by_type = ", ".join(f"{k} {v:.1f} s" for k, v in dbt["by_type_s"].items())
-                print(f"  dbt node time by type: {by_type}")
-                slowest = "; ".join(f"{name} {seconds} s" for name, seconds, _ in dbt["slowest"])
-                print(f"  dbt slowest: {slowest}")
-                if dbt["failed"]:
-                    print(f"  dbt failed: {dbt['failed']}")
-        print(
-            f"{r['customers']:,} floor: load {r['floor']['load_before']} -> "
-            f"{r['floor']['load_after']}"
-        )
-        print(f"{r['customers']:,} floor check (mismatching rows, rows): {r['floor_check']}")
+            by_type = ", ".join(f"{k} {v:.1f} s" for k, v in dbt.get("by_type_s", {}).items())
+            parts.append(
+                f"{r['customers']:,} {name}: load {report['load_before']} -> "
+                f"{report['load_after']}; peak rss: process tree "
+                f"{report['tree_peak_mib']:,.0f} MiB, refresh process "
+                f"{report['rss_self_mib']:,.0f} MiB, largest child "
+                f"{report['rss_largest_child_mib']:,.0f} MiB; CPU {report.get('cpu_s', 0):.0f} s; "
+                f"failed steps "
+                f"{report['failed_steps'] or 'none'}; dbt failed {dbt.get('failed') or 'none'}\n"
+                f"dbt node time by type: {by_type or 'no dbt run'}\n\n"
+                + table(*node_rows(report, top), markdown)
+            )
+    return "\n\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument(
+        "--customers",
+        "--sizes",
+        dest="sizes",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000],
+        help="firm sizes to run, smallest first",
+    )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="data sets")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="warehouses, logs")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="result files: result-<n>.json, dbt-nodes-<n>-<run>.csv, report.md (default: --work)",
+    )
+    parser.add_argument("--top", type=int, default=15, help="dbt nodes printed per run")
     parser.add_argument("--memory-limit", default=os.environ.get("WH_DUCKDB_MEMORY_LIMIT", "8GB"))
     parser.add_argument(
         "--floor-memory-limit",
@@ -678,33 +1059,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="reuse a size's full refresh left by an interrupted run (before its incremental)",
+        help="reuse a size's full refresh left by an interrupted run (before its daily run)",
     )
-    parser.add_argument(
-        "--skip-incremental", action="store_true", help="full refresh and floor only"
-    )
+    parser.add_argument("--skip-incremental", action="store_true", help="no daily run")
     parser.add_argument(
         "--from-results",
         action="store_true",
-        help="print the tables from the result files a previous run left in --work",
+        help="print the tables from the result files a previous run left in --out",
     )
     parser.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     parser.add_argument("--worker", choices=["refresh", "floor"], help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker == "refresh":
-        worker_refresh(args.out)
+        worker_refresh(args.result)
         return 0
     if args.worker == "floor":
-        worker_floor(args.out)
+        worker_floor(args.result)
         return 0
 
     args.cache, args.work = args.cache.resolve(), args.work.resolve()
+    args.out = (args.out or args.work).resolve()
     if args.from_results:
         results = [
-            json.loads((args.work / f"result-{n}.json").read_text()) for n in sorted(args.sizes)
+            json.loads((args.out / f"result-{n}.json").read_text()) for n in sorted(args.sizes)
         ]
-        print_report(results, args.markdown)
+        print(report_text(results, args.markdown, args.top))
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     temp_dir = (args.temp_dir or args.work / "duckdb-temp").resolve()
@@ -726,7 +1106,9 @@ def main(argv: list[str] | None = None) -> int:
     parse_env = {**env, "WH_DUCKDB_PATH": str(args.work / "manifest" / "parse.duckdb")}
     parse_manifest(parse_env, args.work / "manifest")
     results = [bench_size(n, args, env) for n in sorted(args.sizes)]
-    print_report(results, args.markdown)
+    text = report_text(results, args.markdown, args.top)
+    (args.out / "report.md").write_text(report_text(results, True, args.top) + "\n")
+    print(text)
     return 0
 
 

@@ -1,0 +1,283 @@
+"""The refresh benchmark's machinery (benchmarks/refresh.py): rows written per node, step and
+phase, the fair floor's copy of the published tables, the process tree's peak memory, and, end
+to end on a 300-customer firm, a report with every phase, dbt node times, both floor ratios
+and the daily run. No test asserts a wall-clock time."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from benchmarks import refresh
+
+MIB = 1024 * 1024
+
+
+def make_database(path: Path, tables: dict[str, int]) -> None:
+    """A DuckDB file with `rows` rows in each "schema.table"."""
+    con = duckdb.connect(str(path))
+    for name, rows in tables.items():
+        schema, table = name.split(".")
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(
+            f"create or replace table {schema}.{table} as select range as id from range({rows})"
+        )
+    con.close()
+
+
+def result_row(uid: str, seconds: float, relation: str | None, status: str = "success") -> dict:
+    """One entry of dbt's run_results.json, with the fields the benchmark reads."""
+    return {
+        "unique_id": uid,
+        "execution_time": seconds,
+        "status": status,
+        "relation_name": relation,
+    }
+
+
+RUN_RESULTS = {
+    "results": [
+        result_row("model.p.stg_orders", 0.1, '"wh"."main"."stg_orders"'),
+        result_row("model.p.fct_orders", 2.0, '"wh"."main"."fct_orders"'),
+        result_row("model.p.loyalty_indicators", 5.0, '"wh"."main"."loyalty_indicators"'),
+        result_row("test.p.unique_fct_orders_order_id.abc", 0.5, None, "pass"),
+        result_row("seed.p.fx_rates", 0.2, '"wh"."main"."fx_rates"'),
+    ]
+}
+MATERIALIZED = {
+    "model.p.stg_orders": "view",
+    "model.p.fct_orders": "incremental",
+    "model.p.loyalty_indicators": "table",
+    "test.p.unique_fct_orders_order_id.abc": "test",
+    "seed.p.fx_rates": "seed",
+}
+
+
+def test_dbt_nodes_rows_written_by_materialization(tmp_path):
+    database = tmp_path / "wh.duckdb"
+    make_database(
+        database, {"main.fct_orders": 10, "main.loyalty_indicators": 40, "main.fx_rates": 4}
+    )
+    after = refresh.table_counts(database)
+    assert after == {"main.fct_orders": 10, "main.loyalty_indicators": 40, "main.fx_rates": 4}
+    before = {"main.fct_orders": 7, "main.loyalty_indicators": 38, "main.fx_rates": 4}
+
+    full = {n["node"]: n for n in refresh.dbt_nodes(RUN_RESULTS, MATERIALIZED, {}, after, True)}
+    # slowest first; a view and a test write nothing; a table and a seed all their rows
+    assert list(full) == [
+        "loyalty_indicators",
+        "fct_orders",
+        "unique_fct_orders_order_id.abc",
+        "fx_rates",
+        "stg_orders",
+    ]
+    assert {k: v["rows_written"] for k, v in full.items()} == {
+        "loyalty_indicators": 40,
+        "fct_orders": 10,
+        "unique_fct_orders_order_id.abc": 0,
+        "fx_rates": 4,
+        "stg_orders": 0,
+    }
+    # the daily run: the incremental model wrote at least the 3 rows it added
+    daily = {
+        n["node"]: n for n in refresh.dbt_nodes(RUN_RESULTS, MATERIALIZED, before, after, False)
+    }
+    assert (daily["fct_orders"]["rows_written"], daily["fct_orders"]["rows_net"]) == (3, True)
+    assert daily["loyalty_indicators"]["rows_written"] == 40
+    assert (
+        refresh.relation_key('"warehouse"."analytics"."customer_clv"') == "analytics.customer_clv"
+    )
+
+
+def test_step_rows_and_phases():
+    steps = [
+        "raw__orders",
+        "warehouse_dbt_assets",
+        "churn_assets",
+        "analytics__customer_clv_is_sane",
+    ]
+    materialized = {
+        "raw__orders": [(["raw", "orders"], {"rows_accepted": 95, "rows_quarantined": 5})],
+        "warehouse_dbt_assets": [(["fct_orders"], {})],
+        "churn_assets": [
+            (["analytics", "churn_scores"], {"rows": 300}),
+            (["analytics", "churn_backtest"], {}),
+        ],
+        "analytics__customer_clv_is_sane": [],
+        "published_warehouse": [(["published_warehouse"], {})],
+        "loyalty_report": [(["loyalty_report"], {})],
+    }
+    phases = {
+        step: refresh.phase_of(step, bool(materialized[step]))
+        for step in [*steps, "published_warehouse", "loyalty_report"]
+    }
+    assert list(phases.values()) == [
+        "ingestion",
+        "dbt build",
+        "python: churn_assets",
+        "asset checks",
+        "publish",
+        "report",
+    ]
+    nodes = [{"rows_written": 40}, {"rows_written": 10}, {"rows_written": 0}]
+    after = {"analytics.churn_scores": 300, "analytics.churn_backtest": 12, "raw.orders": 100}
+    rows = refresh.step_rows(materialized, nodes, {}, after, published=1234, phases=phases)
+    assert rows == {
+        "raw__orders": 100,  # accepted + quarantined
+        "warehouse_dbt_assets": 50,
+        "churn_assets": 312,
+        "analytics__customer_clv_is_sane": 0,
+        "published_warehouse": 1234,
+        "loyalty_report": 0,
+    }
+    seconds = {"raw__orders": 1.5, "warehouse_dbt_assets": 20.0, "churn_assets": 3.0}
+    assert refresh.phase_totals(seconds, phases) == {
+        "ingestion": 1.5,
+        "dbt build": 20.0,
+        "python: churn_assets": 3.0,
+    }
+
+
+def test_copy_published_writes_every_table_of_the_manifest(tmp_path):
+    make_database(
+        tmp_path / "bi.duckdb", {"main.loyalty_retention": 3, "analytics.customer_clv": 2}
+    )
+    con = duckdb.connect(str(tmp_path / "bi.duckdb"))
+    con.execute("create schema publish_meta")
+    con.execute("create table publish_meta.columns as select 1 as x")  # not in the manifest
+    con.close()
+    manifest = {
+        "tables": {"main.loyalty_retention": {"rows": 3}, "analytics.customer_clv": {"rows": 2}}
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert refresh.published_rows(tmp_path) == 5
+
+    floor = duckdb.connect(str(tmp_path / "floor.duckdb"))
+    copied = refresh.copy_published(floor, tmp_path)
+    assert copied == {"analytics.customer_clv": 2, "main.loyalty_retention": 3}
+    written = floor.execute(
+        "select schema_name || '.' || table_name from duckdb_tables() "
+        "where database_name = 'floor' order by 1"
+    ).fetchall()
+    assert [name for (name,) in written] == [
+        "fair_analytics.customer_clv",
+        "fair_main.loyalty_retention",
+    ]
+    assert floor.execute("select count(*) from fair_main.loyalty_retention").fetchall() == [(3,)]
+    floor.close()
+
+
+def test_tree_sampler_counts_the_children(tmp_path):
+    """A child holding 200 MiB is in the peak of the parent's tree."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "b = b'x' * (200 * 1024 * 1024); print('ready', flush=True); input()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with refresh.TreeSampler(os.getpid()) as sampler:
+            assert child.stdout.readline().strip() == "ready"
+            own = refresh.tree_rss_bytes(child.pid)
+            deadline = time.monotonic() + 30
+            while sampler.peak < own and time.monotonic() < deadline:
+                time.sleep(refresh.SAMPLE_SECONDS)
+        assert own >= 200 * MIB
+        assert sampler.peak >= own
+    finally:
+        child.communicate("\n")
+
+
+def test_progress_filter_echoes_phases_and_long_steps():
+    echo = refresh.ProgressFilter("10,000 full")
+    assert echo.status(0.0) == "start-up"
+    line = (
+        "2026-12-06 06:50:00 +0000 - dagster - DEBUG - full_refresh - 1a2b - {step} - {event} - x"
+    )
+    assert echo(line.format(step="raw__customers", event="STEP_START"), 0.0) == (
+        "10,000 full: ingestion started (raw__customers)"
+    )
+    assert echo(line.format(step="raw__customers", event="STEP_SUCCESS"), 1.0) is None
+    assert echo(line.format(step="raw__orders", event="STEP_START"), 1.0) is None  # same phase
+    assert echo(line.format(step="warehouse_dbt_assets", event="STEP_START"), 2.0) == (
+        "10,000 full: dbt build started (warehouse_dbt_assets)"
+    )
+    for event in ("ASSET_MATERIALIZATION", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
+        assert echo(line.format(step="warehouse_dbt_assets", event=event), 3.0) is None
+    assert echo.status(32.0) == (
+        "in warehouse_dbt_assets for 30 s (2 assets materialized, 1 checks evaluated)"
+    )
+    assert echo(line.format(step="warehouse_dbt_assets", event="STEP_SUCCESS"), 62.0) == (
+        "10,000 full: step warehouse_dbt_assets done in 60 s"
+    )
+    assert echo("bench: 3 tables before the run\n", 0.0) == "10,000 full: 3 tables before the run"
+    assert echo("some other log line", 0.0) is None
+
+
+@pytest.mark.slow
+def test_benchmark_end_to_end(tmp_path):
+    """The real benchmark on a 300-customer firm: both jobs, the floors, the report."""
+    out = tmp_path / "out"
+    code = refresh.main(
+        [
+            "--customers", "300",
+            "--cache", str(tmp_path / "cache"),
+            "--work", str(tmp_path / "work"),
+            "--out", str(out),
+            "--top", "5",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((out / "result-300.json").read_text())
+    full, floor, daily = result["full"], result["floor"], result["incremental"]
+    assert full["success"] and daily["success"]
+    generated = json.loads((tmp_path / "cache" / "customers-300" / "rows.json").read_text())
+    for report in (full, daily):
+        phases = set(report["phases_s"])
+        assert {
+            "startup (imports, definitions)",
+            "ingestion",
+            "dbt build",
+            "python: churn_assets",
+            "python: clv_assets",
+            "python: index_assets",
+            "asset checks",
+            "publish",
+            "report",
+            "other (Dagster overhead)",
+        } <= phases
+        assert report["tree_peak_mib"] > 0
+        assert report["rss_largest_child_mib"] > 0  # the dbt subprocess
+    # ingestion wrote every generated row on the first day, the appended rows on the next
+    assert full["phase_rows"]["ingestion"] == sum(generated.values())
+    assert daily["phase_rows"]["ingestion"] == sum(result["appended"].values())
+    # the fair floor wrote what the full refresh published
+    assert floor["copied_rows"] == full["phase_rows"]["publish"] > 0
+    assert floor["fair_wall_s"] > floor["wall_s"] > 0
+    assert all(check[0] == 0 for check in result["floor_check"].values())
+    # every dbt node, with its rows: loyalty_indicators as the warehouse holds it
+    with (out / "dbt-nodes-300-daily.csv").open() as fh:
+        nodes = {row["node"]: row for row in csv.DictReader(fh)}
+    assert len(nodes) == len(daily["dbt"]["nodes"]) > 100
+    assert (
+        int(nodes["loyalty_indicators"]["rows_written"])
+        == (daily["tables_after"]["main.loyalty_indicators"])
+    )
+    assert float(nodes["loyalty_indicators"]["seconds"]) > 0
+    report = (out / "report.md").read_text()
+    for header in ("full / headline floor", "full / fair floor", "daily / full", "dbt node"):
+        assert header in report
+    ratio = full["wall_s"] / floor["fair_wall_s"]
+    assert f"{ratio:.1f}×" in report
