@@ -39,6 +39,7 @@ import pandas as pd
 from .contract import TABLE_NAMES, Column, Table, load_order, table
 from .pii import pseudonymise
 from .raw_schema import LEDGER_COLUMNS, create_raw_tables
+from .settings import duckdb_config
 
 DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>csv|parquet|xlsx)$")
 # A file at least this large (MB) also reports its rows and time when loaded.
@@ -1207,7 +1208,7 @@ def iter_check(
     Files are validated in dependency order into a scratch in-memory database, as if the
     warehouse were empty, so that references between the dropped tables are checked too.
     """
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config())
     try:
         create_raw_tables(con)
         for tbl in load_order():

@@ -57,7 +57,7 @@ from typing import Any
 import duckdb
 
 from . import pii
-from .settings import duckdb_path
+from .settings import duckdb_config, duckdb_path
 
 ANALYTICS_SCHEMA = "analytics"
 META_SCHEMA = "publish_meta"
@@ -407,7 +407,7 @@ def _build(
     stage: Callable[[str], None],
 ) -> dict[str, dict[str, Any]]:
     """Write bi.duckdb and the Parquet files into `building`; return the manifest's tables."""
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config=duckdb_config())
     try:
         con.execute(f"attach {_literal(str(source))} as src (read_only)")
         try:

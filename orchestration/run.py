@@ -35,7 +35,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from .assets.report import report_dir
 from .contract import TABLES
-from .settings import ROOT, AsOfError, as_of, duckdb_path, landing_dir
+from .settings import ROOT, AsOfError, as_of, duckdb_config, duckdb_path, landing_dir
 
 UI_PORT = os.environ.get("DAGSTER_PORT", "3000")
 
@@ -43,7 +43,7 @@ UI_PORT = os.environ.get("DAGSTER_PORT", "3000")
 def summary(database: str) -> str:
     """Row counts of the raw tables, quarantine, marts and Python assets, read back."""
     lines = [f"warehouse: {database}", f"landing:   {landing_dir()}", ""]
-    with duckdb.connect(database, read_only=True) as con:
+    with duckdb.connect(database, read_only=True, config=duckdb_config()) as con:
         lines.append(f"{'raw table':28}{'rows':>12}{'quarantined':>13}")
         for t in TABLES:
             rows = con.execute(f"select count(*) from raw.{t.name}").fetchone()[0]

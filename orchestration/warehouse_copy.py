@@ -30,6 +30,8 @@ from pathlib import Path
 
 import duckdb
 
+from .settings import duckdb_config
+
 RAW_SCHEMAS = ("raw", "raw_quarantine", "raw_meta")
 
 # DuckDB type -> PostgreSQL type; DECIMAL(p, s) keeps its precision and scale.
@@ -162,7 +164,7 @@ def copy_raw(
 
     copied: dict[str, int] = {}
     with (
-        duckdb.connect(str(duckdb_path), read_only=True) as src,
+        duckdb.connect(str(duckdb_path), read_only=True, config=duckdb_config()) as src,
         tempfile.TemporaryDirectory(prefix="wh-copy-") as tmp,
     ):
         tables = raw_tables(src, schemas)
@@ -221,7 +223,7 @@ def copy_to_duckdb(
     try:
         with (
             src.cursor() as cur,
-            duckdb.connect(str(duckdb_path)) as dst,
+            duckdb.connect(str(duckdb_path), config=duckdb_config()) as dst,
             tempfile.TemporaryDirectory(prefix="wh-pull-") as tmp,
         ):
             dst.execute("begin transaction")

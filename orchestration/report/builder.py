@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from ..settings import duckdb_config
 from . import more, svg
 from .i18n import (
     MISSING,
@@ -1801,7 +1802,7 @@ def build_report(
     built for) from the DuckDB warehouse at `database_path`, opened read-only, to `out_path`
     (UTF-8 HTML). Returns the path written."""
     check_language(language)
-    with duckdb.connect(str(database_path), read_only=True) as connection:
+    with duckdb.connect(str(database_path), read_only=True, config=duckdb_config()) as connection:
         document = render_report(connection, language, as_of)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
