@@ -9,14 +9,14 @@
 --   * holdout: purchase days after as_of up to var('clv_holdout_end') or, when empty, the
 --     latest order in the data; holdout_length is that span in the same unit.
 --   * orders that bill a contract are contract revenue, valued by the contract model (sBG),
---     and are left out here so they are not counted twice (the rule: features_clv_orders,
---     bills_contract);
+--     and are left out here so they are not counted twice (the rule:
+--     int_orders_matched_to_contracts.bills_contract);
 --   * margin_rate: the customer's gross margin on those purchases, the revenue-weighted mean
 --     of seed product_line_margins over the product lines she bought (null when her
 --     purchases are worth nothing or no line of them has a margin in the seed).
 -- Only customers whose first purchase is on or before as_of appear.
 with orders as (
-    select * from {{ ref('features_clv_orders') }}
+    select * from {{ ref('int_orders_matched_to_contracts') }}
     where not is_credit_note and not bills_contract
 ),
 
