@@ -361,12 +361,12 @@ def choose_purchase_model(
     return chosen, errors, how
 
 
-def chain_roots(contract_ids: pd.Series, renewal_of: pd.Series) -> np.ndarray:
-    """The first contract of each contract's renewal chain: follow `renewal_of` while it
-    names a contract of `contract_ids`. Vectorised by pointer doubling (each pass replaces a
-    contract's pointer by its pointer's pointer, so a chain of length L is walked in
-    log2(L) passes over all contracts at once). A contract whose walk never reaches a chain
-    start (a renewal_of cycle in bad data) is a chain of its own."""
+def chain_root_positions(contract_ids: pd.Series, renewal_of: pd.Series) -> np.ndarray:
+    """For each contract, the row of the first contract of its renewal chain: follow
+    `renewal_of` while it names a contract of `contract_ids`. Vectorised by pointer doubling
+    (each pass replaces a contract's pointer by its pointer's pointer, so a chain of length L
+    is walked in log2(L) passes over all contracts at once). A contract whose walk never
+    reaches a chain start (a renewal_of cycle in bad data) is a chain of its own."""
     ids = contract_ids.to_numpy(dtype=object)
     size = len(ids)
     # The last row of a repeated id is the one its renewals point to (a dict's rule).
@@ -380,7 +380,12 @@ def chain_roots(contract_ids: pd.Series, renewal_of: pd.Series) -> np.ndarray:
     in_cycle = pointer[pointer] != pointer
     if in_cycle.any():
         pointer = np.where(in_cycle, own, pointer)
-    return ids[pointer]
+    return pointer
+
+
+def chain_roots(contract_ids: pd.Series, renewal_of: pd.Series) -> np.ndarray:
+    """The first contract of each contract's renewal chain (`chain_root_positions`)."""
+    return contract_ids.to_numpy(dtype=object)[chain_root_positions(contract_ids, renewal_of)]
 
 
 def contract_histories(contracts: pd.DataFrame, as_of: str) -> pd.DataFrame:
@@ -397,19 +402,24 @@ def contract_histories(contracts: pd.DataFrame, as_of: str) -> pd.DataFrame:
         return pd.DataFrame(
             columns=["chain_id", "customer_id", "product_line", "renewals", "churned"]
         )
-    known["chain_id"] = chain_roots(known["contract_id"], known["renewal_of"])
+    # Chains keyed by the rank of their first contract's id: integers group and sort several
+    # times faster than the ids, in the same order.
+    ranks, ids = pd.factorize(known["contract_id"], sort=True)
+    roots = chain_root_positions(known["contract_id"], known["renewal_of"])
+    known["chain_key"] = ranks[roots]
     known["start_on"] = pd.to_datetime(known["start_on"])
     known["end_on"] = pd.to_datetime(known["end_on"])
-    known = known.sort_values(["chain_id", "start_on"])
-    last = known.groupby("chain_id").tail(1).set_index("chain_id")
-    first = known.groupby("chain_id").head(1).set_index("chain_id")
-    size = known.groupby("chain_id").size()
+    known = known.sort_values(["chain_key", "start_on"])
+    chains = known.groupby("chain_key")
+    last = chains.tail(1).set_index("chain_key")
+    first = chains.head(1).set_index("chain_key")
+    size = chains.size()
     term_years = ((last["end_on"] - last["start_on"]).dt.days + 1) / DAYS_PER_YEAR
     open_now = last["end_on"].isna() | (last["end_on"] >= as_of_ts)
     renewed_pending = last["status"].fillna("").eq("renewed")
     return pd.DataFrame(
         {
-            "chain_id": last.index,
+            "chain_id": ids.take(last.index.to_numpy()),
             "customer_id": last["customer_id"].to_numpy(),
             "product_line": first["product_line"].reindex(last.index).to_numpy(),
             "renewals": (size.reindex(last.index) - 1).to_numpy(),
