@@ -318,3 +318,23 @@ def test_the_validation_split_summarised_in_sql_gives_the_same_clv(firm):
     from_sql = build(firm, np.random.default_rng(5), validation=True)
     for name, frame in from_rows.items():
         pd.testing.assert_frame_equal(frame, from_sql[name], check_exact=True, obj=name)
+
+
+def test_holdout_validation_buckets_by_calibration_frequency(firm):
+    """x = 0, 3, 7 and 12 repeat purchases fall in the buckets 0, 3, 7+ and 7+; each bucket's
+    actual mean is the mean of its customers' holdout purchases (7+: (2 + 4) / 2)."""
+    summary = pd.DataFrame(
+        {
+            "frequency_x": [0, 3, 7, 12],
+            "recency_t_x": [0.0, 20.0, 30.0, 38.0],
+            "age_t": [40.0, 40.0, 40.0, 40.0],
+            "holdout_frequency": [0, 1, 2, 4],
+            "holdout_length": [39.0] * 4,
+        }
+    )
+    fit = wh.fit_purchase_models(firm["summary"], "weeks")  # CDNOW's calibration period
+    table = wh.holdout_validation(summary, {"bgnbd": fit["bgnbd"]})
+    assert table["frequency_bucket"].tolist() == ["0", "3", "7+"]
+    assert table["bucket_order"].tolist() == [0, 3, 7]
+    assert table["customers"].tolist() == [1, 1, 2]
+    assert table["actual_mean_purchases"].tolist() == [0.0, 1.0, 3.0]

@@ -262,7 +262,8 @@ def holdout_validation(summary: pd.DataFrame, fits: dict[str, FitResult]) -> pd.
     Fader, Hardie and Lee 2005, figure 4)."""
     x, t_x, T = _arrays(summary)  # noqa: N806
     bucket = np.minimum(x, FREQUENCY_BUCKETS).astype(int)
-    labels = [str(b) if b < FREQUENCY_BUCKETS else f"{FREQUENCY_BUCKETS}+" for b in bucket]
+    names = [str(b) for b in range(FREQUENCY_BUCKETS)] + [f"{FREQUENCY_BUCKETS}+"]
+    labels = np.array(names, dtype=object)[bucket]
     frames = []
     for name, fit in fits.items():
         predicted = PURCHASE_MODELS[name].conditional_expected_purchases(
@@ -986,7 +987,21 @@ def compute(
 def customer_equity(values: pd.DataFrame, slices: pd.DataFrame) -> pd.DataFrame:
     """F8: CLV summed by slice (slices: customer_id, slice_type, slice_value), with bounds:
     `equity_margin_*` on gross margin (the headline), `equity_*` on revenue."""
-    joined = slices.merge(values, on="customer_id", how="inner")
+    summed = [
+        "clv_cny",
+        "clv_lower_cny",
+        "clv_upper_cny",
+        "transactional_clv_cny",
+        "contract_clv_cny",
+        "clv_margin_cny",
+        "clv_margin_lower_cny",
+        "clv_margin_upper_cny",
+        "transactional_clv_margin_cny",
+        "contract_clv_margin_cny",
+    ]
+    joined = slices[["customer_id", "slice_type", "slice_value"]].merge(
+        values[["customer_id", *summed]], on="customer_id", how="inner"
+    )
     return (
         joined.groupby(["slice_type", "slice_value"], as_index=False)
         .agg(
