@@ -305,43 +305,6 @@ class IndexTables:
         return {name: _text_columns_typed(getattr(self, name)) for name in TABLES}
 
 
-@dataclass(frozen=True)
-class CustomerKeys:
-    """Customer ids as integer keys (their positions in the sorted ids of the windows): the
-    indices join, reindex and group customers many times, and an integer index does that
-    several times faster, in less memory, than one of strings. Sorted, so every order by
-    customer stays the order by id; the published tables get their ids back (`decode`)."""
-
-    ids: pd.Index
-
-    @classmethod
-    def encode(cls, inputs: IndexInputs) -> tuple["CustomerKeys", IndexInputs]:
-        """The keys of the windows' customers and the inputs keyed by them (rows of other
-        customers dropped: the indices read the windows' customers only)."""
-        codes, ids = pd.factorize(inputs.windows["customer_id"], sort=True)
-        keys = cls(pd.Index(ids))
-        windows = inputs.windows.assign(customer_id=codes.astype(np.int64))
-        answers = inputs.loyalty_answers
-        if len(answers):
-            answer_keys = keys.ids.get_indexer(answers["customer_id"])
-            answers = answers.assign(customer_id=answer_keys).loc[answer_keys >= 0]
-        return keys, IndexInputs(
-            windows=windows,
-            managers=keys._keyed(inputs.managers),
-            loyalty_answers=answers,
-            clv=None if inputs.clv is None else keys._keyed(inputs.clv),
-            teams=None if inputs.teams is None else keys._keyed(inputs.teams),
-        )
-
-    def _keyed(self, series: pd.Series) -> pd.Series:
-        positions = self.ids.get_indexer(series.index)
-        return series.set_axis(positions).loc[positions >= 0]
-
-    def decode(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """`frame` with its customer_id keys replaced by the ids."""
-        return frame.assign(customer_id=self.ids.take(frame["customer_id"]).to_numpy())
-
-
 def _text_columns_typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Object columns with no value at all (no trend without a previous window, no backtest
     note) as strings, so that DuckDB stores VARCHAR rather than its NULL type."""
@@ -741,7 +704,6 @@ def backtest(
 def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -> IndexTables:
     """Every analytics table of this module from its inputs (pure: no database)."""
     settings = settings or IndexSettings()
-    keys, inputs = CustomerKeys.encode(inputs)
     definitions = load_index_definitions()
     ahp_matrices = load_ahp_matrices()
     actions = load_segment_actions()
@@ -855,10 +817,10 @@ def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -
     )
 
     return IndexTables(
-        customer_indices=keys.decode(customer_indices),
+        customer_indices=customer_indices,
         management_level=_management_table(unit_windows, management_results),
         index_weights=_weights_table(weight_results, definitions, settings, reference_end),
-        customer_segments=keys.decode(segments),
+        customer_segments=segments,
         segment_migration=migration,
         loyalty_extra_revenue=_extra_revenue_table(current_rows, scores.loyalty, settings),
         index_backtest=backtest(windows, settings, definitions, ahp_matrices),

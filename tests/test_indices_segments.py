@@ -1,12 +1,8 @@
-"""Issue 19, item 2: the indices on integer customer keys and the segments without per-row
-Python, with the same tables as before.
+"""Issue 19, item 2: the indices' segments without per-row Python, and tables that do not
+depend on the order of the rows or on customers outside the windows.
 
-- `CustomerKeys` keys the windows' customers by their position in the sorted ids and gives the
-  published tables their ids back; customers outside the windows (a manager, a CLV or a
-  survey answer of someone without a window) are left out, as the reindexing by window
-  customers always left them;
-- `compute_tables` gives the same tables whatever order the window rows come in and whatever
-  other customers the side inputs hold;
+- `compute_tables` gives the same tables, to the last bit, whatever order the window rows
+  come in and whatever other customers the side inputs (managers, CLV, survey answers) hold;
 - the segment rules, one table lookup over all customers, give the codes of the per-customer
   rule they replaced, missing inputs included.
 """
@@ -24,31 +20,7 @@ from orchestration.indices.segments import (
     rfm_segments,
     value_loyalty_segments,
 )
-from orchestration.indices.tables import CustomerKeys, IndexInputs, compute_tables
-
-
-def test_customer_keys_are_positions_in_the_sorted_ids():
-    """Windows of c3, c1, c3 (two windows), c2: keys c1 = 0, c2 = 1, c3 = 2. The manager,
-    CLV and survey answer of c9 (no window) are dropped; decode gives the ids back."""
-    inputs = IndexInputs(
-        windows=pd.DataFrame({"customer_id": ["c3", "c1", "c3", "c2"], "x": [1, 2, 3, 4]}),
-        managers=pd.Series(["m1", "m2", "m9"], index=["c1", "c3", "c9"]),
-        loyalty_answers=pd.DataFrame(
-            {"customer_id": ["c2", "c9", "c2"], "score": [4.0, 1.0, 5.0], "scale_max": 5}
-        ),
-        clv=pd.Series([10.0, 90.0], index=["c9", "c3"]),
-        teams=None,
-    )
-    keys, keyed = CustomerKeys.encode(inputs)
-    assert keys.ids.tolist() == ["c1", "c2", "c3"]
-    assert keyed.windows["customer_id"].tolist() == [2, 0, 2, 1]
-    assert keyed.managers.to_dict() == {0: "m1", 2: "m2"}
-    assert keyed.loyalty_answers["customer_id"].tolist() == [1, 1]
-    assert keyed.loyalty_answers["score"].tolist() == [4.0, 5.0]
-    assert keyed.clv.to_dict() == {2: 90.0}
-    assert keyed.teams is None
-    decoded = keys.decode(pd.DataFrame({"customer_id": [2, 0], "v": [1, 2]}))
-    assert decoded["customer_id"].tolist() == ["c3", "c1"]
+from orchestration.indices.tables import IndexInputs, compute_tables
 
 
 @pytest.fixture(scope="module")
