@@ -39,6 +39,7 @@ import pandas as pd
 from .contract import TABLE_NAMES, Column, Table, load_order, table
 from .pii import pseudonymise
 from .raw_schema import LEDGER_COLUMNS, create_raw_tables
+from .settings import Settings
 
 DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>csv|parquet|xlsx)$")
 # A file at least this large (MB) also reports its rows and time when loaded.
@@ -1200,14 +1201,17 @@ def reject_unknown_folders(
 
 
 def iter_check(
-    landing_dir: Path, run_date: dt.date, max_reasons: int = 20
+    landing_dir: Path,
+    run_date: dt.date,
+    max_reasons: int = 20,
+    duckdb_config: dict[str, str] | None = None,
 ) -> Iterator[tuple[FileResult, list[str]]]:
     """Dry run over a landing directory: each file with the quarantine messages it would get.
 
     Files are validated in dependency order into a scratch in-memory database, as if the
     warehouse were empty, so that references between the dropped tables are checked too.
     """
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config or {})
     try:
         create_raw_tables(con)
         for tbl in load_order():
@@ -1244,7 +1248,8 @@ def main(argv: list[str] | None = None) -> int:
     for folder in unknown_folders(args.landing_dir):
         problems += 1
         print(f"REJECT  {folder}/: unknown table folder; known: {', '.join(TABLE_NAMES)}")
-    for r, reasons in iter_check(args.landing_dir, args.run_date):
+    config = Settings.from_env().duckdb_config()
+    for r, reasons in iter_check(args.landing_dir, args.run_date, duckdb_config=config):
         if args.json:
             print(json.dumps(asdict(r) | {"quarantine_messages": reasons}, default=str))
             continue

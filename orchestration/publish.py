@@ -350,6 +350,7 @@ def publish(
     storage_version: str = STORAGE_VERSION,
     on_stage: Callable[[str], None] | None = None,
     analytics_docs: dict[str, TableDocs] | None = None,
+    duckdb_config: dict[str, str] | None = None,
 ) -> Release:
     """Copy the BI tables of `source` into a new release under `target` and publish it.
 
@@ -381,7 +382,14 @@ def publish(
                 "storage_version": storage_version,
             }
             tables = _build(
-                source, building, dbt_manifest, analytics_docs or {}, release, stage, previous
+                source,
+                building,
+                dbt_manifest,
+                analytics_docs or {},
+                release,
+                stage,
+                previous,
+                duckdb_config or {},
             )
             manifest = release | {
                 "previous_release": previous.name if previous else None,
@@ -433,12 +441,13 @@ def _build(
     release: dict[str, Any],
     stage: Callable[[str], None],
     previous: Path | None,
+    duckdb_config: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
     """Write bi.duckdb and the Parquet files into `building`; return the manifest's tables.
 
     Tables whose `source_checksum` equals the one `previous` (the current release) recorded
     are linked from it; the others are written from `source`."""
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config=duckdb_config)
     try:
         con.execute(f"attach {_literal(str(source))} as src (read_only)")
         try:

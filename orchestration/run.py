@@ -43,7 +43,7 @@ UI_PORT = os.environ.get("DAGSTER_PORT", "3000")
 def summary(database: str, settings: Settings) -> str:
     """Row counts of the raw tables, quarantine, marts and Python assets, read back."""
     lines = [f"warehouse: {database}", f"landing:   {settings.landing_dir}", ""]
-    with duckdb.connect(database, read_only=True) as con:
+    with duckdb.connect(database, read_only=True, config=settings.duckdb_config()) as con:
         lines.append(f"{'raw table':28}{'rows':>12}{'quarantined':>13}")
         for t in TABLES:
             rows = con.execute(f"select count(*) from raw.{t.name}").fetchone()[0]

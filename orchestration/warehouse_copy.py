@@ -151,7 +151,10 @@ def pg_dsn(settings: Settings) -> str:
 
 
 def copy_raw(
-    duckdb_path: str | Path, pg_dsn: str, schemas: tuple[str, ...] = RAW_SCHEMAS
+    duckdb_path: str | Path,
+    pg_dsn: str,
+    schemas: tuple[str, ...] = RAW_SCHEMAS,
+    duckdb_config: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Copy every table of `schemas` (the raw ones) from DuckDB into the same schemas of
     PostgreSQL.
@@ -163,7 +166,7 @@ def copy_raw(
 
     copied: dict[str, int] = {}
     with (
-        duckdb.connect(str(duckdb_path), read_only=True) as src,
+        duckdb.connect(str(duckdb_path), read_only=True, config=duckdb_config or {}) as src,
         tempfile.TemporaryDirectory(prefix="wh-copy-") as tmp,
     ):
         tables = raw_tables(src, schemas)
@@ -205,7 +208,10 @@ def copy_raw(
 
 
 def copy_to_duckdb(
-    pg_dsn: str, duckdb_path: str | Path, relations: list[tuple[str, str, str]]
+    pg_dsn: str,
+    duckdb_path: str | Path,
+    relations: list[tuple[str, str, str]],
+    duckdb_config: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Copy PostgreSQL relations (tables or views) into DuckDB tables: `relations` lists
     (PostgreSQL schema, name, DuckDB schema); the table keeps the name.
@@ -222,7 +228,7 @@ def copy_to_duckdb(
     try:
         with (
             src.cursor() as cur,
-            duckdb.connect(str(duckdb_path)) as dst,
+            duckdb.connect(str(duckdb_path), config=duckdb_config or {}) as dst,
             tempfile.TemporaryDirectory(prefix="wh-pull-") as tmp,
         ):
             dst.execute("begin transaction")
@@ -279,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         "--pg-dsn", default=None, help="libpq connection string (default: from WH_PG_*)"
     )
     args = parser.parse_args(argv)
-    copied = copy_raw(args.duckdb, args.pg_dsn or pg_dsn(settings))
+    copied = copy_raw(
+        args.duckdb, args.pg_dsn or pg_dsn(settings), duckdb_config=settings.duckdb_config()
+    )
     for name, rows in copied.items():
         print(f"{name:45} {rows:>10,}")
     print(f"{len(copied)} tables, {sum(copied.values()):,} rows copied")

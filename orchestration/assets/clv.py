@@ -2,9 +2,10 @@
 interval, customer equity by slice, the holdout validation, the equity bridge and its
 sensitivity grid, computed by `orchestration.clv.tables` (over `clv.warehouse` and
 `clv.valuation`) from the marts `customer_clv_inputs`, `customer_value`, `customer_facts`,
-`fct_orders`, `fct_contracts`, `features_customer_months` and the seed
+`features_clv_orders`, `fct_orders`, `fct_contracts`, `features_customer_months` and the seed
 `product_line_margins`."""
 
+import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
@@ -19,8 +20,14 @@ from dagster import (
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
+from ..clv.summary import rfm_summary_sql
 from ..clv.tables import clv_sanity, compute_tables, equity_multiple_reason
-from ..clv.warehouse import ClvSettings
+from ..clv.warehouse import (
+    ClvSettings,
+    needs_validation_split,
+    summary_time_unit,
+    validation_split_on,
+)
 from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import built_as_of, relation_name, warehouse_dbt_assets
@@ -156,6 +163,7 @@ EMPTY_REASONS = {
 }
 INPUT_MODELS = (
     "customer_clv_inputs",
+    "features_clv_orders",
     "customer_facts",
     "customer_value",
     "dim_customers",
@@ -164,6 +172,9 @@ INPUT_MODELS = (
     "features_customer_months",
     "features_customer_slices",
 )
+
+# The purchases reach the models summarised in the warehouse (rfm_summary_sql), not as rows.
+NO_TRANSACTIONS = pd.DataFrame(columns=["customer_id", "ordered_on", "amount"])
 
 
 def clv_settings(settings: Settings) -> ClvSettings:
@@ -179,32 +190,21 @@ def clv_settings(settings: Settings) -> ClvSettings:
     )
 
 
-def orders_billing_no_contract_sql(as_of_date: str) -> str:
-    """Invoices up to as_of that bill no contract, by the rule of customer_clv_inputs: the
-    contract_id is empty and, when no invoice carries a contract_id at all, no contract of
-    the same customer and product line covers the invoice date. Credit notes included."""
-    orders, contracts = relation_name("fct_orders"), relation_name("fct_contracts")
-    as_of_sql = f"date '{as_of_date}'"
-    return f"""
-        select o.*
-        from {orders} o
-        cross join (
-            select count(contract_id) > 0 as flag from {orders} where ordered_on <= {as_of_sql}
-        ) u
-        where o.ordered_on <= {as_of_sql}
-            and o.contract_id is null
-            and (u.flag or not exists (
-                select 1 from {contracts} k
-                where o.customer_id = k.customer_id and o.product_line = k.product_line
-                    and o.ordered_on between k.start_on and k.end_on
-            ))
-    """
+def purchases_sql(as_of_date: str, credit_notes: bool = True) -> str:
+    """Invoices up to as_of that bill no contract (features_clv_orders.bills_contract, the
+    rule customer_clv_inputs applies), with or without the credit notes."""
+    return f"""(
+        select customer_id, ordered_on, product_line, amount_cny, is_credit_note
+        from {relation_name("features_clv_orders")}
+        where ordered_on <= date '{as_of_date}' and not bills_contract
+            {"" if credit_notes else "and not is_credit_note"}
+    )"""
 
 
 def trailing_sql(as_of_date: str, default_margin: float) -> str:
     """Revenue and gross margin of the 365 days ending at as_of, by part: contract values
     earned in the window (pro rata of their days), orders that bill no contract (the rule of
-    customer_clv_inputs), every invoice; and the observed revenue retention."""
+    features_clv_orders), every invoice; and the observed revenue retention."""
     orders, contracts = relation_name("fct_orders"), relation_name("fct_contracts")
     margins = relation_name("product_line_margins")
     as_of_sql = f"date '{as_of_date}'"
@@ -217,7 +217,7 @@ def trailing_sql(as_of_date: str, default_margin: float) -> str:
         ),
         transactional as (
             select o.*, coalesce(m.gross_margin_rate, {default_margin}) as margin_rate
-            from ({orders_billing_no_contract_sql(as_of_date)}) o
+            from {purchases_sql(as_of_date)} o
             left join {margins} m on o.product_line = m.product_line
             where o.ordered_on > {as_of_sql} - 365
         ),
@@ -290,13 +290,28 @@ def clv_assets(
     clv = clv_settings(settings)
     with duckdb.get_connection() as con:
         as_of_date = built_as_of(con).isoformat()
-        summary = con.execute(f"select * from {relation_name('customer_clv_inputs')}").df()
-        transactions = con.execute(
-            f"select customer_id, ordered_on, amount_cny as amount "
-            f"from ({orders_billing_no_contract_sql(as_of_date)}) o "
-            f"where not is_credit_note"
+        summary = con.execute(
+            f"""select customer_id, time_unit, frequency_x, recency_t_x, age_t,
+                    mean_repeat_spend_cny, calibration_spend_cny, margin_rate,
+                    holdout_frequency, holdout_length
+                from {relation_name("customer_clv_inputs")}"""
         ).df()
-        contracts = con.execute(f"select * from {relation_name('fct_contracts')}").df()
+        validation = None
+        if needs_validation_split(summary):
+            validation = con.execute(
+                rfm_summary_sql(
+                    purchases_sql(as_of_date, credit_notes=False),
+                    validation_split_on(as_of_date, clv.validation_days),
+                    as_of_date,
+                    summary_time_unit(summary),
+                    date_col="ordered_on",
+                )
+            ).df()
+        contracts = con.execute(
+            f"""select contract_id, customer_id, product_line, start_on, end_on,
+                    contract_value_cny, renewal_of, status
+                from {relation_name("fct_contracts")}"""
+        ).df()
         customers = con.execute(
             f"""select c.customer_id, cast(c.acquisition_cost_amount as double)
                     as acquisition_cost_cny, v.revenue_12m_cny, v.rfm_segment,
@@ -322,7 +337,7 @@ def clv_assets(
     )
     result, frames = compute_tables(
         summary,
-        transactions,
+        NO_TRANSACTIONS,
         contracts,
         customers,
         slices,
@@ -331,6 +346,7 @@ def clv_assets(
         clv,
         margins,
         trailing,
+        validation,
     )
     for note in result.notes:
         context.log.info(note)

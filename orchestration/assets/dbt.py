@@ -58,7 +58,7 @@ def warehouse_dbt_assets(
     if on_postgres:
         from ..warehouse_copy import copy_raw, copy_to_duckdb, pg_dsn
 
-        copied = copy_raw(duckdb.database, pg_dsn(settings))
+        copied = copy_raw(duckdb.database, pg_dsn(settings), duckdb_config=settings.duckdb_config())
         context.log.info(f"raw tables to PostgreSQL: {len(copied)}, {sum(copied.values())} rows")
     invocation = dbt.cli(dbt_build_args(settings, full_refresh), context=context)
     yield from invocation.stream()
@@ -67,7 +67,9 @@ def warehouse_dbt_assets(
             invocation.get_artifact("run_results.json"),
             invocation.get_artifact("manifest.json"),
         )
-        pulled = copy_to_duckdb(pg_dsn(settings), duckdb.database, relations)
+        pulled = copy_to_duckdb(
+            pg_dsn(settings), duckdb.database, relations, settings.duckdb_config()
+        )
         context.log.info(f"models to DuckDB: {len(pulled)}, {sum(pulled.values())} rows")
 
 

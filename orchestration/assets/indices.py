@@ -34,6 +34,7 @@ from ..indices.tables import (
     COLUMN_DOCS,
     MIN_REFERENCE_CUSTOMERS,
     TABLES,
+    WINDOW_COLUMNS,
     IndexInputs,
     IndexSettings,
     as_date,
@@ -90,7 +91,9 @@ def read_clv(con, as_of_on: dt.date) -> tuple[pd.Series | None, str | None]:
 
 def read_inputs(con) -> tuple[IndexInputs, list[str]]:
     """IndexInputs from the warehouse, and notes on what was missing."""
-    windows = con.execute(f"select * from {relation_name('features_customer_index_inputs')}").df()
+    windows = con.execute(
+        f"select {', '.join(WINDOW_COLUMNS)} from {relation_name('features_customer_index_inputs')}"
+    ).df()
     managers = con.execute(
         f"""select c.customer_id, c.current_manager_id, m.team
             from {relation_name("dim_customers")} c

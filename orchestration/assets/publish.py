@@ -91,7 +91,12 @@ def build_published_warehouse(
         if settings.dbt_target == "pg":  # PostgreSQL as the warehouse: BI there sees them too
             from ..warehouse_copy import copy_raw, pg_dsn
 
-            copied = copy_raw(source, pg_dsn(settings), (ANALYTICS_SCHEMA,))
+            copied = copy_raw(
+                source,
+                pg_dsn(settings),
+                (ANALYTICS_SCHEMA,),
+                duckdb_config=settings.duckdb_config(),
+            )
             context.log.info(f"analytics tables to PostgreSQL: {len(copied)}")
         with duckdb.get_connection() as con:
             as_of = built_as_of(con)
@@ -105,6 +110,7 @@ def build_published_warehouse(
             dbt_manifest=json.loads(manifest_path.read_text(encoding="utf-8")),
             on_stage=lambda stage: context.log.info(f"publish: {stage}"),
             analytics_docs=docs,
+            duckdb_config=settings.duckdb_config(),
         )
         tables = release.manifest["tables"]
         undescribed = [

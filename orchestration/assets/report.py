@@ -53,7 +53,7 @@ def build_report_asset(published: AssetsDefinition) -> AssetsDefinition:
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = out.with_suffix(".html.tmp")
             # as_of: the date the published marts were built for (customer_facts.as_of_on)
-            build_report(source, tmp, language=language)
+            build_report(source, tmp, language=language, duckdb_config=settings.duckdb_config())
             os.replace(tmp, out)  # a reader never sees half a report
             written[language] = MetadataValue.path(str(out))
             context.log.info(f"report ({language}): {out}")

@@ -90,6 +90,58 @@ def rfm_summary(
     return summary
 
 
+def rfm_summary_sql(
+    relation: str,
+    calibration_end: DateLike,
+    observation_end: DateLike,
+    time_unit: str = "weeks",
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+) -> str:
+    """`rfm_summary` as one DuckDB query over `relation` (a table, view or parenthesised
+    query with one row per transaction), for a warehouse too large to read its transactions
+    into pandas: per customer, ordered by customer, the columns customer_id, x, t_x, T,
+    x_holdout and duration_holdout, equal to `rfm_summary`'s (the same day counts divided by
+    the same float). The spend columns are left out: what this serves (the purchase models'
+    holdout comparison) reads counts and times only."""
+    days = time_unit_days(time_unit)
+    cal_end = pd.Timestamp(calibration_end).date().isoformat()
+    obs_end = pd.Timestamp(observation_end).date().isoformat()
+    if obs_end < cal_end:
+        raise ValueError(f"observation end {obs_end} is before calibration end")
+    return f"""
+        with purchase_days as (
+            select distinct
+                {customer_col} as customer_id,
+                cast({date_col} as date) as purchased_on
+            from {relation}
+            where cast({date_col} as date) <= date '{obs_end}'
+        ),
+        births as (
+            select customer_id, min(purchased_on) as born_on
+            from purchase_days
+            group by customer_id
+            having min(purchased_on) <= date '{cal_end}'
+        )
+        select
+            births.customer_id,
+            count(*) filter (
+                where purchased_on > born_on and purchased_on <= date '{cal_end}'
+            ) as x,
+            coalesce(max(date_diff('day', born_on, purchased_on)) filter (
+                where purchased_on <= date '{cal_end}'
+            ), 0) / cast({days!r} as double) as t_x,
+            date_diff('day', born_on, date '{cal_end}') / cast({days!r} as double) as "T",
+            count(*) filter (where purchased_on > date '{cal_end}') as x_holdout,
+            date_diff('day', date '{cal_end}', date '{obs_end}') / cast({days!r} as double)
+                as duration_holdout
+        from births
+        inner join purchase_days on births.customer_id = purchase_days.customer_id
+        group by births.customer_id, born_on
+        order by births.customer_id
+    """
+
+
 def read_cdnow(path: str | Path) -> pd.DataFrame:
     """The CDNOW sample file (whitespace separated: master id, sample id, YYYYMMDD, CDs,
     dollar value) as transactions with customer_id (the sample id), date and amount."""

@@ -26,6 +26,7 @@ def compute_tables(
     settings: ClvSettings,
     margins: dict,
     trailing: dict,
+    validation: pd.DataFrame | None = None,
 ) -> tuple[ClvResult, dict[str, pd.DataFrame]]:
     """`warehouse.compute`'s result and the six tables by name, as of `as_of_date`.
 
@@ -34,8 +35,13 @@ def compute_tables(
     customer_id, acquisition_cost_cny, revenue_12m_cny, rfm_segment, is_live; slices: the
     rows of features_customer_slices (the RFM segments are added as a slice); churn_rate: the
     observed annual churn rate; margins: product line -> gross margin rate; trailing: the
-    trailing-12-month revenue and margin by part and the observed revenue retention.
+    trailing-12-month revenue and margin by part and the observed revenue retention;
+    validation: the internal split's summary computed in the warehouse, in place of
+    `transactions` (see `warehouse.choose_purchase_model`).
     """
+    slices = slices.sort_values(
+        ["slice_type", "slice_value", "customer_id"], kind="stable", ignore_index=True
+    )
     result = compute(
         summary,
         transactions,
@@ -45,9 +51,11 @@ def compute_tables(
         churn_rate,
         settings,
         margins,
+        validation,
     )
     values = result.customers.assign(as_of=dt.date.fromisoformat(as_of_date))
     segments = customers[["customer_id", "rfm_segment"]].dropna()
+    segments = segments.sort_values("customer_id", kind="stable", ignore_index=True)
     slices = pd.concat(
         [
             slices,

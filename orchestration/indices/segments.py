@@ -91,6 +91,26 @@ def _label(codes: pd.Series, scheme: str, actions: pd.DataFrame | None) -> pd.Da
     return labelled
 
 
+def _segment_codes(
+    scheme: dict[tuple[bool, ...], str], highs: list[pd.Series], known: pd.Series
+) -> pd.Series:
+    """Each row's segment code from its high/low flags (`scheme`'s keys, in the order of
+    `highs`), missing where `known` is false; one table lookup for all rows: the flags are
+    read as the bits of a position in the scheme's codes."""
+    table = np.array(
+        [
+            scheme[tuple(bool(position >> bit & 1) for bit in reversed(range(len(highs))))]
+            for position in range(2 ** len(highs))
+        ],
+        dtype=object,
+    )
+    position = np.zeros(len(known), dtype=np.int64)
+    for high in highs:
+        position = position * 2 + high.to_numpy(dtype=bool)
+    codes = np.where(known.to_numpy(dtype=bool), table[position], None)
+    return pd.Series(codes, index=known.index, dtype=object)
+
+
 def _threshold(values: pd.Series, threshold: float | str | None, name: str) -> float:
     if threshold is None or threshold == "median":
         return float(values.median())
@@ -116,14 +136,10 @@ def value_loyalty_segments(
     frame = pd.concat({"value": value, "loyalty": loyalty}, axis=1).astype(float)
     cut_value = _threshold(frame["value"], value_threshold, "value")
     cut_loyalty = _threshold(frame["loyalty"], loyalty_threshold, "loyalty")
-    known = frame.notna().all(axis=1)
-    codes = pd.Series(
-        [
-            VALUE_LOYALTY_SEGMENTS[(bool(v > cut_value), bool(lo > cut_loyalty))] if ok else None
-            for v, lo, ok in zip(frame["value"], frame["loyalty"], known, strict=True)
-        ],
-        index=frame.index,
-        dtype=object,
+    codes = _segment_codes(
+        VALUE_LOYALTY_SEGMENTS,
+        [frame["value"] > cut_value, frame["loyalty"] > cut_loyalty],
+        frame.notna().all(axis=1),
     )
     return SegmentResult(
         segments=_label(codes, "value_loyalty", actions),
@@ -164,16 +180,10 @@ def rfm_segments(
         raise ValueError(f"split must be 'mean' or 'median', got {split!r}")
     frame = pd.concat({"r": recency_days, "f": frequency, "m": monetary}, axis=1).astype(float)
     cuts = {key: _threshold(frame[key], split, key) for key in ("r", "f", "m")}
-    known = frame.notna().all(axis=1)
-    codes = pd.Series(
-        [
-            RFM_SEGMENTS[(bool(r < cuts["r"]), bool(f > cuts["f"]), bool(m > cuts["m"]))]
-            if ok
-            else None
-            for r, f, m, ok in zip(frame["r"], frame["f"], frame["m"], known, strict=True)
-        ],
-        index=frame.index,
-        dtype=object,
+    codes = _segment_codes(
+        RFM_SEGMENTS,
+        [frame["r"] < cuts["r"], frame["f"] > cuts["f"], frame["m"] > cuts["m"]],
+        frame.notna().all(axis=1),
     )
     return SegmentResult(
         segments=_label(codes, "rfm", actions),

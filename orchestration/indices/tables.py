@@ -84,6 +84,25 @@ INDICATOR_COLUMNS = {
     "F5": "purchasing_power_ratio",
     "G5": "revenue_growth_rate",
 }
+# The columns of features_customer_index_inputs the tables read (the asset reads no others).
+WINDOW_COLUMNS = (
+    "customer_id",
+    "window_end_month_on",
+    "window_start_on",
+    "window_end_on",
+    "is_current_window",
+    "is_previous_window",
+    "is_backtest_window",
+    "active_in_window_flag",
+    "active_at_start_flag",
+    *INDICATOR_COLUMNS.values(),
+    "last_invoiced_on",
+    "recency_days",
+    "invoices_to_date",
+    "net_revenue_to_date_cny",
+    "next_window_active_flag",
+    "next_window_net_revenue_cny",
+)
 # A reference period needs enough customers for percentiles and learnt weights to mean
 # something; below this the scored window is its own reference.
 MIN_REFERENCE_CUSTOMERS = 30
@@ -300,7 +319,8 @@ def prepare_windows(windows: pd.DataFrame) -> pd.DataFrame:
     frame = windows.sort_values(["window_end_month_on", "customer_id"], kind="stable")
     frame = frame.reset_index(drop=True)
     for column in ("window_end_month_on", "window_start_on", "window_end_on", "last_invoiced_on"):
-        frame[column] = pd.to_datetime(frame[column])
+        if not pd.api.types.is_datetime64_dtype(frame[column]):
+            frame[column] = pd.to_datetime(frame[column])
     for column in [c for c in frame.columns if c.startswith(("is_", "has_"))]:
         frame[column] = frame[column].astype(bool)
     return frame

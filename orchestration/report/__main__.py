@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from ..settings import Settings
 from .builder import build_report
 from .i18n import LANGUAGES
 
@@ -24,7 +25,13 @@ def main(argv: list[str] | None = None) -> None:
         help="reporting date YYYY-MM-DD (default: the date the marts were built for)",
     )
     arguments = parser.parse_args(argv)
-    path = build_report(arguments.database, arguments.out, arguments.language, arguments.as_of)
+    path = build_report(
+        arguments.database,
+        arguments.out,
+        arguments.language,
+        arguments.as_of,
+        duckdb_config=Settings.from_env().duckdb_config(),
+    )
     print(path)
 
 

@@ -1797,12 +1797,15 @@ def build_report(
     out_path: str | Path,
     language: str = "zh",
     as_of: object = None,
+    duckdb_config: dict[str, str] | None = None,
 ) -> Path:
     """Write the report for `as_of` (a date or YYYY-MM-DD; default: the date the marts were
     built for) from the DuckDB warehouse at `database_path`, opened read-only, to `out_path`
     (UTF-8 HTML). Returns the path written."""
     check_language(language)
-    with duckdb.connect(str(database_path), read_only=True) as connection:
+    with duckdb.connect(
+        str(database_path), read_only=True, config=duckdb_config or {}
+    ) as connection:
         document = render_report(connection, language, as_of)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

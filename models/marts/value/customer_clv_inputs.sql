@@ -9,55 +9,19 @@
 --   * holdout: purchase days after as_of up to var('clv_holdout_end') or, when empty, the
 --     latest order in the data; holdout_length is that span in the same unit.
 --   * orders that bill a contract are contract revenue, valued by the contract model (sBG),
---     and are left out here so they are not counted twice: an order bills a contract when
---     its contract_id is given; when no order of the drop carries a contract_id at all, when
---     the same customer holds a contract of the same product line whose term (start_on ..
---     end_on) contains the order's date;
+--     and are left out here so they are not counted twice (the rule:
+--     int_orders_matched_to_contracts.bills_contract);
 --   * margin_rate: the customer's gross margin on those purchases, the revenue-weighted mean
 --     of seed product_line_margins over the product lines she bought (null when her
 --     purchases are worth nothing or no line of them has a margin in the seed).
 -- Only customers whose first purchase is on or before as_of appear.
-with source_orders as (
-    select * from {{ ref('stg_crm__orders') }}
-    where not is_credit_note
-),
-
-contracts as (
-    select * from {{ ref('fct_contracts') }}
+with orders as (
+    select * from {{ ref('int_orders_matched_to_contracts') }}
+    where not is_credit_note and not bills_contract
 ),
 
 margins as (
     select * from {{ ref('product_line_margins') }}
-),
-
-contract_id_usage as (
-    select count(contract_id) as orders_with_contract_id
-    from {{ ref('stg_crm__orders') }}
-),
-
-matched_to_contract as (
-    select distinct source_orders.order_id
-    from source_orders
-    inner join contracts
-        on
-            source_orders.customer_id = contracts.customer_id
-            and source_orders.product_line = contracts.product_line
-            and source_orders.ordered_on >= contracts.start_on
-            and source_orders.ordered_on <= contracts.end_on
-),
-
-orders as (
-    select source_orders.*
-    from source_orders
-    cross join contract_id_usage
-    left join matched_to_contract
-        on source_orders.order_id = matched_to_contract.order_id
-    where
-        source_orders.contract_id is null
-        and (
-            contract_id_usage.orders_with_contract_id > 0
-            or matched_to_contract.order_id is null
-        )
 ),
 
 purchase_days as (
