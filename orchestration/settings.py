@@ -152,6 +152,25 @@ def activity_window_days() -> int:
     return days
 
 
+# How often each model is fitted again (orchestration/fitcache.py): its environment variable
+# and default. Between refits the assets score every day from the cached fit.
+REFIT_CADENCES = {
+    "churn": ("WH_CHURN_REFIT", "monthly"),
+    "clv": ("WH_CLV_REFIT", "weekly"),
+    "indices": ("WH_INDEX_REFIT", "monthly"),
+}
+
+
+def refit_cadence(model: str) -> str:
+    """`daily`, `weekly` or `monthly`: how often `model` (churn, clv, indices) is refitted
+    (`WH_CHURN_REFIT` monthly, `WH_CLV_REFIT` weekly, `WH_INDEX_REFIT` monthly)."""
+    name, default = REFIT_CADENCES[model]
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in ("daily", "weekly", "monthly"):
+        raise ValueError(f"{name}={value!r}: use daily, weekly or monthly")
+    return value
+
+
 def salt_file() -> Path:
     """Where the generated salt lives: outside the repository, in the user's config folder."""
     config = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))

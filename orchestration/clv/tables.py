@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .valuation import equity_bridge, sensitivity_grid
-from .warehouse import ClvResult, ClvSettings, compute, customer_equity
+from .warehouse import ClvFits, ClvResult, ClvSettings, compute, customer_equity
 
 
 def compute_tables(
@@ -26,6 +26,7 @@ def compute_tables(
     settings: ClvSettings,
     margins: dict,
     trailing: dict,
+    fitted: ClvFits | None = None,
 ) -> tuple[ClvResult, dict[str, pd.DataFrame]]:
     """`warehouse.compute`'s result and the six tables by name, as of `as_of_date`.
 
@@ -34,7 +35,9 @@ def compute_tables(
     customer_id, acquisition_cost_cny, revenue_12m_cny, rfm_segment, is_live; slices: the
     rows of features_customer_slices (the RFM segments are added as a slice); churn_rate: the
     observed annual churn rate; margins: product line -> gross margin rate; trailing: the
-    trailing-12-month revenue and margin by part and the observed revenue retention.
+    trailing-12-month revenue and margin by part and the observed revenue retention;
+    fitted: the parameters of an earlier run (`ClvResult.model_fits`) to value with instead
+    of fitting.
     """
     result = compute(
         summary,
@@ -45,6 +48,7 @@ def compute_tables(
         churn_rate,
         settings,
         margins,
+        fitted,
     )
     values = result.customers.assign(as_of=dt.date.fromisoformat(as_of_date))
     segments = customers[["customer_id", "rfm_segment"]].dropna()
