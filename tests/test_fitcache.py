@@ -317,18 +317,18 @@ def warehouse(built_warehouse, tmp_path) -> str:
 def fit_counts(monkeypatch) -> dict[str, int]:
     """Counts of the churn and CLV fits actually run (spies around the fit functions)."""
     counts = {"churn": 0, "clv": 0}
-    fit_churn, fit_purchase_models = churn_asset.fit_churn, wh.fit_purchase_models
+    fit_churn, fit_contract_cohorts = churn_asset.fit_churn, wh.fit_contract_cohorts
 
     def churn_spy(*args, **kwargs):
         counts["churn"] += 1
         return fit_churn(*args, **kwargs)
 
-    def clv_spy(*args, **kwargs):
+    def clv_spy(*args, **kwargs):  # once per CLV fit (the purchase models: twice)
         counts["clv"] += 1
-        return fit_purchase_models(*args, **kwargs)
+        return fit_contract_cohorts(*args, **kwargs)
 
     monkeypatch.setattr(churn_asset, "fit_churn", churn_spy)
-    monkeypatch.setattr(wh, "fit_purchase_models", clv_spy)
+    monkeypatch.setattr(wh, "fit_contract_cohorts", clv_spy)
     for name in ("WH_CHURN_REFIT", "WH_CLV_REFIT", fitcache.FULL_REFRESH_ENV):
         monkeypatch.delenv(name, raising=False)
     return counts
@@ -390,12 +390,12 @@ def test_a_second_day_reuses_and_new_cutoffs_data_code_or_full_refresh_refit(
     same = _run(warehouse, day, monkeypatch)
     assert fit_counts == {"churn": 1, "clv": 1}
     for name, frame in same.items():
-        assert frame["reused_from_cache"].all() if "reused_from_cache" in frame else True
-        pd.testing.assert_frame_equal(
-            _published(frame) if "reused_from_cache" in frame else frame,
-            _published(first[name]) if "reused_from_cache" in first[name] else first[name],
-            check_dtype=False,
-        )
+        if "reused_from_cache" in frame:
+            assert frame["reused_from_cache"].all()
+            frame, fresh = _published(frame), _published(first[name])
+        else:
+            fresh = first[name]
+        pd.testing.assert_frame_equal(frame, fresh, check_dtype=False)
 
     # the next day: scored daily from the kept parameters and model
     second = _run(warehouse, next_day, monkeypatch)
