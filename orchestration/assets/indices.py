@@ -40,8 +40,8 @@ from ..fitcache import (
     refit_requested,
     with_fit_columns,
 )
+from ..indices.tables import COLUMN_DOCS as TABLE_COLUMN_DOCS
 from ..indices.tables import (
-    COLUMN_DOCS,
     INDICATOR_COLUMNS,
     MIN_REFERENCE_CUSTOMERS,
     TABLES,
@@ -88,9 +88,11 @@ FIT_MODULES = tuple(
 )
 
 
-def column_docs(name: str) -> dict[str, str]:
-    """The columns of an index table and their descriptions."""
-    return COLUMN_DOCS[name] | (FIT_COLUMN_DOCS if name in FITTED_TABLES else {})
+# Every table's columns and their descriptions, the fit columns included.
+COLUMN_DOCS = {
+    name: docs | (FIT_COLUMN_DOCS if name in FITTED_TABLES else {})
+    for name, docs in TABLE_COLUMN_DOCS.items()
+}
 
 
 def reference_data_query() -> str:
@@ -187,7 +189,7 @@ def _column_schema(name: str, frame: pd.DataFrame) -> TableSchema:
     return TableSchema(
         columns=[
             TableColumn(column, type=_column_type(frame[column]), description=text)
-            for column, text in column_docs(name).items()
+            for column, text in COLUMN_DOCS[name].items()
         ]
     )
 
@@ -221,7 +223,7 @@ def _metadata(name: str, frame: pd.DataFrame, settings: IndexSettings, notes: li
             group_name=GROUP,
             kinds={"python", "pandas", "duckdb"},
             description=description,
-            metadata=bi_metadata(column_docs(name), EMPTY_REASONS.get(name)),
+            metadata=bi_metadata(COLUMN_DOCS[name], EMPTY_REASONS.get(name)),
             deps=[
                 *(get_asset_key_for_model([warehouse_dbt_assets], m) for m in INPUT_MODELS),
                 AssetKey([ANALYTICS_SCHEMA, CLV_TABLE]),
