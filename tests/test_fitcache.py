@@ -1,5 +1,6 @@
 """Refit on a cadence, score daily (orchestration/fitcache.py): the cache itself, the CLV
-parameters kept exactly, and the churn and CLV assets on a copy of the 300-customer firm: a
+parameters and index references kept exactly, and the churn, CLV and index assets on a copy
+of the 300-customer firm: a
 second day reuses the fit (no fit called: counted with a spy), a new cutoff or week, changed
 training data, a new code version and a full refresh fit again, and a day that reuses a fit
 publishes what a fresh fit of the same data publishes."""
@@ -22,6 +23,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration import fitcache, settings
 from orchestration.assets import churn as churn_asset
 from orchestration.assets import clv as clv_asset
+from orchestration.assets import indices as index_asset
 from orchestration.clv import warehouse as wh
 from orchestration.fitcache import FitCache, cached_fit, fingerprint, period_of
 from orchestration.indices import tables as index_tables
@@ -316,8 +318,9 @@ def warehouse(built_warehouse, tmp_path) -> str:
 @pytest.fixture
 def fit_counts(monkeypatch) -> dict[str, int]:
     """Counts of the churn and CLV fits actually run (spies around the fit functions)."""
-    counts = {"churn": 0, "clv": 0}
+    counts = {"churn": 0, "clv": 0, "indices": 0}
     fit_churn, fit_contract_cohorts = churn_asset.fit_churn, wh.fit_contract_cohorts
+    index_backtest = index_tables.backtest
 
     def churn_spy(*args, **kwargs):
         counts["churn"] += 1
@@ -327,18 +330,24 @@ def fit_counts(monkeypatch) -> dict[str, int]:
         counts["clv"] += 1
         return fit_contract_cohorts(*args, **kwargs)
 
+    def index_spy(*args, **kwargs):  # once per fit of the index references
+        counts["indices"] += 1
+        return index_backtest(*args, **kwargs)
+
     monkeypatch.setattr(churn_asset, "fit_churn", churn_spy)
     monkeypatch.setattr(wh, "fit_contract_cohorts", clv_spy)
-    for name in ("WH_CHURN_REFIT", "WH_CLV_REFIT", fitcache.FULL_REFRESH_ENV):
+    monkeypatch.setattr(index_tables, "backtest", index_spy)
+    for name in ("WH_CHURN_REFIT", "WH_CLV_REFIT", "WH_INDEX_REFIT", fitcache.FULL_REFRESH_ENV):
         monkeypatch.delenv(name, raising=False)
     return counts
 
 
 def _run(database: str, as_of: dt.date, monkeypatch, tags: dict | None = None) -> dict:
-    """Materialise the CLV and churn assets as of `as_of`; their tables, read back."""
+    """Materialise the CLV and churn assets as of `as_of`, and the index assets (as of the
+    dbt build's as_of: their windows come from dbt); their tables, read back."""
     monkeypatch.setenv("WH_AS_OF", as_of.isoformat())
     result = materialize(
-        [clv_asset.clv_assets, churn_asset.churn_assets],
+        [clv_asset.clv_assets, churn_asset.churn_assets, index_asset.index_assets],
         resources={"duckdb": DuckDBResource(database=database)},
         tags=tags,
     )
@@ -352,6 +361,8 @@ def _run(database: str, as_of: dt.date, monkeypatch, tags: dict | None = None) -
                 "churn_early_warning",
                 "early_warning_backtest",
                 "early_warning_reliability",
+                "index_weights",
+                "customer_indices",
             )
         }
 
@@ -380,7 +391,7 @@ def test_a_second_day_reuses_and_new_cutoffs_data_code_or_full_refresh_refit(
 ):
     day, next_day, earlier = _days(dt.date.today())
     first = _run(warehouse, day, monkeypatch)
-    assert fit_counts == {"churn": 1, "clv": 1}
+    assert fit_counts == {"churn": 1, "clv": 1, "indices": 1}
     fits = first["clv_model_fits"]
     assert (fits["fitted_as_of"] == pd.Timestamp(day)).all()
     assert not fits["reused_from_cache"].any()
@@ -388,7 +399,7 @@ def test_a_second_day_reuses_and_new_cutoffs_data_code_or_full_refresh_refit(
 
     # the same day again: nothing fitted, every table as the fresh fit published it
     same = _run(warehouse, day, monkeypatch)
-    assert fit_counts == {"churn": 1, "clv": 1}
+    assert fit_counts == {"churn": 1, "clv": 1, "indices": 1}
     for name, frame in same.items():
         if "reused_from_cache" in frame:
             assert frame["reused_from_cache"].all()
@@ -399,7 +410,7 @@ def test_a_second_day_reuses_and_new_cutoffs_data_code_or_full_refresh_refit(
 
     # the next day: scored daily from the kept parameters and model
     second = _run(warehouse, next_day, monkeypatch)
-    assert fit_counts == {"churn": 1, "clv": 1}
+    assert fit_counts == {"churn": 1, "clv": 1, "indices": 1}
     fits_then = first["clv_model_fits"].set_index(["model", "cohort", "parameter"])
     fits_now = second["clv_model_fits"].set_index(["model", "cohort", "parameter"])
     pd.testing.assert_series_equal(fits_now["estimate"], fits_then["estimate"])
@@ -409,35 +420,42 @@ def test_a_second_day_reuses_and_new_cutoffs_data_code_or_full_refresh_refit(
     assert (second["churn_early_warning"]["as_of"] == pd.Timestamp(next_day)).all()
     assert second["churn_early_warning"]["reused_from_cache"].all()
 
-    # another week and other cutoffs: both fitted again
+    # another week and other cutoffs: churn and CLV fitted again (the index windows, from
+    # dbt, are those of the same month)
     _run(warehouse, earlier, monkeypatch)
-    assert fit_counts == {"churn": 2, "clv": 2}
+    assert fit_counts == {"churn": 2, "clv": 2, "indices": 1}
     _run(warehouse, earlier, monkeypatch)
-    assert fit_counts == {"churn": 2, "clv": 2}
+    assert fit_counts == {"churn": 2, "clv": 2, "indices": 1}
 
-    # a corrected drop rewrites invoices both fits learnt from: both fitted again
+    # a corrected drop rewrites invoices both fits learnt from, and a reference customer's
+    # complaints: all fitted again
     with duckdb.connect(warehouse) as con:
         for relation in ("fct_orders", "features_orders"):  # marts: tables
             con.execute(
                 f"update {relation} set amount_cny = amount_cny + 1 "
                 f"where ordered_on = (select min(ordered_on) from {relation})"
             )
+        con.execute(
+            "update features_customer_index_inputs set complaint_count = complaint_count + 1 "
+            "where is_previous_window and customer_id = (select min(customer_id) "
+            "from features_customer_index_inputs where is_previous_window)"
+        )
     _run(warehouse, earlier, monkeypatch)
-    assert fit_counts == {"churn": 3, "clv": 3}
+    assert fit_counts == {"churn": 3, "clv": 3, "indices": 2}
 
-    # a new version of the fitting code: fitted again
+    # a new version of the churn fitting code: the churn model fitted again
     monkeypatch.setattr(
         churn_asset, "FIT_MODULES", (*churn_asset.FIT_MODULES, "orchestration.fitcache")
     )
     _run(warehouse, earlier, monkeypatch)
-    assert fit_counts == {"churn": 4, "clv": 3}
+    assert fit_counts == {"churn": 4, "clv": 3, "indices": 2}
 
     # full refresh (the tag of the full_refresh job), or WH_FULL_REFRESH in any job
     _run(warehouse, earlier, monkeypatch, tags={fitcache.REFIT_TAG: "true"})
-    assert fit_counts == {"churn": 5, "clv": 4}
+    assert fit_counts == {"churn": 5, "clv": 4, "indices": 3}
     monkeypatch.setenv(fitcache.FULL_REFRESH_ENV, "1")
     _run(warehouse, earlier, monkeypatch)
-    assert fit_counts == {"churn": 6, "clv": 5}
+    assert fit_counts == {"churn": 6, "clv": 5, "indices": 4}
 
 
 def test_a_daily_cadence_refits_every_day(warehouse, fit_counts, monkeypatch):
@@ -446,4 +464,4 @@ def test_a_daily_cadence_refits_every_day(warehouse, fit_counts, monkeypatch):
     monkeypatch.setenv("WH_CHURN_REFIT", "daily")
     _run(warehouse, day, monkeypatch)
     _run(warehouse, next_day, monkeypatch)
-    assert fit_counts == {"churn": 2, "clv": 2}
+    assert fit_counts == {"churn": 2, "clv": 2, "indices": 1}
