@@ -28,6 +28,7 @@ from .automation import (
     build_mart_freshness,
     build_weekly_actions_schedule,
 )
+from .fitcache import REFIT_TAG
 from .project import dbt_project
 from .settings import Settings, export_environment
 
@@ -62,17 +63,17 @@ full_refresh_job = define_asset_job(
     "full_refresh",
     selection=REFRESH_SELECTION,
     description="Load new landing files, rebuild every dbt model from scratch (the "
-    "incremental facts included: dbt --full-refresh) and run its tests, compute the Python "
-    "assets, publish the BI copy and write the report.",
-    tags={**RETRY_TAGS, FULL_REFRESH_TAG: "true"},
+    "incremental facts included: dbt --full-refresh) and run its tests, fit every model "
+    "again and compute the Python assets, publish the BI copy and write the report.",
+    tags={**RETRY_TAGS, FULL_REFRESH_TAG: "true", REFIT_TAG: "true"},
 )
 incremental_refresh_job = define_asset_job(
     "incremental_refresh",
     selection=REFRESH_SELECTION,
     description="The daily run: load new landing files, rewrite only the changed rows of the "
     "incremental models (orders, interactions, survey answers, the customer-month spine), "
-    "rebuild the other models and run every test, compute the Python assets, publish the BI "
-    "copy and write the report.",
+    "rebuild the other models and run every test, compute the Python assets (scored from the "
+    "cached fits, refitted on their cadence), publish the BI copy and write the report.",
     tags=RETRY_TAGS,
 )
 report_only_job = define_asset_job(

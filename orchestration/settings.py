@@ -395,6 +395,14 @@ class Settings:
         "how often the index references are refitted (daily, weekly, monthly)",
         _choice(CADENCES),
     )
+    refit_all: bool = _setting(
+        "WH_FULL_REFRESH",
+        False,
+        "`1` refits churn, CLV and the index references in any job (the `full_refresh` job "
+        "always does)",
+        _flag,
+        "unset",
+    )
     # --- publish and report ---------------------------------------------------------------
     publish_keep: int = _setting("WH_PUBLISH_KEEP", 2, "published releases kept", _integer(1))
     publish_storage_version: str = _setting(

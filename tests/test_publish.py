@@ -959,6 +959,7 @@ def test_analytics_assets_describe_their_tables_and_columns():
     from orchestration.assets.publish import analytics_docs
     from orchestration.churn import tables as churn_tables
     from orchestration.definitions import ANALYTICS_ASSETS, action_assets
+    from orchestration.fitcache import FIT_COLUMN_DOCS
 
     docs = analytics_docs([*ANALYTICS_ASSETS, action_assets])
     assert all(table.description for table in docs.values())
@@ -979,4 +980,4 @@ def test_analytics_assets_describe_their_tables_and_columns():
         ("early_warning_backtest", churn_tables.BACKTEST_TYPES),
         ("early_warning_reliability", churn_tables.RELIABILITY_TYPES),
     ):
-        assert [*types, "as_of"] == list(churn.COLUMN_DOCS[name]), name
+        assert [*types, "as_of", *FIT_COLUMN_DOCS] == list(churn.COLUMN_DOCS[name]), name

@@ -17,7 +17,11 @@
   a reliability table.
 """
 
+import datetime as dt
+from importlib import import_module
+
 import pandas as pd
+import sklearn
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -30,10 +34,20 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from ..churn import load_sources
-from ..churn.tables import compute_tables, training_cutoffs, value_column
+from ..churn.tables import ChurnFit, compute_tables, fit_churn, training_cutoffs, value_column
+from ..fitcache import (
+    FIT_COLUMN_DOCS,
+    FitCache,
+    cached_fit,
+    code_version,
+    fingerprint,
+    period_of,
+    refit_requested,
+    with_fit_columns,
+)
 from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
-from .dbt import built_as_of, warehouse_dbt_assets
+from .dbt import built_as_of, relation_name, warehouse_dbt_assets
 from .publish import bi_metadata
 
 GROUP = "churn"
@@ -82,6 +96,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "window_days": "Days after the cutoff in which churn is predicted (WH_CHURN_WINDOW_DAYS).",
         "activity_window_days": "The activity rule's window (dbt var activity_window_days).",
         "value_basis": "The customer_clv column value comes from (clv_margin_cny or clv_cny).",
+        **FIT_COLUMN_DOCS,
     },
     "early_warning_backtest": {
         **_BACKTEST_KEY_DOCS,
@@ -95,6 +110,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "is_chosen": "The model the published early warning uses.",
         "trained_on": "The earlier cutoffs the method was trained on, comma-separated.",
         "as_of": "The reporting date of the run.",
+        **FIT_COLUMN_DOCS,
     },
     "early_warning_reliability": {
         **_BACKTEST_KEY_DOCS,
@@ -105,6 +121,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "observed_rate": "Share of them who churned in the window.",
         "n": "Customers in the bin.",
         "as_of": "The reporting date of the run.",
+        **FIT_COLUMN_DOCS,
     },
 }
 # Why a table may be empty; the publish step refuses an empty table without one.
@@ -125,6 +142,55 @@ INPUT_MODELS = (
     "features_account_assignments",
     "features_churn_records",
 )
+
+
+# The modules whose code makes a churn fit: a change to any of them fits again.
+FIT_MODULES = (
+    *(f"orchestration.churn.{m}" for m in ("features", "model", "backtest", "sources", "tables")),
+    "orchestration.metrics",
+    "orchestration.clv.paretonbd",
+)
+# What load_sources reads, with the date that places each row: the rows dated up to the end
+# of the last cutoff's label window are all a churn fit learns from.
+TRAINING_INPUTS = (
+    ("dim_customers", "customer_id, acquired_on", "acquired_on"),
+    ("features_orders", "customer_id, ordered_on, amount_cny, is_credit_note", "ordered_on"),
+    ("features_complaints", "customer_id, opened_at", "opened_at"),
+    ("features_interactions", "customer_id, occurred_at", "occurred_at"),
+    ("features_contracts", "customer_id, start_on, end_on, status", "start_on"),
+    ("features_account_assignments", "customer_id, manager_id, assigned_from", "assigned_from"),
+    ("features_churn_records", "customer_id, churned_on", "churned_on"),
+    (
+        "fct_survey_answers",
+        "customer_id, response_id, survey_kind, submitted_on, score_of_max_pct",
+        "submitted_on",
+    ),
+    ("features_customer_months", "customer_id, month_start_on, month_end_on, is_churned",
+     "month_end_on"),
+)  # fmt: skip
+
+
+def training_data_queries(through: dt.date) -> list[str]:
+    """Selects of the churn fit's training rows: every input dated up to `through`."""
+    return [
+        f"select {columns} from {relation_name(model)} "
+        f"where cast({dated} as date) <= date '{through.isoformat()}'"
+        for model, columns, dated in TRAINING_INPUTS
+    ]
+
+
+def churn_fit_key(
+    cutoffs: list, window: int, max_rows: int | None, as_of_on: dt.date, settings: Settings
+) -> str:
+    """The cache key of a churn fit: its cutoffs and the settings that change it; with a
+    cadence finer than monthly (WH_CHURN_REFIT) also the day or week of as_of. Monthly, the
+    cutoffs themselves move once a month."""
+    cadence = settings.churn_refit_cadence
+    key = (
+        f"cutoffs={','.join(str(pd.Timestamp(c).date()) for c in cutoffs)}|window={window}"
+        f"|max_rows={max_rows}|activity_window={settings.activity_window_days}"
+    )
+    return key if cadence == "monthly" else f"{key}|{period_of(as_of_on, cadence)}"
 
 
 @multi_asset(
@@ -163,7 +229,32 @@ def churn_assets(
         f"{sources.activity_window_days} days, value {basis}, training on at most "
         f"{max_rows or 'all'} rows"
     )
-    tables = compute_tables(sources, cutoffs, as_of_day, window, clv, basis, max_rows)
+    data_through = (
+        (max(cutoffs) + pd.Timedelta(days=window)).date() if cutoffs else as_of_day.date()
+    )
+    with duckdb.get_connection() as con:
+        fitted, info = cached_fit(
+            FitCache(con, refit=refit_requested(context.run.tags, settings.refit_all)),
+            model="churn",
+            key=churn_fit_key(cutoffs, window, max_rows, as_of_day.date(), settings),
+            version=code_version(
+                [import_module(m) for m in FIT_MODULES],
+                extra=[sklearn.__version__],
+            ),
+            data_through=data_through,
+            fingerprint_through=lambda day: fingerprint(con, training_data_queries(day)),
+            fitted_as_of=as_of_day.date(),
+            fitted_on=f"cutoffs {', '.join(str(c.date()) for c in cutoffs) or 'none'}; "
+            f"rows dated to {data_through}",
+            fit=lambda: fit_churn(sources, cutoffs, window, max_rows, as_of_day),
+            dump=ChurnFit.parts,
+            load=ChurnFit.from_parts,
+        )
+    context.log.info(
+        f"churn model {'reused from the fit of' if info.reused_from_cache else 'fitted'} "
+        f"{info.fitted_at:%Y-%m-%d %H:%M} (as of {info.fitted_as_of}) on {info.fitted_on}"
+    )
+    tables = compute_tables(sources, cutoffs, as_of_day, window, clv, basis, max_rows, fitted)
     if tables.scored:
         context.log.info(tables.scored)
     for note in tables.notes:
@@ -171,7 +262,7 @@ def churn_assets(
     notes, frames = tables.notes, tables.frames
     with duckdb.get_connection() as con:
         for name, frame in frames.items():
-            rows = write_analytics_table(con, name, frame)
+            rows = write_analytics_table(con, name, with_fit_columns(frame, info))
             yield MaterializeResult(
                 asset_key=[ANALYTICS_SCHEMA, name],
                 metadata={"rows": rows, "as_of": str(as_of_day.date()), "notes": "; ".join(notes)},

@@ -5,6 +5,9 @@ sensitivity grid, computed by `orchestration.clv.tables` (over `clv.warehouse` a
 `features_clv_orders`, `fct_orders`, `fct_contracts`, `features_customer_months` and the seed
 `product_line_margins`."""
 
+import datetime as dt
+from importlib import import_module
+
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -23,10 +26,20 @@ from dagster_duckdb import DuckDBResource
 from ..clv.summary import rfm_summary_sql
 from ..clv.tables import clv_sanity, compute_tables, equity_multiple_reason
 from ..clv.warehouse import (
+    ClvFits,
     ClvSettings,
     needs_validation_split,
     summary_time_unit,
     validation_split_on,
+)
+from ..fitcache import (
+    FIT_COLUMN_DOCS,
+    FitCache,
+    code_version,
+    fingerprint,
+    period_of,
+    refit_requested,
+    with_fit_columns,
 )
 from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
@@ -74,6 +87,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "status": "fitted, fitted_without_interval, not_used or not_estimated.",
         "reason": "Why the model was not used or not estimated, if so.",
         "fallback": "What was published instead, if anything.",
+        **FIT_COLUMN_DOCS,
     },
     "customer_clv": {
         "customer_id": "The customer.",
@@ -175,6 +189,35 @@ INPUT_MODELS = (
 
 # The purchases reach the models summarised in the warehouse (rfm_summary_sql), not as rows.
 NO_TRANSACTIONS = pd.DataFrame(columns=["customer_id", "ordered_on", "amount"])
+
+# The modules whose code makes the CLV fits: a change to any of them fits again.
+FIT_MODULES = tuple(
+    f"orchestration.clv.{m}"
+    for m in ("_common", "bgnbd", "paretonbd", "gammagamma", "sbg", "summary", "warehouse")
+)
+
+
+def training_data_queries(through: dt.date) -> list[str]:
+    """Selects of the rows the CLV fits learn from: the invoices and the contracts dated up
+    to `through`, in the columns that do not depend on as_of."""
+    day = f"date '{through.isoformat()}'"
+    return [
+        f"""select customer_id, ordered_on, amount_cny, contract_id, product_line, is_credit_note
+            from {relation_name("fct_orders")} where ordered_on <= {day}""",
+        f"""select contract_id, customer_id, product_line, start_on, end_on, renewal_of,
+                contract_value_cny
+            from {relation_name("fct_contracts")} where start_on <= {day}""",
+    ]
+
+
+def clv_fit_key(as_of_on: dt.date, settings: Settings, clv: ClvSettings) -> str:
+    """The cache key of the CLV fits: the period of as_of at the cadence WH_CLV_REFIT
+    (weekly: the ISO week) and the settings that change a fit."""
+    return (
+        f"{period_of(as_of_on, settings.clv_refit_cadence)}"
+        f"|time_unit={settings.dbt_var('clv_time_unit')}"
+        f"|validation_days={clv.validation_days}"
+    )
 
 
 def clv_settings(settings: Settings) -> ClvSettings:
@@ -331,9 +374,19 @@ def clv_assets(
         trailing_frame = con.execute(trailing_sql(as_of_date, clv.margin_rate)).df()
     trailing = {k: float(v) for k, v in trailing_frame.iloc[0].items() if v is not None}
 
+    as_of_on = dt.date.fromisoformat(as_of_date)
+    key = clv_fit_key(as_of_on, settings, clv)
+    version = code_version([import_module(m) for m in FIT_MODULES])
+    with duckdb.get_connection() as con:
+        cache = FitCache(con, refit=refit_requested(context.run.tags, settings.refit_all))
+        found = cache.lookup(
+            "clv", key, version, lambda day: fingerprint(con, training_data_queries(day))
+        )
+    fitted, info = (None, None) if found is None else (ClvFits.from_parts(found[0]), found[1])
     context.log.info(
         f"CLV as of {as_of_date}: {len(summary):,} customers with purchases, "
-        f"{len(contracts):,} contracts; fitting"
+        f"{len(contracts):,} contracts; "
+        + ("fitting" if info is None else f"parameters fitted as of {info.fitted_as_of} ({key})")
     )
     result, frames = compute_tables(
         summary,
@@ -347,7 +400,21 @@ def clv_assets(
         margins,
         trailing,
         validation,
+        fitted,
     )
+    if info is None:
+        with duckdb.get_connection() as con:
+            info = FitCache(con).store(
+                "clv",
+                key,
+                version,
+                fingerprint(con, training_data_queries(as_of_on)),
+                as_of_on,
+                as_of_on,
+                f"orders and contracts to {as_of_on} ({key})",
+                result.model_fits.parts(),
+            )
+    frames["clv_model_fits"] = with_fit_columns(frames["clv_model_fits"], info)
     for note in result.notes:
         context.log.info(note)
     with duckdb.get_connection() as con:

@@ -12,6 +12,7 @@ published scores.
 """
 
 import datetime as dt
+from importlib import import_module
 
 import pandas as pd
 from dagster import (
@@ -30,12 +31,23 @@ from dagster import (
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
+from ..fitcache import (
+    FIT_COLUMN_DOCS,
+    FitCache,
+    code_version,
+    fingerprint,
+    period_of,
+    refit_requested,
+    with_fit_columns,
+)
+from ..indices.tables import COLUMN_DOCS as TABLE_COLUMN_DOCS
 from ..indices.tables import (
-    COLUMN_DOCS,
+    INDICATOR_COLUMNS,
     MIN_REFERENCE_CUSTOMERS,
     TABLES,
     WINDOW_COLUMNS,
     IndexInputs,
+    IndexReferences,
     IndexSettings,
     as_date,
     compute_tables,
@@ -63,6 +75,41 @@ EMPTY_REASONS = {
     "index_backtest": "no backtest window: a quarter-end window is backtested once the 12 "
     "months after it have ended by as_of, which needs more history than the data hold.",
 }
+
+
+# The tables of what the indices learn from earlier windows (the references' weights, the
+# backtest): they say when and on what it was learnt (FIT_COLUMN_DOCS).
+FITTED_TABLES = ("index_weights", "index_backtest")
+# The modules whose code makes the references: a change to any of them learns them again.
+FIT_MODULES = tuple(
+    f"orchestration.indices.{m}"
+    for m in ("aggregate", "definitions", "normalise", "segments", "tables", "weights")
+)
+
+
+# Every table's columns and their descriptions, the fit columns included.
+COLUMN_DOCS = {
+    name: docs | (FIT_COLUMN_DOCS if name in FITTED_TABLES else {})
+    for name, docs in TABLE_COLUMN_DOCS.items()
+}
+
+
+def reference_data_query() -> str:
+    """The rows the references and the backtest learn from: every window but the current
+    one (the previous window, the backtest windows and theirs), without what depends on the
+    day (the next window of the previous one is the current window, still open)."""
+    indicators = ", ".join(INDICATOR_COLUMNS.values())
+    return f"""
+        select
+            customer_id, window_end_month_on, window_start_on, window_end_on,
+            is_previous_window, is_backtest_window, is_backtest_reference_window,
+            active_at_end_flag, active_at_start_flag, churned_in_window_flag,
+            active_in_window_flag, {indicators},
+            case when is_backtest_window then next_window_active_flag end as next_active,
+            case when is_backtest_window then next_window_net_revenue_cny end as next_revenue
+        from {relation_name("features_customer_index_inputs")}
+        where not is_current_window
+    """
 
 
 def index_settings(settings: Settings) -> IndexSettings:
@@ -190,12 +237,44 @@ def index_assets(
     index = index_settings(settings)
     with duckdb.get_connection() as con:
         inputs, notes = read_inputs(con)
-    tables = compute_tables(inputs, index)
+        # references: refitted at the cadence WH_INDEX_REFIT (monthly: the month of as_of)
+        as_of_on = as_date(
+            inputs.windows.loc[
+                inputs.windows["is_current_window"].astype(bool), "window_end_on"
+            ].max()
+        )
+        key = f"{period_of(as_of_on, settings.index_refit_cadence)}|{index}"
+        version = code_version([import_module(m) for m in FIT_MODULES])
+        cache = FitCache(con, refit=refit_requested(context.run.tags, settings.refit_all))
+        found = cache.lookup(
+            "indices", key, version, lambda _: fingerprint(con, [reference_data_query()])
+        )
+    kept, info = (None, None) if found is None else (IndexReferences.from_parts(found[0]), found[1])
+    tables = compute_tables(inputs, index, kept)
+    if info is None:
+        with duckdb.get_connection() as con:
+            info = FitCache(con).store(
+                "indices",
+                key,
+                version,
+                fingerprint(con, [reference_data_query()]),
+                as_of_on,
+                as_of_on,
+                f"reference window to {tables.references.reference_end or 'none (its own)'}; "
+                "backtest windows to "
+                + (
+                    ", ".join(sorted({str(d) for d in tables.index_backtest["window_end_on"]}))
+                    or "none"
+                ),
+                tables.references.parts(),
+            )
     notes = notes + tables.notes
     for note in notes:
         context.log.info(note)
     with duckdb.get_connection() as con:
         for name, frame in tables.frames().items():
+            if name in FITTED_TABLES:
+                frame = with_fit_columns(frame, info)
             write_analytics_table(con, name, frame)
             yield MaterializeResult(
                 asset_key=[ANALYTICS_SCHEMA, name],

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .valuation import equity_bridge, sensitivity_grid
-from .warehouse import ClvResult, ClvSettings, compute, customer_equity
+from .warehouse import ClvFits, ClvResult, ClvSettings, compute, customer_equity
 
 
 def compute_tables(
@@ -27,6 +27,7 @@ def compute_tables(
     margins: dict,
     trailing: dict,
     validation: pd.DataFrame | None = None,
+    fitted: ClvFits | None = None,
 ) -> tuple[ClvResult, dict[str, pd.DataFrame]]:
     """`warehouse.compute`'s result and the six tables by name, as of `as_of_date`.
 
@@ -38,6 +39,8 @@ def compute_tables(
     trailing-12-month revenue and margin by part and the observed revenue retention;
     validation: the internal split's summary computed in the warehouse, in place of
     `transactions` (see `warehouse.choose_purchase_model`).
+    fitted: the parameters of an earlier run (`ClvResult.model_fits`) to value with instead
+    of fitting.
     """
     slices = slices.sort_values(
         ["slice_type", "slice_value", "customer_id"], kind="stable", ignore_index=True
@@ -52,6 +55,7 @@ def compute_tables(
         settings,
         margins,
         validation,
+        fitted,
     )
     values = result.customers.assign(as_of=dt.date.fromisoformat(as_of_date))
     segments = customers[["customer_id", "rfm_segment"]].dropna()

@@ -82,6 +82,85 @@ class ClvResult:
     chosen_model: str | None
     notes: list[str] = field(default_factory=list)
     cash_flows: pd.DataFrame | None = None
+    model_fits: ClvFits | None = None  # what was fitted (or reused): kept between runs
+
+
+def _fit_to_json(fit: FitResult) -> dict:
+    def matrix(values: np.ndarray | None) -> list | None:
+        return None if values is None else np.asarray(values, float).tolist()
+
+    return {
+        "model": fit.model,
+        "params": {k: float(v) for k, v in fit.params.items()},
+        "std_errors": {k: float(v) for k, v in fit.std_errors.items()},
+        "log_likelihood": float(fit.log_likelihood),
+        "n": int(fit.n),
+        "converged": bool(fit.converged),
+        "n_unique": int(fit.n_unique),
+        "iterations": int(fit.iterations),
+        "message": str(fit.message),
+        "time_unit": fit.time_unit,
+        "covariance": matrix(fit.covariance),
+        "log_covariance": matrix(fit.log_covariance),
+    }
+
+
+def _fit_from_json(data: dict) -> FitResult:
+    def matrix(values: list | None) -> np.ndarray | None:
+        return None if values is None else np.array(values, float)
+
+    return FitResult(
+        **{k: v for k, v in data.items() if k not in ("covariance", "log_covariance")},
+        covariance=matrix(data["covariance"]),
+        log_covariance=matrix(data["log_covariance"]),
+    )
+
+
+@dataclass(frozen=True)
+class ClvFits:
+    """What `compute` learns from the data, apart from scoring: the purchase models that
+    could be fitted (and why the others could not), which one the holdout chose, Gamma-Gamma
+    (or why it could not be estimated) and the sBG fits per product line. Passed back to
+    `compute`, it values the customers of a later day with these parameters instead of
+    fitting again (`orchestration.fitcache`: CLV parameters weekly, values daily); `parts`
+    is its JSON form, exact to the last bit."""
+
+    purchase: dict[str, FitResult]
+    purchase_reasons: dict[str, str]
+    choice: tuple[str | None, dict[str, float], str] | None
+    spend: FitResult | None
+    spend_reason: str | None
+    contracts: dict[str, FitResult]
+
+    def spend_fit(self) -> FitResult:
+        """Gamma-Gamma, or the ValueError it was not estimated for."""
+        if self.spend is None:
+            raise ValueError(self.spend_reason)
+        return self.spend
+
+    def parts(self) -> dict[str, object]:
+        return {
+            "fits": {
+                "purchase": {k: _fit_to_json(f) for k, f in self.purchase.items()},
+                "purchase_reasons": self.purchase_reasons,
+                "choice": None if self.choice is None else list(self.choice),
+                "spend": None if self.spend is None else _fit_to_json(self.spend),
+                "spend_reason": self.spend_reason,
+                "contracts": {k: _fit_to_json(f) for k, f in self.contracts.items()},
+            }
+        }
+
+    @classmethod
+    def from_parts(cls, parts: dict[str, object]) -> ClvFits:
+        data = parts["fits"]
+        return cls(
+            purchase={k: _fit_from_json(f) for k, f in data["purchase"].items()},
+            purchase_reasons=dict(data["purchase_reasons"]),
+            choice=None if data["choice"] is None else tuple(data["choice"]),
+            spend=None if data["spend"] is None else _fit_from_json(data["spend"]),
+            spend_reason=data["spend_reason"],
+            contracts={k: _fit_from_json(f) for k, f in data["contracts"].items()},
+        )
 
 
 FIT_COLUMNS = [
@@ -679,8 +758,10 @@ def compute(
     settings: ClvSettings | None = None,
     margins: dict[str, float] | None = None,
     validation: pd.DataFrame | None = None,
+    fitted: ClvFits | None = None,
 ) -> ClvResult:
-    """Fit every model and value every customer in `customers` (customer_id,
+    """Fit every model (or take them from `fitted`, the `model_fits` of an earlier result:
+    scoring only) and value every customer in `customers` (customer_id,
     acquisition_cost_cny, revenue_12m_cny[, is_live]), on revenue and on gross margin
     (`margins`: product line -> gross margin rate, the seed product_line_margins).
     `transactions` (the invoices that bill no contract) or, already summarised in the
@@ -714,7 +795,11 @@ def compute(
     statuses: dict[str, ModelStatus] = {}
     time_unit = summary_time_unit(summary)
     reasons: dict[str, str] = {}
-    purchase_fits = fit_purchase_models(summary, time_unit, reasons) if len(summary) else {}
+    if fitted is not None and fitted.purchase:
+        purchase_fits, reasons = dict(fitted.purchase), dict(fitted.purchase_reasons)
+    else:
+        purchase_fits = fit_purchase_models(summary, time_unit, reasons) if len(summary) else {}
+    made = {"purchase": dict(purchase_fits), "purchase_reasons": dict(reasons), "choice": None}
     if not len(summary):
         reasons = {
             name: "no customer has a purchase on or before as_of" for name in PURCHASE_MODELS
@@ -728,9 +813,11 @@ def compute(
         statuses[name] = ModelStatus("not_estimated", reason, "the other purchase model")
     chosen, errors, how = (None, {}, "no purchase data")
     if purchase_fits:
-        chosen, errors, how = choose_purchase_model(
+        choice = fitted.choice if fitted is not None and fitted.choice else None
+        made["choice"] = choice = choice or choose_purchase_model(
             summary, transactions, as_of, time_unit, settings.validation_days, validation
         )
+        chosen, errors, how = choice
         chosen = chosen if chosen in purchase_fits else next(iter(purchase_fits))
         notes.append(
             f"purchase model {chosen} chosen by {how}; mean absolute holdout error "
@@ -792,12 +879,17 @@ def compute(
                 "get its population mean spend"
             )
         try:
-            spend_fit = gammagamma.fit(x[positive], zbar[positive])
+            if fitted is not None and (fitted.spend or fitted.spend_reason):
+                spend_fit = fitted.spend_fit()
+            else:
+                spend_fit = gammagamma.fit(x[positive], zbar[positive])
+            made["spend"] = spend_fit
             if not spend_fit.params["q"] > 1:
                 raise ValueError(
                     f"q = {spend_fit.params['q']:.3g} <= 1: the population mean spend is infinite"
                 )
         except ValueError as exc:
+            made["spend"], made["spend_reason"] = None, str(exc)
             spend_fit = None
             empirical = _empirical_mean_spend(summary)
             statuses["gammagamma"] = ModelStatus(
@@ -874,7 +966,10 @@ def compute(
     values = values.merge(per_customer, on="customer_id", how="left")
 
     histories = contract_histories(contracts, as_of)
-    contract_fits = fit_contract_cohorts(histories)
+    if fitted is not None and fitted.contracts:
+        contract_fits = dict(fitted.contracts)
+    else:
+        contract_fits = fit_contract_cohorts(histories)
     if not contract_fits and not histories.empty:
         statuses["sbg:all"] = ModelStatus(
             "not_estimated",
@@ -981,6 +1076,14 @@ def compute(
         chosen_model=chosen,
         notes=notes,
         cash_flows=pd.concat([f for f in cash_flows if len(f)] or cash_flows, ignore_index=True),
+        model_fits=ClvFits(
+            purchase=made["purchase"],
+            purchase_reasons=made["purchase_reasons"],
+            choice=made["choice"],
+            spend=made.get("spend"),
+            spend_reason=made.get("spend_reason"),
+            contracts=dict(contract_fits),
+        ),
     )
 
 

@@ -291,6 +291,50 @@ class CustomerScores:
 
 
 @dataclass(frozen=True)
+class IndexReferences:
+    """What the indices learn from earlier windows, kept between runs
+    (`orchestration.fitcache`: monthly by default): the reference customers' indicators
+    (each index's scale and learnt weights come from them), the end of their window, the
+    indicators without history taken from the current window (F7), the H3 reference units,
+    and the backtest. `reference` is None where the current window was its own reference:
+    nothing about it is kept."""
+
+    reference: pd.DataFrame | None
+    reference_end: dt.date | None
+    no_history: list[str]
+    unit_reference: pd.DataFrame | None
+    backtest: pd.DataFrame
+
+    def parts(self) -> dict[str, object]:
+        """The parts `orchestration.fitcache` keeps: the frames (Parquet), the rest (JSON)."""
+        parts: dict[str, object] = {
+            "about": {
+                "reference_end": None if self.reference_end is None else str(self.reference_end),
+                "no_history": self.no_history,
+            },
+            "backtest": self.backtest,
+        }
+        if self.reference is not None:
+            parts["reference"] = self.reference.reset_index()
+            parts["unit_reference"] = self.unit_reference.reset_index()
+        return parts
+
+    @classmethod
+    def from_parts(cls, parts: dict[str, object]) -> "IndexReferences":
+        about = parts["about"]
+        end = about["reference_end"]
+        reference = parts.get("reference")
+        units = parts.get("unit_reference")
+        return cls(
+            reference=None if reference is None else reference.set_index("customer_id"),
+            reference_end=None if end is None else as_date(end),
+            no_history=list(about["no_history"]),
+            unit_reference=None if units is None else units.set_index(["unit_type", "unit_id"]),
+            backtest=parts["backtest"],
+        )
+
+
+@dataclass(frozen=True)
 class IndexTables:
     customer_indices: pd.DataFrame
     management_level: pd.DataFrame
@@ -300,6 +344,7 @@ class IndexTables:
     loyalty_extra_revenue: pd.DataFrame
     index_backtest: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    references: IndexReferences | None = None  # what was learnt (or reused): kept between runs
 
     def frames(self) -> dict[str, pd.DataFrame]:
         return {name: _text_columns_typed(getattr(self, name)) for name in TABLES}
@@ -701,8 +746,14 @@ def backtest(
     return frame.astype({"customers": "int64", "retained_customers": "Int64"})
 
 
-def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -> IndexTables:
-    """Every analytics table of this module from its inputs (pure: no database)."""
+def compute_tables(
+    inputs: IndexInputs,
+    settings: IndexSettings | None = None,
+    kept: IndexReferences | None = None,
+) -> IndexTables:
+    """Every analytics table of this module from its inputs (pure: no database); `kept`: the
+    references of an earlier run of the same windows (`IndexTables.references`) to score
+    with instead of learning them again."""
     settings = settings or IndexSettings()
     definitions = load_index_definitions()
     ahp_matrices = load_ahp_matrices()
@@ -737,6 +788,8 @@ def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -
             "current values of the previous window's customers; changes leave it out"
         )
     reference_end = as_date(reference_rows["window_end_on"].iloc[0])
+    if kept is not None and kept.reference is not None and previous_rows is not None:
+        reference, no_history, reference_end = kept.reference, kept.no_history, kept.reference_end
 
     def score(frame: pd.DataFrame, method: str) -> CustomerScores:
         return score_customers(frame, reference, method, settings, definitions, ahp_matrices)
@@ -776,6 +829,8 @@ def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -
         )
         unit_windows["previous"] = (previous_rows, previous_units)
         unit_reference = previous_units
+        if kept is not None and kept.unit_reference is not None:
+            unit_reference = kept.unit_reference
     else:
         unit_reference = current_units
 
@@ -816,6 +871,17 @@ def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -
         None if previous_rows is None else as_date(previous_rows["window_end_on"].iloc[0]),
     )
 
+    references = IndexReferences(
+        reference=None if previous_rows is None else reference,
+        reference_end=None if previous_rows is None else reference_end,
+        no_history=no_history,
+        unit_reference=None if previous_rows is None else unit_reference,
+        backtest=(
+            kept.backtest
+            if kept is not None
+            else backtest(windows, settings, definitions, ahp_matrices)
+        ),
+    )
     return IndexTables(
         customer_indices=customer_indices,
         management_level=_management_table(unit_windows, management_results),
@@ -823,6 +889,7 @@ def compute_tables(inputs: IndexInputs, settings: IndexSettings | None = None) -
         customer_segments=segments,
         segment_migration=migration,
         loyalty_extra_revenue=_extra_revenue_table(current_rows, scores.loyalty, settings),
-        index_backtest=backtest(windows, settings, definitions, ahp_matrices),
+        index_backtest=references.backtest,
         notes=notes,
+        references=references,
     )
