@@ -1,11 +1,12 @@
 """Churn early warning (METRICS H4) and its backtest (H5) as warehouse assets, computed by
-`orchestration.churn` from the staging views, the spine and the CLV.
+`orchestration.churn` from the dbt model `features_churn` (features, population and labels
+in SQL, one row per cutoff and customer) and the CLV.
 
-- Cutoffs are month starts 6 months apart, going back from the latest one whose label window
-  (`WH_CHURN_WINDOW_DAYS`, default 180) has closed by as_of, at most `WH_CHURN_CUTOFFS`
-  (default 5); a cutoff needs a year of history before it.
-- The population and the labels follow the dbt var `activity_window_days`
-  (`orchestration.settings.activity_window_days()`), as the spine does.
+- Cutoffs (in `features_churn`) are month starts `churn_cutoff_spacing_months` (6) apart,
+  going back from the latest one whose label window (`churn_window_days`, 180) has closed by
+  as_of, at most `churn_cutoffs` (5); a cutoff needs a year of orders before it. dbt vars,
+  which this asset reads through `settings.dbt_var`, so the two cannot disagree.
+- The population and the labels follow the dbt var `activity_window_days`, as the spine does.
 - The scoring model is trained on those cutoffs (at most `WH_CHURN_MAX_TRAINING_ROWS`
   customer-cutoff rows, default 60,000, drawn by whole customers; 0 = every row) and
   scores each customer active at as_of (features from rows dated up to as_of); value = the
@@ -17,18 +18,16 @@
   a reliability table.
 """
 
-import datetime as dt
 import os
 
-import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
-from ..churn import load_sources
+from ..churn import load_churn_data
 from ..churn.model import MAX_TRAINING_ROWS
-from ..churn.tables import DEFAULT_CUTOFFS, compute_tables, training_cutoffs, value_column
-from ..settings import activity_window_days, as_of
+from ..churn.tables import compute_tables, value_column
+from ..settings import activity_window_days, dbt_var
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import warehouse_dbt_assets
 from .publish import bi_metadata
@@ -76,7 +75,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "as_of": "The reporting date.",
         "model": "The model that scored: the calibrated logistic regression or gradient "
         "boosting with the lower held-out log-loss.",
-        "window_days": "Days after the cutoff in which churn is predicted (WH_CHURN_WINDOW_DAYS).",
+        "window_days": "Days after the cutoff in which churn is predicted (dbt var "
+        "churn_window_days).",
         "activity_window_days": "The activity rule's window (dbt var activity_window_days).",
         "value_basis": "The customer_clv column value comes from (clv_margin_cny or clv_cny).",
     },
@@ -111,26 +111,13 @@ EMPTY_REASONS = {
     "early_warning_backtest": "too few historical cutoffs or churners to backtest on.",
     "early_warning_reliability": "too few historical cutoffs or churners to backtest on.",
 }
-INPUT_MODELS = (
-    "dim_customers",
-    "features_customer_months",
-    "fct_survey_answers",
-    "features_orders",
-    "features_complaints",
-    "features_interactions",
-    "features_contracts",
-    "features_account_assignments",
-    "features_churn_records",
-)
+INPUT_MODELS = ("features_churn",)
 
 
 def window_days() -> int:
-    return int(os.environ.get("WH_CHURN_WINDOW_DAYS", "180"))
-
-
-def cutoff_limit() -> int:
-    """`WH_CHURN_CUTOFFS` (default 5): the most training cutoffs."""
-    return int(os.environ.get("WH_CHURN_CUTOFFS", str(DEFAULT_CUTOFFS)))
+    """The label window (dbt var `churn_window_days`, default 180): the days after a cutoff
+    in which churn is predicted, as `features_churn` labels them."""
+    return int(dbt_var("churn_window_days"))  # type: ignore[call-overload]
 
 
 def max_training_rows() -> int | None:
@@ -156,22 +143,25 @@ def max_training_rows() -> int | None:
     ],
 )
 def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
-    as_of_day = pd.Timestamp(as_of() or dt.date.today().isoformat())
     window = window_days()
     with duckdb.get_connection() as con:
-        sources = load_sources(con, as_of=as_of_day, activity_window_days=activity_window_days())
+        data = load_churn_data(con)
         table = f"{ANALYTICS_SCHEMA}.customer_clv"
         basis = value_column(list(con.execute(f"select * from {table} limit 0").df().columns))
         clv = con.execute(f"select customer_id, {basis} as value from {table}").df()
-    first_data = pd.Timestamp(sources.orders["ordered_on"].min())
-    cutoffs = training_cutoffs(first_data, as_of_day, window, cutoff_limit())
+    built_window = data.window_days()
+    if built_window not in (None, window):
+        raise ValueError(
+            f"features_churn was built with {built_window}-day label windows, the dbt var "
+            f"churn_window_days says {window}: run dbt again"
+        )
     max_rows = max_training_rows()
     context.log.info(
-        f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}, activity window "
-        f"{sources.activity_window_days} days, value {basis}, training on at most "
-        f"{max_rows or 'all'} rows"
+        f"churn early warning as of {data.as_of.date()}: cutoffs "
+        f"{[str(c.date()) for c in data.cutoffs]}, activity window {activity_window_days()} "
+        f"days, value {basis}, training on at most {max_rows or 'all'} rows"
     )
-    tables = compute_tables(sources, cutoffs, as_of_day, window, clv, basis, max_rows)
+    tables = compute_tables(data, window, clv, basis, max_rows, activity_window_days())
     if tables.scored:
         context.log.info(tables.scored)
     for note in tables.notes:
@@ -182,5 +172,9 @@ def churn_assets(context: AssetExecutionContext, duckdb: DuckDBResource):
             rows = write_analytics_table(con, name, frame)
             yield MaterializeResult(
                 asset_key=[ANALYTICS_SCHEMA, name],
-                metadata={"rows": rows, "as_of": str(as_of_day.date()), "notes": "; ".join(notes)},
+                metadata={
+                    "rows": rows,
+                    "as_of": str(data.as_of.date()),
+                    "notes": "; ".join(notes),
+                },
             )

@@ -1,7 +1,8 @@
-"""The churn assets' tables from loaded sources: the early-warning list, the backtest and its
-reliability table (`compute_tables`), with the cutoffs they learn from (`training_cutoffs`).
-Pure pandas / scikit-learn, no Dagster, no database: `orchestration.assets.churn` loads the
-sources and the CLV, calls these and writes the tables (its docstring gives the choices).
+"""The churn assets' tables from `features_churn` (`ChurnData`): the early-warning list, the
+backtest and its reliability table (`compute_tables`). Pure pandas / scikit-learn, no
+Dagster, no database: `orchestration.assets.churn` reads the model and the CLV, calls these
+and writes the tables (its docstring gives the choices). The tables name customers by
+their text id (`customer_id`), as before the integer keys.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .backtest import backtest, pareto_p_alive, training_frames
-from .features import build_features
 from .model import early_warning, train
-from .sources import Sources, lost_by_activity_rule
+from .sources import ChurnData
 
-DEFAULT_CUTOFFS = 5
 # customer_clv's value columns, preferred first: contribution margin, then revenue.
 VALUE_COLUMNS = ("clv_margin_cny", "clv_cny")
 # The columns of an empty early-warning list (when no model can be trained).
@@ -56,20 +55,6 @@ RELIABILITY_TYPES = {
 }
 
 
-def training_cutoffs(
-    first_data: pd.Timestamp, as_of_day: pd.Timestamp, window: int, limit: int = DEFAULT_CUTOFFS
-) -> list:
-    """Month starts 6 months apart whose window has closed by as_of, newest first capped at
-    `limit`, each with a year of data before it; oldest first."""
-    latest = (as_of_day - pd.Timedelta(days=window)).to_period("M").to_timestamp()
-    cutoffs = []
-    cutoff = latest
-    while len(cutoffs) < limit and cutoff >= first_data + pd.DateOffset(years=1):
-        cutoffs.append(cutoff)
-        cutoff = cutoff - pd.DateOffset(months=6)
-    return sorted(cutoffs)
-
-
 def empty_frame(types: dict) -> pd.DataFrame:
     """No rows, the columns and dtypes of `types`."""
     return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in types.items()})
@@ -84,31 +69,38 @@ def value_column(columns: list[str]) -> str:
 
 
 def score_customers(
-    sources: Sources,
+    data: ChurnData,
     frames: dict,
-    as_of_day: pd.Timestamp,
     window: int,
     clv: pd.DataFrame,
     max_rows: int | None,
+    activity_window_days: int,
 ) -> pd.DataFrame:
-    """Train on the closed cutoffs' frames (`training_frames`) and score every customer
-    active at as_of."""
+    """Train on the backtest cutoffs' frames (`training_frames`) and score every customer
+    active at as_of; `clv`: customer_id, value."""
     if not frames:
         raise ValueError(
             f"no training cutoff: a cutoff needs a year of history and a closed {window}-day "
-            f"window before as_of {as_of_day.date()}"
+            f"window before as_of {data.as_of.date()}"
         )
     rows = pd.concat(frames.values(), ignore_index=True)
     model = train(
-        rows.drop(columns="churned"), rows[["customer_id", "cutoff", "churned"]], max_rows=max_rows
+        rows.drop(columns="churned"), rows[["customer_key", "cutoff", "churned"]], max_rows=max_rows
     )
-    today = build_features(sources, as_of_day + pd.Timedelta(days=1))
-    lost = lost_by_activity_rule(sources, as_of_day)
-    return early_warning(model, today, value=clv, lost=lost).assign(
-        as_of=as_of_day.date(),
+    today = data.scoring()
+    ids = data.customer_ids
+    keys = pd.Series(ids.index, index=ids.to_numpy())
+    value = clv.assign(customer_key=clv["customer_id"].astype(str).map(keys)).dropna(
+        subset=["customer_key"]
+    )
+    value = value.set_index(value["customer_key"].astype("int64"))["value"]
+    warning = early_warning(model, today, value=value, lost=data.lost())
+    warning.insert(0, "customer_id", ids.reindex(warning["customer_key"]).to_numpy())
+    return warning.drop(columns="customer_key").assign(
+        as_of=data.as_of.date(),
         model=model.chosen,
         window_days=window,
-        activity_window_days=sources.activity_window_days,
+        activity_window_days=activity_window_days,
     )
 
 
@@ -123,36 +115,36 @@ class ChurnTables:
 
 
 def compute_tables(
-    sources: Sources,
-    cutoffs: list,
-    as_of_day: pd.Timestamp,
+    data: ChurnData,
     window: int,
     clv: pd.DataFrame,
     basis: str,
     max_rows: int | None,
+    activity_window_days: int,
 ) -> ChurnTables:
-    """The early warning (scored by a model trained on `cutoffs`, valued by `clv`'s `value`
-    column, named `basis`) and the rolling-origin backtest over the same cutoffs. Too little
-    history or no churner to learn from leaves a table empty, with a note."""
+    """The early warning (scored by a model trained on the backtest cutoffs, valued by
+    `clv`'s `value` column, named `basis`) and the rolling-origin backtest over the same
+    cutoffs. Too little history or no churner to learn from leaves a table empty, with a
+    note."""
     notes = []
     scored = None
-    frames = None  # built once: the scoring model and the backtest learn from the same ones
+    cutoffs = data.cutoffs
+    # built once: the scoring model and the backtest learn from the same frames
+    frames = training_frames(data, cutoffs)
     try:
-        frames = training_frames(sources, cutoffs, window_days=window)
-        warning = score_customers(sources, frames, as_of_day, window, clv, max_rows)
+        warning = score_customers(data, frames, window, clv, max_rows, activity_window_days)
         warning["value_basis"] = basis
         scored = f"{len(warning):,} customers scored with model {warning['model'][0]}"
     except (ValueError, IndexError) as exc:
         notes.append(f"no early warning: {exc}")
         warning = empty_frame(WARNING_COLUMNS)
     try:
-        p_alive = pareto_p_alive(sources, cutoffs, window_days=window)
+        p_alive = pareto_p_alive(data, cutoffs, window_days=window)
         result = backtest(
-            sources,
+            frames,
             cutoffs,
             window_days=window,
             p_alive=p_alive,
-            frames=frames,
             max_rows=max_rows,
         )
         metrics, reliability = result.metrics, result.reliability
@@ -161,11 +153,12 @@ def compute_tables(
         # the columns and types of a backtest that ran (orchestration.churn.Backtest)
         metrics = empty_frame(BACKTEST_TYPES)
         reliability = empty_frame(RELIABILITY_TYPES)
+    as_of = data.as_of.date()
     return ChurnTables(
         frames={
             "churn_early_warning": warning,
-            "early_warning_backtest": metrics.assign(as_of=as_of_day.date()),
-            "early_warning_reliability": reliability.assign(as_of=as_of_day.date()),
+            "early_warning_backtest": metrics.assign(as_of=as_of),
+            "early_warning_reliability": reliability.assign(as_of=as_of),
         },
         notes=notes,
         scored=scored,
