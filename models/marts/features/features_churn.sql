@@ -157,10 +157,11 @@ invoices as (
         cutoffs.cutoff_on,
         orders.customer_id,
         orders.ordered_on,
-        {{ dbt.datediff('orders.ordered_on', 'cutoffs.cutoff_on', 'day') }} as days_before
+        {{ dbt.datediff('orders.ordered_on', 'cutoffs.cutoff_on', 'day') }}
+            as days_before
     from cutoffs
     inner join orders
-        on orders.ordered_on < cutoffs.cutoff_on
+        on cutoffs.cutoff_on > orders.ordered_on
     where not orders.is_credit_note
 ),
 
@@ -205,8 +206,11 @@ interaction_facts as (
     select
         cutoffs.cutoff_on,
         interactions.customer_id,
-        min({{ dbt.datediff('cast(interactions.occurred_at as date)', 'cutoffs.cutoff_on', 'day') }})
-            as days_since_last_interaction
+        min(
+            {{ dbt.datediff(
+                'cast(interactions.occurred_at as date)', 'cutoffs.cutoff_on', 'day'
+            ) }}
+        ) as days_since_last_interaction
     from cutoffs
     inner join interactions
         on cast(interactions.occurred_at as date) < cutoffs.cutoff_on
@@ -238,7 +242,7 @@ satisfaction_responses as (
             / count(survey_answers.score_of_max_pct) as response_score_pct
         from cutoffs
         inner join survey_answers
-            on survey_answers.submitted_on < cutoffs.cutoff_on
+            on cutoffs.cutoff_on > survey_answers.submitted_on
         where
             survey_answers.survey_kind = 'satisfaction'
             and survey_answers.score_of_max_pct is not null
@@ -282,9 +286,9 @@ manager_facts as (
     from cutoffs
     inner join manager_changes
         on
-            manager_changes.assigned_from < cutoffs.cutoff_on
-            and manager_changes.assigned_from
-            >= cast({{ dbt.dateadd('day', -365, 'cutoffs.cutoff_on') }} as date)
+            cutoffs.cutoff_on > manager_changes.assigned_from
+            and cast({{ dbt.dateadd('day', -365, 'cutoffs.cutoff_on') }} as date)
+            <= manager_changes.assigned_from
 ),
 
 contracts_signed as (
@@ -296,10 +300,11 @@ contracts_signed as (
         contracts.start_on,
         contracts.end_on,
         coalesce(lower(contracts.status) = 'terminated', false) as is_terminated,
-        {{ dbt.datediff('contracts.start_on', 'contracts.end_on', 'day') }} + 1 as term_days
+        1 + {{ dbt.datediff('contracts.start_on', 'contracts.end_on', 'day') }}
+            as term_days
     from cutoffs
     inner join contracts
-        on contracts.start_on < cutoffs.cutoff_on
+        on cutoffs.cutoff_on > contracts.start_on
 ),
 
 median_terms as (
@@ -363,7 +368,7 @@ churn_record_facts as (
         max(churn_records.churned_on) as last_churned_on
     from cutoffs
     inner join churn_records
-        on churn_records.churned_on < cutoffs.cutoff_on
+        on cutoffs.cutoff_on > churn_records.churned_on
     group by cutoffs.cutoff_on, churn_records.customer_id
 ),
 
@@ -375,11 +380,11 @@ churners as (
     from cutoffs
     inner join customer_months
         on
-            customer_months.is_churned
-            and customer_months.month_end_on >= cutoffs.cutoff_on
-            and customer_months.month_end_on <= cast({{
+            cutoffs.cutoff_on <= customer_months.month_end_on
+            and cast({{
                 dbt.dateadd('day', var('churn_window_days'), 'cutoffs.cutoff_on')
-            }} as date)
+            }} as date) >= customer_months.month_end_on
+            and customer_months.is_churned
     where not cutoffs.is_scoring_cutoff
     union
     select
@@ -388,10 +393,10 @@ churners as (
     from cutoffs
     inner join churn_records
         on
-            churn_records.churned_on >= cutoffs.cutoff_on
-            and churn_records.churned_on <= cast({{
+            cutoffs.cutoff_on <= churn_records.churned_on
+            and cast({{
                 dbt.dateadd('day', var('churn_window_days'), 'cutoffs.cutoff_on')
-            }} as date)
+            }} as date) >= churn_records.churned_on
     where not cutoffs.is_scoring_cutoff
 ),
 
@@ -401,7 +406,7 @@ cutoff_customers as (
         customers.customer_id
     from cutoffs
     inner join customers
-        on customers.acquired_on < cutoffs.cutoff_on
+        on cutoffs.cutoff_on > customers.acquired_on
     union
     select
         cutoff_on,
