@@ -16,31 +16,31 @@ with customers as (
 ),
 
 orders as (
-    select * from {{ ref('features_orders') }}
+    select * from {{ ref('stg_crm__orders') }}
 ),
 
 complaints as (
-    select * from {{ ref('features_complaints') }}
+    select * from {{ ref('stg_crm__complaints') }}
 ),
 
 interactions as (
-    select * from {{ ref('features_interactions') }}
+    select * from {{ ref('stg_crm__interactions') }}
 ),
 
 contracts as (
-    select * from {{ ref('features_contracts') }}
+    select * from {{ ref('stg_crm__contracts') }}
 ),
 
 assignments as (
-    select * from {{ ref('features_account_assignments') }}
+    select * from {{ ref('stg_crm__account_assignments') }}
 ),
 
 churn_records as (
-    select * from {{ ref('features_churn_records') }}
+    select * from {{ ref('stg_crm__churn_records') }}
 ),
 
 customer_months as (
-    select * from {{ ref('features_customer_months') }}
+    select * from {{ ref('int_customer_months') }}
 ),
 
 survey_answers as (
