@@ -306,7 +306,7 @@ def test_pareto_benchmark_fits_the_rfm_summary_of_the_invoices(firm, firm_wareho
     with duckdb.connect(str(firm_warehouse), read_only=True) as con:
         invoices = con.execute(
             "select customer_id, ordered_on, cast(amount_cny as double) as amount_cny "
-            "from features_orders where not is_credit_note and ordered_on < ?",
+            "from stg_crm__orders where not is_credit_note and ordered_on < ?",
             [cutoff.date()],
         ).df()
         keys = con.execute(
@@ -660,7 +660,7 @@ def test_one_window_moves_the_spine_the_churn_population_and_the_live_set(
     dbt_vars = {**settings.dbt_vars(), "as_of": str(as_of.date())}
     result = dbt_subprocess(
         ["run", "--quiet", "--full-refresh", "--select", "int_customer_months+,+customer_facts",
-         "--vars", json.dumps(dbt_vars)],
+         "features_churn", "--vars", json.dumps(dbt_vars)],
         database,
         tmp_path,
     )  # fmt: skip
