@@ -362,12 +362,6 @@ class Settings:
         _choice(CADENCES),
     )
     # --- churn ----------------------------------------------------------------------------
-    churn_window_days: int = _setting(
-        "WH_CHURN_WINDOW_DAYS", 180, "churn label window, days", _integer(1)
-    )
-    churn_cutoffs: int = _setting(
-        "WH_CHURN_CUTOFFS", 5, "historical cutoffs trained and backtested on", _integer(1)
-    )
     churn_max_training_rows: int = _setting(
         "WH_CHURN_MAX_TRAINING_ROWS",
         60_000,

@@ -336,13 +336,33 @@ def fit_counts(monkeypatch) -> dict[str, int]:
     return counts
 
 
-def _run(database: str, as_of: dt.date, monkeypatch, tags: dict | None = None) -> dict:
-    """Materialise the CLV and churn assets as of `as_of`, and the index assets (as of the
-    dbt build's as_of: their windows come from dbt); their tables, read back."""
-    # the Python assets take as_of from the dbt build (customer_facts.as_of_on): as if dbt
-    # had been built for `as_of`
-    with duckdb.connect(database) as con:
-        con.execute(f"update {relation_name('customer_facts')} set as_of_on = ?", [as_of])
+@pytest.fixture
+def dbt(dbt_subprocess, tmp_path):
+    """A function: build the marts the assets read (features_churn, customer_facts and what
+    they depend on) for `as_of`, unless the warehouse was last built for that day."""
+
+    def build(database: str, as_of: dt.date) -> None:
+        with duckdb.connect(database, read_only=True) as con:
+            built = con.execute(
+                f"select max(as_of_on) from {relation_name('customer_facts')}"
+            ).fetchone()[0]
+        if built == as_of:
+            return
+        result = dbt_subprocess(
+            ["run", "--quiet", "--full-refresh", "--select", "+features_churn", "+customer_facts",
+             "--vars", json.dumps({"as_of": as_of.isoformat()})],
+            Path(database),
+            tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:]
+
+    return build
+
+
+def _run(database: str, dbt, as_of: dt.date, monkeypatch, tags: dict | None = None) -> dict:
+    """Build dbt for `as_of` and materialise the CLV, churn and index assets (which take
+    as_of from the build); their tables, read back."""
+    dbt(database, as_of)
     result = materialize(
         [clv_asset.clv_assets, churn_asset.churn_assets, index_asset.index_assets],
         resources={"duckdb": DuckDBResource(database=database), "settings": Settings.from_env()},
@@ -384,10 +404,10 @@ def _published(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_a_second_day_reuses_and_new_cutoffs_data_code_or_full_refresh_refit(
-    warehouse, fit_counts, monkeypatch
+    warehouse, dbt, fit_counts, monkeypatch
 ):
     day, next_day, earlier = _days(dt.date.today())
-    first = _run(warehouse, day, monkeypatch)
+    first = _run(warehouse, dbt, day, monkeypatch)
     assert fit_counts == {"churn": 1, "clv": 1, "indices": 1}
     fits = first["clv_model_fits"]
     assert (fits["fitted_as_of"] == pd.Timestamp(day)).all()
@@ -395,7 +415,7 @@ def test_a_second_day_reuses_and_new_cutoffs_data_code_or_full_refresh_refit(
     assert first["early_warning_backtest"]["fitted_on"].str.startswith("cutoffs ").all()
 
     # the same day again: nothing fitted, every table as the fresh fit published it
-    same = _run(warehouse, day, monkeypatch)
+    same = _run(warehouse, dbt, day, monkeypatch)
     assert fit_counts == {"churn": 1, "clv": 1, "indices": 1}
     for name, frame in same.items():
         if "reused_from_cache" in frame:
@@ -406,7 +426,7 @@ def test_a_second_day_reuses_and_new_cutoffs_data_code_or_full_refresh_refit(
         pd.testing.assert_frame_equal(frame, fresh, check_dtype=False)
 
     # the next day: scored daily from the kept parameters and model
-    second = _run(warehouse, next_day, monkeypatch)
+    second = _run(warehouse, dbt, next_day, monkeypatch)
     assert fit_counts == {"churn": 1, "clv": 1, "indices": 1}
     fits_then = first["clv_model_fits"].set_index(["model", "cohort", "parameter"])
     fits_now = second["clv_model_fits"].set_index(["model", "cohort", "parameter"])
@@ -419,46 +439,50 @@ def test_a_second_day_reuses_and_new_cutoffs_data_code_or_full_refresh_refit(
 
     # another week and other cutoffs: churn and CLV fitted again (the index windows, from
     # dbt, are those of the same month)
-    _run(warehouse, earlier, monkeypatch)
+    _run(warehouse, dbt, earlier, monkeypatch)
     assert fit_counts == {"churn": 2, "clv": 2, "indices": 1}
-    _run(warehouse, earlier, monkeypatch)
+    _run(warehouse, dbt, earlier, monkeypatch)
     assert fit_counts == {"churn": 2, "clv": 2, "indices": 1}
 
     # a corrected drop rewrites invoices both fits learnt from, and a reference customer's
     # complaints: all fitted again
     with duckdb.connect(warehouse) as con:
-        for relation in ("fct_orders", "features_orders"):  # marts: tables
-            con.execute(
-                f"update {relation} set amount_cny = amount_cny + 1 "
-                f"where ordered_on = (select min(ordered_on) from {relation})"
-            )
+        con.execute(
+            "update fct_orders set amount_cny = amount_cny + 1 "
+            "where ordered_on = (select min(ordered_on) from fct_orders)"
+        )
+        con.execute(
+            "update features_churn set invoice_day_count = invoice_day_count + 1 "
+            "where not is_scoring_cutoff and customer_key = (select min(customer_key) "
+            "from features_churn where not is_scoring_cutoff)"
+        )
         con.execute(
             "update features_customer_index_inputs set complaint_count = complaint_count + 1 "
             "where is_previous_window and customer_id = (select min(customer_id) "
             "from features_customer_index_inputs where is_previous_window)"
         )
-    _run(warehouse, earlier, monkeypatch)
+    _run(warehouse, dbt, earlier, monkeypatch)
     assert fit_counts == {"churn": 3, "clv": 3, "indices": 2}
 
     # a new version of the churn fitting code: the churn model fitted again
     monkeypatch.setattr(
         churn_asset, "FIT_MODULES", (*churn_asset.FIT_MODULES, "orchestration.fitcache")
     )
-    _run(warehouse, earlier, monkeypatch)
+    _run(warehouse, dbt, earlier, monkeypatch)
     assert fit_counts == {"churn": 4, "clv": 3, "indices": 2}
 
     # full refresh (the tag of the full_refresh job), or WH_FULL_REFRESH in any job
-    _run(warehouse, earlier, monkeypatch, tags={fitcache.REFIT_TAG: "true"})
+    _run(warehouse, dbt, earlier, monkeypatch, tags={fitcache.REFIT_TAG: "true"})
     assert fit_counts == {"churn": 5, "clv": 4, "indices": 3}
     monkeypatch.setenv("WH_FULL_REFRESH", "1")
-    _run(warehouse, earlier, monkeypatch)
+    _run(warehouse, dbt, earlier, monkeypatch)
     assert fit_counts == {"churn": 6, "clv": 5, "indices": 4}
 
 
-def test_a_daily_cadence_refits_every_day(warehouse, fit_counts, monkeypatch):
+def test_a_daily_cadence_refits_every_day(warehouse, dbt, fit_counts, monkeypatch):
     day, next_day, _ = _days(dt.date.today())
     monkeypatch.setenv("WH_CLV_REFIT", "daily")
     monkeypatch.setenv("WH_CHURN_REFIT", "daily")
-    _run(warehouse, day, monkeypatch)
-    _run(warehouse, next_day, monkeypatch)
+    _run(warehouse, dbt, day, monkeypatch)
+    _run(warehouse, dbt, next_day, monkeypatch)
     assert fit_counts == {"churn": 2, "clv": 2, "indices": 1}

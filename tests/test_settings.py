@@ -161,7 +161,6 @@ def test_every_wh_variable_named_anywhere_is_a_setting():
 def test_defaults_and_the_libraries_they_configure_agree():
     from orchestration.actions.rules import ActionSettings
     from orchestration.churn.model import MAX_TRAINING_ROWS
-    from orchestration.churn.tables import DEFAULT_CUTOFFS
     from orchestration.clv.warehouse import ClvSettings
     from orchestration.indices.aggregate import WEIGHTINGS
     from orchestration.publish import KEEP_RELEASES, STORAGE_VERSION
@@ -185,10 +184,8 @@ def test_defaults_and_the_libraries_they_configure_agree():
         clv.equity_revenue_multiple_max,
     )
     assert ActionSettings.from_settings(settings) == ActionSettings()
-    assert (settings.churn_cutoffs, settings.churn_max_training_rows) == (
-        DEFAULT_CUTOFFS,
-        MAX_TRAINING_ROWS,
-    )
+    assert settings.churn_max_training_rows == MAX_TRAINING_ROWS
+    assert (settings.dbt_var("churn_window_days"), settings.dbt_var("churn_cutoffs")) == (180, 5)
     assert INDEX_WEIGHTINGS == WEIGHTINGS
     assert (settings.publish_keep, settings.publish_storage_version) == (
         KEEP_RELEASES,

@@ -1,11 +1,12 @@
 """Churn early warning (METRICS H4) and its backtest (H5) as warehouse assets, computed by
-`orchestration.churn` from the staging views, the spine and the CLV.
+`orchestration.churn` from the dbt model `features_churn` (features, population and labels
+in SQL, one row per cutoff and customer) and the CLV.
 
-- Cutoffs are month starts 6 months apart, going back from the latest one whose label window
-  (`WH_CHURN_WINDOW_DAYS`, default 180) has closed by as_of, at most `WH_CHURN_CUTOFFS`
-  (default 5); a cutoff needs a year of history before it.
-- The population and the labels follow the dbt var `activity_window_days`
-  (`Settings.activity_window_days`), as the spine does.
+- Cutoffs (in `features_churn`) are month starts `churn_cutoff_spacing_months` (6) apart,
+  going back from the latest one whose label window (`churn_window_days`, 180) has closed by
+  as_of, at most `churn_cutoffs` (5); a cutoff needs a year of orders before it. dbt vars,
+  which this asset reads through `settings.dbt_var`, so the two cannot disagree.
+- The population and the labels follow the dbt var `activity_window_days`, as the spine does.
 - The scoring model is trained on those cutoffs (at most `WH_CHURN_MAX_TRAINING_ROWS`
   customer-cutoff rows, default 60,000, drawn by whole customers; 0 = every row) and
   scores each customer active at as_of (features from rows dated up to as_of); value = the
@@ -33,8 +34,8 @@ from dagster import (
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
-from ..churn import load_sources
-from ..churn.tables import ChurnFit, compute_tables, fit_churn, training_cutoffs, value_column
+from ..churn import load_churn_data
+from ..churn.tables import ChurnFit, compute_tables, fit_churn, value_column
 from ..fitcache import (
     FIT_COLUMN_DOCS,
     FitCache,
@@ -47,7 +48,7 @@ from ..fitcache import (
 )
 from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
-from .dbt import built_as_of, relation_name, warehouse_dbt_assets
+from .dbt import relation_name, warehouse_dbt_assets
 from .publish import bi_metadata
 
 GROUP = "churn"
@@ -93,7 +94,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "as_of": "The reporting date.",
         "model": "The model that scored: the calibrated logistic regression or gradient "
         "boosting with the lower held-out log-loss.",
-        "window_days": "Days after the cutoff in which churn is predicted (WH_CHURN_WINDOW_DAYS).",
+        "window_days": "Days after the cutoff in which churn is predicted (dbt var "
+        "churn_window_days).",
         "activity_window_days": "The activity rule's window (dbt var activity_window_days).",
         "value_basis": "The customer_clv column value comes from (clv_margin_cny or clv_cny).",
         **FIT_COLUMN_DOCS,
@@ -131,17 +133,7 @@ EMPTY_REASONS = {
     "early_warning_backtest": "too few historical cutoffs or churners to backtest on.",
     "early_warning_reliability": "too few historical cutoffs or churners to backtest on.",
 }
-INPUT_MODELS = (
-    "dim_customers",
-    "features_customer_months",
-    "fct_survey_answers",
-    "features_orders",
-    "features_complaints",
-    "features_interactions",
-    "features_contracts",
-    "features_account_assignments",
-    "features_churn_records",
-)
+INPUT_MODELS = ("features_churn",)
 
 
 # The modules whose code makes a churn fit: a change to any of them fits again.
@@ -150,33 +142,25 @@ FIT_MODULES = (
     "orchestration.metrics",
     "orchestration.clv.paretonbd",
 )
-# What load_sources reads, with the date that places each row: the rows dated up to the end
-# of the last cutoff's label window are all a churn fit learns from.
-TRAINING_INPUTS = (
-    ("dim_customers", "customer_id, acquired_on", "acquired_on"),
-    ("features_orders", "customer_id, ordered_on, amount_cny, is_credit_note", "ordered_on"),
-    ("features_complaints", "customer_id, opened_at", "opened_at"),
-    ("features_interactions", "customer_id, occurred_at", "occurred_at"),
-    ("features_contracts", "customer_id, start_on, end_on, status", "start_on"),
-    ("features_account_assignments", "customer_id, manager_id, assigned_from", "assigned_from"),
-    ("features_churn_records", "customer_id, churned_on", "churned_on"),
-    (
-        "fct_survey_answers",
-        "customer_id, response_id, survey_kind, submitted_on, score_of_max_pct",
-        "submitted_on",
-    ),
-    ("features_customer_months", "customer_id, month_start_on, month_end_on, is_churned",
-     "month_end_on"),
-)  # fmt: skip
 
 
-def training_data_queries(through: dt.date) -> list[str]:
-    """Selects of the churn fit's training rows: every input dated up to `through`."""
-    return [
-        f"select {columns} from {relation_name(model)} "
-        f"where cast({dated} as date) <= date '{through.isoformat()}'"
-        for model, columns, dated in TRAINING_INPUTS
-    ]
+def training_data_query() -> str:
+    """The rows a churn fit learns from: `features_churn` at the backtest cutoffs (features,
+    labels, invoice days), without as_of_on, which moves every day."""
+    from ..churn.features import FEATURE_NAMES
+
+    return (
+        "select cutoff_on, customer_key, customer_id, is_active_at_cutoff, "
+        "label_window_end_on, is_churned_in_window, invoice_day_count, first_invoiced_on, "
+        f"last_invoiced_on, {', '.join(FEATURE_NAMES)} "
+        f"from {relation_name('features_churn')} where not is_scoring_cutoff"
+    )
+
+
+def window_days(settings: Settings) -> int:
+    """The label window (dbt var `churn_window_days`, default 180): the days after a cutoff
+    in which churn is predicted, as `features_churn` labels them."""
+    return int(settings.dbt_var("churn_window_days"))
 
 
 def churn_fit_key(
@@ -212,25 +196,25 @@ def churn_fit_key(
 def churn_assets(
     context: AssetExecutionContext, duckdb: DuckDBResource, settings: ResourceParam[Settings]
 ):
-    window = settings.churn_window_days
+    window = window_days(settings)
     with duckdb.get_connection() as con:
-        as_of_day = pd.Timestamp(built_as_of(con))
-        sources = load_sources(
-            con, as_of=as_of_day, activity_window_days=settings.activity_window_days
-        )
+        data = load_churn_data(con)
         table = f"{ANALYTICS_SCHEMA}.customer_clv"
         basis = value_column(list(con.execute(f"select * from {table} limit 0").df().columns))
         clv = con.execute(f"select customer_id, {basis} as value from {table}").df()
-    first_data = pd.Timestamp(sources.orders["ordered_on"].min())
-    cutoffs = training_cutoffs(first_data, as_of_day, window, settings.churn_cutoffs)
+    built_window = data.window_days()
+    if built_window not in (None, window):
+        raise ValueError(
+            f"features_churn was built with {built_window}-day label windows, the dbt var "
+            f"churn_window_days says {window}: run dbt again"
+        )
     max_rows = settings.churn_max_training_rows or None  # 0: every row
+    cutoffs = data.cutoffs
+    as_of_day = data.as_of
     context.log.info(
-        f"churn early warning as of {as_of_day.date()}: cutoffs {cutoffs}, activity window "
-        f"{sources.activity_window_days} days, value {basis}, training on at most "
-        f"{max_rows or 'all'} rows"
-    )
-    data_through = (
-        (max(cutoffs) + pd.Timedelta(days=window)).date() if cutoffs else as_of_day.date()
+        f"churn early warning as of {data.as_of.date()}: cutoffs "
+        f"{[str(c.date()) for c in data.cutoffs]}, activity window {settings.activity_window_days} "
+        f"days, value {basis}, training on at most {max_rows or 'all'} rows"
     )
     with duckdb.get_connection() as con:
         fitted, info = cached_fit(
@@ -241,12 +225,11 @@ def churn_assets(
                 [import_module(m) for m in FIT_MODULES],
                 extra=[sklearn.__version__],
             ),
-            data_through=data_through,
-            fingerprint_through=lambda day: fingerprint(con, training_data_queries(day)),
+            data_through=as_of_day.date(),
+            fingerprint_through=lambda _day: fingerprint(con, [training_data_query()]),
             fitted_as_of=as_of_day.date(),
-            fitted_on=f"cutoffs {', '.join(str(c.date()) for c in cutoffs) or 'none'}; "
-            f"rows dated to {data_through}",
-            fit=lambda: fit_churn(sources, cutoffs, window, max_rows, as_of_day),
+            fitted_on=f"cutoffs {', '.join(str(c.date()) for c in cutoffs) or 'none'}",
+            fit=lambda: fit_churn(data, window, max_rows),
             dump=ChurnFit.parts,
             load=ChurnFit.from_parts,
         )
@@ -254,7 +237,9 @@ def churn_assets(
         f"churn model {'reused from the fit of' if info.reused_from_cache else 'fitted'} "
         f"{info.fitted_at:%Y-%m-%d %H:%M} (as of {info.fitted_as_of}) on {info.fitted_on}"
     )
-    tables = compute_tables(sources, cutoffs, as_of_day, window, clv, basis, max_rows, fitted)
+    tables = compute_tables(
+        data, window, clv, basis, max_rows, settings.activity_window_days, fitted
+    )
     if tables.scored:
         context.log.info(tables.scored)
     for note in tables.notes:
@@ -265,5 +250,9 @@ def churn_assets(
             rows = write_analytics_table(con, name, with_fit_columns(frame, info))
             yield MaterializeResult(
                 asset_key=[ANALYTICS_SCHEMA, name],
-                metadata={"rows": rows, "as_of": str(as_of_day.date()), "notes": "; ".join(notes)},
+                metadata={
+                    "rows": rows,
+                    "as_of": str(data.as_of.date()),
+                    "notes": "; ".join(notes),
+                },
             )

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from ..clv import paretonbd, rfm_summary
+from ..clv import paretonbd
+from ..clv._common import time_unit_days
 from ..metrics import (
     RELIABILITY_BINS,
     average_precision,
@@ -37,39 +38,40 @@ from ..metrics import (
     reliability_table,
     roc_auc,
 )
-from .features import DEFAULT_WINDOW_DAYS, KEYS, build_features, build_labels
-from .model import METHODS, score, train, training_frame
-from .sources import DateLike, Sources, as_day
+from .features import DEFAULT_WINDOW_DAYS, KEYS
+from .model import METHODS, score, train
+from .sources import ChurnData, DateLike, as_day
 
 RECENCY_FEATURE = "days_since_last_order"
 
 
 def pareto_p_alive(
-    sources: Sources, cutoffs: Iterable[DateLike], window_days: int = DEFAULT_WINDOW_DAYS
+    data: ChurnData, cutoffs: Iterable[DateLike], window_days: int = DEFAULT_WINDOW_DAYS
 ) -> pd.DataFrame:
-    """Pareto/NBD fitted, per cutoff, on the invoices dated before it (weeks, CDNOW
-    conventions of `clv.rfm_summary`): customer_id, cutoff, p_alive, expected_purchases (in
-    the next window_days). Usable as the backtest's benchmark and as extra features."""
-    invoices = sources.orders.loc[~sources.orders["is_credit_note"]]
+    """Pareto/NBD fitted, per cutoff, on every customer with an invoice before it (weeks,
+    the CDNOW conventions of `clv.rfm_summary`: x = invoice days after the first, t_x = the
+    last one's age, T = the age at the day before the cutoff): customer_key, cutoff,
+    p_alive, expected_purchases (in the next window_days). Usable as the backtest's
+    benchmark and as extra features."""
+    week = time_unit_days("weeks")
     frames = []
     for cutoff in sorted({as_day(c) for c in cutoffs}):
-        before = invoices.loc[invoices["ordered_on"] < cutoff]
-        summary = rfm_summary(
-            before,
-            calibration_end=cutoff - pd.Timedelta(days=1),
-            date_col="ordered_on",
-            amount_col="amount_cny",
-        )
-        params = paretonbd.fit(summary["x"], summary["t_x"], summary["T"])
-        rfm = (summary["x"], summary["t_x"], summary["T"])
+        buyers = data.buyers.loc[data.buyers["cutoff"] == cutoff]
+        if buyers.empty:
+            raise ValueError(f"no customer has an invoice before cutoff {cutoff.date()}")
+        first = buyers["first_invoiced_on"]
+        x = (buyers["invoice_day_count"].to_numpy() - 1).astype(int)
+        t_x = (buyers["last_invoiced_on"] - first).dt.days.to_numpy() / week
+        age = (cutoff - pd.Timedelta(days=1) - first).dt.days.to_numpy() / week
+        params = paretonbd.fit(x, t_x, age)
         frames.append(
             pd.DataFrame(
                 {
-                    "customer_id": summary.index.astype(str),
+                    "customer_key": buyers["customer_key"].to_numpy(),
                     "cutoff": cutoff,
-                    "p_alive": paretonbd.probability_alive(params, *rfm),
+                    "p_alive": paretonbd.probability_alive(params, x, t_x, age),
                     "expected_purchases": paretonbd.conditional_expected_purchases(
-                        params, window_days / 7.0, *rfm
+                        params, window_days / 7.0, x, t_x, age
                     ),
                 }
             )
@@ -78,16 +80,11 @@ def pareto_p_alive(
 
 
 def training_frames(
-    sources: Sources,
-    cutoffs: Iterable[DateLike],
-    window_days: int = DEFAULT_WINDOW_DAYS,
-    extra: pd.DataFrame | None = None,
+    data: ChurnData, cutoffs: Iterable[DateLike] | None = None
 ) -> dict[pd.Timestamp, pd.DataFrame]:
-    """Per cutoff, its features joined with its labels (`training_frame`)."""
-    return {
-        c: training_frame(build_features(sources, c, extra), build_labels(sources, c, window_days))
-        for c in sorted({as_day(c) for c in cutoffs})
-    }
+    """Per backtest cutoff (default: all of them), its features and label (`ChurnData.frame`)."""
+    cutoffs = data.cutoffs if cutoffs is None else cutoffs
+    return {c: data.frame(c) for c in sorted({as_day(c) for c in cutoffs})}
 
 
 class Backtest(NamedTuple):
@@ -106,7 +103,7 @@ def _recency_map(train_rows: pd.DataFrame) -> LogisticRegression:
 
 def _p_alive_at(p_alive: pd.DataFrame, cutoff: pd.Timestamp, customers: pd.Series) -> np.ndarray:
     at = p_alive.loc[pd.to_datetime(p_alive["cutoff"]).dt.normalize() == cutoff]
-    at = at.set_index(at["customer_id"].astype(str))["p_alive"]
+    at = at.set_index("customer_key")["p_alive"]
     values = at.reindex(customers.to_numpy()).to_numpy(dtype=float)
     if np.isnan(values).any():
         raise ValueError(
@@ -117,32 +114,24 @@ def _p_alive_at(p_alive: pd.DataFrame, cutoff: pd.Timestamp, customers: pd.Serie
 
 
 def backtest(
-    sources: Sources,
-    cutoffs: Iterable[DateLike],
+    frames: Mapping[DateLike, pd.DataFrame],
+    cutoffs: Iterable[DateLike] | None = None,
     window_days: int = DEFAULT_WINDOW_DAYS,
     p_alive: pd.DataFrame | None = None,
-    extra: pd.DataFrame | None = None,
     bins: int = RELIABILITY_BINS,
-    frames: Mapping[DateLike, pd.DataFrame] | None = None,
     **train_options: object,
 ) -> Backtest:
-    """Rolling-origin backtest (module docstring). `p_alive`: customer_id, cutoff, p_alive
-    (optional benchmark); `extra`: extra feature columns per customer_id and cutoff;
-    `frames`: the cutoffs' features and labels already built by `training_frames` (the
-    early-warning asset builds them once for the scoring model and the backtest);
-    `train_options` go to `train`."""
-    cutoffs = sorted({as_day(c) for c in cutoffs})
+    """Rolling-origin backtest (module docstring) over `frames`, each cutoff's features and
+    label (`training_frames`; the early-warning asset builds them once for the scoring model
+    and the backtest), on `cutoffs` (default: every cutoff of `frames`). `p_alive`:
+    customer_key, cutoff, p_alive (optional benchmark); `train_options` go to `train`."""
+    data = {as_day(c): frame for c, frame in frames.items()}
+    cutoffs = sorted(data if cutoffs is None else {as_day(c) for c in cutoffs})
     if len(cutoffs) < 2:
         raise ValueError("a backtest needs at least two cutoffs: one to train, one to test")
-    if frames is None:
-        data = training_frames(sources, cutoffs, window_days, extra)
-    else:
-        if extra is not None:
-            raise ValueError("pass extra columns to training_frames, not with frames")
-        data = {as_day(c): frame for c, frame in frames.items()}
-        missing = [str(c.date()) for c in cutoffs if c not in data]
-        if missing:
-            raise ValueError(f"frames lack the cutoffs {missing}")
+    missing = [str(c.date()) for c in cutoffs if c not in data]
+    if missing:
+        raise ValueError(f"frames lack the cutoffs {missing}")
     metric_rows, reliability = [], []
     for cutoff in cutoffs:
         earlier = [c for c in cutoffs if c + pd.Timedelta(days=window_days) < cutoff]
@@ -166,7 +155,7 @@ def backtest(
             p_alive is not None
             and (pd.to_datetime(p_alive["cutoff"]).dt.normalize() == cutoff).any()
         ):
-            dead = 1.0 - _p_alive_at(p_alive, cutoff, test["customer_id"])
+            dead = 1.0 - _p_alive_at(p_alive, cutoff, test["customer_key"])
             methods["pareto_p_alive"] = (dead, None)
         for method, (probability, ranking) in methods.items():
             ranking = probability if ranking is None else ranking

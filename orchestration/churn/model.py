@@ -164,14 +164,14 @@ def sample_customers(data: pd.DataFrame, max_rows: int | None, seed: int) -> pd.
         raise ValueError(f"max_rows must be at least 1, got {max_rows}")
     if max_rows is None or len(data) <= max_rows:
         return data
-    customers, counts = np.unique(data["customer_id"].to_numpy(), return_counts=True)
+    customers, counts = np.unique(data["customer_key"].to_numpy(), return_counts=True)
     order = np.random.default_rng(seed).permutation(customers.size)
     fits = np.cumsum(counts[order]) <= max_rows
-    return data.loc[data["customer_id"].isin(customers[order][fits])]
+    return data.loc[data["customer_key"].isin(customers[order][fits])]
 
 
 def training_frame(features: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Features and labels joined on (customer_id, cutoff); both must hold the same rows."""
+    """Features and labels joined on (customer_key, cutoff); both must hold the same rows."""
     data = features.merge(labels[[*KEYS, "churned"]], on=list(KEYS), how="inner")
     if len(data) != len(features) or len(data) != len(labels):
         raise ValueError(
@@ -202,7 +202,7 @@ def train(
     names = [c for c in feature_columns(features) if data[c].notna().sum() >= known]
     x = data[names].astype(float)
     y = data["churned"].astype(int).to_numpy()
-    groups = data["customer_id"].to_numpy()
+    groups = data["customer_key"].to_numpy()
     _check_classes(y, "the training data")
 
     customers = np.unique(groups)
@@ -303,7 +303,7 @@ def reasons(
     top: int = TOP_REASONS,
     alert_risk: float = ALERT_RISK,
 ) -> pd.DataFrame:
-    """The top reasons that raised each customer's risk, long form: customer_id, cutoff,
+    """The top reasons that raised each customer's risk, long form: customer_key, cutoff,
     rank (1 = strongest), feature, reason (English / Chinese), value, contribution. Every
     row scored at or above `alert_risk` has at least one (module docstring)."""
     method = method or model.chosen
@@ -374,42 +374,40 @@ def early_warning(
     bands: tuple[tuple[float, str], ...] = RISK_BANDS,
     top: int = TOP_REASONS,
 ) -> pd.DataFrame:
-    """The `churn_early_warning` table: customer_id, cutoff, risk, risk_band, value,
-    value_at_risk (risk × value: the value expected to be lost in the window),
+    """The `churn_early_warning` table by customer_key: customer_key, cutoff, risk,
+    risk_band, value, value_at_risk (risk × value: the value expected to be lost in the window),
     is_lost_by_activity_rule, rank, and reason_k / reason_k_contribution for k = 1..top.
-    No personal data: customers by id only.
+    No personal data: customers by key only.
 
     Rank within the cutoff: 1 = largest value_at_risk among the customers not lost by the
     activity rule; those flagged lost come after them (in the same order among themselves),
     and a missing value ranks last of its group.
 
-    `value`: per customer (CLV, trailing revenue, ...), a Series indexed by customer_id or
-    a DataFrame with customer_id and value columns. `lost`: per customer, True when the
-    activity rule is about to call them lost (`lost_by_activity_rule`); missing = False.
+    `value`: per customer (CLV, trailing revenue, ...), a Series indexed by customer_key or
+    a DataFrame with customer_key and value columns. `lost`: per customer_key, True when the
+    activity rule is about to call them lost (`ChurnData.lost`); missing = False.
     """
     method = method or model.chosen
     if features.duplicated(list(KEYS)).any():
-        raise ValueError("features repeat a (customer_id, cutoff)")
+        raise ValueError("features repeat a (customer_key, cutoff)")
     if isinstance(value, pd.DataFrame):
-        value = value.set_index("customer_id")["value"]
+        value = value.set_index("customer_key")["value"]
     value = pd.to_numeric(value, errors="raise").astype(float)
-    value.index = value.index.astype(str)
     if value.index.duplicated().any():
         raise ValueError("value repeats customers")
     out = features[list(KEYS)].copy()
     out["risk"] = score(model, features, method)
     out["risk_band"] = risk_band(out["risk"], bands)
-    out["value"] = value.reindex(out["customer_id"]).to_numpy()
+    out["value"] = value.reindex(out["customer_key"]).to_numpy()
     out["value_at_risk"] = out["risk"] * out["value"]
     if lost is None:
         out["is_lost_by_activity_rule"] = False
     else:
         lost = lost.astype(bool)
-        lost.index = lost.index.astype(str)
-        flags = lost.reindex(out["customer_id"], fill_value=False)
+        flags = lost.reindex(out["customer_key"], fill_value=False)
         out["is_lost_by_activity_rule"] = flags.to_numpy()
     out = out.sort_values(
-        ["cutoff", "is_lost_by_activity_rule", "value_at_risk", "risk", "customer_id"],
+        ["cutoff", "is_lost_by_activity_rule", "value_at_risk", "risk", "customer_key"],
         ascending=[True, True, False, False, True],
         na_position="last",
     )

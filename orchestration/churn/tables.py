@@ -1,7 +1,8 @@
-"""The churn assets' tables from loaded sources: the early-warning list, the backtest and its
-reliability table (`compute_tables`), with the cutoffs they learn from (`training_cutoffs`).
-Pure pandas / scikit-learn, no Dagster, no database: `orchestration.assets.churn` loads the
-sources and the CLV, calls these and writes the tables (its docstring gives the choices).
+"""The churn assets' tables from `features_churn` (`ChurnData`): the early-warning list, the
+backtest and its reliability table (`compute_tables`). Pure pandas / scikit-learn, no
+Dagster, no database: `orchestration.assets.churn` reads the model and the CLV, calls these
+and writes the tables (its docstring gives the choices). The tables name customers by
+their text id (`customer_id`), as before the integer keys.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .backtest import backtest, pareto_p_alive, training_frames
-from .features import build_features
 from .model import ChurnModel, early_warning, train
-from .sources import Sources, lost_by_activity_rule
+from .sources import ChurnData
 
-DEFAULT_CUTOFFS = 5
 # customer_clv's value columns, preferred first: contribution margin, then revenue.
 VALUE_COLUMNS = ("clv_margin_cny", "clv_cny")
 # The columns of an empty early-warning list (when no model can be trained).
@@ -54,20 +53,6 @@ RELIABILITY_TYPES = {
     **{c: float for c in ("bin_lower", "bin_upper", "mean_predicted", "observed_rate")},
     "n": "int64",
 }
-
-
-def training_cutoffs(
-    first_data: pd.Timestamp, as_of_day: pd.Timestamp, window: int, limit: int = DEFAULT_CUTOFFS
-) -> list:
-    """Month starts 6 months apart whose window has closed by as_of, newest first capped at
-    `limit`, each with a year of data before it; oldest first."""
-    latest = (as_of_day - pd.Timedelta(days=window)).to_period("M").to_timestamp()
-    cutoffs = []
-    cutoff = latest
-    while len(cutoffs) < limit and cutoff >= first_data + pd.DateOffset(years=1):
-        cutoffs.append(cutoff)
-        cutoff = cutoff - pd.DateOffset(months=6)
-    return sorted(cutoffs)
 
 
 def empty_frame(types: dict) -> pd.DataFrame:
@@ -118,39 +103,31 @@ class ChurnFit:
         )
 
 
-def fit_churn(
-    sources: Sources, cutoffs: list, window: int, max_rows: int | None, as_of_day: pd.Timestamp
-) -> ChurnFit:
-    """Train the scoring model on the closed cutoffs' frames (`training_frames`) and run the
-    rolling-origin backtest over the same cutoffs. Too little history or no churner to learn
-    from leaves a part empty, with a note."""
+def fit_churn(data: ChurnData, window: int, max_rows: int | None) -> ChurnFit:
+    """Train the scoring model on the backtest cutoffs' frames (`training_frames`) and run
+    the rolling-origin backtest over the same cutoffs. Too little history or no churner to
+    learn from leaves a part empty, with a note."""
     model, model_note = None, None
-    frames = None  # built once: the scoring model and the backtest learn from the same ones
+    cutoffs = data.cutoffs
+    # built once: the scoring model and the backtest learn from the same frames
+    frames = training_frames(data, cutoffs)
     try:
-        frames = training_frames(sources, cutoffs, window_days=window)
         if not frames:
             raise ValueError(
                 f"no training cutoff: a cutoff needs a year of history and a closed {window}-day "
-                f"window before as_of {as_of_day.date()}"
+                f"window before as_of {data.as_of.date()}"
             )
         rows = pd.concat(frames.values(), ignore_index=True)
         model = train(
             rows.drop(columns="churned"),
-            rows[["customer_id", "cutoff", "churned"]],
+            rows[["customer_key", "cutoff", "churned"]],
             max_rows=max_rows,
         )
     except (ValueError, IndexError) as exc:
         model_note = f"no early warning: {exc}"
     try:
-        p_alive = pareto_p_alive(sources, cutoffs, window_days=window)
-        result = backtest(
-            sources,
-            cutoffs,
-            window_days=window,
-            p_alive=p_alive,
-            frames=frames,
-            max_rows=max_rows,
-        )
+        p_alive = pareto_p_alive(data, cutoffs, window_days=window)
+        result = backtest(frames, cutoffs, window_days=window, p_alive=p_alive, max_rows=max_rows)
         metrics, reliability, backtest_note = result.metrics, result.reliability, None
     except ValueError as exc:  # too few cutoffs or churners: say so, keep the warning list
         backtest_note = f"backtest not possible: {exc}"
@@ -161,20 +138,28 @@ def fit_churn(
 
 
 def score_customers(
-    sources: Sources,
+    data: ChurnData,
     model: ChurnModel,
-    as_of_day: pd.Timestamp,
     window: int,
     clv: pd.DataFrame,
+    activity_window_days: int,
 ) -> pd.DataFrame:
-    """Score every customer active at as_of with the trained model."""
-    today = build_features(sources, as_of_day + pd.Timedelta(days=1))
-    lost = lost_by_activity_rule(sources, as_of_day)
-    return early_warning(model, today, value=clv, lost=lost).assign(
-        as_of=as_of_day.date(),
+    """Score every customer active at as_of with the trained model; `clv`: customer_id,
+    value."""
+    today = data.scoring()
+    ids = data.customer_ids
+    keys = pd.Series(ids.index, index=ids.to_numpy())
+    value = clv.assign(customer_key=clv["customer_id"].astype(str).map(keys)).dropna(
+        subset=["customer_key"]
+    )
+    value = value.set_index(value["customer_key"].astype("int64"))["value"]
+    warning = early_warning(model, today, value=value, lost=data.lost())
+    warning.insert(0, "customer_id", ids.reindex(warning["customer_key"]).to_numpy())
+    return warning.drop(columns="customer_key").assign(
+        as_of=data.as_of.date(),
         model=model.chosen,
         window_days=window,
-        activity_window_days=sources.activity_window_days,
+        activity_window_days=activity_window_days,
     )
 
 
@@ -189,38 +174,38 @@ class ChurnTables:
 
 
 def compute_tables(
-    sources: Sources,
-    cutoffs: list,
-    as_of_day: pd.Timestamp,
+    data: ChurnData,
     window: int,
     clv: pd.DataFrame,
     basis: str,
     max_rows: int | None,
+    activity_window_days: int,
     fitted: ChurnFit | None = None,
 ) -> ChurnTables:
-    """The early warning (scored by a model trained on `cutoffs`, valued by `clv`'s `value`
-    column, named `basis`) and the rolling-origin backtest over the same cutoffs; `fitted`:
-    the model and backtest of these cutoffs kept from an earlier run (`fit_churn`), None to
-    fit them now. Too little history or no churner to learn from leaves a table empty, with
-    a note."""
-    fitted = fitted or fit_churn(sources, cutoffs, window, max_rows, as_of_day)
+    """The early warning (scored by a model trained on the backtest cutoffs, valued by
+    `clv`'s `value` column, named `basis`) and the rolling-origin backtest over the same
+    cutoffs; `fitted`: the model and backtest of these cutoffs kept from an earlier run
+    (`fit_churn`), None to fit them now. Too little history or no churner to learn from
+    leaves a table empty, with a note."""
+    fitted = fitted or fit_churn(data, window, max_rows)
     notes = [n for n in (fitted.model_note,) if n]
     scored = None
     warning = empty_frame(WARNING_COLUMNS)
     if fitted.model is not None:
         try:
-            warning = score_customers(sources, fitted.model, as_of_day, window, clv)
+            warning = score_customers(data, fitted.model, window, clv, activity_window_days)
             warning["value_basis"] = basis
             scored = f"{len(warning):,} customers scored with model {warning['model'][0]}"
         except (ValueError, IndexError) as exc:
             notes.append(f"no early warning: {exc}")
     if fitted.backtest_note:
         notes.append(fitted.backtest_note)
+    as_of = data.as_of.date()
     return ChurnTables(
         frames={
             "churn_early_warning": warning,
-            "early_warning_backtest": fitted.metrics.assign(as_of=as_of_day.date()),
-            "early_warning_reliability": fitted.reliability.assign(as_of=as_of_day.date()),
+            "early_warning_backtest": fitted.metrics.assign(as_of=as_of),
+            "early_warning_reliability": fitted.reliability.assign(as_of=as_of),
         },
         notes=notes,
         scored=scored,
