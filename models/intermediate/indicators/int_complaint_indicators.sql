@@ -1,5 +1,5 @@
 -- Complaint indicators in the tidy shape of loyalty_indicators (METRICS D1–D5), per period
--- (month, quarter, year) and slice (int_customer_slices).
+-- (month, quarter, year) and slice: the items below, fanned out by macros/indicators.sql.
 --   D1  complaints opened in the period / customers active in it
 --       (loyalty_retention.customers_active_in_period) ('standard').
 --   D2  100 × complaints closed with outcome 'resolved' / complaints opened in the period
@@ -22,20 +22,8 @@ with complaints as (
     select * from {{ ref('fct_complaints') }}
 ),
 
-slices as (
-    select * from {{ ref('int_customer_slices') }}
-),
-
-retention as (
-    select * from {{ ref('int_retention_bridges') }}
-),
-
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 closed_flags as (
@@ -143,24 +131,25 @@ items as (
     from complaint_stamps
 ),
 
-item_periods as (
+-- D5 recurring issues: a customer counts once in a period when some category has two or
+-- more of its complaints opened in it (a period item: no one date puts it in its period).
+category_periods as (
     select
-        items.*,
+        items.customer_id,
+        items.indicator_variant,
         grains.period_grain,
         {{ period_start_by_grain('grains.period_grain', 'items.measured_on') }} as period_start_on
     from items
     cross join grains
+    where items.indicator_code = 'D5'
 ),
 
--- D5 recurring issues: a customer counts once in a period when some category has two or
--- more of its complaints opened in it.
 repeated_categories as (
     select
         customer_id,
         period_grain,
         period_start_on
-    from item_periods
-    where indicator_code = 'D5'
+    from category_periods
     group by
         customer_id,
         indicator_variant,
@@ -183,220 +172,11 @@ recurring_customers as (
     from repeated_categories
 ),
 
-period_items as (
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        customer_id,
-        numerator_value,
-        denominator_value,
-        period_grain,
-        period_start_on
-    from item_periods
-    union all
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        customer_id,
-        numerator_value,
-        denominator_value,
-        period_grain,
-        period_start_on
-    from recurring_customers
-),
-
-sliced as (
-    select
-        period_items.*,
-        slices.slice_type,
-        slices.slice_value
-    from period_items
-    inner join slices
-        on period_items.customer_id = slices.customer_id
-),
-
-durations as (
-    select
-        indicator_code,
-        indicator_variant as variant_prefix,
-        unit,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        {{ percentile('numerator_value', 0.5) }} as median_value,
-        {{ percentile('numerator_value', 0.9) }} as p90_value,
-        count(*) as n
-    from sliced
-    where measure_kind = 'duration'
-    group by
-        indicator_code,
-        indicator_variant,
-        unit,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-),
-
-duration_rows as (
-    select
-        indicator_code,
-        {{ dbt.concat(['variant_prefix', "'median'"]) }} as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        median_value as numerator,
-        1 as denominator,
-        unit,
-        n
-    from durations
-    union all
-    select
-        indicator_code,
-        {{ dbt.concat(['variant_prefix', "'p90'"]) }} as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        p90_value as numerator,
-        1 as denominator,
-        unit,
-        n
-    from durations
-),
-
-ratio_rows as (
-    select
-        indicator_code,
-        indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        sum(numerator_value) as numerator,
-        sum(denominator_value) as denominator,
-        unit,
-        count(*) as n
-    from sliced
-    where measure_kind = 'ratio'
-    group by
-        indicator_code,
-        indicator_variant,
-        unit,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-),
-
-measured as (
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        sum(numerator_value) as numerator,
-        count(*) as n
-    from sliced
-    where measure_kind in ('count', 'per_customer')
-    group by
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-),
-
-measured_variants as (
-    select distinct
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind
-    from measured
-),
-
--- Every count and per-customer variant seen anywhere, for every period and slice customers
--- exist in, so a quiet period reads 0 rather than missing.
-measured_keys as (
-    select
-        measured_variants.indicator_code,
-        measured_variants.indicator_variant,
-        measured_variants.unit,
-        measured_variants.measure_kind,
-        retention.period_grain,
-        retention.period_start_on,
-        retention.slice_type,
-        retention.slice_value
-    from measured_variants
-    cross join retention
-    union
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-    from measured
-),
-
-measured_rows as (
-    select
-        measured_keys.indicator_code,
-        measured_keys.indicator_variant,
-        measured_keys.period_grain,
-        measured_keys.period_start_on,
-        measured_keys.slice_type,
-        measured_keys.slice_value,
-        coalesce(measured.numerator, 0) as numerator,
-        case
-            when measured_keys.measure_kind = 'count' then 1
-            else coalesce(retention.customers_active_in_period, 0)
-        end as denominator,
-        measured_keys.unit,
-        case
-            when measured_keys.measure_kind = 'count' then coalesce(measured.n, 0)
-            else coalesce(retention.customers_active_in_period, 0)
-        end as n
-    from measured_keys
-    left join measured
-        on
-            measured_keys.indicator_code = measured.indicator_code
-            and measured_keys.indicator_variant = measured.indicator_variant
-            and measured_keys.period_grain = measured.period_grain
-            and measured_keys.period_start_on = measured.period_start_on
-            and measured_keys.slice_type = measured.slice_type
-            and measured_keys.slice_value = measured.slice_value
-    left join retention
-        on
-            measured_keys.period_grain = retention.period_grain
-            and measured_keys.period_start_on = retention.period_start_on
-            and measured_keys.slice_type = retention.slice_type
-            and measured_keys.slice_value = retention.slice_value
-),
+-- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
+{{ indicator_fanout('items', period_items='recurring_customers') }},  -- noqa: PRS
 
 final as (
-    select * from duration_rows
-    union all
-    select * from ratio_rows
-    union all
-    select * from measured_rows
+    select * from fanned_out
 )
 
 select
