@@ -14,6 +14,7 @@
 -- Not point-in-time filtered: the ledger describes the warehouse's own loads, not the business
 -- history that as_of cuts. A replaced drop keeps its earlier ledger line, so rows in count
 -- every load of the period; raw_quarantine holds only the current rows of a replaced drop.
+-- Not an items family (macros/indicators.sql): its slices are the raw tables, not customers.
 with ledger as (
     select * from {{ ref('stg_meta__load_ledger') }}
     where load_status in ('loaded', 'replaced', 'rejected')
@@ -24,11 +25,7 @@ quarantined_rows as (
 ),
 
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 slice_types as (

@@ -45,11 +45,7 @@ rules as (
 ),
 
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 -- The periods of each customer from the spine: the month grain is the spine itself, quarters

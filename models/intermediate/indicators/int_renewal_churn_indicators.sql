@@ -60,11 +60,7 @@ cohort_retention as (
 ),
 
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 -- B3 ---------------------------------------------------------------------------------------
