@@ -23,8 +23,8 @@ reviews as (
     select * from {{ ref('fct_reviews') }}
 ),
 
-slices as (
-    select * from {{ ref('int_customer_slices') }}
+slice_customers as (
+    {{ indicator_slice_customers() }}
 ),
 
 retention as (
@@ -36,7 +36,7 @@ grains as (
 ),
 
 slice_types as (
-    select distinct slice_type from slices
+    select distinct slice_type from {{ ref('int_customer_slices') }}
 ),
 
 referral_periods as (
@@ -68,27 +68,23 @@ referrer_periods as (
         period_start_on
 ),
 
+-- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
+-- noqa: disable=PRS
 referral_totals as (
-    select
-        referrer_periods.period_grain,
-        referrer_periods.period_start_on,
-        slices.slice_type,
-        slices.slice_value,
-        count(*) as referring_customers,
-        sum(
-            case when referrer_periods.converted_count > 0 then 1 else 0 end
-        ) as converting_customers,
-        sum(referrer_periods.referral_count) as referrals,
-        sum(referrer_periods.converted_count) as converted_referrals
-    from referrer_periods
-    inner join slices
-        on referrer_periods.customer_id = slices.customer_id
-    group by
-        referrer_periods.period_grain,
-        referrer_periods.period_start_on,
-        slices.slice_type,
-        slices.slice_value
+    {{ indicator_slice_rollup(
+        'referrer_periods',
+        ['period_grain', 'period_start_on'],
+        [
+            'count(*) as referring_customers',
+            'sum(case when referrer_periods.converted_count > 0 then 1 else 0 end)'
+            ~ ' as converting_customers',
+            'sum(referrer_periods.referral_count) as referrals',
+            'sum(referrer_periods.converted_count) as converted_referrals',
+        ],
+        customers='slice_customers',
+    ) }}
 ),
+-- noqa: enable=PRS
 
 referral_rate_rows as (
     select
@@ -172,15 +168,41 @@ review_periods as (
     cross join grains
 ),
 
-review_slices as (
+-- Reviews of a customer: summed per customer and period, then every slice in one pass.
+customer_reviews as (
     select
-        review_periods.*,
-        slices.slice_type,
-        slices.slice_value
+        customer_id,
+        period_grain,
+        period_start_on,
+        sum(positive_flag) as positive_reviews,
+        sum(negative_flag) as negative_reviews,
+        sum(neutral_flag) as neutral_reviews,
+        count(*) as reviews
     from review_periods
-    inner join slices
-        on review_periods.customer_id = slices.customer_id
-    union all
+    where customer_id is not null
+    group by
+        customer_id,
+        period_grain,
+        period_start_on
+),
+
+-- noqa: disable=PRS
+attributed_review_totals as (
+    {{ indicator_slice_rollup(
+        'customer_reviews',
+        ['period_grain', 'period_start_on'],
+        [
+            'sum(customer_reviews.positive_reviews) as positive_reviews',
+            'sum(customer_reviews.negative_reviews) as negative_reviews',
+            'sum(customer_reviews.neutral_reviews) as neutral_reviews',
+            'sum(customer_reviews.reviews) as reviews',
+        ],
+        customers='slice_customers',
+    ) }}
+),
+-- noqa: enable=PRS
+
+unattributed_reviews as (
     select
         review_periods.*,
         slice_types.slice_type,
@@ -193,7 +215,18 @@ review_slices as (
     where review_periods.customer_id is null
 ),
 
-review_totals as (
+review_slices as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        positive_reviews,
+        negative_reviews,
+        neutral_reviews,
+        reviews
+    from attributed_review_totals
+    union all
     select
         period_grain,
         period_start_on,
@@ -203,6 +236,24 @@ review_totals as (
         sum(negative_flag) as negative_reviews,
         sum(neutral_flag) as neutral_reviews,
         count(*) as reviews
+    from unattributed_reviews
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value
+),
+
+review_totals as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        sum(positive_reviews) as positive_reviews,
+        sum(negative_reviews) as negative_reviews,
+        sum(neutral_reviews) as neutral_reviews,
+        sum(reviews) as reviews
     from review_slices
     group by
         period_grain,
