@@ -323,6 +323,56 @@
     group by customer_id
 {% endmacro %}
 
+{#-
+    The items CTE of a family, from a list of item definitions (one select each, union all):
+    each a dict with
+      from         the relation (CTE) the items are rows of;
+      code, unit, kind   indicator_code, unit, measure_kind (see indicator_fanout);
+      variant      the variant as a literal ('standard'), or variant_sql: an expression
+                   (dbt.concat(["'channel:'", 'channel']));
+      on           the date expression that puts the item in its period (measured_on);
+      numerator    numerator_value, default 1; denominator: denominator_value, default 1;
+      where        optional filter;
+      customers    true: is_customer_count = 1 (count the customer once per period); only
+                   written when `customer_counts` is true (as for indicator_fanout).
+    `defaults`: keys every item takes unless it names its own (from, on, ...).
+-#}
+{% macro indicator_items(items, defaults={}, customer_counts=false) %}
+    {%- for given in items %}
+        {%- set item = {} %}
+        {%- do item.update(defaults) %}
+        {%- do item.update(given) %}
+        select
+            '{{ item.code }}' as indicator_code,
+            {{ item.variant_sql if item.variant_sql else "'" ~ item.variant ~ "'" }}
+                as indicator_variant,
+            '{{ item.unit }}' as unit,
+            '{{ item.kind }}' as measure_kind,
+            {%- if customer_counts %}
+                {{ 1 if item.customers else 0 }} as is_customer_count,
+            {%- endif %}
+            customer_id,
+            {{ item.on }} as measured_on,
+            {{ item.numerator | default(1) }} as numerator_value,
+            {{ item.denominator | default(1) }} as denominator_value
+        from {{ item['from'] }}
+        {%- if item.where %}
+            where {{ item.where }}
+        {%- endif %}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+{% endmacro %}
+
+{#-
+    Hours from one timestamp to another, to the minute: dbt.datediff in minutes / 60 (an
+    hour-granularity datediff counts hour boundaries: 10:59 to 11:01 is one hour on DuckDB).
+-#}
+{% macro hours_between(start_column, end_column) -%}
+    {{ dbt.datediff(start_column, end_column, 'minute') }} / 60.0
+{%- endmacro %}
+
 {#- The three period grains as rows of period_grain, to cross with dated rows. -#}
 {% macro period_grains() %}
     select 'month' as period_grain

@@ -18,6 +18,9 @@
 -- measure. Durations are dbt.datediff in minutes / 60 (an hour-granularity datediff counts
 -- hour boundaries). Point in time: a closing stamped after as_of has not happened yet.
 {%- set satisfaction_after_scale_max = 5 %}
+{%- set resolved_pct = "case when outcome = 'resolved' then 100 else 0 end" %}
+{%- set resolved_on = 'cast(resolved_at as date)' %}
+{%- set has_satisfaction = 'satisfaction_after is not null' %}
 with complaints as (
     select * from {{ ref('fct_complaints') }}
 ),
@@ -44,91 +47,26 @@ complaint_stamps as (
     from closed_flags
 ),
 
--- One row per thing measured: measure_kind says how it aggregates ('count': sum, over 1;
--- 'per_customer': sum, over the customers active in the period; 'ratio': sum over sum of
--- denominator_value; 'duration': median and p90 of numerator_value).
+-- One row per thing measured (macros/indicators.sql says how each measure_kind aggregates).
 items as (
-    select
-        'D1' as indicator_code,
-        'standard' as indicator_variant,
-        'per_customer' as unit,
-        'per_customer' as measure_kind,
-        customer_id,
-        cast(opened_at as date) as measured_on,
-        1 as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    union all
-    select
-        'D2' as indicator_code,
-        'standard' as indicator_variant,
-        'pct' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(opened_at as date) as measured_on,
-        case when outcome = 'resolved' then 100 else 0 end as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    union all
-    select
-        'D2' as indicator_code,
-        'of_closed' as indicator_variant,
-        'pct' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(opened_at as date) as measured_on,
-        case when outcome = 'resolved' then 100 else 0 end as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    where resolved_at is not null
-    union all
-    select
-        'D3' as indicator_code,
-        '' as indicator_variant,
-        'hours' as unit,
-        'duration' as measure_kind,
-        customer_id,
-        cast(resolved_at as date) as measured_on,
-        {{ dbt.datediff('opened_at', 'resolved_at', 'minute') }}
-        / 60.0 as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    where resolved_at is not null
-    union all
-    select
-        'D4' as indicator_code,
-        'standard' as indicator_variant,
-        'score' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(resolved_at as date) as measured_on,
-        satisfaction_after as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    where satisfaction_after is not null
-    union all
-    select
-        'D4' as indicator_code,
-        'pct_of_max' as indicator_variant,
-        'pct' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(resolved_at as date) as measured_on,
-        100.0 * satisfaction_after / {{ satisfaction_after_scale_max }} as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    where satisfaction_after is not null
-    union all
-    select
-        'D5' as indicator_code,
-        {{ dbt.concat(["'category:'", 'category']) }} as indicator_variant,
-        'count' as unit,
-        'count' as measure_kind,
-        customer_id,
-        cast(opened_at as date) as measured_on,
-        1 as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
+    {{ indicator_items([
+        {'code': 'D1', 'variant': 'standard', 'unit': 'per_customer', 'kind': 'per_customer'},
+        {'code': 'D2', 'variant': 'standard', 'unit': 'pct', 'kind': 'ratio',
+         'numerator': resolved_pct},
+        {'code': 'D2', 'variant': 'of_closed', 'unit': 'pct', 'kind': 'ratio',
+         'numerator': resolved_pct, 'where': 'resolved_at is not null'},
+        {'code': 'D3', 'variant': '', 'unit': 'hours', 'kind': 'duration', 'on': resolved_on,
+         'numerator': hours_between('opened_at', 'resolved_at'),
+         'where': 'resolved_at is not null'},
+        {'code': 'D4', 'variant': 'standard', 'unit': 'score', 'kind': 'ratio',
+         'on': resolved_on, 'numerator': 'satisfaction_after', 'where': has_satisfaction},
+        {'code': 'D4', 'variant': 'pct_of_max', 'unit': 'pct', 'kind': 'ratio',
+         'on': resolved_on,
+         'numerator': '100.0 * satisfaction_after / ' ~ satisfaction_after_scale_max,
+         'where': has_satisfaction},
+        {'code': 'D5', 'variant_sql': dbt.concat(["'category:'", 'category']), 'unit': 'count',
+         'kind': 'count'},
+    ], defaults={'from': 'complaint_stamps', 'on': 'cast(opened_at as date)'}) }}
 ),
 
 -- D5 recurring issues: a customer counts once in a period when some category has two or

@@ -12,15 +12,6 @@
 -- when nothing happened), ratios only where there is something to divide by.
 {%- set social_channels = "channel in ('forum', 'social')" %}
 {%- set care_touches = "kind in ('follow_up', 'care', 'greeting')" %}
-{#- Interaction counts: (code, variant, unit, measure_kind, which interactions). #}
-{%- set interaction_measures = [
-    ('C1', "'standard'", 'per_customer', 'per_customer', 'true'),
-    ('C2', "'standard'", 'count', 'count', "kind = 'consultation'"),
-    ('C2', dbt.concat(["'channel:'", 'channel']), 'count', 'count', "kind = 'consultation'"),
-    ('C4', "'standard'", 'per_customer', 'per_customer', social_channels),
-    ('C6', "'standard'", 'per_customer', 'per_customer', care_touches),
-    ('C6', dbt.concat(["'kind:'", 'kind']), 'per_customer', 'per_customer', care_touches),
-] %}
 with interactions as (
     select * from {{ ref('fct_interactions') }}
 ),
@@ -63,106 +54,43 @@ ledger_entries as (
     where occurred_on <= {{ as_of_date() }}
 ),
 
--- One row per thing measured: measure_kind says how it aggregates ('count': sum, over 1;
--- 'per_customer': sum, over the customers active in the period; 'ratio': sum over sum of
--- denominator_value). is_customer_count = 1: the numerator is the distinct customers times
--- numerator_value (1, or 100 for a percentage), not the sum over rows.
+-- One row per thing measured (macros/indicators.sql says how each measure_kind aggregates);
+-- customers: the numerator counts each customer once per period (times numerator_value: 1,
+-- or 100 for a percentage), not the items.
 items as (
-    {%- for code, variant, unit, kind, condition in interaction_measures %}
-        select
-            '{{ code }}' as indicator_code,
-            {{ variant }} as indicator_variant,
-            '{{ unit }}' as unit,
-            '{{ kind }}' as measure_kind,
-            0 as is_customer_count,
-            customer_id,
-            cast(occurred_at as date) as measured_on,
-            1 as numerator_value,
-            1 as denominator_value
-        from interactions
-        where {{ condition }}
-        union all
-    {%- endfor %}
-    select
-        'C3' as indicator_code,
-        'standard' as indicator_variant,
-        'pct' as unit,
-        'per_customer' as measure_kind,
-        0 as is_customer_count,
-        customer_id,
-        held_on as measured_on,
-        100 as numerator_value,
-        1 as denominator_value
-    from attendance
-    where attended
-    union all
-    select
-        'C3' as indicator_code,
-        {{ dbt.concat(["'kind:'", 'event_kind']) }} as indicator_variant,
-        'pct' as unit,
-        'per_customer' as measure_kind,
-        0 as is_customer_count,
-        customer_id,
-        held_on as measured_on,
-        100 as numerator_value,
-        1 as denominator_value
-    from attendance
-    where attended
-    union all
-    select
-        'C3' as indicator_code,
-        'customers' as indicator_variant,
-        'pct' as unit,
-        'per_customer' as measure_kind,
-        1 as is_customer_count,
-        customer_id,
-        held_on as measured_on,
-        100 as numerator_value,
-        1 as denominator_value
-    from attendance
-    where attended
-    union all
-    select
-        'C5' as indicator_code,
-        'feedback_customers' as indicator_variant,
-        'rate' as unit,
-        'per_customer' as measure_kind,
-        1 as is_customer_count,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        1 as numerator_value,
-        1 as denominator_value
-    from feedback
-    where is_valid
-    union all
-    select
-        'C7' as indicator_code,
-        case entry_type
-            when 'earn' then 'points_earned'
-            else 'points_redeemed'
-        end as indicator_variant,
-        'count' as unit,
-        'count' as measure_kind,
-        0 as is_customer_count,
-        customer_id,
-        occurred_on as measured_on,
-        points as numerator_value,
-        1 as denominator_value
-    from ledger_entries
-    where entry_type in ('earn', 'redeem')
-    union all
-    select
-        'C5' as indicator_code,
-        'suggestion_adoption' as indicator_variant,
-        'rate' as unit,
-        'ratio' as measure_kind,
-        0 as is_customer_count,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        case when is_adopted then 1 else 0 end as numerator_value,
-        1 as denominator_value
-    from feedback
-    where is_suggestion
+    {%- set interactions_on = {'from': 'interactions', 'on': 'cast(occurred_at as date)'} %}
+    {%- set attendance_on = {'from': 'attendance', 'on': 'held_on', 'where': 'attended'} %}
+    {%- set feedback_on = {'from': 'feedback', 'on': 'cast(received_at as date)'} %}
+    {%- set consultations = "kind = 'consultation'" %}
+    {{ indicator_items([
+        dict(interactions_on, code='C1', variant='standard', unit='per_customer',
+             kind='per_customer'),
+        dict(interactions_on, code='C2', variant='standard', unit='count', kind='count',
+             where=consultations),
+        dict(interactions_on, code='C2', variant_sql=dbt.concat(["'channel:'", 'channel']),
+             unit='count', kind='count', where=consultations),
+        dict(interactions_on, code='C4', variant='standard', unit='per_customer',
+             kind='per_customer', where=social_channels),
+        dict(interactions_on, code='C6', variant='standard', unit='per_customer',
+             kind='per_customer', where=care_touches),
+        dict(interactions_on, code='C6', variant_sql=dbt.concat(["'kind:'", 'kind']),
+             unit='per_customer', kind='per_customer', where=care_touches),
+        dict(attendance_on, code='C3', variant='standard', unit='pct', kind='per_customer',
+             numerator=100),
+        dict(attendance_on, code='C3', variant_sql=dbt.concat(["'kind:'", 'event_kind']),
+             unit='pct', kind='per_customer', numerator=100),
+        dict(attendance_on, code='C3', variant='customers', unit='pct', kind='per_customer',
+             numerator=100, customers=true),
+        dict(feedback_on, code='C5', variant='feedback_customers', unit='rate',
+             kind='per_customer', where='is_valid', customers=true),
+        {'from': 'ledger_entries', 'on': 'occurred_on', 'code': 'C7',
+         'variant_sql': "case entry_type when 'earn' then 'points_earned'"
+         ~ " else 'points_redeemed' end",
+         'unit': 'count', 'kind': 'count', 'numerator': 'points',
+         'where': "entry_type in ('earn', 'redeem')"},
+        dict(feedback_on, code='C5', variant='suggestion_adoption', unit='rate', kind='ratio',
+             numerator='case when is_adopted then 1 else 0 end', where='is_suggestion'),
+    ], customer_counts=true) }}
 ),
 
 -- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.

@@ -16,6 +16,8 @@
 -- boundaries crossed (10:59 to 11:01 is one hour on DuckDB), too coarse for response times.
 -- Point in time: a response, resolution or follow-up stamped after as_of has not happened
 -- yet (the facts filter on the opening date only).
+{%- set by_channel = dbt.concat(["'channel:'", 'channel']) %}
+{%- set valid_pct = 'case when is_valid then 100 else 0 end' %}
 with tickets as (
     select * from {{ ref('fct_service_tickets') }}
 ),
@@ -53,127 +55,36 @@ feedback_stamps as (
     from feedback
 ),
 
--- One row per thing measured: measure_kind says how it aggregates ('count': sum, over 1;
--- 'ratio': sum over sum of denominator_value; 'duration': median and p90 of
--- numerator_value, the variant being the prefix of the two variant names).
+-- One row per thing measured (macros/indicators.sql says how each measure_kind aggregates);
+-- a duration's variant is the prefix of its two variants ('' → median, p90).
 items as (
-    select
-        'A4' as indicator_code,
-        '' as indicator_variant,
-        'hours' as unit,
-        'duration' as measure_kind,
-        customer_id,
-        cast(resolved_at as date) as measured_on,
-        {{ dbt.datediff('opened_at', 'resolved_at', 'minute') }}
-        / 60.0 as numerator_value,
-        1 as denominator_value
-    from ticket_stamps
-    where resolved_at is not null
-    union all
-    select
-        'A7' as indicator_code,
-        '' as indicator_variant,
-        'hours' as unit,
-        'duration' as measure_kind,
-        customer_id,
-        cast(responded_at as date) as measured_on,
-        {{ dbt.datediff('received_at', 'responded_at', 'minute') }}
-        / 60.0 as numerator_value,
-        1 as denominator_value
-    from feedback_stamps
-    where responded_at is not null
-    union all
-    select
-        'A7' as indicator_code,
-        'ticket_' as indicator_variant,
-        'hours' as unit,
-        'duration' as measure_kind,
-        customer_id,
-        cast(first_response_at as date) as measured_on,
-        {{ dbt.datediff('opened_at', 'first_response_at', 'minute') }}
-        / 60.0 as numerator_value,
-        1 as denominator_value
-    from ticket_stamps
-    where first_response_at is not null
-    union all
-    select
-        'A5' as indicator_code,
-        'standard' as indicator_variant,
-        'count' as unit,
-        'count' as measure_kind,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        1 as numerator_value,
-        1 as denominator_value
-    from feedback_stamps
-    union all
-    select
-        'A5' as indicator_code,
-        {{ dbt.concat(["'channel:'", 'channel']) }} as indicator_variant,
-        'count' as unit,
-        'count' as measure_kind,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        1 as numerator_value,
-        1 as denominator_value
-    from feedback_stamps
-    union all
-    select
-        'A5' as indicator_code,
-        {{ dbt.concat(["'category:'", 'category']) }} as indicator_variant,
-        'count' as unit,
-        'count' as measure_kind,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        1 as numerator_value,
-        1 as denominator_value
-    from feedback_stamps
-    union all
-    select
-        'A5' as indicator_code,
-        'addressed' as indicator_variant,
-        'rate' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        case when responded_at is not null then 1 else 0 end as numerator_value,
-        1 as denominator_value
-    from feedback_stamps
-    where is_valid
-    union all
-    select
-        'A6' as indicator_code,
-        'standard' as indicator_variant,
-        'pct' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        case when is_valid then 100 else 0 end as numerator_value,
-        1 as denominator_value
-    from feedback_stamps
-    union all
-    select
-        'A6' as indicator_code,
-        {{ dbt.concat(["'channel:'", 'channel']) }} as indicator_variant,
-        'pct' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        case when is_valid then 100 else 0 end as numerator_value,
-        1 as denominator_value
-    from feedback_stamps
-    union all
-    select
-        'A7' as indicator_code,
-        'followed_up' as indicator_variant,
-        'rate' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        case when followed_up_at is not null then 1 else 0 end as numerator_value,
-        1 as denominator_value
-    from feedback_stamps
-    where is_valid
+    {{ indicator_items([
+        {'code': 'A4', 'variant': '', 'unit': 'hours', 'kind': 'duration',
+         'from': 'ticket_stamps', 'on': 'cast(resolved_at as date)',
+         'numerator': hours_between('opened_at', 'resolved_at'), 'where': 'resolved_at is not null'},
+        {'code': 'A7', 'variant': '', 'unit': 'hours', 'kind': 'duration',
+         'on': 'cast(responded_at as date)',
+         'numerator': hours_between('received_at', 'responded_at'),
+         'where': 'responded_at is not null'},
+        {'code': 'A7', 'variant': 'ticket_', 'unit': 'hours', 'kind': 'duration',
+         'from': 'ticket_stamps', 'on': 'cast(first_response_at as date)',
+         'numerator': hours_between('opened_at', 'first_response_at'),
+         'where': 'first_response_at is not null'},
+        {'code': 'A5', 'variant': 'standard', 'unit': 'count', 'kind': 'count'},
+        {'code': 'A5', 'variant_sql': by_channel, 'unit': 'count', 'kind': 'count'},
+        {'code': 'A5', 'variant_sql': dbt.concat(["'category:'", 'category']), 'unit': 'count',
+         'kind': 'count'},
+        {'code': 'A5', 'variant': 'addressed', 'unit': 'rate', 'kind': 'ratio',
+         'numerator': 'case when responded_at is not null then 1 else 0 end',
+         'where': 'is_valid'},
+        {'code': 'A6', 'variant': 'standard', 'unit': 'pct', 'kind': 'ratio',
+         'numerator': valid_pct},
+        {'code': 'A6', 'variant_sql': by_channel, 'unit': 'pct', 'kind': 'ratio',
+         'numerator': valid_pct},
+        {'code': 'A7', 'variant': 'followed_up', 'unit': 'rate', 'kind': 'ratio',
+         'numerator': 'case when followed_up_at is not null then 1 else 0 end',
+         'where': 'is_valid'},
+    ], defaults={'from': 'feedback_stamps', 'on': 'cast(received_at as date)'}) }}
 ),
 
 -- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
