@@ -366,6 +366,37 @@
 {% endmacro %}
 
 {#-
+    Tidy rows from a relation that already has one row per period and slice (period_grain,
+    period_start_on, slice_type, slice_value): one select per row definition, union all.
+    Each a dict with code, variant (a literal) or variant_sql (an expression), numerator,
+    denominator (default 1), unit and n (SQL expressions over the relation's columns); from
+    (the relation) and any other key may come from `defaults`.
+-#}
+{% macro indicator_rows(rows, defaults={}) %}
+    {%- for given in rows %}
+        {%- set row = {} %}
+        {%- do row.update(defaults) %}
+        {%- do row.update(given) %}
+        select
+            '{{ row.code }}' as indicator_code,
+            {{ row.variant_sql if row.variant_sql else "'" ~ row.variant ~ "'" }}
+                as indicator_variant,
+            period_grain,
+            period_start_on,
+            slice_type,
+            slice_value,
+            {{ row.numerator }} as numerator,
+            {{ row.denominator | default(1) }} as denominator,
+            '{{ row.unit }}' as unit,
+            {{ row.n }} as n
+        from {{ row['from'] }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+{% endmacro %}
+
+{#-
     Hours from one timestamp to another, to the minute: dbt.datediff in minutes / 60 (an
     hour-granularity datediff counts hour boundaries: 10:59 to 11:01 is one hour on DuckDB).
 -#}

@@ -86,37 +86,16 @@ referral_totals as (
 ),
 -- noqa: enable=PRS
 
-referral_rate_rows as (
+-- E1 rates over every period and slice with customers (0 when nobody referred).
+referral_rates as (
     select
-        'E1' as indicator_code,
-        'standard' as indicator_variant,
         retention.period_grain,
         retention.period_start_on,
         retention.slice_type,
         retention.slice_value,
-        coalesce(referral_totals.converting_customers, 0) as numerator,
-        retention.customers_active_in_period as denominator,
-        'rate' as unit,
-        retention.customers_active_in_period as n
-    from retention
-    left join referral_totals
-        on
-            retention.period_grain = referral_totals.period_grain
-            and retention.period_start_on = referral_totals.period_start_on
-            and retention.slice_type = referral_totals.slice_type
-            and retention.slice_value = referral_totals.slice_value
-    union all
-    select
-        'E1' as indicator_code,
-        'any_referral' as indicator_variant,
-        retention.period_grain,
-        retention.period_start_on,
-        retention.slice_type,
-        retention.slice_value,
-        coalesce(referral_totals.referring_customers, 0) as numerator,
-        retention.customers_active_in_period as denominator,
-        'rate' as unit,
-        retention.customers_active_in_period as n
+        retention.customers_active_in_period,
+        coalesce(referral_totals.converting_customers, 0) as converting_customers,
+        coalesce(referral_totals.referring_customers, 0) as referring_customers
     from retention
     left join referral_totals
         on
@@ -126,32 +105,19 @@ referral_rate_rows as (
             and retention.slice_value = referral_totals.slice_value
 ),
 
-referral_count_rows as (
-    select
-        'E1' as indicator_code,
-        'converted_referrals' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        converted_referrals as numerator,
-        1 as denominator,
-        'count' as unit,
-        referrals as n
-    from referral_totals
-    union all
-    select
-        'E1' as indicator_code,
-        'referral_conversion_rate' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        converted_referrals as numerator,
-        referrals as denominator,
-        'rate' as unit,
-        referrals as n
-    from referral_totals
+referral_rows as (
+    {{ indicator_rows([
+        {'variant': 'standard', 'numerator': 'converting_customers',
+         'denominator': 'customers_active_in_period', 'unit': 'rate',
+         'n': 'customers_active_in_period', 'from': 'referral_rates'},
+        {'variant': 'any_referral', 'numerator': 'referring_customers',
+         'denominator': 'customers_active_in_period', 'unit': 'rate',
+         'n': 'customers_active_in_period', 'from': 'referral_rates'},
+        {'variant': 'converted_referrals', 'numerator': 'converted_referrals', 'unit': 'count',
+         'n': 'referrals'},
+        {'variant': 'referral_conversion_rate', 'numerator': 'converted_referrals',
+         'denominator': 'referrals', 'unit': 'rate', 'n': 'referrals'},
+    ], defaults={'code': 'E1', 'from': 'referral_totals'}) }}
 ),
 
 review_periods as (
@@ -263,41 +229,18 @@ review_totals as (
 ),
 
 review_rows as (
-    {%- set rows = [
-        ('positive', 'positive_reviews', '1', 'count', 'positive_reviews'),
-        ('negative', 'negative_reviews', '1', 'count', 'negative_reviews'),
-        ('neutral', 'neutral_reviews', '1', 'count', 'neutral_reviews'),
-        (
-            'net_sentiment',
-            'positive_reviews - negative_reviews',
-            'positive_reviews + negative_reviews',
-            'ratio',
-            'reviews',
-        ),
-    ] %}
-    {%- for variant, numerator, denominator, unit, n in rows %}
-        select
-            'E4' as indicator_code,
-            '{{ variant }}' as indicator_variant,
-            period_grain,
-            period_start_on,
-            slice_type,
-            slice_value,
-            {{ numerator }} as numerator,
-            {{ denominator }} as denominator,
-            '{{ unit }}' as unit,
-            {{ n }} as n
-        from review_totals
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+    {%- set counts = {'denominator': 1, 'unit': 'count'} %}
+    {{ indicator_rows([
+        dict(counts, variant='positive', numerator='positive_reviews', n='positive_reviews'),
+        dict(counts, variant='negative', numerator='negative_reviews', n='negative_reviews'),
+        dict(counts, variant='neutral', numerator='neutral_reviews', n='neutral_reviews'),
+        {'variant': 'net_sentiment', 'numerator': 'positive_reviews - negative_reviews',
+         'denominator': 'positive_reviews + negative_reviews', 'unit': 'ratio', 'n': 'reviews'},
+    ], defaults={'code': 'E4', 'from': 'review_totals'}) }}
 ),
 
 final as (
-    select * from referral_rate_rows
-    union all
-    select * from referral_count_rows
+    select * from referral_rows
     union all
     select * from review_rows
 )

@@ -69,28 +69,14 @@ ledger_totals as (
 ),
 
 ledger_rows as (
-    {%- set rows = [
-        ('standard', 'rows_accepted', 'rows_in', 'rate'),
-        ('quarantine_rate', 'rows_quarantined', 'rows_in', 'rate'),
-        ('file_rejection_rate', 'files_rejected', 'files_received', 'rate'),
-    ] %}
-    {%- for variant, numerator, denominator, unit in rows %}
-        select
-            'I2' as indicator_code,
-            '{{ variant }}' as indicator_variant,
-            period_grain,
-            period_start_on,
-            slice_type,
-            slice_value,
-            {{ numerator }} as numerator,
-            {{ denominator }} as denominator,
-            '{{ unit }}' as unit,
-            files_received as n
-        from ledger_totals
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+    {%- set rates = {'code': 'I2', 'unit': 'rate', 'n': 'files_received'} %}
+    {{ indicator_rows([
+        dict(rates, variant='standard', numerator='rows_accepted', denominator='rows_in'),
+        dict(rates, variant='quarantine_rate', numerator='rows_quarantined',
+             denominator='rows_in'),
+        dict(rates, variant='file_rejection_rate', numerator='files_rejected',
+             denominator='files_received'),
+    ], defaults={'from': 'ledger_totals'}) }}
 ),
 
 quarantine_periods as (

@@ -202,31 +202,12 @@ period_end_totals as (
 -- noqa: enable=PRS
 
 period_end_rows as (
-    select
-        'C6' as indicator_code,
-        'days_since_last_touch' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        days_since_touch as numerator,
-        customers_at_end as denominator,
-        'days' as unit,
-        customers_at_end as n
-    from period_end_totals
-    union all
-    select
-        'C7' as indicator_code,
-        'enrolled' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        customers_enrolled as numerator,
-        customers_at_end as denominator,
-        'rate' as unit,
-        customers_at_end as n
-    from period_end_totals
+    {{ indicator_rows([
+        {'code': 'C6', 'variant': 'days_since_last_touch', 'numerator': 'days_since_touch',
+         'denominator': 'customers_at_end', 'unit': 'days', 'n': 'customers_at_end'},
+        {'code': 'C7', 'variant': 'enrolled', 'numerator': 'customers_enrolled',
+         'denominator': 'customers_at_end', 'unit': 'rate', 'n': 'customers_at_end'},
+    ], defaults={'from': 'period_end_totals'}) }}
 ),
 
 -- C8: the candidates of every event whose window has closed, with their cell and whether
@@ -349,44 +330,15 @@ effect_totals as (
 -- noqa: enable=PRS
 
 effect_rows as (
-    select
-        'C8' as indicator_code,
-        'attendee_rate' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        attendee_buyers as numerator,
-        attendees as denominator,
-        'rate' as unit,
-        attendees as n
-    from effect_totals
-    union all
-    select
-        'C8' as indicator_code,
-        'comparison_rate' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        expected_buyers as numerator,
-        attendees as denominator,
-        'rate' as unit,
-        attendees as n
-    from effect_totals
-    union all
-    select
-        'C8' as indicator_code,
-        'lift' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        attendee_buyers as numerator,
-        expected_buyers as denominator,
-        'ratio' as unit,
-        attendees as n
-    from effect_totals
+    {%- set per_attendee = {'code': 'C8', 'n': 'attendees', 'from': 'effect_totals'} %}
+    {{ indicator_rows([
+        dict(per_attendee, variant='attendee_rate', numerator='attendee_buyers',
+             denominator='attendees', unit='rate'),
+        dict(per_attendee, variant='comparison_rate', numerator='expected_buyers',
+             denominator='attendees', unit='rate'),
+        dict(per_attendee, variant='lift', numerator='attendee_buyers',
+             denominator='expected_buyers', unit='ratio'),
+    ]) }}
 ),
 
 final as (
