@@ -98,11 +98,7 @@ referral_rates as (
         coalesce(referral_totals.referring_customers, 0) as referring_customers
     from retention
     left join referral_totals
-        on
-            retention.period_grain = referral_totals.period_grain
-            and retention.period_start_on = referral_totals.period_start_on
-            and retention.slice_type = referral_totals.slice_type
-            and retention.slice_value = referral_totals.slice_value
+        on {{ same_period_and_slice('retention', 'referral_totals') }}
 ),
 
 referral_rows as (

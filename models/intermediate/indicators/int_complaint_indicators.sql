@@ -111,13 +111,10 @@ recurring_customers as (
 ),
 
 -- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
-{{ indicator_fanout('items', period_items='recurring_customers') }},  -- noqa: PRS
-
-final as (
-    select * from fanned_out
-)
+{{ indicator_fanout('items', period_items='recurring_customers') }}  -- noqa: PRS
 
 select
-    final.*,
-    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
-from final
+    fanned_out.*,
+    {{ is_complete_period('fanned_out.period_grain', 'fanned_out.period_start_on') }}
+        as is_complete_period
+from fanned_out

@@ -169,11 +169,7 @@ renewal_seed_002 as (
         coalesce(renewal_customer_totals.customers_renewed, 0) as customers_renewed
     from retention
     left join renewal_customer_totals
-        on
-            retention.period_grain = renewal_customer_totals.period_grain
-            and retention.period_start_on = renewal_customer_totals.period_start_on
-            and retention.slice_type = renewal_customer_totals.slice_type
-            and retention.slice_value = renewal_customer_totals.slice_value
+        on {{ same_period_and_slice('retention', 'renewal_customer_totals') }}
 ),
 
 renewal_rows as (
@@ -413,11 +409,7 @@ reason_grid as (
         loss_totals.customers_lost as customers_lost_all
     from loss_reason_totals
     inner join loss_totals
-        on
-            loss_reason_totals.period_grain = loss_totals.period_grain
-            and loss_reason_totals.period_start_on = loss_totals.period_start_on
-            and loss_reason_totals.slice_type = loss_totals.slice_type
-            and loss_reason_totals.slice_value = loss_totals.slice_value
+        on {{ same_period_and_slice('loss_reason_totals', 'loss_totals') }}
 ),
 
 churn_reason_rows as (

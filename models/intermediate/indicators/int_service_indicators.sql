@@ -30,12 +30,8 @@ ticket_stamps as (
     select
         customer_id,
         opened_at,
-        case
-            when cast(first_response_at as date) <= {{ as_of_date() }} then first_response_at
-        end as first_response_at,
-        case
-            when cast(resolved_at as date) <= {{ as_of_date() }} then resolved_at
-        end as resolved_at
+        {{ stamp_as_of('first_response_at') }},
+        {{ stamp_as_of('resolved_at') }}
     from tickets
 ),
 
@@ -46,12 +42,8 @@ feedback_stamps as (
         channel,
         category,
         is_valid,
-        case
-            when cast(responded_at as date) <= {{ as_of_date() }} then responded_at
-        end as responded_at,
-        case
-            when cast(followed_up_at as date) <= {{ as_of_date() }} then followed_up_at
-        end as followed_up_at
+        {{ stamp_as_of('responded_at') }},
+        {{ stamp_as_of('followed_up_at') }}
     from feedback
 ),
 
@@ -61,7 +53,8 @@ items as (
     {{ indicator_items([
         {'code': 'A4', 'variant': '', 'unit': 'hours', 'kind': 'duration',
          'from': 'ticket_stamps', 'on': 'cast(resolved_at as date)',
-         'numerator': hours_between('opened_at', 'resolved_at'), 'where': 'resolved_at is not null'},
+         'numerator': hours_between('opened_at', 'resolved_at'),
+         'where': 'resolved_at is not null'},
         {'code': 'A7', 'variant': '', 'unit': 'hours', 'kind': 'duration',
          'on': 'cast(responded_at as date)',
          'numerator': hours_between('received_at', 'responded_at'),
@@ -88,13 +81,10 @@ items as (
 ),
 
 -- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
-{{ indicator_fanout('items') }},  -- noqa: PRS
-
-final as (
-    select * from fanned_out
-)
+{{ indicator_fanout('items') }}  -- noqa: PRS
 
 select
-    final.*,
-    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
-from final
+    fanned_out.*,
+    {{ is_complete_period('fanned_out.period_grain', 'fanned_out.period_start_on') }}
+        as is_complete_period
+from fanned_out
