@@ -12,8 +12,9 @@
     `items`: the name of a CTE (or relation) with one row per thing measured: indicator_code,
     indicator_variant, unit, measure_kind, customer_id, measured_on (the date that puts it in
     a period), numerator_value, denominator_value; with customer_counts=true, also
-    is_customer_count (1: the numerator counts the customer once per period, times
-    numerator_value, 100 for a percentage; the items' own number is still n).
+    is_customer_count (1: the customer counts once per period: its largest numerator_value
+    and denominator_value, e.g. 1 if any of its items is a 1, or 100 for a percentage; n
+    still counts the items).
     `period_items`: optional, the same columns but period_grain and period_start_on instead
     of measured_on, for a thing whose period is not that of a date (a customer with two
     complaints of one category in the period).
@@ -93,11 +94,12 @@
             {%- endfor %}
             customer_id,
             case
-                when is_customer_count = 1 and measure_kind in ('count', 'per_customer')
-                    then max(numerator_value)
-                else sum(numerator_value)
+                when is_customer_count = 1 then max(numerator_value) else sum(numerator_value)
             end as numerator_value,
-            sum(denominator_value) as denominator_value,
+            case
+                when is_customer_count = 1 then max(denominator_value)
+                else sum(denominator_value)
+            end as denominator_value,
             count(*) as n
         from fanout_item_periods
         where measure_kind != 'duration'
