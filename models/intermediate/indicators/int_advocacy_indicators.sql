@@ -15,6 +15,10 @@
 --                               null when the period has only neutral reviews.
 --   Reviews without a customer count in the company slice and as 'unattributed' in every
 --   other slice type, so each slice type adds up to the company figure.
+-- Not items of indicator_fanout (macros/indicators.sql): the E1 rates have a row for every period
+-- and slice with customers even when nobody referred anywhere, the referral counts none where
+-- there was no referral, and reviews without a customer count as 'unattributed'; sums per
+-- customer and period are rolled up with indicator_slice_rollup.
 with referrals as (
     select * from {{ ref('fct_referrals') }}
 ),

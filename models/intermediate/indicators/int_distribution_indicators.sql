@@ -24,6 +24,9 @@
 --        split by whether the customer's manager had changed before the period started.
 -- Counts, sums and revenue put the statistic in numerator and 1 in denominator; a zero
 -- denominator is kept (the mart's value is then null).
+-- Not items of indicator_fanout (macros/indicators.sql): the figures are states at a period's
+-- start or end on the spine and shares of a total, summed per customer and period and rolled
+-- up to the slices with indicator_slice_rollup.
 {#- the end of a cast to double (or bigint): 'cast(' ~ expression ~ as_double #}
 {%- set as_double = ' as ' ~ type_double() ~ ')' %}
 {%- set as_bigint = ' as ' ~ dbt.type_bigint() ~ ')' %}

@@ -31,6 +31,10 @@
 --   B8 cohort:<label>:k=<k>   share of a cohort (customers acquired in the period_grain period
 --                      <label>) active at the end of the k-th period after it; period_start_on
 --                      is that observed period (from loyalty_cohort_retention).
+-- Not items of indicator_fanout (macros/indicators.sql): B3 is per contract with a product-line
+-- slice and B3 seed_002 spans every period and slice with customers; B5 and B6 are sums over
+-- the customers lost in a period (a state change on the spine, not a dated item); B8 is a
+-- cohort curve. Their rows come from indicator_rows.
 {%- set lost_revenue = 'cast(lost_revenue_cny as ' ~ type_double() ~ ')' %}
 with contracts as (
     select * from {{ ref('fct_contracts') }}

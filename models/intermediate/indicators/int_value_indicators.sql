@@ -8,6 +8,9 @@
 --      'retention_cost' = retention spend / retained customers (E − N),
 --      'cac_to_retention' = CAC / retention cost per retained customer, numerator and
 --      denominator being the two per-customer costs.
+-- Not items of indicator_fanout (macros/indicators.sql): F2 has a product-line slice and counts
+-- distinct customers in n, F3 is a per-customer threshold, F9 is company costs over bridge
+-- counts; customer-periods are rolled up to the slices with indicator_slice_rollup.
 with orders as (
     select * from {{ ref('fct_orders') }}
 ),
