@@ -31,13 +31,14 @@
     slice customers exist in (int_retention_bridges), 0 when nothing happened; ratios and
     durations only where there is something to measure.
 
-    How: items are summed per customer and period first (the smallest grain), then rolled up
-    to every slice in one pass, one join to int_customer_slices pivoted to a row per customer
-    with GROUPING SETS (indicator_slice_rollup), rather than joined to five slice rows each.
+    How: items (customer-counted ones first reduced to one row per customer and period) are
+    rolled up to every slice in one pass, one join to int_customer_slices pivoted to a row
+    per customer with GROUPING SETS (indicator_slice_rollup), rather than joined to five
+    slice rows each.
     A NULL industry (region, size band) is a slice value of its own, as in
     int_customer_slices; the zero-fill is a union and a GROUP BY, so it matches NULL slice
     values too (the join it replaces gave a NULL slice 0 / 0). Durations skip the
-    per-customer sums (a percentile needs every value). Portable: GROUPING SETS and
+    per-customer reduction (a percentile needs every value). Portable: GROUPING SETS and
     grouping() run on DuckDB, PostgreSQL and Spark; sqlfluff's duckdb dialect does not parse
     them, hence the models' `noqa: PRS` around a call.
 -#}
@@ -86,29 +87,37 @@
         {%- endif %}
     ),
 
-    -- The smallest grain: one row per customer, thing measured and period.
+    -- What the slices sum: the items as they are, and a customer-counted item once per
+    -- customer and period (its largest numerator and denominator there).
     fanout_customer_periods as (
         select
             {%- for column in key_columns %}
                 {{ column }},
             {%- endfor %}
             customer_id,
-            case
-                when is_customer_count = 1 then max(numerator_value) else sum(numerator_value)
-            end as numerator_value,
-            case
-                when is_customer_count = 1 then max(denominator_value)
-                else sum(denominator_value)
-            end as denominator_value,
-            count(*) as n
+            numerator_value,
+            denominator_value,
+            1 as n
         from fanout_item_periods
-        where measure_kind != 'duration'
-        group by
-            {%- for column in key_columns %}
-                {{ column }},
-            {%- endfor %}
-            customer_id,
-            is_customer_count
+        where measure_kind != 'duration' and is_customer_count = 0
+        {%- if customer_counts %}
+            union all
+            select
+                {%- for column in key_columns %}
+                    {{ column }},
+                {%- endfor %}
+                customer_id,
+                max(numerator_value) as numerator_value,
+                max(denominator_value) as denominator_value,
+                count(*) as n
+            from fanout_item_periods
+            where measure_kind != 'duration' and is_customer_count = 1
+            group by
+                {%- for column in key_columns %}
+                    {{ column }},
+                {%- endfor %}
+                customer_id
+        {%- endif %}
     ),
 
     fanout_sliced as (
