@@ -46,9 +46,11 @@ INCREMENTAL_MODELS = {
 # The tables cut into daily drops; every other table arrives whole in the initial drop.
 DAILY_TABLES = ("orders", "interactions", "survey_responses", "survey_answers")
 # The load history differs by design: the incremental warehouse also loaded the first copy
-# of the corrected file. These rows describe the loads (METRICS I2), not the business.
+# of the corrected file. These rows describe the loads (METRICS I2, the change record), not
+# the business.
 LOAD_HISTORY = {
     "stg_meta__load_ledger": "true",
+    "stg_meta__load_changes": "true",
     "int_data_quality_indicators": "true",
     "loyalty_indicators": "indicator_code = 'I2'",
 }
@@ -169,6 +171,8 @@ def run_job(defs, job: str, keys, as_of: dt.date, monkeypatch) -> None:
 
 
 def dbt_relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    """The relations dbt built, less the incremental models' state tables (`<model>__state`:
+    the last load of the change record they saw, which is load history too)."""
     return [
         name
         for (name,) in con.execute(
@@ -176,6 +180,7 @@ def dbt_relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
             "where table_catalog = ? and table_schema = 'main' order by 1",
             [catalog],
         ).fetchall()
+        if not name.endswith("__state")
     ]
 
 
@@ -272,12 +277,21 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
         compiled = (tmp_path / "dbt_target").glob(f"*/compiled/*/models/{folder}/{model}.sql")
         incremental_runs = sum(f'."{model}"' in path.read_text() for path in compiled)
         assert incremental_runs == len(days) - 1, model
-    # Only the full_refresh job's dbt build ran with --full-refresh.
+    # --full-refresh ran in the full_refresh job, and in the first daily run, which found no
+    # build recorded (orchestration/assets/dbt.py, plan_build); the other daily runs were
+    # incremental.
     flags = [
         json.loads(path.read_text())["args"].get("full_refresh", False)
         for path in (tmp_path / "dbt_target").glob("*/run_results.json")
     ]
-    assert sorted(flags) == [False] * len(days) + [True]
+    assert sorted(flags) == [False] * (len(days) - 1) + [True, True]
+    with duckdb.connect(str(database), read_only=True) as con:
+        recorded = con.execute(
+            "select is_full_refresh, full_refresh_reason from raw_meta.dbt_builds order by built_at"
+        ).fetchall()
+    assert recorded == [(True, "no earlier build is recorded (raw_meta.dbt_builds)")] + [
+        (False, None)
+    ] * (len(days) - 1)
     expected_amount = float(plan["corrected_orders"][1][0]["amount"])
     assert float(orders[plan["changed_order_id"]]) == pytest.approx(expected_amount)
 
