@@ -33,14 +33,17 @@ import csv
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from benchmarks.compare import compare_warehouses
+from orchestration.assets.dbt import BuildFingerprint, BuildPlan, plan_build, record_build
 from orchestration.contract import load_order
 from orchestration.ingest import load_table
+from orchestration.project import dbt_project
 from orchestration.synthetic import generate
 
 CUSTOMERS = 80
@@ -182,33 +185,13 @@ def built_tables(manifest: dict) -> list[tuple[str, str]]:
     )
 
 
-@pytest.mark.slow
-def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
-    generated = tmp_path / "generated"
-    generate(
-        generated, tmp_path / "truth", customers=CUSTOMERS, years=YEARS, seed=SEED, progress=False
-    )
-    firm = Firm(generated)
-    landing = tmp_path / "landing"
-    inc, full = tmp_path / "inc.duckdb", tmp_path / "full.duckdb"
+Step = tuple[str, dt.date, Callable[[dt.date], None] | None]
 
-    def dbt_build(database: Path, as_of: dt.date, full_refresh: bool) -> dict:
-        args = [
-            "build",
-            "--quiet",
-            "--vars",
-            json.dumps({"as_of": as_of.isoformat()}),
-            "--exclude-resource-type",
-            "test",
-            "unit_test",
-        ]
-        work = tmp_path / ("full" if full_refresh else "inc")
-        result = dbt_subprocess(
-            [*args, "--full-refresh"] if full_refresh else args, database, work, timeout=900
-        )
-        assert result.returncode == 0, f"as of {as_of}: {result.stdout[-3000:]}"
-        return json.loads((work / "target" / "manifest.json").read_text())
 
+def scenario_steps(firm: Firm, landing: Path) -> tuple[list[Step], dict[str, str]]:
+    """The seven scenarios after the initial drop: (name, as_of, the change of the landing
+    folder or None); and a dict that the corrected drop fills with the customers of the
+    order it changed ("changed") and of the one it removed ("removed")."""
     first = firm.first_day
     next_day = first + dt.timedelta(days=1)
     reassigned = firm.tables["account_assignments"][1][0]
@@ -225,6 +208,8 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
     def late_order(day: dt.date) -> None:
         firm.drop(landing, day, "orders", [firm.late_order])
 
+    corrections: dict[str, str] = {}
+
     def replaced_drop(day: dt.date) -> None:
         header, rows = read_csv(landing / "orders" / f"{first.isoformat()}.csv")
         closed = add_months(first, -3).isoformat()
@@ -238,6 +223,8 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
             and r["ordered_on"] < closed
             and r["is_credit_note"] == "false"
         )
+        corrections["changed"] = changed["customer_id"]
+        corrections["removed"] = removed["customer_id"]
         corrected = [dict(r) for r in rows if r is not removed]
         for row in corrected:
             if row["order_id"] == changed["order_id"]:
@@ -277,17 +264,66 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
         ("as_of three months forward", add_months(month_back, 3), new_rows),
     ]
 
+    return steps, corrections
+
+
+@pytest.mark.slow
+def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
+    generated = tmp_path / "generated"
+    generate(
+        generated, tmp_path / "truth", customers=CUSTOMERS, years=YEARS, seed=SEED, progress=False
+    )
+    firm = Firm(generated)
+    landing = tmp_path / "landing"
+    inc, full = tmp_path / "inc.duckdb", tmp_path / "full.duckdb"
+
+    def daily_build(as_of: dt.date) -> tuple[dict, BuildPlan]:
+        """The dbt asset's work on the incremental warehouse: plan (a full rebuild when the
+        last recorded build cannot be carried forward), build, record the build."""
+        build_vars = {"as_of": as_of.isoformat()}
+        with duckdb.connect(str(inc)) as con:
+            plan = plan_build(con, json.loads(dbt_project.manifest_path.read_text()), build_vars)
+        manifest = dbt_build(inc, as_of, plan.full_refresh, "inc")
+        with duckdb.connect(str(inc)) as con:
+            record_build(
+                con, BuildFingerprint.of(manifest, build_vars), plan.full_refresh, plan.reasons
+            )
+        return manifest, plan
+
+    def dbt_build(database: Path, as_of: dt.date, full_refresh: bool, work_name: str) -> dict:
+        args = [
+            "build",
+            "--quiet",
+            "--vars",
+            json.dumps({"as_of": as_of.isoformat()}),
+            "--exclude-resource-type",
+            "test",
+            "unit_test",
+        ]
+        work = tmp_path / work_name
+        result = dbt_subprocess(
+            [*args, "--full-refresh"] if full_refresh else args, database, work, timeout=900
+        )
+        assert result.returncode == 0, f"as of {as_of}: {result.stdout[-3000:]}"
+        return json.loads((work / "target" / "manifest.json").read_text())
+
+    steps, corrections = scenario_steps(firm, landing)
+    first = firm.first_day
+    month_back = steps[5][1]
+
     firm.initial(landing)
     ingest(inc, landing)
-    dbt_build(inc, first, full_refresh=False)
-    differing = {}
+    _, plan = daily_build(first)
+    assert plan.reasons == ["no earlier build is recorded (raw_meta.dbt_builds)"]
+    differing, plans = {}, {}
     for name, as_of, change in steps:
         if change:
             change(as_of)
         ingest(inc, landing)
-        manifest = dbt_build(inc, as_of, full_refresh=False)
+        manifest, plan = daily_build(as_of)
+        plans[name] = plan.reasons
         copy_raw(inc, full)
-        dbt_build(full, as_of, full_refresh=True)
+        dbt_build(full, as_of, True, "full")
         tables = built_tables(manifest)
         results, missing, _ = compare_warehouses(inc, full, tables)
         assert not missing and len(results) == len(tables), f"{name}: missing {missing}"
@@ -296,9 +332,32 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
             for r in results
             if not r.is_equal
         }
-        print(f"{name}, as of {as_of}: {len(results)} tables, differing {differing[name]}")
+        print(f"{name}, as of {as_of}: {plan.message}; differing {differing[name]}")
     # table: (rows incremental, rows full, rows only incremental, rows only full)
     assert differing == {name: {} for name, _, _ in steps}
+    # every step ran incrementally but the one that moved as_of back, which said why
+    back = month_back.isoformat()
+    assert plans == {
+        name: [f"as_of moved back, from {steps[4][1].isoformat()} to {back}"]
+        if as_of == month_back
+        else []
+        for name, as_of, _ in steps
+    }
+    # the change record of the corrected drop: the customers of the row it removed and of
+    # the row it changed (the old row removed, the new one added), not the unchanged rows'
+    with duckdb.connect(str(inc), read_only=True) as con:
+        recorded = con.execute(
+            "select change_kind, customer_id from raw_meta.load_changes where file = ? "
+            "and load_seq = (select max(load_seq) from raw_meta.load_changes where file = ?) "
+            "order by 1, 2",
+            [f"orders/{first.isoformat()}.csv"] * 2,
+        ).fetchall()
+    assert recorded == sorted(
+        [
+            ("added", corrections["changed"]),
+            *(("removed", c) for c in {corrections["changed"], corrections["removed"]}),
+        ]
+    )
 
 
 def tiny_manifest(sql_checksum: str = "a", seed_checksum: str = "s") -> dict:
@@ -378,3 +437,68 @@ def last_fingerprint(manifest: dict, build_vars: dict):
     from orchestration.assets.dbt import BuildFingerprint
 
     return BuildFingerprint.of(manifest, build_vars)
+
+
+def test_the_change_record_names_the_customers_a_load_touched(tmp_path):
+    """Hand-made drops: a new drop records each customer with its earliest date; a corrected
+    drop records the customers of the rows it removed or changed, not of those it kept."""
+    customers = (
+        "customer_id,customer_name,industry,province,region,city,size_band,acquired_on,"
+        "acquisition_channel,acquisition_cost"
+    )
+    orders = (
+        "order_id,customer_id,ordered_on,amount,currency,product_line,is_credit_note,contract_id"
+    )
+
+    def drop(table: str, name: str, lines: list[str]) -> None:
+        path = tmp_path / table / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    drop(
+        "customers",
+        "2026-06-01.csv",
+        [customers]
+        + [
+            f"C{i},Firm {i},manufacturing,江苏,east,苏州,small,2024-0{i}-05,referral,"
+            for i in (1, 2, 3)
+        ],
+    )
+    first = [
+        orders,
+        "O1,C1,2026-03-01,100.00,CNY,consulting,false,",
+        "O2,C2,2026-04-02,200.00,CNY,consulting,false,",
+        "O3,C2,2026-04-20,300.00,CNY,consulting,false,",
+        "O4,C3,2026-05-03,400.00,CNY,consulting,false,",
+    ]
+    drop("orders", "2026-06-01.csv", first)
+
+    def changes(con: duckdb.DuckDBPyConnection, after: int = 0) -> list[tuple]:
+        return con.execute(
+            "select load_seq, table_name, change_kind, customer_id, cast(earliest_on as varchar), "
+            "row_count from raw_meta.load_changes where load_seq > ? order by 1, 2, 3, 4",
+            [after],
+        ).fetchall()
+
+    with duckdb.connect() as con:
+        for table in ("customers", "orders"):
+            load_table(con, tmp_path, table, run_id="t", run_date=dt.date(2026, 6, 2))
+        assert changes(con) == [
+            (1, "customers", "added", "C1", "2024-01-05", 1),
+            (1, "customers", "added", "C2", "2024-02-05", 1),
+            (1, "customers", "added", "C3", "2024-03-05", 1),
+            (2, "orders", "added", "C1", "2026-03-01", 1),
+            (2, "orders", "added", "C2", "2026-04-02", 2),
+            (2, "orders", "added", "C3", "2026-05-03", 1),
+        ]
+        # the corrected drop: O1's amount changed, O2 removed, O3 and O4 unchanged
+        drop(
+            "orders", "2026-06-01.csv", [first[0], first[1].replace("100.00", "150.00"), *first[3:]]
+        )
+        [result] = load_table(con, tmp_path, "orders", run_id="t", run_date=dt.date(2026, 6, 2))
+        assert result.status == "replaced"
+        assert changes(con, after=2) == [
+            (3, "orders", "added", "C1", "2026-03-01", 1),
+            (3, "orders", "removed", "C1", "2026-03-01", 1),
+            (3, "orders", "removed", "C2", "2026-04-02", 1),
+        ]
