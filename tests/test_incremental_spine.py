@@ -39,7 +39,7 @@ def rows_only_in(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
     ).fetchone()
 
 
-def change(databases: list[Path], table_name: str, kind: str, sql: str) -> None:
+def changed_raw(databases: list[Path], table_name: str, kind: str, sql: str) -> None:
     """In each database, the rows of raw.<table_name> that `sql` adds (an insert) or marks for
     removal (an update), with `_file` set to a name of this change, and their record in the
     change record, as the ingestion writes it; marked rows are then removed."""
@@ -76,7 +76,7 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_
         first_customer = con.execute("select min(customer_id) from raw.customers").fetchone()[0]
 
     def late_order_and_churn() -> None:
-        change(
+        changed_raw(
             both,
             "orders",
             "added",
@@ -84,14 +84,14 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_
             "date '2025-03-15' as ordered_on, false as is_credit_note, $file as _file) "
             f"from raw.orders where customer_id = '{rebuilt}' limit 1",
         )
-        change(
+        changed_raw(
             both,
             "orders",
             "removed",
             "update raw.orders set _file = $file where order_id = (select max(order_id) "
             "from raw.orders where ordered_on < date '2025-01-01')",
         )
-        change(
+        changed_raw(
             both,
             "churn_records",
             "added",
@@ -100,7 +100,7 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_
         )
 
     def remove_customer() -> None:
-        change(
+        changed_raw(
             both,
             "customers",
             "removed",
