@@ -272,10 +272,11 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
         assert plan["late_order_id"] in orders
         assert len(orders) > first_count
     # Every run after the first took the models' is_incremental() branch, the only one whose
-    # compiled SQL reads the model itself (dbt keeps each run's SQL in its own target folder).
+    # compiled SQL reads the model's state table (dbt keeps each run's SQL in its own target
+    # folder).
     for model, folder in INCREMENTAL_MODELS.items():
         compiled = (tmp_path / "dbt_target").glob(f"*/compiled/*/models/{folder}/{model}.sql")
-        incremental_runs = sum(f'."{model}"' in path.read_text() for path in compiled)
+        incremental_runs = sum(f'."{model}__state"' in path.read_text() for path in compiled)
         assert incremental_runs == len(days) - 1, model
     # --full-refresh ran in the full_refresh job, and in the first daily run, which found no
     # build recorded (orchestration/assets/dbt.py, plan_build); the other daily runs were
