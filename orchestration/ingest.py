@@ -38,7 +38,7 @@ import pandas as pd
 
 from .contract import TABLE_NAMES, Column, Table, load_order, table
 from .pii import pseudonymise
-from .raw_schema import LEDGER_COLUMNS, create_raw_tables
+from .raw_schema import CHANGE_COLUMNS, LEDGER_COLUMNS, create_raw_tables
 from .settings import Settings
 
 DROP_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})(?:_(?P<n>\d+))?\.(?P<ext>csv|parquet|xlsx)$")
@@ -982,6 +982,85 @@ def _prior(
     return ("replace", None) if same_drop else (None, None)
 
 
+# Tables whose rows name no customer themselves but through another table's row: the
+# change record gives the customer and date of that row (survey answers: their response).
+CHANGE_VIA = {"survey_answers": ("survey_responses", "response_id")}
+
+
+def _change_rows_sql(tbl: Table, rows: str) -> str:
+    """(customer_id, touched_on) of `rows`, a query of rows of raw.<tbl>: one line per
+    customer column of a row (a referral names two customers); a table without customers
+    gives a null customer. The date is the row's first date or timestamp (the one the models
+    date it by), null without one. A table in `CHANGE_VIA` takes both from its parent row."""
+    source, parent = tbl, None
+    if tbl.name in CHANGE_VIA:
+        parent_name, key = CHANGE_VIA[tbl.name]
+        source, parent = table(parent_name), (parent_name, key)
+    customers = [
+        c.name
+        for c in source.columns
+        if c.name == "customer_id" or c.references == "customers.customer_id"
+    ]
+    dated = next((c.name for c in source.columns if c.type in ("date", "timestamp")), None)
+    alias = "p" if parent else "t"
+    touched = f"cast({alias}.{_q(dated)} as date)" if dated else "cast(null as date)"
+    join = (
+        f" inner join raw.{_q(parent[0])} as p on p.{_q(parent[1])} = t.{_q(parent[1])}"
+        if parent
+        else ""
+    )
+    return " union all ".join(
+        f"select {f'{alias}.{_q(c)}' if c else 'cast(null as varchar)'} as customer_id, "
+        f"{touched} as touched_on from ({rows}) as t{join}"
+        for c in customers or [None]
+    )
+
+
+def record_changes(
+    con: duckdb.DuckDBPyConnection,
+    tbl: Table,
+    change_kind: str,
+    rows: str,
+    load_seq: int,
+    run_id: str,
+    file: str,
+) -> None:
+    """Add to raw_meta.load_changes, the change record, one line per customer of `rows` (a
+    query of rows of raw.<tbl>): the rows a load added, or those a corrected drop removed.
+    The incremental models rebuild these customers (from `earliest_on` on, for the spine)
+    instead of comparing every row."""
+    names = ", ".join(_q(name) for name, _ in CHANGE_COLUMNS)
+    con.execute(
+        f"insert into raw_meta.load_changes ({names}) "
+        f"select ?, ?, ?, ?, ?, customer_id, min(touched_on), count(*), ? "
+        f"from ({_change_rows_sql(tbl, rows)}) as changed group by customer_id",
+        [load_seq, run_id, tbl.name, file, change_kind, dt.datetime.now()],
+    )
+
+
+def _record_load_changes(
+    con: duckdb.DuckDBPyConnection,
+    tbl: Table,
+    file: str,
+    replaced: bool,
+    load_seq: int,
+    run_id: str,
+) -> None:
+    """The change record of one load: every row of a new drop added; for a corrected drop,
+    the rows it no longer holds removed and the rows it brings anew added (rows unchanged
+    by the correction are in neither)."""
+    loaded = f"select * from raw.{_q(tbl.name)} where _file = {_lit(file)}"
+    if not replaced:
+        record_changes(con, tbl, "added", loaded, load_seq, run_id, file)
+        return
+    columns = ", ".join(_q(c.name) for c in tbl.columns)
+    new = f"select {columns} from ({loaded}) as loaded"
+    old = f"select {columns} from _replaced"
+    record_changes(con, tbl, "removed", f"{old} except all {new}", load_seq, run_id, file)
+    record_changes(con, tbl, "added", f"{new} except all {old}", load_seq, run_id, file)
+    con.execute("drop table _replaced")
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     drop: DropFile,
@@ -1021,8 +1100,18 @@ def load_file(
         return _rejected(result, exc)
     con.execute("begin transaction")
     try:
+        load_seq = con.execute(
+            "select coalesce(max(load_seq), 0) + 1 from raw_meta.load_changes"
+        ).fetchone()[0]
         if prior == "replace":
-            # A corrected file for a drop already loaded: its rows replace that drop's rows.
+            # A corrected file for a drop already loaded: its rows replace that drop's rows;
+            # the rows replaced are kept aside to record what the correction changed.
+            con.execute(
+                f"create or replace temp table _replaced as select * from raw.{_q(tbl.name)} "
+                "where _file in (select file from raw_meta.load_ledger where table_name = ? "
+                "and drop_name = ?)",
+                [drop.table, drop.drop_name],
+            )
             for schema in ("raw", "raw_quarantine"):
                 con.execute(
                     f"delete from {schema}.{tbl.name} where _file in "
@@ -1034,6 +1123,7 @@ def load_file(
         _, result.rows_accepted, result.rows_quarantined = _validate_and_insert(
             con, drop, tbl, run_id, run_date, started, read.unterminated_line
         )
+        _record_load_changes(con, tbl, drop.relative, prior == "replace", load_seq, run_id)
         result.rows_blank = read.rows_blank
         result.rows_in = result.rows_accepted + result.rows_quarantined + result.rows_blank
         if result.rows_accepted + result.rows_quarantined == 0:

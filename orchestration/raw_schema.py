@@ -48,6 +48,20 @@ LEDGER_COLUMNS: tuple[tuple[str, str], ...] = (
 # Columns of LEDGER_COLUMNS that a ledger created before them lacks, with the value its
 # earlier lines get.
 LEDGER_ADDED_COLUMNS: dict[str, str | None] = {"rows_blank": "0", "duplicate_of": None}
+# raw_meta.load_changes, the change record (orchestration/ingest.py, record_changes): per load
+# of a file, one line per customer whose rows it added, or removed (a replaced drop), with
+# the earliest date those rows touch; the incremental models rebuild only these customers.
+CHANGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("load_seq", "bigint"),  # 1, 2, ... one number per loaded file, in load order
+    ("run_id", "varchar"),
+    ("table_name", "varchar"),
+    ("file", "varchar"),
+    ("change_kind", "varchar"),  # added / removed
+    ("customer_id", "varchar"),  # null: a table without customers (every customer touched)
+    ("earliest_on", "date"),  # the earliest date of the rows (null: rows without a date)
+    ("row_count", "bigint"),
+    ("recorded_at", "timestamp"),
+)
 
 
 def _columns_sql(cols: list[tuple[str, str]]) -> str:
@@ -75,6 +89,10 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"create table if not exists raw_meta.load_ledger (\n    "
         f"{_columns_sql(list(LEDGER_COLUMNS))}\n)"
+    )
+    con.execute(
+        f"create table if not exists raw_meta.load_changes (\n    "
+        f"{_columns_sql(list(CHANGE_COLUMNS))}\n)"
     )
     types = dict(LEDGER_COLUMNS)
     for name, fill in LEDGER_ADDED_COLUMNS.items():

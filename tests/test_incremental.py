@@ -46,9 +46,11 @@ INCREMENTAL_MODELS = {
 # The tables cut into daily drops; every other table arrives whole in the initial drop.
 DAILY_TABLES = ("orders", "interactions", "survey_responses", "survey_answers")
 # The load history differs by design: the incremental warehouse also loaded the first copy
-# of the corrected file. These rows describe the loads (METRICS I2), not the business.
+# of the corrected file. These rows describe the loads (METRICS I2, the change record), not
+# the business.
 LOAD_HISTORY = {
     "stg_meta__load_ledger": "true",
+    "stg_meta__load_changes": "true",
     "int_data_quality_indicators": "true",
     "loyalty_indicators": "indicator_code = 'I2'",
 }
@@ -154,9 +156,13 @@ def write_drop(landing: Path, day: dt.date, drop: dict) -> None:
         write_csv(landing / table / f"{day.isoformat()}.csv", header, rows)
 
 
-def run_job(defs, job: str, keys, as_of: dt.date, monkeypatch) -> None:
-    """A job on the given assets, as of the given day."""
+def run_job(database: Path, job: str, keys, as_of: dt.date, monkeypatch) -> None:
+    """A job on the given assets, as of the given day: the definitions are loaded again, as
+    a new day's process loads them, for the settings are resolved once when they load."""
     monkeypatch.setenv("WH_AS_OF", as_of.isoformat())
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions(str(database))
     result = defs.resolve_job_def(job).execute_in_process(
         asset_selection=list(keys), raise_on_error=False
     )
@@ -169,6 +175,8 @@ def run_job(defs, job: str, keys, as_of: dt.date, monkeypatch) -> None:
 
 
 def dbt_relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    """The relations dbt built, less the incremental models' state tables (`<model>__state`:
+    the last load of the change record they saw, which is load history too)."""
     return [
         name
         for (name,) in con.execute(
@@ -176,6 +184,7 @@ def dbt_relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
             "where table_catalog = ? and table_schema = 'main' order by 1",
             [catalog],
         ).fetchall()
+        if not name.endswith("__state")
     ]
 
 
@@ -240,7 +249,7 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
             write_csv(landing / "orders" / f"{days[1].isoformat()}.csv", header, rows)
         whole = i in (0, len(days) - 1)
         keys = set(raw_keys) | set(dbt_keys) if whole else daily_keys
-        run_job(defs, "incremental_refresh", keys, day, monkeypatch)
+        run_job(database, "incremental_refresh", keys, day, monkeypatch)
         if i == 0:
             with duckdb.connect(str(database), read_only=True) as con:
                 first_count = con.execute("select count(*) from fct_orders").fetchone()[0]
@@ -251,8 +260,7 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
     shutil.copytree(landing, full_landing)
     monkeypatch.setenv("WH_LANDING_DIR", str(full_landing))
     monkeypatch.setenv("WH_DUCKDB_PATH", str(full_database))
-    full_defs = build_definitions(str(full_database))
-    run_job(full_defs, "full_refresh", set(raw_keys) | set(dbt_keys), days[-1], monkeypatch)
+    run_job(full_database, "full_refresh", set(raw_keys) | set(dbt_keys), days[-1], monkeypatch)
 
     with duckdb.connect(str(database), read_only=True) as con:
         # The sequence did what it claims: the corrected file replaced the first daily one,
@@ -267,17 +275,27 @@ def test_daily_incremental_runs_equal_a_full_refresh(tmp_path, monkeypatch):
         assert plan["late_order_id"] in orders
         assert len(orders) > first_count
     # Every run after the first took the models' is_incremental() branch, the only one whose
-    # compiled SQL reads the model itself (dbt keeps each run's SQL in its own target folder).
+    # compiled SQL reads the model's state table (dbt keeps each run's SQL in its own target
+    # folder).
     for model, folder in INCREMENTAL_MODELS.items():
         compiled = (tmp_path / "dbt_target").glob(f"*/compiled/*/models/{folder}/{model}.sql")
-        incremental_runs = sum(f'."{model}"' in path.read_text() for path in compiled)
+        incremental_runs = sum(f'."{model}__state"' in path.read_text() for path in compiled)
         assert incremental_runs == len(days) - 1, model
-    # Only the full_refresh job's dbt build ran with --full-refresh.
+    # --full-refresh ran in the full_refresh job, and in the first daily run, which found no
+    # build recorded (orchestration/assets/dbt.py, plan_build); the other daily runs were
+    # incremental.
     flags = [
         json.loads(path.read_text())["args"].get("full_refresh", False)
         for path in (tmp_path / "dbt_target").glob("*/run_results.json")
     ]
-    assert sorted(flags) == [False] * len(days) + [True]
+    assert sorted(flags) == [False] * (len(days) - 1) + [True, True]
+    with duckdb.connect(str(database), read_only=True) as con:
+        recorded = con.execute(
+            "select is_full_refresh, full_refresh_reason from raw_meta.dbt_builds order by built_at"
+        ).fetchall()
+    assert recorded == [(True, "no earlier build is recorded (raw_meta.dbt_builds)")] + [
+        (False, None)
+    ] * (len(days) - 1)
     expected_amount = float(plan["corrected_orders"][1][0]["amount"])
     assert float(orders[plan["changed_order_id"]]) == pytest.approx(expected_amount)
 

@@ -4,8 +4,10 @@ On two copies of the session's end-to-end warehouse, `int_customer_months` is bu
 scratch as of a day in September; then one copy takes the incremental path and the other is
 rebuilt with --full-refresh after each step, from the same raw tables: a later day of the
 same month; the next month with a late order of a closed month, a removed order and a new
-churn record; an earlier as_of; a changed activity window and a removed customer. After each
-step both spines (and their fingerprint side tables) must hold the same rows.
+churn record; an earlier as_of; a changed activity window and a removed customer. The raw
+tables are changed in SQL here, each change recorded in the change record
+(raw_meta.load_changes) as the ingestion records it, with its `record_changes`. After each
+step both spines (and their state tables) must hold the same rows.
 
 A closed month of two customers is altered in the incremental copy before the second step:
 the one whose late order arrives is rebuilt (the alteration is gone), the other keeps the
@@ -21,6 +23,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.contract import table
+from orchestration.ingest import record_changes
+
 SPINE = "int_customer_months"
 MARKER = 999_999  # an order count no real month has
 
@@ -34,10 +39,21 @@ def rows_only_in(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
     ).fetchone()
 
 
-def execute(databases: list[Path], sql: str) -> None:
+def changed_raw(databases: list[Path], table_name: str, kind: str, sql: str) -> None:
+    """In each database, the rows of raw.<table_name> that `sql` adds (an insert) or marks for
+    removal (an update), with `_file` set to a name of this change, and their record in the
+    change record, as the ingestion writes it; marked rows are then removed."""
+    file = f"test/{table_name}-{kind}"
     for database in databases:
         with duckdb.connect(str(database)) as con:
-            con.execute(sql)
+            load_seq = con.execute(
+                "select coalesce(max(load_seq), 0) + 1 from raw_meta.load_changes"
+            ).fetchone()[0]
+            con.execute(sql.replace("$file", f"'{file}'"))
+            rows = f"select * from raw.{table_name} where _file = '{file}'"
+            record_changes(con, table(table_name), kind, rows, load_seq, "test", file)
+            if kind == "removed":
+                con.execute(f"delete from raw.{table_name} where _file = ?", [file])
 
 
 @pytest.mark.slow
@@ -60,25 +76,36 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_
         first_customer = con.execute("select min(customer_id) from raw.customers").fetchone()[0]
 
     def late_order_and_churn() -> None:
-        execute(
+        changed_raw(
             both,
+            "orders",
+            "added",
             "insert into raw.orders select * replace ('LATE-ORDER' as order_id, "
-            "date '2025-03-15' as ordered_on, false as is_credit_note) "
+            "date '2025-03-15' as ordered_on, false as is_credit_note, $file as _file) "
             f"from raw.orders where customer_id = '{rebuilt}' limit 1",
         )
-        execute(
+        changed_raw(
             both,
-            "delete from raw.orders where order_id = (select max(order_id) from raw.orders "
-            "where ordered_on < date '2025-01-01')",
+            "orders",
+            "removed",
+            "update raw.orders set _file = $file where order_id = (select max(order_id) "
+            "from raw.orders where ordered_on < date '2025-01-01')",
         )
-        execute(
+        changed_raw(
             both,
+            "churn_records",
+            "added",
             "insert into raw.churn_records select * replace ('LATE-CHURN' as churn_id, "
-            "date '2026-09-25' as churned_on) from raw.churn_records limit 1",
+            "date '2026-09-25' as churned_on, $file as _file) from raw.churn_records limit 1",
         )
 
     def remove_customer() -> None:
-        execute(both, f"delete from raw.customers where customer_id = '{first_customer}'")
+        changed_raw(
+            both,
+            "customers",
+            "removed",
+            f"update raw.customers set _file = $file where customer_id = '{first_customer}'",
+        )
 
     steps = [
         ("2026-09-28", {}, None),
@@ -108,7 +135,7 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_
         dbt_vars = {"as_of": as_of, **extra_vars}
         dbt_run(inc, dbt_vars, full=False)
         compiled = (target / "compiled" / "loyalty_warehouse").rglob(f"{SPINE}.sql")
-        assert "__fingerprints" in next(compiled).read_text()  # the incremental branch ran
+        assert "__state" in next(compiled).read_text()  # the incremental branch ran
         dbt_run(full, dbt_vars, full=True)
         with duckdb.connect() as con:
             con.execute(f"attach '{inc}' as inc (read_only)")
@@ -120,7 +147,7 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_
                 ).fetchall()
             )
             only = rows_only_in(con, SPINE)
-            assert rows_only_in(con, f"{SPINE}__fingerprints") == (0, 0), f"as of {as_of}"
+            assert rows_only_in(con, f"{SPINE}__state") == (0, 0), f"as of {as_of}"
         if step == 0:  # a day later in the same month: closed months untouched
             assert marked == {kept: 1, rebuilt: 1}
             assert only == (2, 2)  # the two altered rows, unaltered in the full rebuild

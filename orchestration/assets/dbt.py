@@ -1,20 +1,36 @@
 """The dbt project as Dagster assets: staging views, intermediate models and marts."""
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from dagster import AssetExecutionContext, ResourceParam
+import duckdb as duckdb_module
+import yaml
+from dagster import AssetExecutionContext, AssetMaterialization, Output, ResourceParam
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
 from ..project import dbt_project
-from ..settings import Settings
+from ..settings import ROOT, Settings
 
 # Run tag of the `full_refresh` job: its dbt build runs with --full-refresh.
 FULL_REFRESH_TAG = "warehouse/dbt_full_refresh"
+# One row per successful dbt build of the jobs: its as_of and the fingerprint of the models,
+# macros, seeds and vars it was built with (beside the load ledger, in the DuckDB file).
+BUILDS_TABLE = "raw_meta.dbt_builds"
+BUILDS_COLUMNS = (
+    ("built_at", "timestamp"),
+    ("as_of", "date"),
+    ("is_full_refresh", "boolean"),
+    ("full_refresh_reason", "varchar"),
+    ("fingerprint", "varchar"),
+)
+# Names listed in a full-rebuild reason before "and N more".
+REASON_NAMES_SHOWN = 5
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -41,8 +57,12 @@ def warehouse_dbt_assets(
     settings: ResourceParam[Settings],
 ):
     """`dbt build`: seeds, models and their data and unit tests, in dependency order, with
-    the arguments of `dbt_build_args()`; from scratch in a run tagged `FULL_REFRESH_TAG`
-    (the `full_refresh` job).
+    the arguments of `dbt_build_args()`. From scratch (`--full-refresh`) in a run tagged
+    `FULL_REFRESH_TAG` (the `full_refresh` job), with `WH_DBT_FULL_REFRESH` set, and
+    whenever the last successful build recorded in `raw_meta.dbt_builds` cannot be carried
+    forward: an as_of moved back, changed models, macros, seeds or vars (`plan_build`). The
+    decision and its reasons are logged and put on every materialisation's metadata
+    (`dbt_full_refresh`, `dbt_full_refresh_reason`); a successful build is recorded.
 
     With PostgreSQL as the warehouse (`WH_DBT_TARGET=pg`): the raw tables the ingestion
     loaded into the DuckDB file go to PostgreSQL first, and after a successful build every
@@ -60,8 +80,32 @@ def warehouse_dbt_assets(
 
         copied = copy_raw(duckdb.database, pg_dsn(settings), duckdb_config=settings.duckdb_config())
         context.log.info(f"raw tables to PostgreSQL: {len(copied)}, {sum(copied.values())} rows")
-    invocation = dbt.cli(dbt_build_args(settings, full_refresh), context=context)
-    yield from invocation.stream()
+    requested = []
+    if full_refresh:
+        requested.append("the full_refresh job")
+    if settings.dbt_full_refresh:
+        requested.append("WH_DBT_FULL_REFRESH is set")
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    with duckdb.get_connection() as con:
+        plan = plan_build(con, manifest, settings.dbt_vars, requested)
+    (context.log.warning if plan.full_refresh else context.log.info)(plan.message)
+    said = {
+        "dbt_full_refresh": plan.full_refresh,
+        "dbt_full_refresh_reason": "; ".join(plan.reasons) or "none: incremental",
+    }
+    invocation = dbt.cli(dbt_build_args(settings, plan.full_refresh), context=context)
+    for event in invocation.stream():
+        if isinstance(event, Output | AssetMaterialization):
+            event = event.with_metadata({**event.metadata, **said})
+        yield event
+    # reached only when dbt succeeded (a failed build raises in stream())
+    with duckdb.get_connection() as con:
+        record_build(
+            con,
+            BuildFingerprint.of(invocation.get_artifact("manifest.json"), settings.dbt_vars),
+            plan.full_refresh,
+            plan.reasons,
+        )
     if on_postgres:
         relations = built_relations(
             invocation.get_artifact("run_results.json"),
@@ -99,12 +143,12 @@ def dbt_build_args(settings: Settings, full_refresh: bool = False) -> list[str]:
     """`dbt build` with the `--vars` of `settings` (`WH_AS_OF`, `WH_DBT_VARS`).
 
     Without `full_refresh` the incremental models (fct_orders, fct_interactions,
-    fct_survey_answers, int_customer_months) rewrite only the rows whose inputs changed,
-    whatever the as_of: the `incremental_refresh` job, the daily schedule and the landing
-    sensor. With it (the `full_refresh` job, or `WH_DBT_FULL_REFRESH` for any job)
-    `--full-refresh` rebuilds them from scratch: needed once after a change of their SQL (an
-    incremental run keeps the rows it does not rewrite) or of their columns (an incremental
-    run then fails, on_schema_change='fail').
+    fct_survey_answers, int_customer_months) rewrite only the customers that the change
+    record and the move of as_of name: the `incremental_refresh` job, the daily schedule and
+    the landing sensor. With it `--full-refresh` rebuilds them from scratch: the
+    `full_refresh` job, `WH_DBT_FULL_REFRESH` set for any job, or `plan_build` finding that
+    the last build cannot be carried forward (an incremental run keeps the rows it does not
+    rewrite, so they must come from the same SQL, seeds and vars, at an as_of no later).
 
     dbt's unit tests check the SQL of the models on fixed rows, not the data: they belong to
     the project's tests (`make test` runs them, tests/test_dbt_unit_tests.py), so the jobs
@@ -140,3 +184,148 @@ def built_as_of(con) -> dt.date:
     if day is None or day[0] is None:
         raise ValueError("customer_facts is empty: no customer loaded, so no as_of to report")
     return day[0] if isinstance(day[0], dt.date) else dt.date.fromisoformat(str(day[0])[:10])
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class BuildFingerprint:
+    """What a dbt build's incremental tables rest on besides the data: the reporting date,
+    a digest per model (SQL, config, column types), per macro of the project and per seed,
+    and the dbt vars other than as_of (dbt_project.yml's, overridden by `WH_DBT_VARS`)."""
+
+    as_of: str
+    models: dict[str, str] = field(default_factory=dict)
+    seeds: dict[str, str] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, manifest: Mapping[str, Any], build_vars: Mapping[str, Any]) -> "BuildFingerprint":
+        """The fingerprint of a build of `manifest` with `build_vars` (`Settings.dbt_vars`)."""
+        project = manifest["metadata"].get("project_name", "loyalty_warehouse")
+        models, seeds = {}, {}
+        for unique_id, node in manifest["nodes"].items():
+            if node["resource_type"] == "model":
+                columns = {name: c.get("data_type") for name, c in node["columns"].items()}
+                models[unique_id] = _digest([node["checksum"], node["config"], columns])
+            elif node["resource_type"] == "seed":
+                seeds[unique_id] = _digest([node["checksum"], node["config"]])
+        for unique_id, macro in manifest["macros"].items():
+            if macro["package_name"] == project:
+                models[unique_id] = _digest(macro["macro_sql"])
+        defaults = yaml.safe_load((ROOT / "dbt_project.yml").read_text()).get("vars") or {}
+        other_vars = {k: v for k, v in {**defaults, **build_vars}.items() if k != "as_of"}
+        as_of = str(build_vars.get("as_of") or dt.date.today().isoformat())
+        return cls(as_of=as_of, models=models, seeds=seeds, vars=other_vars)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"models": self.models, "seeds": self.seeds, "vars": self.vars}, sort_keys=True
+        )
+
+    @classmethod
+    def from_json(cls, as_of: str, text: str) -> "BuildFingerprint":
+        return cls(as_of=as_of, **json.loads(text))
+
+
+def _named(kind: str, changed: list[str]) -> str:
+    names = sorted(name.split(".")[-1] for name in changed)
+    shown = ", ".join(names[:REASON_NAMES_SHOWN])
+    more = f" and {len(names) - REASON_NAMES_SHOWN} more" if len(names) > REASON_NAMES_SHOWN else ""
+    return f"{kind} changed since the last build: {shown}{more}"
+
+
+def full_refresh_reasons(previous: BuildFingerprint | None, current: BuildFingerprint) -> list[str]:
+    """Why the incremental tables cannot be carried forward to `current` from the build
+    `previous` left; empty when they can. An incremental run keeps the rows it does not
+    rewrite: they must have been computed by the same SQL, seeds and vars, and as of a date
+    no later than the new one (rows dated after an earlier as_of are gone from the inputs,
+    but a later month's stored state would be read as the past)."""
+    if previous is None:
+        return ["no earlier build is recorded (raw_meta.dbt_builds)"]
+    reasons = []
+    if current.as_of < previous.as_of:
+        reasons.append(f"as_of moved back, from {previous.as_of} to {current.as_of}")
+    for kind, before, now in (
+        ("models or macros", previous.models, current.models),
+        ("seeds", previous.seeds, current.seeds),
+    ):
+        changed = [k for k in before.keys() | now.keys() if before.get(k) != now.get(k)]
+        if changed:
+            reasons.append(_named(kind, changed))
+    changed_vars = [
+        k
+        for k in previous.vars.keys() | current.vars.keys()
+        if previous.vars.get(k) != current.vars.get(k)
+    ]
+    if changed_vars:
+        reasons.append(_named("dbt vars", changed_vars))
+    return reasons
+
+
+def _create_builds_table(con: duckdb_module.DuckDBPyConnection) -> None:
+    columns = ", ".join(f"{name} {kind}" for name, kind in BUILDS_COLUMNS)
+    con.execute("create schema if not exists raw_meta")
+    con.execute(f"create table if not exists {BUILDS_TABLE} ({columns})")
+
+
+def last_build(con: duckdb_module.DuckDBPyConnection) -> BuildFingerprint | None:
+    """The fingerprint of the last successful build recorded in the warehouse, if any."""
+    _create_builds_table(con)
+    row = con.execute(
+        f"select cast(as_of as varchar), fingerprint from {BUILDS_TABLE} "
+        "order by built_at desc limit 1"
+    ).fetchone()
+    return BuildFingerprint.from_json(*row) if row else None
+
+
+def record_build(
+    con: duckdb_module.DuckDBPyConnection,
+    fingerprint: BuildFingerprint,
+    full_refresh: bool,
+    reasons: list[str],
+) -> None:
+    """Record a successful build, which the next build's `full_refresh_reasons` compares with."""
+    _create_builds_table(con)
+    con.execute(
+        f"insert into {BUILDS_TABLE} ({', '.join(name for name, _ in BUILDS_COLUMNS)}) "
+        "values (?, ?, ?, ?, ?)",
+        [
+            dt.datetime.now(),
+            fingerprint.as_of,
+            full_refresh,
+            "; ".join(reasons) or None,
+            fingerprint.to_json(),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """How the next dbt build runs: from scratch or not, and why."""
+
+    full_refresh: bool
+    reasons: list[str]
+
+    @property
+    def message(self) -> str:
+        if not self.full_refresh:
+            return "incremental build: the incremental models rewrite only what changed"
+        return "full rebuild (dbt --full-refresh): " + "; ".join(self.reasons)
+
+
+def plan_build(
+    con: duckdb_module.DuckDBPyConnection,
+    manifest: Mapping[str, Any],
+    build_vars: Mapping[str, Any],
+    requested: list[str] | None = None,
+) -> BuildPlan:
+    """A full rebuild when `requested` names a reason (the `full_refresh` job,
+    `WH_DBT_FULL_REFRESH`) or the last recorded build cannot be carried forward
+    (`full_refresh_reasons`); else an incremental one."""
+    reasons = list(requested or []) + full_refresh_reasons(
+        last_build(con), BuildFingerprint.of(manifest, build_vars)
+    )
+    return BuildPlan(full_refresh=bool(reasons), reasons=reasons)

@@ -7,19 +7,22 @@
 --   won back = active again after an earlier churn.
 -- Point in time: orders, contract starts and churn records dated after as_of are not known.
 --
--- Incremental: beside the spine, a side table (`int_customer_months__fingerprints`, written
--- by the post-hook, macros/spine.sql) keeps per customer a fingerprint of the inputs dated
--- before the boundary month (the as_of month of the run that wrote it): the acquisition date
--- and count and hash sum of the orders, contracts and churn records. A run then rebuilds
---   * every month of a customer whose fingerprint changed (a late, corrected or removed
---     order, contract or churn record of a closed month; a new or changed customer), or who
---     has a churn record dated on or after the boundary (a churn month's reason is the first
---     record on or after it);
+-- Incremental: beside the spine, a state table (`int_customer_months__state`, written by the
+-- post-hook, macros/changes.sql) keeps the last load of the ingestion's change record it has
+-- seen, its as_of and its activity window; the boundary is the month of that as_of. A run
+-- then rebuilds
+--   * every month of a customer whose orders, contracts, churn records or customer row a
+--     later load added or removed with a date before the boundary (a late, corrected or
+--     removed row of a closed month; a new or changed customer), or who has a churn record
+--     dated on or after the boundary (a churn month's reason is the first record on or after
+--     it);
 --   * the months from the boundary on of every other customer, seeded with the stored row of
 --     the month before (status and running maxima), so the window rules need no history;
 -- and the post-hook deletes the rows outside the spine (a customer removed or acquired later,
--- months after a new, earlier as_of). Without a usable side table (first run, an as_of moved
--- to an earlier month) every customer is rebuilt. On Spark the model is a plain table.
+-- months after a new, earlier as_of). Without a usable state (first run, an as_of moved to an
+-- earlier month, another activity window) every customer is rebuilt. A change of this
+-- model's SQL or of the fx_rates seed needs --full-refresh, which the jobs start by
+-- themselves (orchestration/assets/dbt.py). On Spark the model is a plain table.
 {{
     config(
         materialized=incremental_materialization(),
@@ -39,12 +42,7 @@
                         <= built.month_start_on
                 )
             "),
-            incremental_hook("drop table if exists {{ spine_fingerprints_relation() }}"),
-            incremental_hook("
-                create table {{ spine_fingerprints_relation() }} as
-                {{ customer_spine_fingerprints(period_start('month', as_of_date())) }}
-            "),
-        ],
+        ] + write_incremental_state(),
     )
 }}
 
@@ -77,42 +75,30 @@ months as (
 ),
 
 {% if is_incremental() %}
-    {%- set stored_prints = adapter.get_relation(
-        database=this.database,
-        schema=this.schema,
-        identifier=this.identifier ~ '__fingerprints',
-    ) %}
+    {%- set stored_state = stored_incremental_state() %}
     {%- set boundary = '(select boundary.boundary_on from boundary)' %}
-    {% if stored_prints %}
-        stored_prints as (
-            select * from {{ stored_prints }}
+    {% if stored_state %}
+        state as (
+            select * from {{ stored_state }}
         ),
 
         boundary as (
-            -- the month the stored fingerprints were taken at, unless after the as_of month
-            select max(boundary_on) as boundary_on
-            from stored_prints
-            having max(boundary_on) <= {{ as_of_date() }}
-        ),
-
-        fresh_prints as (
-            {{ customer_spine_fingerprints(boundary) }}
+            -- the month of the stored as_of, unless after the as_of month or built with
+            -- another activity window (then null: every customer is rebuilt)
+            select max({{ period_start('month', 'state.as_of_on') }}) as boundary_on
+            from state
+            having
+                max({{ period_start('month', 'state.as_of_on') }}) <= {{ as_of_date() }}
+                and max(state.activity_window_days) = {{ var('activity_window_days') }}
         ),
 
         changed_customers as (
-            select arrived.customer_id
-            from (
-                select * from fresh_prints
-                except
-                select * from stored_prints
-            ) as arrived
-            union
-            select departed.customer_id
-            from (
-                select * from stored_prints
-                except
-                select * from fresh_prints
-            ) as departed
+            -- rows of a closed month added or removed by the loads since the last run
+            {{ changed_customers(
+                ['orders', 'contracts', 'churn_records', 'customers'],
+                'select customer_id from customers',
+                before=boundary,
+            ) }}
             union
             select customer_id from {{ ref('stg_crm__churn_records') }}
             where churned_on >= {{ boundary }}

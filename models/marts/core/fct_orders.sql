@@ -5,34 +5,36 @@
 -- marks an invoice dated after the customer's first invoice day (several invoices on the first
 -- day are all first purchases). Both are null for a credit note.
 --
--- Incremental: a run rebuilds only the customers whose known orders differ from the table's,
--- found by comparing every staged column both ways (a new drop, a corrected drop that
--- changed or removed rows, a changed fx rate, or a later or earlier as_of). All of such a
--- customer's orders are rebuilt, since a new or removed invoice renumbers the others; the
+-- Incremental: a run rebuilds only the customers the ingestion's change record names for
+-- the orders loaded since the last run (new drops; a corrected drop, whose removed rows'
+-- customers are recorded too), and those with an order dated between the last run's as_of
+-- and this one's (macros/changes.sql); without a state table, every customer. All of such
+-- a customer's orders are rebuilt, since a new or removed invoice renumbers the others; the
 -- post-hook deletes the orders no longer known (removed from raw by a corrected drop, or
--- dated after a new, earlier as_of). A change of this model's own logic needs a run with
--- --full-refresh; a change of its columns fails the run until then (on_schema_change).
+-- dated after a new, earlier as_of). A change of this model's SQL, of the fx_rates seed or
+-- of a var needs a run with --full-refresh, which the jobs start by themselves
+-- (orchestration/assets/dbt.py); a change of its columns fails the run until then
+-- (on_schema_change).
 {{
     config(
         materialized=incremental_materialization(),
         unique_key='order_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        post_hook=incremental_hook("
-            delete from {{ this }} as built
-            where not exists (
-                select 1
-                from {{ ref('stg_crm__orders') }} as orders
-                where orders.order_id = built.order_id and orders.ordered_on <= {{ as_of_date() }}
-            )
-        "),
+        post_hook=[
+            incremental_hook("
+                delete from {{ this }} as built
+                where not exists (
+                    select 1
+                    from {{ ref('stg_crm__orders') }} as orders
+                    where
+                        orders.order_id = built.order_id
+                        and orders.ordered_on <= {{ as_of_date() }}
+                )
+            "),
+        ] + write_incremental_state(),
     )
 }}
-
-{%- set staged_columns = [
-    'order_id', 'customer_id', 'ordered_on', 'amount', 'currency', 'product_line',
-    'is_credit_note', 'contract_id', 'amount_cny',
-] %}
 
 with source as (
     select * from {{ ref('stg_crm__orders') }}
@@ -44,29 +46,29 @@ known as (
 ),
 
 {% if is_incremental() %}
-    built as (
-        select * from {{ this }}
-    ),
+    {%- set stored_state = stored_incremental_state() %}
+    {% if stored_state %}
+        state as (
+            select * from {{ stored_state }}
+        ),
 
-    arrived as (
-        -- known orders that are new or differ from the table's row
-        select {{ staged_columns | join(', ') }} from known
-        except
-        select {{ staged_columns | join(', ') }} from built
-    ),
-
-    departed as (
-        -- the table's rows that are gone or differ (a corrected order may change customer)
-        select {{ staged_columns | join(', ') }} from built
-        except
-        select {{ staged_columns | join(', ') }} from known
-    ),
-
-    changed_customers as (
-        select customer_id from arrived
-        union
-        select customer_id from departed
-    ),
+        changed_customers as (
+            -- orders added or removed by the loads since the last run
+            {{ changed_customers(['orders'], 'select customer_id from source') }}
+            union
+            -- orders that the move of as_of let in or left out
+            select source.customer_id
+            from source
+            cross join state
+            where
+                source.ordered_on > least(state.as_of_on, {{ as_of_date() }})
+                and source.ordered_on <= greatest(state.as_of_on, {{ as_of_date() }})
+        ),
+    {% else %}
+        changed_customers as (
+            select customer_id from source
+        ),
+    {% endif %}
 
     in_scope as (
         select * from known

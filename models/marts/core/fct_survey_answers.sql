@@ -2,42 +2,41 @@
 -- by a hard-coded 5 or 10, and reverse-coded items are flipped so that higher is better.
 -- Point in time: only responses submitted on or before the as_of var (see macros/as_of.sql).
 --
--- Incremental: a run writes only the known answers whose inputs (answer, response, question)
--- are new or differ from the table's row, found by comparing every input column (a new drop,
--- a corrected drop, a rescaled question, a later as_of); the post-hook deletes the answers no
--- longer known (removed from raw by a corrected drop, skipped, or submitted after a new,
--- earlier as_of). A change of this model's own logic
--- needs a run with --full-refresh; a change of its columns fails the run until then
--- (on_schema_change).
+-- Incremental: a run rewrites the known answers of the customers the ingestion's change
+-- record names for the answers and responses loaded since the last run (a new drop, a
+-- corrected drop and the rows it removed), of every customer when surveys or questions were
+-- loaded (a rescaled question), and of the customers with a response submitted between the
+-- last run's as_of and this one's (macros/changes.sql); without a state table, every
+-- customer. The post-hook deletes the answers no longer known (removed from raw by a
+-- corrected drop, skipped, or submitted after a new, earlier as_of). A change of this
+-- model's own logic needs a run with --full-refresh, which the jobs start by themselves; a
+-- change of its columns fails the run until then (on_schema_change).
 {{
     config(
         materialized=incremental_materialization(),
         unique_key=['response_id', 'question_id'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        post_hook=incremental_hook("
-            delete from {{ this }} as built
-            where not exists (
-                select 1
-                from {{ ref('stg_survey__survey_answers') }} as answers
-                inner join {{ ref('stg_survey__survey_responses') }} as responses
-                    on answers.response_id = responses.response_id
-                inner join {{ ref('dim_survey_questions') }} as questions
-                    on answers.question_id = questions.question_id
-                where
-                    answers.response_id = built.response_id
-                    and answers.question_id = built.question_id
-                    and answers.answer_value is not null
-                    and cast(responses.submitted_at as date) <= {{ as_of_date() }}
-            )
-        "),
+        post_hook=[
+            incremental_hook("
+                delete from {{ this }} as built
+                where not exists (
+                    select 1
+                    from {{ ref('stg_survey__survey_answers') }} as answers
+                    inner join {{ ref('stg_survey__survey_responses') }} as responses
+                        on answers.response_id = responses.response_id
+                    inner join {{ ref('dim_survey_questions') }} as questions
+                        on answers.question_id = questions.question_id
+                    where
+                        answers.response_id = built.response_id
+                        and answers.question_id = built.question_id
+                        and answers.answer_value is not null
+                        and cast(responses.submitted_at as date) <= {{ as_of_date() }}
+                )
+            "),
+        ] + write_incremental_state(),
     )
 }}
-
-{%- set input_columns = [
-    'response_id', 'question_id', 'survey_id', 'survey_kind', 'customer_id', 'submitted_on',
-    'dimension', 'scale_min', 'scale_max', 'is_reverse_coded', 'answer_value',
-] %}
 
 with answers as (
     select * from {{ ref('stg_survey__survey_answers') }}
@@ -80,20 +79,38 @@ oriented as (
 ),
 
 {% if is_incremental() %}
-    in_scope as (
-        -- answers that are new or whose inputs differ from the table's row
-        select * from oriented
-        where exists (
-            select 1
-            from (
-                select {{ input_columns | join(', ') }} from oriented
-                except
-                select {{ input_columns | join(', ') }} from {{ this }}
-            ) as arrived
+    {%- set stored_state = stored_incremental_state() %}
+    {% if stored_state %}
+        state as (
+            select * from {{ stored_state }}
+        ),
+
+        changed_customers as (
+            -- answers and responses added or removed by the loads since the last run; every
+            -- customer after a load of surveys or questions
+            {{ changed_customers(
+                ['survey_answers', 'survey_responses', 'surveys', 'survey_questions'],
+                'select customer_id from responses',
+            ) }}
+            union
+            -- responses that the move of as_of let in or left out
+            select responses.customer_id
+            from responses
+            cross join state
             where
-                arrived.response_id = oriented.response_id
-                and arrived.question_id = oriented.question_id
-        )
+                cast(responses.submitted_at as date) > least(state.as_of_on, {{ as_of_date() }})
+                and cast(responses.submitted_at as date)
+                <= greatest(state.as_of_on, {{ as_of_date() }})
+        ),
+    {% else %}
+        changed_customers as (
+            select customer_id from responses
+        ),
+    {% endif %}
+
+    in_scope as (
+        select * from oriented
+        where customer_id in (select changed_customers.customer_id from changed_customers)
     ),
 {% else %}
     in_scope as (

@@ -1,0 +1,73 @@
+{#-
+    The daily run's dirty customers, from the ingestion's change record
+    (raw_meta.load_changes, stg_meta__load_changes): each incremental model keeps beside
+    itself a state table `<model>__state` (one row: the last load it has seen, the as_of and
+    the activity window it was built with), written by `write_incremental_state()` in its
+    post-hook. A later run rebuilds only the customers of the loads after that one
+    (`changed_customers`), plus those the move of as_of concerns; without a state table
+    (first run, a table built before the change record) it rebuilds every customer.
+-#}
+
+{#- The state table of the model being built: `<model>__state`, beside it. -#}
+{% macro incremental_state_relation() %}
+    {{- return(this.incorporate(path={'identifier': this.identifier ~ '__state'})) -}}
+{% endmacro %}
+
+{#- The stored state table, or none when it does not exist (first run). -#}
+{% macro stored_incremental_state() %}
+    {{- return(adapter.get_relation(
+        database=this.database,
+        schema=this.schema,
+        identifier=this.identifier ~ '__state',
+    )) -}}
+{% endmacro %}
+
+{#- The post-hook statements that replace the state table with this run's (rendered when
+    the hooks run). -#}
+{% macro write_incremental_state() %}
+    {{- return([
+        incremental_hook("drop table if exists {{ incremental_state_relation() }}"),
+        incremental_hook(
+            "create table {{ incremental_state_relation() }} as {{ incremental_state_row() }}"
+        ),
+    ]) -}}
+{% endmacro %}
+
+{#- This run's state: the last load of the change record, the as_of, the activity window. -#}
+{% macro incremental_state_row() %}
+    select
+        coalesce(max(changes.load_sequence), 0) as load_sequence,
+        {{ as_of_date() }} as as_of_on,
+        {{ var('activity_window_days') }} as activity_window_days
+    from {{ ref('stg_meta__load_changes') }} as changes
+{% endmacro %}
+
+{#-
+    The customers whose rows of `tables` (raw table names) a load after the stored state's
+    added or removed, with an earliest touched date before `before` (an SQL date expression;
+    none: any date); every customer of `everyone` (an SQL query of customer_id) when such a
+    load touched a table without customers (a null customer_id). `state` names the CTE of
+    the stored state row.
+-#}
+{% macro changed_customers(tables, everyone, state='state', before=none) %}
+    {%- set quoted = [] -%}
+    {%- for name in tables %}{% do quoted.append("'" ~ name ~ "'") %}{% endfor -%}
+    {%- set recent -%}
+        changes.table_name in ({{ quoted | join(', ') }})
+        and changes.load_sequence > (select {{ state }}.load_sequence from {{ state }})
+        {%- if before is not none %}
+            and (changes.earliest_on is null or changes.earliest_on < {{ before }})
+        {%- endif %}
+    {%- endset -%}
+    select changes.customer_id
+    from {{ ref('stg_meta__load_changes') }} as changes
+    where {{ recent }} and changes.customer_id is not null
+    union
+    select everyone.customer_id
+    from ({{ everyone }}) as everyone
+    where exists (
+        select 1
+        from {{ ref('stg_meta__load_changes') }} as changes
+        where {{ recent }} and changes.customer_id is null
+    )
+{% endmacro %}
