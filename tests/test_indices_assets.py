@@ -566,7 +566,13 @@ def test_the_assets_materialise_and_pass_their_check(built_warehouse, tmp_path):
 
     database = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse, database)
-    result = materialize(INDEX_ASSETS, resources={"duckdb": DuckDBResource(database=str(database))})
+    result = materialize(
+        INDEX_ASSETS,
+        resources={
+            "duckdb": DuckDBResource(database=str(database)),
+            "settings": Settings.from_env(),
+        },
+    )
     assert result.success
     [check] = result.get_asset_check_evaluations()
     assert check.passed, check.metadata

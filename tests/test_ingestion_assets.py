@@ -9,6 +9,7 @@ from dagster import AssetKey, materialize
 from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.ingestion import RAW_ASSETS, raw_key
+from orchestration.settings import Settings
 from tests.test_ingest import CUSTOMERS_HEADER, GOOD_CUSTOMER, ORDERS_HEADER, write
 
 
@@ -22,7 +23,7 @@ def _run(tmp_path, monkeypatch, *names):
     database = str(tmp_path / "wh.duckdb")
     result = materialize(
         _assets(*names),
-        resources={"duckdb": DuckDBResource(database=database)},
+        resources={"duckdb": DuckDBResource(database=database), "settings": Settings.from_env()},
         raise_on_error=False,
     )
     return result, database
