@@ -8,9 +8,6 @@
 --      'retention_cost' = retention spend / retained customers (E − N),
 --      'cac_to_retention' = CAC / retention cost per retained customer, numerator and
 --      denominator being the two per-customer costs.
--- Not items of indicator_fanout (macros/indicators.sql): F2 has a product-line slice and counts
--- distinct customers in n, F3 is a per-customer threshold, F9 is company costs over bridge
--- counts; customer-periods are rolled up to the slices with indicator_slice_rollup.
 with orders as (
     select * from {{ ref('fct_orders') }}
 ),
@@ -20,8 +17,8 @@ costs as (
     where month_on <= {{ as_of_date() }}
 ),
 
-slice_customers as (
-    {{ indicator_slice_customers() }}
+slices as (
+    select * from {{ ref('int_customer_slices') }}
 ),
 
 retention as (
@@ -30,7 +27,11 @@ retention as (
 ),
 
 grains as (
-    {{ period_grains() }}
+    select 'month' as period_grain
+    union all
+    select 'quarter' as period_grain
+    union all
+    select 'year' as period_grain
 ),
 
 order_periods as (
@@ -42,68 +43,20 @@ order_periods as (
     cross join grains
 ),
 
--- The smallest grain first: one row per customer and period, then every customer slice in
--- one pass (macros/indicators.sql); product lines from the orders themselves.
-customer_periods as (
+sliced_orders as (
     select
-        customer_id,
-        period_grain,
-        period_start_on,
-        sum(amount_cny) as amount_cny,
-        sum(case when is_credit_note then 0 else 1 end) as invoices
+        order_periods.*,
+        slices.slice_type,
+        slices.slice_value
     from order_periods
-    group by
-        customer_id,
-        period_grain,
-        period_start_on
-),
-
--- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
--- noqa: disable=PRS
-customer_slice_totals as (
-    {{ indicator_slice_rollup(
-        'customer_periods',
-        ['period_grain', 'period_start_on'],
-        [
-            'sum(customer_periods.amount_cny) as amount_cny',
-            'sum(customer_periods.invoices) as invoices',
-            'sum(case when customer_periods.invoices >= 2 then 1 else 0 end) as repeat_customers',
-            'sum(case when customer_periods.invoices >= 1 then 1 else 0 end) as buying_customers',
-            'count(*) as customers',
-        ],
-        customers='slice_customers',
-    ) }}
-),
--- noqa: enable=PRS
-
-product_line_totals as (
-    select
-        period_grain,
-        period_start_on,
-        'product_line' as slice_type,
-        product_line as slice_value,
-        sum(amount_cny) as amount_cny,
-        sum(case when is_credit_note then 0 else 1 end) as invoices,
-        count(distinct customer_id) as customers
-    from order_periods
-    group by
-        period_grain,
-        period_start_on,
-        product_line
-),
-
-order_totals as (
-    select
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        amount_cny,
-        invoices,
-        customers
-    from customer_slice_totals
+    inner join slices
+        on order_periods.customer_id = slices.customer_id
     union all
-    select * from product_line_totals
+    select
+        order_periods.*,
+        'product_line' as slice_type,
+        order_periods.product_line as slice_value
+    from order_periods
 ),
 
 average_order_value as (
@@ -114,11 +67,25 @@ average_order_value as (
         period_start_on,
         slice_type,
         slice_value,
-        amount_cny as numerator,
-        invoices as denominator,
+        sum(amount_cny) as numerator,
+        sum(case when is_credit_note then 0 else 1 end) as denominator,
         'cny' as unit,
-        customers as n
-    from order_totals
+        count(distinct customer_id) as n
+    from sliced_orders
+    group by period_grain, period_start_on, slice_type, slice_value
+),
+
+customer_invoices as (
+    select
+        customer_id,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        sum(case when is_credit_note then 0 else 1 end) as invoices
+    from sliced_orders
+    where slice_type != 'product_line'
+    group by customer_id, period_grain, period_start_on, slice_type, slice_value
 ),
 
 repeat_rate as (
@@ -129,11 +96,12 @@ repeat_rate as (
         period_start_on,
         slice_type,
         slice_value,
-        repeat_customers as numerator,
-        buying_customers as denominator,
+        sum(case when invoices >= 2 then 1 else 0 end) as numerator,
+        sum(case when invoices >= 1 then 1 else 0 end) as denominator,
         'rate' as unit,
-        buying_customers as n
-    from customer_slice_totals
+        sum(case when invoices >= 1 then 1 else 0 end) as n
+    from customer_invoices
+    group by period_grain, period_start_on, slice_type, slice_value
 ),
 
 cost_periods as (
