@@ -8,13 +8,17 @@
     (first run, a table built before the change record) it rebuilds every customer.
 -#}
 
-{#- The state table of the model being built: `<model>__state`, beside it. -#}
+{#- The state table of the model being built: `<model>__state`, beside it. (A unit test
+    on some adapters, PostgreSQL's, gives `this` as a name, not a relation.) -#}
 {% macro incremental_state_relation() %}
+    {%- if this is string %}{{ return(this ~ '__state') }}{% endif -%}
     {{- return(this.incorporate(path={'identifier': this.identifier ~ '__state'})) -}}
 {% endmacro %}
 
-{#- The stored state table, or none when it does not exist (first run). -#}
+{#- The stored state table, or none when it does not exist (first run; a unit test, whose
+    `this` is a fixture). -#}
 {% macro stored_incremental_state() %}
+    {%- if this is string %}{{ return(none) }}{% endif -%}
     {{- return(adapter.get_relation(
         database=this.database,
         schema=this.schema,

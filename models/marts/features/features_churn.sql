@@ -79,8 +79,12 @@ backtest_months as (
         month_starts.month_start_on as cutoff_on,
         latest_cutoff.as_of_on,
         first_order.first_ordered_on,
-        {{ dbt.datediff('month_starts.month_start_on', 'latest_cutoff.latest_cutoff_on', 'month') }}
-            as months_before_latest
+        cast(
+            {{ dbt.datediff(
+                'month_starts.month_start_on', 'latest_cutoff.latest_cutoff_on', 'month'
+            ) }}
+            as {{ dbt.type_int() }}
+        ) as months_before_latest
     from month_starts
     cross join latest_cutoff
     cross join first_order
