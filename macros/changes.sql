@@ -8,8 +8,8 @@
     (first run, a table built before the change record) it rebuilds every customer.
 -#}
 
-{#- The state table of the model being built: `<model>__state`, beside it. (A unit test
-    on some adapters, PostgreSQL's, gives `this` as a name, not a relation.) -#}
+{#- The state table of the model being built: `<model>__state`, beside it. (A dbt unit
+    test gives `this` as a name, not a relation.) -#}
 {% macro incremental_state_relation() %}
     {%- if this is string %}{{ return(this ~ '__state') }}{% endif -%}
     {{- return(this.incorporate(path={'identifier': this.identifier ~ '__state'})) -}}
