@@ -29,11 +29,9 @@ from orchestration.clv import warehouse as wh
 from orchestration.fitcache import FitCache, cached_fit, fingerprint, period_of
 from orchestration.indices import tables as index_tables
 from orchestration.settings import Settings, SettingsError
+from tests.test_clv_robust import cdnow  # noqa: F401 (the published CDNOW summary, a fixture)
 from tests.test_indices_assets import SETTINGS as INDEX_SETTINGS
 from tests.test_indices_assets import synthetic_inputs
-
-CDNOW = Path(__file__).parents[2] / "shared" / "data" / "cdnow"
-
 
 # --- the cache --------------------------------------------------------------------------
 
@@ -163,28 +161,6 @@ def test_the_cache_reuses_only_the_same_key_version_and_data():
 # --- CLV parameters kept exactly --------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cdnow() -> pd.DataFrame:
-    path = CDNOW / "cdnow_customers_summary_with_transactions.csv"
-    if not path.exists():
-        pytest.fail(f"reference data missing: {path}")
-    published = pd.read_csv(path)
-    return pd.DataFrame(
-        {
-            "customer_id": "CD" + published["ID"].astype(str),
-            "time_unit": "weeks",
-            "frequency_x": published["x"],
-            "recency_t_x": published["t_x"],
-            "age_t": published["T"],
-            "mean_repeat_spend_cny": published["zbar"].where(published["x"] > 0),
-            "calibration_spend_cny": published["zbar"] * (published["x"] + 1),
-            "margin_rate": 0.5,
-            "holdout_frequency": np.nan,
-            "holdout_length": np.nan,
-        }
-    )
-
-
 def _contracts() -> pd.DataFrame:
     """Forty renewal chains of one-year contracts on two product lines: chain i renews i % 4
     times; the chains with i % 3 == 0 stopped, the others still run at as_of."""
@@ -241,7 +217,7 @@ def _kept(fits: wh.ClvFits) -> wh.ClvFits:
 
 
 @pytest.mark.parametrize("spend", ["estimated", "not_estimable"])
-def test_clv_from_kept_parameters_equals_a_fresh_fit(cdnow, spend, monkeypatch):
+def test_clv_from_kept_parameters_equals_a_fresh_fit(cdnow, spend, monkeypatch):  # noqa: F811
     """Valuing with the kept fits of the same data gives every published number of a fresh
     fit, to the last bit, without calling a single fit."""
     summary = cdnow.copy()
