@@ -30,7 +30,8 @@ dbt-nodes-<n>-<full|daily>.csv (every node). Long steps print progress as they r
 
 Peak memory: the peak of the whole process tree's resident memory (the refresh process and
 its dbt subprocess, children included), sampled from /proc every 0.25 s (psutil is not a
-dependency), and `ru_maxrss` of the refresh process and of its largest child.
+dependency), over the run and over each step (`step_peak_mib`, and the largest per phase:
+`phase_peak_mib`), and `ru_maxrss` of the refresh process and of its largest child.
 
 DuckDB settings for dbt come from the profile (`WH_DUCKDB_MEMORY_LIMIT`, `WH_DUCKDB_THREADS`,
 `WH_DUCKDB_TEMP_DIR`); `--memory-limit`, `--threads` and `--temp-dir` set them for the run
@@ -221,18 +222,29 @@ def tree_rss_bytes(root: int) -> int:
 
 
 class TreeSampler:
-    """Samples the process tree's resident memory in a background thread; keeps the peak."""
+    """Samples the process tree's resident memory in a background thread; keeps the peak and
+    every sample (epoch seconds, bytes), for the peak of each step (`peak_between`)."""
 
     def __init__(self, root: int) -> None:
         self.root = root
         self.peak = 0
+        self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss_bytes(self.root))
+            rss = tree_rss_bytes(self.root)
+            self.samples.append((time.time(), rss))
+            self.peak = max(self.peak, rss)
             self._stop.wait(SAMPLE_SECONDS)
+
+    def peak_between(self, start: float, end: float) -> int:
+        """The largest sample taken from `start` to `end` (epoch seconds), widened by one
+        sampling interval each side so that a step shorter than it still gets the samples
+        around it; 0 without any."""
+        low, high = start - SAMPLE_SECONDS, end + SAMPLE_SECONDS
+        return max((rss for at, rss in self.samples if low <= at <= high), default=0)
 
     def __enter__(self) -> TreeSampler:
         self._thread.start()
@@ -424,6 +436,15 @@ def phase_totals(values: dict[str, float | int], phases: dict[str, str]) -> dict
     return totals
 
 
+def phase_peaks(peaks: dict[str, float], phases: dict[str, str]) -> dict[str, float]:
+    """Per-step peaks of the process tree's memory, the largest of each phase."""
+    totals: dict[str, float] = {}
+    for step, phase in phases.items():
+        if step in peaks:
+            totals[phase] = max(totals.get(phase, 0.0), peaks[step])
+    return totals
+
+
 def bench_line(message: str) -> None:
     """A progress line in the worker's log; the parent echoes lines starting with `bench:`."""
     print(f"bench: {message}", file=sys.stderr, flush=True)
@@ -506,6 +527,10 @@ def worker_refresh(out: Path) -> None:
         published_rows(Path(os.environ["WH_PUBLISH_DIR"])),
         step_phases,
     )
+    step_peaks = {
+        key: sampler.peak_between(steps[key]["start"], steps[key]["end"]) / MIB
+        for key in step_phases
+    }
     by_type: dict[str, float] = {}
     for node in nodes:
         by_type[node["resource_type"]] = by_type.get(node["resource_type"], 0.0) + node["seconds"]
@@ -523,6 +548,8 @@ def worker_refresh(out: Path) -> None:
         "rss_self_mib": maxrss_mib(resource.RUSAGE_SELF),
         "rss_largest_child_mib": maxrss_mib(resource.RUSAGE_CHILDREN),
         "tree_peak_mib": sampler.peak / MIB,
+        "step_peak_mib": step_peaks,
+        "phase_peak_mib": phase_peaks(step_peaks, step_phases),
         "cpu_s": cpu_seconds(),
         "row_counting_s": counting_s,
         "tables_after": after,
@@ -940,7 +967,8 @@ SUMMARY_HEADER = [
 
 
 def phase_rows(results: list[dict]) -> tuple[list[str], list[list[str]]]:
-    """Seconds and rows written per phase, full and daily run, per size."""
+    """Seconds, rows written and the process tree's peak memory per phase, full and daily
+    run, per size."""
     phases: list[str] = []
     for r in results:
         for run, _ in RUNS:
@@ -948,16 +976,22 @@ def phase_rows(results: list[dict]) -> tuple[list[str], list[list[str]]]:
     runs = [(r, run, name) for r in results for run, name in RUNS if r.get(run)]
     header = ["phase"]
     for r, _, name in runs:
-        header += [f"{r['customers']:,} {name} s", f"{r['customers']:,} {name} rows"]
+        header += [
+            f"{r['customers']:,} {name} s",
+            f"{r['customers']:,} {name} rows",
+            f"{r['customers']:,} {name} peak MiB",
+        ]
     rows = []
     for phase in phases:
         row = [phase]
         for r, run, _ in runs:
             seconds = r[run]["phases_s"].get(phase)
             written = r[run].get("phase_rows", {}).get(phase)
+            peak = r[run].get("phase_peak_mib", {}).get(phase)  # older results: none
             row += [
                 f"{seconds:.1f}" if seconds is not None else "–",
                 f"{written:,}" if written is not None else "–",
+                f"{peak:,.0f}" if peak is not None else "–",
             ]
         rows.append(row)
     return header, rows

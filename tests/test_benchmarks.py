@@ -200,6 +200,19 @@ def test_tree_sampler_counts_the_children(tmp_path):
         child.communicate("\n")
 
 
+def test_peak_of_each_step_and_phase():
+    """A step's peak is the largest sample during it (one interval of slack each side); a
+    phase's peak is the largest of its steps'."""
+    sampler = refresh.TreeSampler(os.getpid())
+    sampler.samples = [(100.0, 5 * MIB), (101.0, 9 * MIB), (102.0, 7 * MIB), (110.0, 3 * MIB)]
+    assert sampler.peak_between(100.5, 102.0) == 9 * MIB
+    assert sampler.peak_between(101.5, 101.9) == 7 * MIB  # the sample 0.1 s after the step
+    assert sampler.peak_between(105.0, 106.0) == 0  # no sample: nothing measured
+    peaks = {"raw__a": 100.0, "raw__b": 300.0, "warehouse_dbt_assets": 200.0}
+    phases = {"raw__a": "ingestion", "raw__b": "ingestion", "warehouse_dbt_assets": "dbt build"}
+    assert refresh.phase_peaks(peaks, phases) == {"ingestion": 300.0, "dbt build": 200.0}
+
+
 def test_progress_filter_echoes_phases_and_long_steps():
     echo = refresh.ProgressFilter("10,000 full")
     assert echo.status(0.0) == "start-up"
@@ -259,6 +272,7 @@ def test_benchmark_end_to_end(tmp_path):
             "other (Dagster overhead)",
         } <= phases
         assert report["tree_peak_mib"] > 0
+        assert 0 < report["phase_peak_mib"]["python: churn_assets"] <= report["tree_peak_mib"]
         assert report["rss_largest_child_mib"] > 0  # the dbt subprocess
     # ingestion wrote every generated row on the first day, the appended rows on the next
     assert full["phase_rows"]["ingestion"] == sum(generated.values())
