@@ -34,9 +34,12 @@ dependency), over the run and over each step (`step_peak_mib`, and the largest p
 `phase_peak_mib`), and `ru_maxrss` of the refresh process and of its largest child.
 
 DuckDB settings for dbt come from the profile (`WH_DUCKDB_MEMORY_LIMIT`, `WH_DUCKDB_THREADS`,
-`WH_DUCKDB_TEMP_DIR`); `--memory-limit`, `--threads` and `--temp-dir` set them for the run
-and for the floor. Everything is written under `--work` (default: a folder of the system
-temp directory), never into the project's warehouse/, target/ or landing/.
+`WH_DUCKDB_TEMP_DIR`), the Dagster process's memory limit from
+`WH_DAGSTER_DUCKDB_MEMORY_LIMIT`; `--memory-limit`, `--dagster-memory-limit`, `--threads`
+and `--temp-dir` set them for the run (defaults: the variables, else the settings'
+defaults), and all but the Dagster limit for the floor. Everything is written under
+`--work` (default: a folder of the system temp directory), never into the project's
+warehouse/, target/ or landing/.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from orchestration.settings import Settings
 
 if TYPE_CHECKING:
     import duckdb
@@ -840,7 +845,15 @@ def bench_size(customers: int, args: argparse.Namespace, base_env: dict[str, str
         "DAGSTER_HOME": str(work / "dagster_home"),
         "BENCH_FLOOR_DB": str(work / "floor.duckdb"),
     }
-    result: dict[str, Any] = {"customers": customers, "rows": rows, "as_of": day.isoformat()}
+    result: dict[str, Any] = {
+        "customers": customers,
+        "rows": rows,
+        "as_of": day.isoformat(),
+        "duckdb_memory_limits": {
+            "dbt": env["WH_DUCKDB_MEMORY_LIMIT"],
+            "dagster": env["WH_DAGSTER_DUCKDB_MEMORY_LIMIT"],
+        },
+    }
     label = f"{customers:,}"
 
     if resume:  # the full refresh of an interrupted run, before the day was appended
@@ -1082,7 +1095,17 @@ def main(argv: list[str] | None = None) -> int:
         help="result files: result-<n>.json, dbt-nodes-<n>-<run>.csv, report.md (default: --work)",
     )
     parser.add_argument("--top", type=int, default=15, help="dbt nodes printed per run")
-    parser.add_argument("--memory-limit", default=os.environ.get("WH_DUCKDB_MEMORY_LIMIT", "8GB"))
+    parser.add_argument(
+        "--memory-limit",
+        default=os.environ.get("WH_DUCKDB_MEMORY_LIMIT") or Settings().duckdb_memory_limit,
+        help="DuckDB memory limit of dbt (WH_DUCKDB_MEMORY_LIMIT) and of the floor",
+    )
+    parser.add_argument(
+        "--dagster-memory-limit",
+        default=os.environ.get("WH_DAGSTER_DUCKDB_MEMORY_LIMIT")
+        or Settings().dagster_duckdb_memory_limit,
+        help="DuckDB memory limit of the Dagster process (WH_DAGSTER_DUCKDB_MEMORY_LIMIT)",
+    )
     parser.add_argument(
         "--floor-memory-limit",
         default=None,
@@ -1126,6 +1149,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {
         **os.environ,
         "WH_DUCKDB_MEMORY_LIMIT": args.memory_limit,
+        "WH_DAGSTER_DUCKDB_MEMORY_LIMIT": args.dagster_memory_limit,
         "WH_DUCKDB_THREADS": str(args.threads),
         "WH_DUCKDB_TEMP_DIR": str(temp_dir),
         "WH_PII_SALT": os.environ.get("WH_PII_SALT", "benchmark-salt"),

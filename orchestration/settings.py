@@ -99,6 +99,31 @@ def _number(low: float, high: float | None = None) -> Callable[[str, str], float
     return parse
 
 
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)", re.I)
+_MEMORY_UNITS = {
+    "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}  # fmt: skip
+
+
+def memory_bytes(text: str) -> int:
+    """A DuckDB memory size (`8GB`, `1.5GiB`, `512MB`) in bytes (ValueError otherwise)."""
+    match = _MEMORY.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"not a memory size: {text!r}")
+    return int(float(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()])
+
+
+def _memory(name: str, text: str) -> str:
+    try:
+        size = memory_bytes(text)
+    except ValueError:
+        raise _fail(name, text, "write a size with its unit, e.g. 4GB or 512MB") from None
+    if size < 64 * 2**20:
+        raise _fail(name, text, "DuckDB needs at least 64MB")
+    return text.strip()
+
+
 def _choice(options: tuple[str, ...]) -> Callable[[str, str], str]:
     def parse(name: str, text: str) -> str:
         value = text.strip().lower()
@@ -231,8 +256,17 @@ class Settings:
     # --- DuckDB (the dbt profile reads the same variables) ---------------------------------
     duckdb_memory_limit: str = _setting(
         "WH_DUCKDB_MEMORY_LIMIT",
-        "8GB",
-        "DuckDB memory limit of the dbt profile and of the Dagster process's connections",
+        "5GB",
+        "DuckDB memory limit of the dbt build (the dbt subprocess's profile); the memory "
+        "budget: [docs/benchmarks.md](docs/benchmarks.md#memory-budget)",
+        _memory,
+    )
+    dagster_duckdb_memory_limit: str = _setting(
+        "WH_DAGSTER_DUCKDB_MEMORY_LIMIT",
+        "1GB",
+        "DuckDB memory limit of the Dagster process's own connections (ingestion, Python "
+        "assets, publish, report); DuckDB spills to `WH_DUCKDB_TEMP_DIR` above it",
+        _memory,
     )
     duckdb_threads: int = _setting(
         "WH_DUCKDB_THREADS", 2, "DuckDB threads (dbt profile and Dagster process)", _integer(1)
@@ -521,10 +555,10 @@ class Settings:
         return ["--vars", json.dumps(changed)] if changed else []
 
     def duckdb_config(self) -> dict[str, str]:
-        """DuckDB settings of the Dagster process's own connections (those of the dbt
-        profile come from the same variables)."""
+        """DuckDB settings of the Dagster process's own connections: its own memory limit
+        (`WH_DAGSTER_DUCKDB_MEMORY_LIMIT`), the threads and spill folder of the dbt profile."""
         return {
-            "memory_limit": self.duckdb_memory_limit,
+            "memory_limit": self.dagster_duckdb_memory_limit,
             "threads": str(self.duckdb_threads),
             "temp_directory": str(self.duckdb_temp_dir),
         }

@@ -20,6 +20,7 @@ from orchestration.settings import (
     Settings,
     SettingsError,
     dbt_project_vars,
+    memory_bytes,
     settings_table,
 )
 
@@ -242,11 +243,38 @@ def test_values_are_parsed():
         ({"WH_DBT_VARS": '{"activity_window_days": 0}'}, "activity_window_days must be a whole"),
         ({"WH_SMTP_HOST": "mail"}, "WH_SMTP_HOST is set but WH_SMTP_FROM"),
         ({"WH_DBT_VARS": '{"clv_time_unit": "years"}'}, "clv_time_unit must be one of days"),
+        ({"WH_DUCKDB_MEMORY_LIMIT": "8"}, "WH_DUCKDB_MEMORY_LIMIT='8': write a size with its"),
+        ({"WH_DUCKDB_MEMORY_LIMIT": "lots"}, "WH_DUCKDB_MEMORY_LIMIT='lots': write a size"),
+        ({"WH_DAGSTER_DUCKDB_MEMORY_LIMIT": "1 GBs"}, "WH_DAGSTER_DUCKDB_MEMORY_LIMIT='1 GBs'"),
+        ({"WH_DAGSTER_DUCKDB_MEMORY_LIMIT": "10MB"}, "='10MB': DuckDB needs at least 64MB"),
     ],
 )
 def test_a_bad_value_is_an_error_naming_its_variable(env, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
         Settings.from_env(env)
+
+
+def test_dbt_and_the_dagster_process_have_their_own_duckdb_memory_limits():
+    """dbt's limit reaches the profile through the dbt subprocess's environment, the Dagster
+    process's own limit its connections; the defaults keep the two, with the Python assets'
+    working set, inside the 8 GiB budget of docs/benchmarks.md."""
+    settings = Settings.from_env(
+        {"WH_DUCKDB_MEMORY_LIMIT": " 6GB ", "WH_DAGSTER_DUCKDB_MEMORY_LIMIT": "1.5GiB"}
+    )
+    assert settings.dbt_environment()["WH_DUCKDB_MEMORY_LIMIT"] == "6GB"
+    assert settings.duckdb_config()["memory_limit"] == "1.5GiB"
+    defaults = Settings.from_env({})
+    assert (defaults.duckdb_memory_limit, defaults.dagster_duckdb_memory_limit) == ("5GB", "1GB")
+    assert defaults.dbt_environment()["WH_DUCKDB_MEMORY_LIMIT"] == "5GB"
+    assert defaults.duckdb_config()["memory_limit"] == "1GB"
+    budget = memory_bytes(defaults.duckdb_memory_limit) + memory_bytes("1GB")
+    assert budget == 6 * 10**9 < 8 * 2**30 - 2 * 2**30  # 2 GiB left for Python and pandas
+    assert memory_bytes("1.5GiB") == 3 * 2**29
+    assert memory_bytes("512 mb") == 512 * 10**6
+    # the profile's fallback (dbt run by hand, without the settings) is the same default
+    profile = yaml.safe_load((ROOT / "profiles.yml").read_text(encoding="utf-8"))
+    limit = profile["loyalty_warehouse"]["outputs"]["dev"]["settings"]["memory_limit"]
+    assert f"'{defaults.duckdb_memory_limit}'" in limit
 
 
 def test_as_of_is_a_checked_date_and_reaches_dbt():
