@@ -117,12 +117,7 @@ def fit_churn(data: ChurnData, window: int, max_rows: int | None) -> ChurnFit:
                 f"no training cutoff: a cutoff needs a year of history and a closed {window}-day "
                 f"window before as_of {data.as_of.date()}"
             )
-        rows = pd.concat(frames.values(), ignore_index=True)
-        model = train(
-            rows.drop(columns="churned"),
-            rows[["customer_key", "cutoff", "churned"]],
-            max_rows=max_rows,
-        )
+        model = _train_on(frames, max_rows)
     except (ValueError, IndexError) as exc:
         model_note = f"no early warning: {exc}"
     try:
@@ -135,6 +130,16 @@ def fit_churn(data: ChurnData, window: int, max_rows: int | None) -> ChurnFit:
         metrics = empty_frame(BACKTEST_TYPES)
         reliability = empty_frame(RELIABILITY_TYPES)
     return ChurnFit(model, metrics, reliability, model_note, backtest_note)
+
+
+def _train_on(frames: dict[pd.Timestamp, pd.DataFrame], max_rows: int | None) -> ChurnModel:
+    """`train` on every cutoff's rows; the stacked rows are dropped as soon as features and
+    labels are split off, so the backtest after it does not carry them (memory)."""
+    rows = pd.concat(frames.values(), ignore_index=True)
+    features = rows.drop(columns="churned")
+    labels = rows[["customer_key", "cutoff", "churned"]]
+    del rows
+    return train(features, labels, max_rows=max_rows)
 
 
 def score_customers(
