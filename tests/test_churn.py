@@ -41,7 +41,6 @@ from orchestration.churn import (
     reliability_table,
     roc_auc,
     score,
-    sources,
     train,
     training_frames,
 )
@@ -250,34 +249,6 @@ def test_metrics_match_scikit_learn_on_hand_examples():
 
 
 # --------------------------------------------------------------------------- backtest
-
-
-@pytest.mark.slow
-def test_the_chunked_read_equals_the_whole_frame_read(firm_warehouse, firm, monkeypatch):
-    """`load_churn_data` reads and types `features_churn` chunk by chunk (memory); with
-    2,048-row chunks it gives the frames the whole-result read (`.df()`, then `churn_data`)
-    gives, value for value and dtype for dtype, so the model sees the same numbers."""
-    with duckdb.connect(str(firm_warehouse), read_only=True) as con:
-        whole = churn_data(
-            con.execute(sources.POPULATION_QUERY).df(),
-            con.execute(sources.IDS_QUERY).df(),
-            con.execute(sources.BUYERS_QUERY).df(),
-        )
-        monkeypatch.setattr(sources, "read_frame", _small_chunks(sources.read_frame))
-        chunked = load_churn_data(con)
-    assert len(chunked.population) > 2 * 2048  # several chunks
-    pd.testing.assert_frame_equal(chunked.population, whole.population, check_exact=True)
-    pd.testing.assert_frame_equal(chunked.buyers, whole.buyers, check_exact=True)
-    pd.testing.assert_series_equal(chunked.customer_ids, whole.customer_ids)
-    assert chunked.as_of == whole.as_of == firm.as_of
-    pd.testing.assert_frame_equal(firm.population, whole.population, check_exact=True)
-
-
-def _small_chunks(read_frame):
-    def read(*args, **kwargs):
-        return read_frame(*args, **{**kwargs, "chunk_vectors": 1})
-
-    return read
 
 
 @pytest.mark.slow

@@ -41,7 +41,6 @@ from ..fitcache import (
     refit_requested,
     with_fit_columns,
 )
-from ..frames import read_frame
 from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import built_as_of, relation_name, warehouse_dbt_assets
@@ -334,42 +333,37 @@ def clv_assets(
     clv = clv_settings(settings)
     with duckdb.get_connection() as con:
         as_of_date = built_as_of(con).isoformat()
-        # the per-customer reads chunk by chunk (orchestration.frames: same frames as .df())
-        summary = read_frame(
-            con,
+        summary = con.execute(
             f"""select customer_id, time_unit, frequency_x, recency_t_x, age_t,
                     mean_repeat_spend_cny, calibration_spend_cny, margin_rate,
                     holdout_frequency, holdout_length
-                from {relation_name("customer_clv_inputs")}""",
-        )
+                from {relation_name("customer_clv_inputs")}"""
+        ).df()
         validation = None
         if needs_validation_split(summary):
-            validation = read_frame(
-                con,
+            validation = con.execute(
                 rfm_summary_sql(
                     purchases_sql(as_of_date, credit_notes=False),
                     validation_split_on(as_of_date, clv.validation_days),
                     as_of_date,
                     summary_time_unit(summary),
                     date_col="ordered_on",
-                ),
-            )
-        contracts = read_frame(
-            con,
+                )
+            ).df()
+        contracts = con.execute(
             f"""select contract_id, customer_id, product_line, start_on, end_on,
                     contract_value_cny, renewal_of, status
-                from {relation_name("fct_contracts")}""",
-        )
-        customers = read_frame(
-            con,
+                from {relation_name("fct_contracts")}"""
+        ).df()
+        customers = con.execute(
             f"""select c.customer_id, cast(c.acquisition_cost_amount as double)
                     as acquisition_cost_cny, v.revenue_12m_cny, v.rfm_segment,
                     coalesce(f.is_active, false) as is_live
                 from {relation_name("dim_customers")} c
                 left join {relation_name("customer_value")} v using (customer_id)
-                left join {relation_name("customer_facts")} f using (customer_id)""",
-        )
-        slices = read_frame(con, f"select * from {relation_name('features_customer_slices')}")
+                left join {relation_name("customer_facts")} f using (customer_id)"""
+        ).df()
+        slices = con.execute(f"select * from {relation_name('features_customer_slices')}").df()
         churn_rate = con.execute(annual_churn_rate_sql(as_of_date)).fetchone()[0]
         margins = dict(
             con.execute(

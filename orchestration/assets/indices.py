@@ -40,7 +40,6 @@ from ..fitcache import (
     refit_requested,
     with_fit_columns,
 )
-from ..frames import read_frame
 from ..indices.tables import COLUMN_DOCS as TABLE_COLUMN_DOCS
 from ..indices.tables import (
     INDICATOR_COLUMNS,
@@ -139,8 +138,9 @@ def read_clv(con, as_of_on: dt.date) -> tuple[pd.Series | None, str | None]:
 
 def read_inputs(con) -> tuple[IndexInputs, list[str]]:
     """IndexInputs from the warehouse, and notes on what was missing."""
-    relation = relation_name("features_customer_index_inputs")
-    windows = read_frame(con, f"select {', '.join(WINDOW_COLUMNS)} from {relation}")
+    windows = con.execute(
+        f"select {', '.join(WINDOW_COLUMNS)} from {relation_name('features_customer_index_inputs')}"
+    ).df()
     managers = con.execute(
         f"""select c.customer_id, c.current_manager_id, m.team
             from {relation_name("dim_customers")} c
@@ -152,8 +152,7 @@ def read_inputs(con) -> tuple[IndexInputs, list[str]]:
         raise ValueError("int_customer_index_inputs has no current window (is the spine empty?)")
     start = as_date(current["window_start_on"].min())
     end = as_date(current["window_end_on"].max())
-    answers = read_frame(
-        con,
+    answers = con.execute(
         f"""select
                 customer_id,
                 score_of_max_pct * scale_max / 100.0 as score,
@@ -161,7 +160,7 @@ def read_inputs(con) -> tuple[IndexInputs, list[str]]:
             from {relation_name("fct_survey_answers")}
             where survey_kind = 'loyalty' and submitted_on between ? and ?""",
         [start, end],
-    )
+    ).df()
     clv, reason = read_clv(con, end)
     inputs = IndexInputs(
         windows=windows,

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..frames import read_frame
 from .features import FEATURE_NAMES, KEYS
 
 DateLike = str | dt.date | pd.Timestamp
@@ -130,35 +129,6 @@ class ChurnData:
         return flags.rename("is_lost_by_activity_rule")
 
 
-def typed_population(population: pd.DataFrame) -> pd.DataFrame:
-    """POPULATION_QUERY's rows under the model's names, typed (a new frame): cutoff as
-    midnight datetime64, features as float, keys as int64, flags as bool. Row by row, so
-    `load_churn_data` types each chunk as it is read."""
-    population = population.rename(columns={"cutoff_on": "cutoff", "is_churned_in_window": LABEL})
-    population["cutoff"] = _days(population["cutoff"])
-    population["customer_key"] = population["customer_key"].astype(np.int64)
-    for name in ("is_scoring_cutoff", "is_lost_by_activity_rule"):
-        population[name] = population[name].astype(bool)
-    for name in FEATURE_NAMES:
-        population[name] = pd.to_numeric(population[name]).astype(float)
-    return population
-
-
-def typed_buyers(buyers: pd.DataFrame) -> pd.DataFrame:
-    """BUYERS_QUERY's rows, dates as midnight datetime64 (a new frame)."""
-    buyers = buyers.rename(columns={"cutoff_on": "cutoff"})
-    for name in ("cutoff", "first_invoiced_on", "last_invoiced_on"):
-        buyers[name] = _days(buyers[name])
-    return buyers
-
-
-def _default_index(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with a 0..n-1 index: itself when it has one (reset_index would copy it)."""
-    if isinstance(frame.index, pd.RangeIndex) and frame.index.equals(pd.RangeIndex(len(frame))):
-        return frame
-    return frame.reset_index(drop=True)
-
-
 def churn_data(
     population: pd.DataFrame,
     customer_ids: pd.DataFrame,
@@ -167,38 +137,38 @@ def churn_data(
 ) -> ChurnData:
     """A `ChurnData` from the three queries' frames (the model's column names), typed:
     dates as midnight datetime64, features as float, keys as int64."""
-    return _churn_data(typed_population(population), customer_ids, typed_buyers(buyers), as_of)
-
-
-def _churn_data(
-    population: pd.DataFrame,
-    customer_ids: pd.DataFrame,
-    buyers: pd.DataFrame,
-    as_of: DateLike | None,
-) -> ChurnData:
-    """A `ChurnData` from typed population and buyers frames."""
+    population = population.rename(
+        columns={"cutoff_on": "cutoff", "is_churned_in_window": LABEL}
+    ).copy()
+    population["cutoff"] = _days(population["cutoff"])
+    population["customer_key"] = population["customer_key"].astype(np.int64)
+    for name in ("is_scoring_cutoff", "is_lost_by_activity_rule"):
+        population[name] = population[name].astype(bool)
+    for name in FEATURE_NAMES:
+        population[name] = pd.to_numeric(population[name]).astype(float)
     if as_of is None:
         if population.empty:
             raise ValueError("features_churn is empty: no customer at any cutoff")
         as_of = population["as_of_on"].iloc[0]
+    buyers = buyers.rename(columns={"cutoff_on": "cutoff"}).copy()
+    for name in ("cutoff", "first_invoiced_on", "last_invoiced_on"):
+        buyers[name] = _days(buyers[name])
     ids = customer_ids.set_index(customer_ids["customer_key"].astype(np.int64))["customer_id"]
     return ChurnData(
-        population=_default_index(population),
+        population=population.reset_index(drop=True),
         customer_ids=ids.astype(str),
-        buyers=_default_index(buyers),
+        buyers=buyers.reset_index(drop=True),
         as_of=as_day(as_of),
     )
 
 
 def load_churn_data(con) -> ChurnData:
     """Read `features_churn` from a DuckDB connection to the warehouse (any schema on the
-    search path holding the dbt relations): no personal data, ids of the scored only. The
-    rows are read and typed chunk by chunk (`read_frame`), so the untyped result is never
-    held whole."""
-    population = read_frame(con, POPULATION_QUERY, convert=typed_population)
-    ids = read_frame(con, IDS_QUERY)
-    buyers = read_frame(con, BUYERS_QUERY, convert=typed_buyers)
+    search path holding the dbt relations): no personal data, ids of the scored only."""
+    population = con.execute(POPULATION_QUERY).df()
+    ids = con.execute(IDS_QUERY).df()
+    buyers = con.execute(BUYERS_QUERY).df()
     as_of = None
     if population.empty:
         as_of = con.execute("select max(as_of_on) from features_churn").fetchone()[0]
-    return _churn_data(population, ids, buyers, as_of)
+    return churn_data(population, ids, buyers, as_of)
