@@ -424,7 +424,7 @@ def test_clear_errors():
 # --------------------------------------------------------------------------- what the asset reads
 
 
-def hand_data() -> ChurnData:
+def hand_data(own: bool = False) -> ChurnData:
     """`features_churn` rows by hand: as_of 2025-07-01, backtest cutoff 2025-01-01 (keys 1-3)
     and the scoring cutoff 2025-07-02 (keys 2-4, with their ids); key 9 a buyer outside the
     population. A firm without complaints, surveys, interactions, assignments or contracts:
@@ -452,7 +452,30 @@ def hand_data() -> ChurnData:
             "last_invoiced_on": ["2024-12-01", "2024-06-01"],
         }
     )
-    return churn_data(rows, ids, buyers)
+    return churn_data(rows, ids, buyers, own=own)
+
+
+def test_churn_data_types_its_own_frames_in_place_and_copies_a_callers():
+    """`own=True` (load_churn_data's fresh query results, memory) gives the same frames as
+    the copying default, which leaves the caller's frames as they were."""
+    rows = pd.DataFrame(
+        {"cutoff_on": ["2025-01-01"], "customer_key": [1], "as_of_on": "2025-07-01",
+         "is_scoring_cutoff": [False], "is_lost_by_activity_rule": [False],
+         "label_window_end_on": ["2025-06-30"], "is_churned_in_window": [True],
+         **{name: [1] for name in FEATURE_NAMES}}
+    )  # fmt: skip
+    buyers = pd.DataFrame(
+        {"cutoff_on": ["2025-01-01"], "customer_key": [1], "invoice_day_count": [1],
+         "first_invoiced_on": ["2024-01-01"], "last_invoiced_on": ["2024-12-01"]}
+    )  # fmt: skip
+    ids = pd.DataFrame({"customer_key": [1], "customer_id": ["A"]})
+    kept = churn_data(rows, ids, buyers)
+    assert list(rows.columns[:1]) == ["cutoff_on"] and rows["cutoff_on"][0] == "2025-01-01"
+    assert rows["orders_90d"].dtype == np.int64 and "cutoff_on" in buyers.columns
+    copied, owned = hand_data(), hand_data(own=True)
+    pd.testing.assert_frame_equal(owned.population, copied.population, check_exact=True)
+    pd.testing.assert_frame_equal(owned.buyers, copied.buyers, check_exact=True)
+    assert kept.population["orders_90d"].dtype == float
 
 
 def test_churn_data_splits_the_model_as_the_model_uses_it():

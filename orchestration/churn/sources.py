@@ -129,17 +129,31 @@ class ChurnData:
         return flags.rename("is_lost_by_activity_rule")
 
 
+def _default_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a 0..n-1 index: itself when it has one (reset_index would copy it)."""
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.equals(pd.RangeIndex(len(frame))):
+        return frame
+    return frame.reset_index(drop=True)
+
+
 def churn_data(
     population: pd.DataFrame,
     customer_ids: pd.DataFrame,
     buyers: pd.DataFrame,
     as_of: DateLike | None = None,
+    *,
+    own: bool = False,
 ) -> ChurnData:
     """A `ChurnData` from the three queries' frames (the model's column names), typed:
-    dates as midnight datetime64, features as float, keys as int64."""
-    population = population.rename(
-        columns={"cutoff_on": "cutoff", "is_churned_in_window": LABEL}
-    ).copy()
+    dates as midnight datetime64, features as float, keys as int64. `own`: the frames are
+    this call's to change (`load_churn_data`'s fresh query results), so they are typed in
+    place instead of copied first: at 1,000,000 customers that keeps about 700 MiB less at
+    the peak of the read."""
+    columns = {"cutoff_on": "cutoff", "is_churned_in_window": LABEL}
+    if own:
+        population.rename(columns=columns, inplace=True)
+    else:
+        population = population.rename(columns=columns)  # a copy: the caller's is kept
     population["cutoff"] = _days(population["cutoff"])
     population["customer_key"] = population["customer_key"].astype(np.int64)
     for name in ("is_scoring_cutoff", "is_lost_by_activity_rule"):
@@ -150,14 +164,17 @@ def churn_data(
         if population.empty:
             raise ValueError("features_churn is empty: no customer at any cutoff")
         as_of = population["as_of_on"].iloc[0]
-    buyers = buyers.rename(columns={"cutoff_on": "cutoff"}).copy()
+    if own:
+        buyers.rename(columns={"cutoff_on": "cutoff"}, inplace=True)
+    else:
+        buyers = buyers.rename(columns={"cutoff_on": "cutoff"})
     for name in ("cutoff", "first_invoiced_on", "last_invoiced_on"):
         buyers[name] = _days(buyers[name])
     ids = customer_ids.set_index(customer_ids["customer_key"].astype(np.int64))["customer_id"]
     return ChurnData(
-        population=population.reset_index(drop=True),
+        population=_default_index(population),
         customer_ids=ids.astype(str),
-        buyers=buyers.reset_index(drop=True),
+        buyers=_default_index(buyers),
         as_of=as_day(as_of),
     )
 
@@ -171,4 +188,4 @@ def load_churn_data(con) -> ChurnData:
     as_of = None
     if population.empty:
         as_of = con.execute("select max(as_of_on) from features_churn").fetchone()[0]
-    return churn_data(population, ids, buyers, as_of)
+    return churn_data(population, ids, buyers, as_of, own=True)
