@@ -125,9 +125,9 @@
             'fanout_customer_periods',
             key_columns,
             [
-                'sum(fanout_customer_periods.numerator_value) as numerator',
-                'sum(fanout_customer_periods.denominator_value) as denominator',
-                'sum(fanout_customer_periods.n) as n',
+                'sum(numerator_value) as numerator',
+                'sum(denominator_value) as denominator',
+                'sum(n) as n',
             ],
             customers='fanout_customers',
         ) }}
@@ -138,8 +138,8 @@
             'fanout_item_periods',
             key_columns,
             [
-                percentile('fanout_item_periods.numerator_value', 0.5) ~ ' as median_value',
-                percentile('fanout_item_periods.numerator_value', 0.9) ~ ' as p90_value',
+                percentile('numerator_value', 0.5) ~ ' as median_value',
+                percentile('numerator_value', 0.9) ~ ' as p90_value',
                 'count(*) as n',
             ],
             customers='fanout_customers',
@@ -262,9 +262,17 @@
     every slice in one pass: one join to `customers` (indicator_slice_customers: one row per
     customer) and GROUPING SETS, one set per slice type; a customer counts in the slice
     types it has a row of. `aggregates` are the select's aggregate expressions with their
-    aliases; `where` filters the relation's rows. Out: the key columns, slice_type,
-    slice_value, the aggregates. grouping() tells the sets apart, so a NULL industry is a
-    slice value of its own (as in int_customer_slices), not the company row.
+    aliases (`sum(amount_cny) as amount_cny`), over the relation's columns by their bare
+    names; `where` filters the relation's rows (joined to `customers`, so it may qualify
+    them). Out: the key columns, slice_type, slice_value, the aggregates. grouping() tells
+    the sets apart, so a NULL industry is a slice value of its own (as in
+    int_customer_slices), not the company row.
+    Portable: the join is projected first (the relation's columns and the slice columns as
+    slice_<type> and in_slice_<type>), so the GROUP BY GROUPING SETS, grouping() and the
+    select name bare columns only, and the "customer has a row of this slice type" filter
+    is a WHERE around the grouped select, not a HAVING: Spark resolves neither a
+    table-qualified column nor a column outside the select list in a grouping-sets HAVING
+    ([UNRESOLVED_COLUMN]).
 -#}
 {% macro indicator_slice_rollup(
     relation, key_columns, aggregates, customers='customers', where=none
@@ -272,49 +280,67 @@
     {%- set slice_types = ['company', 'industry', 'region', 'size_band', 'account_manager'] %}
     select
         {%- for column in key_columns %}
-            {{ relation }}.{{ column }},
+            {{ column }},
         {%- endfor %}
-        case
-            {%- for slice_type in slice_types[1:] %}
-                when grouping({{ customers }}.{{ slice_type }}) = 0 then '{{ slice_type }}'
-            {%- endfor %}
-            else 'company'
-        end as slice_type,
-        case
-            {%- for slice_type in slice_types[1:] %}
-                when grouping({{ customers }}.{{ slice_type }}) = 0
-                    then {{ customers }}.{{ slice_type }}
-            {%- endfor %}
-            else {{ customers }}.company
-        end as slice_value,
+        slice_type,
+        slice_value,
         {%- for aggregate in aggregates %}
-            {{ aggregate }}{{ ',' if not loop.last }}
+            {{ aggregate.split(' as ')[-1] | trim }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ relation }}
-    inner join {{ customers }}
-        on {{ relation }}.customer_id = {{ customers }}.customer_id
-    {%- if where %}
-        where {{ where }}
-    {%- endif %}
-    group by grouping sets (
-        {%- for slice_type in slice_types %}
-            (
-                {%- for column in key_columns %}
-                    {{ relation }}.{{ column }},
-                {%- endfor %}
-                {{ customers }}.{{ slice_type }},
-                {{ customers }}.in_{{ slice_type }}
-            ){{ ',' if not loop.last }}
-        {%- endfor %}
-    )
-    having
-        case
-            {%- for slice_type in slice_types[1:] %}
-                when grouping({{ customers }}.{{ slice_type }}) = 0
-                    then {{ customers }}.in_{{ slice_type }}
+    from (
+        select
+            {%- for column in key_columns %}
+                {{ column }},
             {%- endfor %}
-            else {{ customers }}.in_company
-        end = 1
+            case
+                {%- for slice_type in slice_types[1:] %}
+                    when grouping(slice_{{ slice_type }}) = 0 then '{{ slice_type }}'
+                {%- endfor %}
+                else 'company'
+            end as slice_type,
+            case
+                {%- for slice_type in slice_types[1:] %}
+                    when grouping(slice_{{ slice_type }}) = 0 then slice_{{ slice_type }}
+                {%- endfor %}
+                else slice_company
+            end as slice_value,
+            case
+                {%- for slice_type in slice_types[1:] %}
+                    when grouping(slice_{{ slice_type }}) = 0 then in_slice_{{ slice_type }}
+                {%- endfor %}
+                else in_slice_company
+            end as in_slice,
+            {%- for aggregate in aggregates %}
+                {{ aggregate }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from (
+            select
+                {{ relation }}.*,
+                {%- for slice_type in slice_types %}
+                    {{ customers }}.{{ slice_type }} as slice_{{ slice_type }},
+                    {{ customers }}.in_{{ slice_type }} as in_slice_{{ slice_type }}
+                    {{- ',' if not loop.last }}
+                {%- endfor %}
+            from {{ relation }}
+            inner join {{ customers }}
+                on {{ relation }}.customer_id = {{ customers }}.customer_id
+            {%- if where %}
+                where {{ where }}
+            {%- endif %}
+        ) as slice_rows
+        group by grouping sets (
+            {%- for slice_type in slice_types %}
+                (
+                    {%- for column in key_columns %}
+                        {{ column }},
+                    {%- endfor %}
+                    slice_{{ slice_type }},
+                    in_slice_{{ slice_type }}
+                ){{ ',' if not loop.last }}
+            {%- endfor %}
+        )
+    ) as slice_rollup
+    where in_slice = 1
 {% endmacro %}
 
 {#-

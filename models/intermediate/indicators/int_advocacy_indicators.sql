@@ -80,10 +80,10 @@ referral_totals as (
         ['period_grain', 'period_start_on'],
         [
             'count(*) as referring_customers',
-            'sum(case when referrer_periods.converted_count > 0 then 1 else 0 end)'
+            'sum(case when converted_count > 0 then 1 else 0 end)'
             ~ ' as converting_customers',
-            'sum(referrer_periods.referral_count) as referrals',
-            'sum(referrer_periods.converted_count) as converted_referrals',
+            'sum(referral_count) as referrals',
+            'sum(converted_count) as converted_referrals',
         ],
         customers='slice_customers',
     ) }}
@@ -158,10 +158,10 @@ attributed_review_totals as (
         'customer_reviews',
         ['period_grain', 'period_start_on'],
         [
-            'sum(customer_reviews.positive_reviews) as positive_reviews',
-            'sum(customer_reviews.negative_reviews) as negative_reviews',
-            'sum(customer_reviews.neutral_reviews) as neutral_reviews',
-            'sum(customer_reviews.reviews) as reviews',
+            'sum(positive_reviews) as positive_reviews',
+            'sum(negative_reviews) as negative_reviews',
+            'sum(neutral_reviews) as neutral_reviews',
+            'sum(reviews) as reviews',
         ],
         customers='slice_customers',
     ) }}

@@ -190,10 +190,10 @@ period_end_totals as (
         'period_ends',
         ['period_grain', 'period_start_on'],
         [
-            'sum(period_ends.active_at_end_flag) as customers_at_end',
-            'sum(period_ends.active_enrolled_flag) as customers_enrolled',
-            'sum(period_ends.active_at_end_flag * '
-            ~ dbt.datediff('period_ends.touch_on', 'period_ends.end_on', 'day')
+            'sum(active_at_end_flag) as customers_at_end',
+            'sum(active_enrolled_flag) as customers_enrolled',
+            'sum(active_at_end_flag * '
+            ~ dbt.datediff('touch_on', 'end_on', 'day')
             ~ ') as days_since_touch',
         ],
         customers='slice_customers',
@@ -320,8 +320,8 @@ effect_totals as (
         ['period_grain', 'period_start_on'],
         [
             'count(*) as attendees',
-            'sum(matched_attendees.bought_flag) as attendee_buyers',
-            'cast(sum(matched_attendees.comparison_rate) as ' ~ type_double()
+            'sum(bought_flag) as attendee_buyers',
+            'cast(sum(comparison_rate) as ' ~ type_double()
             ~ ') as expected_buyers',
         ],
         customers='slice_customers',
