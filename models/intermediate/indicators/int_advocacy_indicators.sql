@@ -15,6 +15,10 @@
 --                               null when the period has only neutral reviews.
 --   Reviews without a customer count in the company slice and as 'unattributed' in every
 --   other slice type, so each slice type adds up to the company figure.
+-- Not items of indicator_fanout (macros/indicators.sql): the E1 rates have a row for every period
+-- and slice with customers even when nobody referred anywhere, the referral counts none where
+-- there was no referral, and reviews without a customer count as 'unattributed'; sums per
+-- customer and period are rolled up with indicator_slice_rollup.
 with referrals as (
     select * from {{ ref('fct_referrals') }}
 ),
@@ -23,8 +27,8 @@ reviews as (
     select * from {{ ref('fct_reviews') }}
 ),
 
-slices as (
-    select * from {{ ref('int_customer_slices') }}
+slice_customers as (
+    {{ indicator_slice_customers() }}
 ),
 
 retention as (
@@ -32,15 +36,11 @@ retention as (
 ),
 
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 slice_types as (
-    select distinct slice_type from slices
+    select distinct slice_type from {{ ref('int_customer_slices') }}
 ),
 
 referral_periods as (
@@ -72,94 +72,52 @@ referrer_periods as (
         period_start_on
 ),
 
+-- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
+-- noqa: disable=PRS
 referral_totals as (
-    select
-        referrer_periods.period_grain,
-        referrer_periods.period_start_on,
-        slices.slice_type,
-        slices.slice_value,
-        count(*) as referring_customers,
-        sum(
-            case when referrer_periods.converted_count > 0 then 1 else 0 end
-        ) as converting_customers,
-        sum(referrer_periods.referral_count) as referrals,
-        sum(referrer_periods.converted_count) as converted_referrals
-    from referrer_periods
-    inner join slices
-        on referrer_periods.customer_id = slices.customer_id
-    group by
-        referrer_periods.period_grain,
-        referrer_periods.period_start_on,
-        slices.slice_type,
-        slices.slice_value
+    {{ indicator_slice_rollup(
+        'referrer_periods',
+        ['period_grain', 'period_start_on'],
+        [
+            'count(*) as referring_customers',
+            'sum(case when converted_count > 0 then 1 else 0 end)'
+            ~ ' as converting_customers',
+            'sum(referral_count) as referrals',
+            'sum(converted_count) as converted_referrals',
+        ],
+        customers='slice_customers',
+    ) }}
 ),
+-- noqa: enable=PRS
 
-referral_rate_rows as (
+-- E1 rates over every period and slice with customers (0 when nobody referred).
+referral_rates as (
     select
-        'E1' as indicator_code,
-        'standard' as indicator_variant,
         retention.period_grain,
         retention.period_start_on,
         retention.slice_type,
         retention.slice_value,
-        coalesce(referral_totals.converting_customers, 0) as numerator,
-        retention.customers_active_in_period as denominator,
-        'rate' as unit,
-        retention.customers_active_in_period as n
+        retention.customers_active_in_period,
+        coalesce(referral_totals.converting_customers, 0) as converting_customers,
+        coalesce(referral_totals.referring_customers, 0) as referring_customers
     from retention
     left join referral_totals
-        on
-            retention.period_grain = referral_totals.period_grain
-            and retention.period_start_on = referral_totals.period_start_on
-            and retention.slice_type = referral_totals.slice_type
-            and retention.slice_value = referral_totals.slice_value
-    union all
-    select
-        'E1' as indicator_code,
-        'any_referral' as indicator_variant,
-        retention.period_grain,
-        retention.period_start_on,
-        retention.slice_type,
-        retention.slice_value,
-        coalesce(referral_totals.referring_customers, 0) as numerator,
-        retention.customers_active_in_period as denominator,
-        'rate' as unit,
-        retention.customers_active_in_period as n
-    from retention
-    left join referral_totals
-        on
-            retention.period_grain = referral_totals.period_grain
-            and retention.period_start_on = referral_totals.period_start_on
-            and retention.slice_type = referral_totals.slice_type
-            and retention.slice_value = referral_totals.slice_value
+        on {{ same_period_and_slice('retention', 'referral_totals') }}
 ),
 
-referral_count_rows as (
-    select
-        'E1' as indicator_code,
-        'converted_referrals' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        converted_referrals as numerator,
-        1 as denominator,
-        'count' as unit,
-        referrals as n
-    from referral_totals
-    union all
-    select
-        'E1' as indicator_code,
-        'referral_conversion_rate' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        converted_referrals as numerator,
-        referrals as denominator,
-        'rate' as unit,
-        referrals as n
-    from referral_totals
+referral_rows as (
+    {{ indicator_rows([
+        {'variant': 'standard', 'numerator': 'converting_customers',
+         'denominator': 'customers_active_in_period', 'unit': 'rate',
+         'n': 'customers_active_in_period', 'from': 'referral_rates'},
+        {'variant': 'any_referral', 'numerator': 'referring_customers',
+         'denominator': 'customers_active_in_period', 'unit': 'rate',
+         'n': 'customers_active_in_period', 'from': 'referral_rates'},
+        {'variant': 'converted_referrals', 'numerator': 'converted_referrals', 'unit': 'count',
+         'n': 'referrals'},
+        {'variant': 'referral_conversion_rate', 'numerator': 'converted_referrals',
+         'denominator': 'referrals', 'unit': 'rate', 'n': 'referrals'},
+    ], defaults={'code': 'E1', 'from': 'referral_totals'}) }}
 ),
 
 review_periods as (
@@ -176,15 +134,41 @@ review_periods as (
     cross join grains
 ),
 
-review_slices as (
+-- Reviews of a customer: summed per customer and period, then every slice in one pass.
+customer_reviews as (
     select
-        review_periods.*,
-        slices.slice_type,
-        slices.slice_value
+        customer_id,
+        period_grain,
+        period_start_on,
+        sum(positive_flag) as positive_reviews,
+        sum(negative_flag) as negative_reviews,
+        sum(neutral_flag) as neutral_reviews,
+        count(*) as reviews
     from review_periods
-    inner join slices
-        on review_periods.customer_id = slices.customer_id
-    union all
+    where customer_id is not null
+    group by
+        customer_id,
+        period_grain,
+        period_start_on
+),
+
+-- noqa: disable=PRS
+attributed_review_totals as (
+    {{ indicator_slice_rollup(
+        'customer_reviews',
+        ['period_grain', 'period_start_on'],
+        [
+            'sum(positive_reviews) as positive_reviews',
+            'sum(negative_reviews) as negative_reviews',
+            'sum(neutral_reviews) as neutral_reviews',
+            'sum(reviews) as reviews',
+        ],
+        customers='slice_customers',
+    ) }}
+),
+-- noqa: enable=PRS
+
+unattributed_reviews as (
     select
         review_periods.*,
         slice_types.slice_type,
@@ -197,7 +181,18 @@ review_slices as (
     where review_periods.customer_id is null
 ),
 
-review_totals as (
+review_slices as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        positive_reviews,
+        negative_reviews,
+        neutral_reviews,
+        reviews
+    from attributed_review_totals
+    union all
     select
         period_grain,
         period_start_on,
@@ -207,6 +202,24 @@ review_totals as (
         sum(negative_flag) as negative_reviews,
         sum(neutral_flag) as neutral_reviews,
         count(*) as reviews
+    from unattributed_reviews
+    group by
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value
+),
+
+review_totals as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        sum(positive_reviews) as positive_reviews,
+        sum(negative_reviews) as negative_reviews,
+        sum(neutral_reviews) as neutral_reviews,
+        sum(reviews) as reviews
     from review_slices
     group by
         period_grain,
@@ -216,41 +229,18 @@ review_totals as (
 ),
 
 review_rows as (
-    {%- set rows = [
-        ('positive', 'positive_reviews', '1', 'count', 'positive_reviews'),
-        ('negative', 'negative_reviews', '1', 'count', 'negative_reviews'),
-        ('neutral', 'neutral_reviews', '1', 'count', 'neutral_reviews'),
-        (
-            'net_sentiment',
-            'positive_reviews - negative_reviews',
-            'positive_reviews + negative_reviews',
-            'ratio',
-            'reviews',
-        ),
-    ] %}
-    {%- for variant, numerator, denominator, unit, n in rows %}
-        select
-            'E4' as indicator_code,
-            '{{ variant }}' as indicator_variant,
-            period_grain,
-            period_start_on,
-            slice_type,
-            slice_value,
-            {{ numerator }} as numerator,
-            {{ denominator }} as denominator,
-            '{{ unit }}' as unit,
-            {{ n }} as n
-        from review_totals
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+    {%- set counts = {'denominator': 1, 'unit': 'count'} %}
+    {{ indicator_rows([
+        dict(counts, variant='positive', numerator='positive_reviews', n='positive_reviews'),
+        dict(counts, variant='negative', numerator='negative_reviews', n='negative_reviews'),
+        dict(counts, variant='neutral', numerator='neutral_reviews', n='neutral_reviews'),
+        {'variant': 'net_sentiment', 'numerator': 'positive_reviews - negative_reviews',
+         'denominator': 'positive_reviews + negative_reviews', 'unit': 'ratio', 'n': 'reviews'},
+    ], defaults={'code': 'E4', 'from': 'review_totals'}) }}
 ),
 
 final as (
-    select * from referral_rate_rows
-    union all
-    select * from referral_count_rows
+    select * from referral_rows
     union all
     select * from review_rows
 )

@@ -1,5 +1,5 @@
 -- Complaint indicators in the tidy shape of loyalty_indicators (METRICS D1–D5), per period
--- (month, quarter, year) and slice (int_customer_slices).
+-- (month, quarter, year) and slice: the items below, fanned out by macros/indicators.sql.
 --   D1  complaints opened in the period / customers active in it
 --       (loyalty_retention.customers_active_in_period) ('standard').
 --   D2  100 × complaints closed with outcome 'resolved' / complaints opened in the period
@@ -18,24 +18,15 @@
 -- measure. Durations are dbt.datediff in minutes / 60 (an hour-granularity datediff counts
 -- hour boundaries). Point in time: a closing stamped after as_of has not happened yet.
 {%- set satisfaction_after_scale_max = 5 %}
+{%- set resolved_pct = "case when outcome = 'resolved' then 100 else 0 end" %}
+{%- set resolved_on = 'cast(resolved_at as date)' %}
+{%- set has_satisfaction = 'satisfaction_after is not null' %}
 with complaints as (
     select * from {{ ref('fct_complaints') }}
 ),
 
-slices as (
-    select * from {{ ref('int_customer_slices') }}
-),
-
-retention as (
-    select * from {{ ref('int_retention_bridges') }}
-),
-
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 closed_flags as (
@@ -56,111 +47,47 @@ complaint_stamps as (
     from closed_flags
 ),
 
--- One row per thing measured: measure_kind says how it aggregates ('count': sum, over 1;
--- 'per_customer': sum, over the customers active in the period; 'ratio': sum over sum of
--- denominator_value; 'duration': median and p90 of numerator_value).
+-- One row per thing measured (macros/indicators.sql says how each measure_kind aggregates).
 items as (
-    select
-        'D1' as indicator_code,
-        'standard' as indicator_variant,
-        'per_customer' as unit,
-        'per_customer' as measure_kind,
-        customer_id,
-        cast(opened_at as date) as measured_on,
-        1 as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    union all
-    select
-        'D2' as indicator_code,
-        'standard' as indicator_variant,
-        'pct' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(opened_at as date) as measured_on,
-        case when outcome = 'resolved' then 100 else 0 end as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    union all
-    select
-        'D2' as indicator_code,
-        'of_closed' as indicator_variant,
-        'pct' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(opened_at as date) as measured_on,
-        case when outcome = 'resolved' then 100 else 0 end as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    where resolved_at is not null
-    union all
-    select
-        'D3' as indicator_code,
-        '' as indicator_variant,
-        'hours' as unit,
-        'duration' as measure_kind,
-        customer_id,
-        cast(resolved_at as date) as measured_on,
-        {{ dbt.datediff('opened_at', 'resolved_at', 'minute') }}
-        / 60.0 as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    where resolved_at is not null
-    union all
-    select
-        'D4' as indicator_code,
-        'standard' as indicator_variant,
-        'score' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(resolved_at as date) as measured_on,
-        satisfaction_after as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    where satisfaction_after is not null
-    union all
-    select
-        'D4' as indicator_code,
-        'pct_of_max' as indicator_variant,
-        'pct' as unit,
-        'ratio' as measure_kind,
-        customer_id,
-        cast(resolved_at as date) as measured_on,
-        100.0 * satisfaction_after / {{ satisfaction_after_scale_max }} as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
-    where satisfaction_after is not null
-    union all
-    select
-        'D5' as indicator_code,
-        {{ dbt.concat(["'category:'", 'category']) }} as indicator_variant,
-        'count' as unit,
-        'count' as measure_kind,
-        customer_id,
-        cast(opened_at as date) as measured_on,
-        1 as numerator_value,
-        1 as denominator_value
-    from complaint_stamps
+    {{ indicator_items([
+        {'code': 'D1', 'variant': 'standard', 'unit': 'per_customer', 'kind': 'per_customer'},
+        {'code': 'D2', 'variant': 'standard', 'unit': 'pct', 'kind': 'ratio',
+         'numerator': resolved_pct},
+        {'code': 'D2', 'variant': 'of_closed', 'unit': 'pct', 'kind': 'ratio',
+         'numerator': resolved_pct, 'where': 'resolved_at is not null'},
+        {'code': 'D3', 'variant': '', 'unit': 'hours', 'kind': 'duration', 'on': resolved_on,
+         'numerator': hours_between('opened_at', 'resolved_at'),
+         'where': 'resolved_at is not null'},
+        {'code': 'D4', 'variant': 'standard', 'unit': 'score', 'kind': 'ratio',
+         'on': resolved_on, 'numerator': 'satisfaction_after', 'where': has_satisfaction},
+        {'code': 'D4', 'variant': 'pct_of_max', 'unit': 'pct', 'kind': 'ratio',
+         'on': resolved_on,
+         'numerator': '100.0 * satisfaction_after / ' ~ satisfaction_after_scale_max,
+         'where': has_satisfaction},
+        {'code': 'D5', 'variant_sql': dbt.concat(["'category:'", 'category']), 'unit': 'count',
+         'kind': 'count'},
+    ], defaults={'from': 'complaint_stamps', 'on': 'cast(opened_at as date)'}) }}
 ),
 
-item_periods as (
+-- D5 recurring issues: a customer counts once in a period when some category has two or
+-- more of its complaints opened in it (a period item: no one date puts it in its period).
+category_periods as (
     select
-        items.*,
+        items.customer_id,
+        items.indicator_variant,
         grains.period_grain,
         {{ period_start_by_grain('grains.period_grain', 'items.measured_on') }} as period_start_on
     from items
     cross join grains
+    where items.indicator_code = 'D5'
 ),
 
--- D5 recurring issues: a customer counts once in a period when some category has two or
--- more of its complaints opened in it.
 repeated_categories as (
     select
         customer_id,
         period_grain,
         period_start_on
-    from item_periods
-    where indicator_code = 'D5'
+    from category_periods
     group by
         customer_id,
         indicator_variant,
@@ -183,223 +110,11 @@ recurring_customers as (
     from repeated_categories
 ),
 
-period_items as (
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        customer_id,
-        numerator_value,
-        denominator_value,
-        period_grain,
-        period_start_on
-    from item_periods
-    union all
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        customer_id,
-        numerator_value,
-        denominator_value,
-        period_grain,
-        period_start_on
-    from recurring_customers
-),
-
-sliced as (
-    select
-        period_items.*,
-        slices.slice_type,
-        slices.slice_value
-    from period_items
-    inner join slices
-        on period_items.customer_id = slices.customer_id
-),
-
-durations as (
-    select
-        indicator_code,
-        indicator_variant as variant_prefix,
-        unit,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        {{ percentile('numerator_value', 0.5) }} as median_value,
-        {{ percentile('numerator_value', 0.9) }} as p90_value,
-        count(*) as n
-    from sliced
-    where measure_kind = 'duration'
-    group by
-        indicator_code,
-        indicator_variant,
-        unit,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-),
-
-duration_rows as (
-    select
-        indicator_code,
-        {{ dbt.concat(['variant_prefix', "'median'"]) }} as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        median_value as numerator,
-        1 as denominator,
-        unit,
-        n
-    from durations
-    union all
-    select
-        indicator_code,
-        {{ dbt.concat(['variant_prefix', "'p90'"]) }} as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        p90_value as numerator,
-        1 as denominator,
-        unit,
-        n
-    from durations
-),
-
-ratio_rows as (
-    select
-        indicator_code,
-        indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        sum(numerator_value) as numerator,
-        sum(denominator_value) as denominator,
-        unit,
-        count(*) as n
-    from sliced
-    where measure_kind = 'ratio'
-    group by
-        indicator_code,
-        indicator_variant,
-        unit,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-),
-
-measured as (
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        sum(numerator_value) as numerator,
-        count(*) as n
-    from sliced
-    where measure_kind in ('count', 'per_customer')
-    group by
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-),
-
-measured_variants as (
-    select distinct
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind
-    from measured
-),
-
--- Every count and per-customer variant seen anywhere, for every period and slice customers
--- exist in, so a quiet period reads 0 rather than missing.
-measured_keys as (
-    select
-        measured_variants.indicator_code,
-        measured_variants.indicator_variant,
-        measured_variants.unit,
-        measured_variants.measure_kind,
-        retention.period_grain,
-        retention.period_start_on,
-        retention.slice_type,
-        retention.slice_value
-    from measured_variants
-    cross join retention
-    union
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-    from measured
-),
-
-measured_rows as (
-    select
-        measured_keys.indicator_code,
-        measured_keys.indicator_variant,
-        measured_keys.period_grain,
-        measured_keys.period_start_on,
-        measured_keys.slice_type,
-        measured_keys.slice_value,
-        coalesce(measured.numerator, 0) as numerator,
-        case
-            when measured_keys.measure_kind = 'count' then 1
-            else coalesce(retention.customers_active_in_period, 0)
-        end as denominator,
-        measured_keys.unit,
-        case
-            when measured_keys.measure_kind = 'count' then coalesce(measured.n, 0)
-            else coalesce(retention.customers_active_in_period, 0)
-        end as n
-    from measured_keys
-    left join measured
-        on
-            measured_keys.indicator_code = measured.indicator_code
-            and measured_keys.indicator_variant = measured.indicator_variant
-            and measured_keys.period_grain = measured.period_grain
-            and measured_keys.period_start_on = measured.period_start_on
-            and measured_keys.slice_type = measured.slice_type
-            and measured_keys.slice_value = measured.slice_value
-    left join retention
-        on
-            measured_keys.period_grain = retention.period_grain
-            and measured_keys.period_start_on = retention.period_start_on
-            and measured_keys.slice_type = retention.slice_type
-            and measured_keys.slice_value = retention.slice_value
-),
-
-final as (
-    select * from duration_rows
-    union all
-    select * from ratio_rows
-    union all
-    select * from measured_rows
-)
+-- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
+{{ indicator_fanout('items', period_items='recurring_customers') }}  -- noqa: PRS
 
 select
-    final.*,
-    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
-from final
+    fanned_out.*,
+    {{ is_complete_period('fanned_out.period_grain', 'fanned_out.period_start_on') }}
+        as is_complete_period
+from fanned_out

@@ -14,6 +14,7 @@
 -- Not point-in-time filtered: the ledger describes the warehouse's own loads, not the business
 -- history that as_of cuts. A replaced drop keeps its earlier ledger line, so rows in count
 -- every load of the period; raw_quarantine holds only the current rows of a replaced drop.
+-- Not an items family (macros/indicators.sql): its slices are the raw tables, not customers.
 with ledger as (
     select * from {{ ref('stg_meta__load_ledger') }}
     where load_status in ('loaded', 'replaced', 'rejected')
@@ -24,11 +25,7 @@ quarantined_rows as (
 ),
 
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 slice_types as (
@@ -72,28 +69,14 @@ ledger_totals as (
 ),
 
 ledger_rows as (
-    {%- set rows = [
-        ('standard', 'rows_accepted', 'rows_in', 'rate'),
-        ('quarantine_rate', 'rows_quarantined', 'rows_in', 'rate'),
-        ('file_rejection_rate', 'files_rejected', 'files_received', 'rate'),
-    ] %}
-    {%- for variant, numerator, denominator, unit in rows %}
-        select
-            'I2' as indicator_code,
-            '{{ variant }}' as indicator_variant,
-            period_grain,
-            period_start_on,
-            slice_type,
-            slice_value,
-            {{ numerator }} as numerator,
-            {{ denominator }} as denominator,
-            '{{ unit }}' as unit,
-            files_received as n
-        from ledger_totals
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+    {%- set rates = {'code': 'I2', 'unit': 'rate', 'n': 'files_received'} %}
+    {{ indicator_rows([
+        dict(rates, variant='standard', numerator='rows_accepted', denominator='rows_in'),
+        dict(rates, variant='quarantine_rate', numerator='rows_quarantined',
+             denominator='rows_in'),
+        dict(rates, variant='file_rejection_rate', numerator='files_rejected',
+             denominator='files_received'),
+    ], defaults={'from': 'ledger_totals'}) }}
 ),
 
 quarantine_periods as (

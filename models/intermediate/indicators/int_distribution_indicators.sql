@@ -24,6 +24,12 @@
 --        split by whether the customer's manager had changed before the period started.
 -- Counts, sums and revenue put the statistic in numerator and 1 in denominator; a zero
 -- denominator is kept (the mart's value is then null).
+-- Not items of indicator_fanout (macros/indicators.sql): the figures are states at a period's
+-- start or end on the spine and shares of a total, summed per customer and period and rolled
+-- up to the slices with indicator_slice_rollup.
+{#- the end of a cast to double (or bigint): 'cast(' ~ expression ~ as_double #}
+{%- set as_double = ' as ' ~ type_double() ~ ')' %}
+{%- set as_bigint = ' as ' ~ dbt.type_bigint() ~ ')' %}
 with spine as (
     select * from {{ ref('int_customer_months') }}
 ),
@@ -32,8 +38,8 @@ lifecycle as (
     select * from {{ ref('int_customer_lifecycle_months') }}
 ),
 
-slices as (
-    select * from {{ ref('int_customer_slices') }}
+slice_customers as (
+    {{ indicator_slice_customers() }}
 ),
 
 assignments as (
@@ -45,11 +51,7 @@ rules as (
 ),
 
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 -- The periods of each customer from the spine: the month grain is the spine itself, quarters
@@ -182,52 +184,40 @@ customer_periods as (
             and bounds.period_start_on = change_counts.period_start_on
 ),
 
-sliced as (
-    select
-        customer_periods.*,
-        slices.slice_type,
-        slices.slice_value
-    from customer_periods
-    inner join slices
-        on customer_periods.customer_id = slices.customer_id
-),
-
--- One pass over customers × slices: every sum the rows below need, per period, slice and
--- lifecycle stage at the period end; the per-slice figures are sums of these.
+-- One pass over customers and every slice (GROUPING SETS, macros/indicators.sql): every sum
+-- the rows below need, per period, slice and lifecycle stage at the period end; the
+-- per-slice figures are sums of these.
+-- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
+-- noqa: disable=PRS
 stage_counts as (
-    select
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        lifecycle_stage,
-        count(*) as customers,
-        sum(revenue_cny) as revenue_cny,
-        sum(active_at_end_flag) as customers_at_end,
-        sum(case when active_at_end_flag = 1 then tenure_days else 0 end) as tenure_days,
-        sum(case when active_at_end_flag = 1 then product_line_count else 0 end)
-            as product_lines,
-        sum(revenue_trailing_12m_cny) as revenue_trailing_12m_cny,
-        sum(revenue_prior_12m_cny) as revenue_prior_12m_cny,
-        sum(
-            case when revenue_trailing_12m_cny > 0 or revenue_prior_12m_cny > 0 then 1 else 0 end
-        ) as customers_with_revenue,
-        sum(active_any_flag) as customers_active_in_period,
-        sum(case when active_any_flag = 1 then change_count else 0 end) as manager_changes,
-        sum(active_at_start_flag * changed_before_flag) as changed_at_start,
-        sum(active_at_start_flag * changed_before_flag * (1 - active_at_end_flag))
-            as changed_lost,
-        sum(active_at_start_flag * (1 - changed_before_flag)) as unchanged_at_start,
-        sum(active_at_start_flag * (1 - changed_before_flag) * (1 - active_at_end_flag))
-            as unchanged_lost
-    from sliced
-    group by
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        lifecycle_stage
+    {{ indicator_slice_rollup(
+        'customer_periods',
+        ['period_grain', 'period_start_on', 'lifecycle_stage'],
+        [
+            'count(*) as customers',
+            'sum(revenue_cny) as revenue_cny',
+            'sum(active_at_end_flag) as customers_at_end',
+            'sum(case when active_at_end_flag = 1 then tenure_days else 0 end) as tenure_days',
+            'sum(case when active_at_end_flag = 1 then product_line_count else 0 end)'
+            ~ ' as product_lines',
+            'sum(revenue_trailing_12m_cny) as revenue_trailing_12m_cny',
+            'sum(revenue_prior_12m_cny) as revenue_prior_12m_cny',
+            'sum(case when revenue_trailing_12m_cny > 0 or revenue_prior_12m_cny > 0'
+            ~ ' then 1 else 0 end) as customers_with_revenue',
+            'sum(active_any_flag) as customers_active_in_period',
+            'sum(case when active_any_flag = 1 then change_count else 0 end)'
+            ~ ' as manager_changes',
+            'sum(active_at_start_flag * changed_before_flag) as changed_at_start',
+            'sum(active_at_start_flag * changed_before_flag * (1 - active_at_end_flag))'
+            ~ ' as changed_lost',
+            'sum(active_at_start_flag * (1 - changed_before_flag)) as unchanged_at_start',
+            'sum(active_at_start_flag * (1 - changed_before_flag) * (1 - active_at_end_flag))'
+            ~ ' as unchanged_lost',
+        ],
+        customers='slice_customers',
+    ) }}
 ),
+-- noqa: enable=PRS
 
 distribution as (
     select
@@ -265,23 +255,17 @@ distribution_rows as (
         ('revenue', 'revenue_cny', '1', 'cny'),
         ('revenue_share', 'revenue_cny', 'total_revenue_cny', 'rate'),
     ] %}
+    {%- set rows = [] %}
     {%- for variant, numerator, denominator, unit in variants %}
-        select
-            case slice_type when 'industry' then 'G1' else 'G2' end as indicator_code,
-            '{{ variant }}' as indicator_variant,
-            period_grain,
-            period_start_on,
-            slice_type,
-            slice_value,
-            cast({{ numerator }} as {{ type_double() }}) as numerator,
-            cast({{ denominator }} as {{ type_double() }}) as denominator,
-            '{{ unit }}' as unit,
-            cast(customers as {{ dbt.type_bigint() }}) as n
-        from distribution_totals
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+        {%- do rows.append({
+            'variant': variant, 'numerator': 'cast(' ~ numerator ~ as_double,
+            'denominator': 'cast(' ~ denominator ~ as_double, 'unit': unit,
+        }) %}
     {%- endfor %}
+    {{ indicator_rows(rows, defaults={
+        'code_sql': "case slice_type when 'industry' then 'G1' else 'G2' end",
+        'n': 'cast(customers' ~ as_bigint, 'from': 'distribution_totals',
+    }) }}
 ),
 
 slice_periods as (
@@ -309,10 +293,7 @@ stage_rows as (
     cross join rules
     left join stage_counts
         on
-            slice_periods.period_grain = stage_counts.period_grain
-            and slice_periods.period_start_on = stage_counts.period_start_on
-            and slice_periods.slice_type = stage_counts.slice_type
-            and slice_periods.slice_value = stage_counts.slice_value
+            {{ same_period_and_slice('slice_periods', 'stage_counts') }}
             and rules.stage = stage_counts.lifecycle_stage
 ),
 
@@ -343,7 +324,7 @@ slice_aggregates as (
 ),
 
 aggregate_rows as (
-    {%- set rows = [
+    {%- set measures = [
         ('G4', 'tenure_days', 'tenure_days', 'customers_at_end', 'days', 'customers_at_end'),
         ('G4', 'product_lines', 'product_lines', 'customers_at_end', 'per_customer',
             'customers_at_end'),
@@ -356,23 +337,15 @@ aggregate_rows as (
         ('G7', 'churn_rate:manager_unchanged', 'unchanged_lost', 'unchanged_at_start', 'rate',
             'unchanged_at_start'),
     ] %}
-    {%- for code, variant, numerator, denominator, unit, n in rows %}
-        select
-            '{{ code }}' as indicator_code,
-            '{{ variant }}' as indicator_variant,
-            period_grain,
-            period_start_on,
-            slice_type,
-            slice_value,
-            cast({{ numerator }} as {{ type_double() }}) as numerator,
-            cast({{ denominator }} as {{ type_double() }}) as denominator,
-            '{{ unit }}' as unit,
-            cast({{ n }} as {{ dbt.type_bigint() }}) as n
-        from slice_aggregates
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+    {%- set rows = [] %}
+    {%- for code, variant, numerator, denominator, unit, n in measures %}
+        {%- do rows.append({
+            'code': code, 'variant': variant, 'numerator': 'cast(' ~ numerator ~ as_double,
+            'denominator': 'cast(' ~ denominator ~ as_double, 'unit': unit,
+            'n': 'cast(' ~ n ~ as_bigint,
+        }) %}
     {%- endfor %}
+    {{ indicator_rows(rows, defaults={'from': 'slice_aggregates'}) }}
 ),
 
 final as (

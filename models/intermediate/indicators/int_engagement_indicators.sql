@@ -12,15 +12,6 @@
 -- when nothing happened), ratios only where there is something to divide by.
 {%- set social_channels = "channel in ('forum', 'social')" %}
 {%- set care_touches = "kind in ('follow_up', 'care', 'greeting')" %}
-{#- Interaction counts: (code, variant, unit, measure_kind, which interactions). #}
-{%- set interaction_measures = [
-    ('C1', "'standard'", 'per_customer', 'per_customer', 'true'),
-    ('C2', "'standard'", 'count', 'count', "kind = 'consultation'"),
-    ('C2', dbt.concat(["'channel:'", 'channel']), 'count', 'count', "kind = 'consultation'"),
-    ('C4', "'standard'", 'per_customer', 'per_customer', social_channels),
-    ('C6', "'standard'", 'per_customer', 'per_customer', care_touches),
-    ('C6', dbt.concat(["'kind:'", 'kind']), 'per_customer', 'per_customer', care_touches),
-] %}
 with interactions as (
     select * from {{ ref('fct_interactions') }}
 ),
@@ -49,20 +40,12 @@ spine as (
     select * from {{ ref('int_customer_months') }}
 ),
 
-slices as (
-    select * from {{ ref('int_customer_slices') }}
-),
-
-retention as (
-    select * from {{ ref('int_retention_bridges') }}
+slice_customers as (
+    {{ indicator_slice_customers() }}
 ),
 
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 ledger_entries as (
@@ -71,358 +54,47 @@ ledger_entries as (
     where occurred_on <= {{ as_of_date() }}
 ),
 
--- One row per thing measured: measure_kind says how it aggregates ('count': sum, over 1;
--- 'per_customer': sum, over the customers active in the period; 'ratio': sum over sum of
--- denominator_value). is_customer_count = 1: the numerator is the distinct customers times
--- numerator_value (1, or 100 for a percentage), not the sum over rows.
+-- One row per thing measured (macros/indicators.sql says how each measure_kind aggregates);
+-- customers: the numerator counts each customer once per period (times numerator_value: 1,
+-- or 100 for a percentage), not the items.
 items as (
-    {%- for code, variant, unit, kind, condition in interaction_measures %}
-        select
-            '{{ code }}' as indicator_code,
-            {{ variant }} as indicator_variant,
-            '{{ unit }}' as unit,
-            '{{ kind }}' as measure_kind,
-            0 as is_customer_count,
-            customer_id,
-            cast(occurred_at as date) as measured_on,
-            1 as numerator_value,
-            1 as denominator_value
-        from interactions
-        where {{ condition }}
-        union all
-    {%- endfor %}
-    select
-        'C3' as indicator_code,
-        'standard' as indicator_variant,
-        'pct' as unit,
-        'per_customer' as measure_kind,
-        0 as is_customer_count,
-        customer_id,
-        held_on as measured_on,
-        100 as numerator_value,
-        1 as denominator_value
-    from attendance
-    where attended
-    union all
-    select
-        'C3' as indicator_code,
-        {{ dbt.concat(["'kind:'", 'event_kind']) }} as indicator_variant,
-        'pct' as unit,
-        'per_customer' as measure_kind,
-        0 as is_customer_count,
-        customer_id,
-        held_on as measured_on,
-        100 as numerator_value,
-        1 as denominator_value
-    from attendance
-    where attended
-    union all
-    select
-        'C3' as indicator_code,
-        'customers' as indicator_variant,
-        'pct' as unit,
-        'per_customer' as measure_kind,
-        1 as is_customer_count,
-        customer_id,
-        held_on as measured_on,
-        100 as numerator_value,
-        1 as denominator_value
-    from attendance
-    where attended
-    union all
-    select
-        'C5' as indicator_code,
-        'feedback_customers' as indicator_variant,
-        'rate' as unit,
-        'per_customer' as measure_kind,
-        1 as is_customer_count,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        1 as numerator_value,
-        1 as denominator_value
-    from feedback
-    where is_valid
-    union all
-    select
-        'C7' as indicator_code,
-        case entry_type
-            when 'earn' then 'points_earned'
-            else 'points_redeemed'
-        end as indicator_variant,
-        'count' as unit,
-        'count' as measure_kind,
-        0 as is_customer_count,
-        customer_id,
-        occurred_on as measured_on,
-        points as numerator_value,
-        1 as denominator_value
-    from ledger_entries
-    where entry_type in ('earn', 'redeem')
-    union all
-    select
-        'C5' as indicator_code,
-        'suggestion_adoption' as indicator_variant,
-        'rate' as unit,
-        'ratio' as measure_kind,
-        0 as is_customer_count,
-        customer_id,
-        cast(received_at as date) as measured_on,
-        case when is_adopted then 1 else 0 end as numerator_value,
-        1 as denominator_value
-    from feedback
-    where is_suggestion
+    {%- set interactions_on = {'from': 'interactions', 'on': 'cast(occurred_at as date)'} %}
+    {%- set attendance_on = {'from': 'attendance', 'on': 'held_on', 'where': 'attended'} %}
+    {%- set feedback_on = {'from': 'feedback', 'on': 'cast(received_at as date)'} %}
+    {%- set consultations = "kind = 'consultation'" %}
+    {{ indicator_items([
+        dict(interactions_on, code='C1', variant='standard', unit='per_customer',
+             kind='per_customer'),
+        dict(interactions_on, code='C2', variant='standard', unit='count', kind='count',
+             where=consultations),
+        dict(interactions_on, code='C2', variant_sql=dbt.concat(["'channel:'", 'channel']),
+             unit='count', kind='count', where=consultations),
+        dict(interactions_on, code='C4', variant='standard', unit='per_customer',
+             kind='per_customer', where=social_channels),
+        dict(interactions_on, code='C6', variant='standard', unit='per_customer',
+             kind='per_customer', where=care_touches),
+        dict(interactions_on, code='C6', variant_sql=dbt.concat(["'kind:'", 'kind']),
+             unit='per_customer', kind='per_customer', where=care_touches),
+        dict(attendance_on, code='C3', variant='standard', unit='pct', kind='per_customer',
+             numerator=100),
+        dict(attendance_on, code='C3', variant_sql=dbt.concat(["'kind:'", 'event_kind']),
+             unit='pct', kind='per_customer', numerator=100),
+        dict(attendance_on, code='C3', variant='customers', unit='pct', kind='per_customer',
+             numerator=100, customers=true),
+        dict(feedback_on, code='C5', variant='feedback_customers', unit='rate',
+             kind='per_customer', where='is_valid', customers=true),
+        {'from': 'ledger_entries', 'on': 'occurred_on', 'code': 'C7',
+         'variant_sql': "case entry_type when 'earn' then 'points_earned'"
+         ~ " else 'points_redeemed' end",
+         'unit': 'count', 'kind': 'count', 'numerator': 'points',
+         'where': "entry_type in ('earn', 'redeem')"},
+        dict(feedback_on, code='C5', variant='suggestion_adoption', unit='rate', kind='ratio',
+             numerator='case when is_adopted then 1 else 0 end', where='is_suggestion'),
+    ], customer_counts=true) }}
 ),
 
--- Items are many and each customer has a row per slice type: sum per customer and month
--- first, then sums per slice and month, rolled up to quarters and years. Only the
--- distinct-customer measures keep the customer up to the period: one row per customer there,
--- so max(numerator_value) * count(*) = numerator_value × distinct customers.
-item_months as (
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        is_customer_count,
-        customer_id,
-        {{ period_start('month', 'measured_on') }} as month_start_on,
-        sum(numerator_value) as numerator_value,
-        sum(denominator_value) as denominator_value,
-        max(numerator_value) as max_numerator_value,
-        count(*) as n
-    from items
-    group by
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        is_customer_count,
-        customer_id,
-        {{ period_start('month', 'measured_on') }}
-),
-
-slice_months as (
-    select
-        item_months.indicator_code,
-        item_months.indicator_variant,
-        item_months.unit,
-        item_months.measure_kind,
-        item_months.is_customer_count,
-        item_months.month_start_on,
-        slices.slice_type,
-        slices.slice_value,
-        sum(item_months.numerator_value) as numerator_value,
-        sum(item_months.denominator_value) as denominator_value,
-        sum(item_months.n) as n
-    from item_months
-    inner join slices
-        on item_months.customer_id = slices.customer_id
-    where item_months.is_customer_count = 0 or item_months.measure_kind = 'ratio'
-    group by
-        item_months.indicator_code,
-        item_months.indicator_variant,
-        item_months.unit,
-        item_months.measure_kind,
-        item_months.is_customer_count,
-        item_months.month_start_on,
-        slices.slice_type,
-        slices.slice_value
-),
-
-slice_periods as (
-    {%- for grain in ['month', 'quarter', 'year'] %}
-        select
-            indicator_code,
-            indicator_variant,
-            unit,
-            measure_kind,
-            is_customer_count,
-            '{{ grain }}' as period_grain,
-            {{ period_start(grain, 'month_start_on') }} as period_start_on,
-            slice_type,
-            slice_value,
-            sum(numerator_value) as numerator_value,
-            sum(denominator_value) as denominator_value,
-            sum(n) as n
-        from slice_months
-        group by
-            indicator_code,
-            indicator_variant,
-            unit,
-            measure_kind,
-            is_customer_count,
-            {{ period_start(grain, 'month_start_on') }},
-            slice_type,
-            slice_value
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
-),
-
-customer_periods as (
-    {%- for grain in ['month', 'quarter', 'year'] %}
-        select
-            indicator_code,
-            indicator_variant,
-            unit,
-            measure_kind,
-            customer_id,
-            '{{ grain }}' as period_grain,
-            {{ period_start(grain, 'month_start_on') }} as period_start_on,
-            max(max_numerator_value) as max_numerator_value,
-            sum(n) as n
-        from item_months
-        where is_customer_count = 1 and measure_kind in ('count', 'per_customer')
-        group by
-            indicator_code,
-            indicator_variant,
-            unit,
-            measure_kind,
-            customer_id,
-            {{ period_start(grain, 'month_start_on') }}
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
-),
-
--- n counts items as before the roll-up: back to bigint (a sum of counts is wider on some
--- engines).
-ratio_rows as (
-    select
-        indicator_code,
-        indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        sum(numerator_value) as numerator,
-        sum(denominator_value) as denominator,
-        unit,
-        cast(sum(n) as {{ dbt.type_bigint() }}) as n
-    from slice_periods
-    where measure_kind = 'ratio'
-    group by
-        indicator_code,
-        indicator_variant,
-        unit,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-),
-
-measured as (
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        numerator_value as numerator,
-        cast(n as {{ dbt.type_bigint() }}) as n
-    from slice_periods
-    where measure_kind in ('count', 'per_customer')
-    union all
-    select
-        customer_periods.indicator_code,
-        customer_periods.indicator_variant,
-        customer_periods.unit,
-        customer_periods.measure_kind,
-        customer_periods.period_grain,
-        customer_periods.period_start_on,
-        slices.slice_type,
-        slices.slice_value,
-        max(customer_periods.max_numerator_value) * count(*) as numerator,
-        cast(sum(customer_periods.n) as {{ dbt.type_bigint() }}) as n
-    from customer_periods
-    inner join slices
-        on customer_periods.customer_id = slices.customer_id
-    group by
-        customer_periods.indicator_code,
-        customer_periods.indicator_variant,
-        customer_periods.unit,
-        customer_periods.measure_kind,
-        customer_periods.period_grain,
-        customer_periods.period_start_on,
-        slices.slice_type,
-        slices.slice_value
-),
-
-measured_variants as (
-    select distinct
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind
-    from measured
-),
-
--- Every variant seen anywhere, for every period and slice customers exist in, so a quiet
--- period reads 0 rather than missing.
-measured_keys as (
-    select
-        measured_variants.indicator_code,
-        measured_variants.indicator_variant,
-        measured_variants.unit,
-        measured_variants.measure_kind,
-        retention.period_grain,
-        retention.period_start_on,
-        retention.slice_type,
-        retention.slice_value
-    from measured_variants
-    cross join retention
-    union
-    select
-        indicator_code,
-        indicator_variant,
-        unit,
-        measure_kind,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value
-    from measured
-),
-
-measured_rows as (
-    select
-        measured_keys.indicator_code,
-        measured_keys.indicator_variant,
-        measured_keys.period_grain,
-        measured_keys.period_start_on,
-        measured_keys.slice_type,
-        measured_keys.slice_value,
-        coalesce(measured.numerator, 0) as numerator,
-        case
-            when measured_keys.measure_kind = 'count' then 1
-            else coalesce(retention.customers_active_in_period, 0)
-        end as denominator,
-        measured_keys.unit,
-        case
-            when measured_keys.measure_kind = 'count' then coalesce(measured.n, 0)
-            else coalesce(retention.customers_active_in_period, 0)
-        end as n
-    from measured_keys
-    left join measured
-        on
-            measured_keys.indicator_code = measured.indicator_code
-            and measured_keys.indicator_variant = measured.indicator_variant
-            and measured_keys.period_grain = measured.period_grain
-            and measured_keys.period_start_on = measured.period_start_on
-            and measured_keys.slice_type = measured.slice_type
-            and measured_keys.slice_value = measured.slice_value
-    left join retention
-        on
-            measured_keys.period_grain = retention.period_grain
-            and measured_keys.period_start_on = retention.period_start_on
-            and measured_keys.slice_type = retention.slice_type
-            and measured_keys.slice_value = retention.slice_value
-),
+-- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
+{{ indicator_fanout('items', customer_counts=true) }},  -- noqa: PRS
 
 -- Period-end states from the customer-month spine: active at the end, last care touch,
 -- enrolment.
@@ -512,54 +184,30 @@ period_ends as (
         on period_end_months.customer_id = enrolments.customer_id
 ),
 
+-- noqa: disable=PRS
 period_end_totals as (
-    select
-        period_ends.period_grain,
-        period_ends.period_start_on,
-        slices.slice_type,
-        slices.slice_value,
-        sum(period_ends.active_at_end_flag) as customers_at_end,
-        sum(period_ends.active_enrolled_flag) as customers_enrolled,
-        sum(
-            period_ends.active_at_end_flag
-            * {{ dbt.datediff('period_ends.touch_on', 'period_ends.end_on', 'day') }}
-        ) as days_since_touch
-    from period_ends
-    inner join slices
-        on period_ends.customer_id = slices.customer_id
-    group by
-        period_ends.period_grain,
-        period_ends.period_start_on,
-        slices.slice_type,
-        slices.slice_value
+    {{ indicator_slice_rollup(
+        'period_ends',
+        ['period_grain', 'period_start_on'],
+        [
+            'sum(active_at_end_flag) as customers_at_end',
+            'sum(active_enrolled_flag) as customers_enrolled',
+            'sum(active_at_end_flag * '
+            ~ dbt.datediff('touch_on', 'end_on', 'day')
+            ~ ') as days_since_touch',
+        ],
+        customers='slice_customers',
+    ) }}
 ),
+-- noqa: enable=PRS
 
 period_end_rows as (
-    select
-        'C6' as indicator_code,
-        'days_since_last_touch' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        days_since_touch as numerator,
-        customers_at_end as denominator,
-        'days' as unit,
-        customers_at_end as n
-    from period_end_totals
-    union all
-    select
-        'C7' as indicator_code,
-        'enrolled' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        customers_enrolled as numerator,
-        customers_at_end as denominator,
-        'rate' as unit,
-        customers_at_end as n
-    from period_end_totals
+    {{ indicator_rows([
+        {'code': 'C6', 'variant': 'days_since_last_touch', 'numerator': 'days_since_touch',
+         'denominator': 'customers_at_end', 'unit': 'days', 'n': 'customers_at_end'},
+        {'code': 'C7', 'variant': 'enrolled', 'numerator': 'customers_enrolled',
+         'denominator': 'customers_at_end', 'unit': 'rate', 'n': 'customers_at_end'},
+    ], defaults={'from': 'period_end_totals'}) }}
 ),
 
 -- C8: the candidates of every event whose window has closed, with their cell and whether
@@ -665,70 +313,36 @@ matched_attendees as (
     where candidate_outcomes.attended_flag = 1
 ),
 
+-- noqa: disable=PRS
 effect_totals as (
-    select
-        matched_attendees.period_grain,
-        matched_attendees.period_start_on,
-        slices.slice_type,
-        slices.slice_value,
-        count(*) as attendees,
-        sum(matched_attendees.bought_flag) as attendee_buyers,
-        cast(sum(matched_attendees.comparison_rate) as {{ type_double() }}) as expected_buyers
-    from matched_attendees
-    inner join slices
-        on matched_attendees.customer_id = slices.customer_id
-    group by
-        matched_attendees.period_grain,
-        matched_attendees.period_start_on,
-        slices.slice_type,
-        slices.slice_value
+    {{ indicator_slice_rollup(
+        'matched_attendees',
+        ['period_grain', 'period_start_on'],
+        [
+            'count(*) as attendees',
+            'sum(bought_flag) as attendee_buyers',
+            'cast(sum(comparison_rate) as ' ~ type_double()
+            ~ ') as expected_buyers',
+        ],
+        customers='slice_customers',
+    ) }}
 ),
+-- noqa: enable=PRS
 
 effect_rows as (
-    select
-        'C8' as indicator_code,
-        'attendee_rate' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        attendee_buyers as numerator,
-        attendees as denominator,
-        'rate' as unit,
-        attendees as n
-    from effect_totals
-    union all
-    select
-        'C8' as indicator_code,
-        'comparison_rate' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        expected_buyers as numerator,
-        attendees as denominator,
-        'rate' as unit,
-        attendees as n
-    from effect_totals
-    union all
-    select
-        'C8' as indicator_code,
-        'lift' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        attendee_buyers as numerator,
-        expected_buyers as denominator,
-        'ratio' as unit,
-        attendees as n
-    from effect_totals
+    {%- set per_attendee = {'code': 'C8', 'n': 'attendees', 'from': 'effect_totals'} %}
+    {{ indicator_rows([
+        dict(per_attendee, variant='attendee_rate', numerator='attendee_buyers',
+             denominator='attendees', unit='rate'),
+        dict(per_attendee, variant='comparison_rate', numerator='expected_buyers',
+             denominator='attendees', unit='rate'),
+        dict(per_attendee, variant='lift', numerator='attendee_buyers',
+             denominator='expected_buyers', unit='ratio'),
+    ]) }}
 ),
 
 final as (
-    select * from measured_rows
-    union all
-    select * from ratio_rows
+    select * from fanned_out
     union all
     select * from period_end_rows
     union all

@@ -31,6 +31,11 @@
 --   B8 cohort:<label>:k=<k>   share of a cohort (customers acquired in the period_grain period
 --                      <label>) active at the end of the k-th period after it; period_start_on
 --                      is that observed period (from loyalty_cohort_retention).
+-- Not items of indicator_fanout (macros/indicators.sql): B3 is per contract with a product-line
+-- slice and B3 seed_002 spans every period and slice with customers; B5 and B6 are sums over
+-- the customers lost in a period (a state change on the spine, not a dated item); B8 is a
+-- cohort curve. Their rows come from indicator_rows.
+{%- set lost_revenue = 'cast(lost_revenue_cny as ' ~ type_double() ~ ')' %}
 with contracts as (
     select * from {{ ref('fct_contracts') }}
 ),
@@ -60,11 +65,7 @@ cohort_retention as (
 ),
 
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 -- B3 ---------------------------------------------------------------------------------------
@@ -162,51 +163,29 @@ renewal_customer_totals as (
         slice_value
 ),
 
-renewal_rows as (
+renewal_seed_002 as (
     select
-        'B3' as indicator_code,
-        'standard' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        contracts_renewed as numerator,
-        contracts_up as denominator,
-        'rate' as unit,
-        contracts_up as n
-    from renewal_contract_totals
-    union all
-    select
-        'B3' as indicator_code,
-        'customer_based' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        customers_renewed as numerator,
-        customers_up as denominator,
-        'rate' as unit,
-        customers_up as n
-    from renewal_customer_totals
-    union all
-    select
-        'B3' as indicator_code,
-        'seed_002' as indicator_variant,
         retention.period_grain,
         retention.period_start_on,
         retention.slice_type,
         retention.slice_value,
-        coalesce(renewal_customer_totals.customers_renewed, 0) as numerator,
-        retention.customers_active_in_period as denominator,
-        'rate' as unit,
-        retention.customers_active_in_period as n
+        retention.customers_active_in_period,
+        coalesce(renewal_customer_totals.customers_renewed, 0) as customers_renewed
     from retention
     left join renewal_customer_totals
-        on
-            retention.period_grain = renewal_customer_totals.period_grain
-            and retention.period_start_on = renewal_customer_totals.period_start_on
-            and retention.slice_type = renewal_customer_totals.slice_type
-            and retention.slice_value = renewal_customer_totals.slice_value
+        on {{ same_period_and_slice('retention', 'renewal_customer_totals') }}
+),
+
+renewal_rows as (
+    {{ indicator_rows([
+        {'variant': 'standard', 'numerator': 'contracts_renewed', 'denominator': 'contracts_up',
+         'n': 'contracts_up', 'from': 'renewal_contract_totals'},
+        {'variant': 'customer_based', 'numerator': 'customers_renewed',
+         'denominator': 'customers_up', 'n': 'customers_up', 'from': 'renewal_customer_totals'},
+        {'variant': 'seed_002', 'numerator': 'customers_renewed',
+         'denominator': 'customers_active_in_period', 'n': 'customers_active_in_period',
+         'from': 'renewal_seed_002'},
+    ], defaults={'code': 'B3', 'unit': 'rate'}) }}
 ),
 
 -- B5, B6 -----------------------------------------------------------------------------------
@@ -434,80 +413,27 @@ reason_grid as (
         loss_totals.customers_lost as customers_lost_all
     from loss_reason_totals
     inner join loss_totals
-        on
-            loss_reason_totals.period_grain = loss_totals.period_grain
-            and loss_reason_totals.period_start_on = loss_totals.period_start_on
-            and loss_reason_totals.slice_type = loss_totals.slice_type
-            and loss_reason_totals.slice_value = loss_totals.slice_value
+        on {{ same_period_and_slice('loss_reason_totals', 'loss_totals') }}
 ),
 
 churn_reason_rows as (
-    select
-        'B5' as indicator_code,
-        {{ dbt.concat(["'reason:'", "reason_category"]) }} as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        customers_lost as numerator,
-        1 as denominator,
-        'count' as unit,
-        customers_lost as n
-    from reason_grid
-    union all
-    select
-        'B5' as indicator_code,
-        {{ dbt.concat(["'reason_share:'", "reason_category"]) }} as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        customers_lost as numerator,
-        customers_lost_all as denominator,
-        'rate' as unit,
-        customers_lost_all as n
-    from reason_grid
-    union all
-    select
-        'B5' as indicator_code,
-        {{ dbt.concat(["'lost_revenue:'", "reason_category"]) }} as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        cast(lost_revenue_cny as {{ type_double() }}) as numerator,
-        1 as denominator,
-        'cny' as unit,
-        customers_lost as n
-    from reason_grid
+    {{ indicator_rows([
+        {'variant_sql': dbt.concat(["'reason:'", 'reason_category']),
+         'numerator': 'customers_lost', 'unit': 'count', 'n': 'customers_lost'},
+        {'variant_sql': dbt.concat(["'reason_share:'", 'reason_category']),
+         'numerator': 'customers_lost', 'denominator': 'customers_lost_all', 'unit': 'rate',
+         'n': 'customers_lost_all'},
+        {'variant_sql': dbt.concat(["'lost_revenue:'", 'reason_category']),
+         'numerator': lost_revenue, 'unit': 'cny', 'n': 'customers_lost'},
+    ], defaults={'code': 'B5', 'from': 'reason_grid'}) }}
 ),
 
 churn_cost_rows as (
-    select
-        'B6' as indicator_code,
-        'standard' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        cast(lost_revenue_cny as {{ type_double() }}) as numerator,
-        1 as denominator,
-        'cny' as unit,
-        customers_lost as n
-    from loss_totals
-    union all
-    select
-        'B6' as indicator_code,
-        'to_churn_month' as indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        cast(revenue_to_churn_month_cny as {{ type_double() }}) as numerator,
-        1 as denominator,
-        'cny' as unit,
-        customers_lost as n
-    from loss_totals
+    {{ indicator_rows([
+        {'variant': 'standard', 'numerator': lost_revenue},
+        {'variant': 'to_churn_month',
+         'numerator': 'cast(revenue_to_churn_month_cny as ' ~ type_double() ~ ')'},
+    ], defaults={'code': 'B6', 'unit': 'cny', 'n': 'customers_lost', 'from': 'loss_totals'}) }}
 ),
 
 -- B8 ---------------------------------------------------------------------------------------

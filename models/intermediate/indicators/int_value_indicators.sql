@@ -8,6 +8,9 @@
 --      'retention_cost' = retention spend / retained customers (E − N),
 --      'cac_to_retention' = CAC / retention cost per retained customer, numerator and
 --      denominator being the two per-customer costs.
+-- Not items of indicator_fanout (macros/indicators.sql): F2 has a product-line slice and counts
+-- distinct customers in n, F3 is a per-customer threshold, F9 is company costs over bridge
+-- counts; customer-periods are rolled up to the slices with indicator_slice_rollup.
 with orders as (
     select * from {{ ref('fct_orders') }}
 ),
@@ -17,8 +20,8 @@ costs as (
     where month_on <= {{ as_of_date() }}
 ),
 
-slices as (
-    select * from {{ ref('int_customer_slices') }}
+slice_customers as (
+    {{ indicator_slice_customers() }}
 ),
 
 retention as (
@@ -27,11 +30,7 @@ retention as (
 ),
 
 grains as (
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 ),
 
 order_periods as (
@@ -43,20 +42,68 @@ order_periods as (
     cross join grains
 ),
 
-sliced_orders as (
+-- The smallest grain first: one row per customer and period, then every customer slice in
+-- one pass (macros/indicators.sql); product lines from the orders themselves.
+customer_periods as (
     select
-        order_periods.*,
-        slices.slice_type,
-        slices.slice_value
+        customer_id,
+        period_grain,
+        period_start_on,
+        sum(amount_cny) as amount_cny,
+        sum(case when is_credit_note then 0 else 1 end) as invoices
     from order_periods
-    inner join slices
-        on order_periods.customer_id = slices.customer_id
-    union all
+    group by
+        customer_id,
+        period_grain,
+        period_start_on
+),
+
+-- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
+-- noqa: disable=PRS
+customer_slice_totals as (
+    {{ indicator_slice_rollup(
+        'customer_periods',
+        ['period_grain', 'period_start_on'],
+        [
+            'sum(amount_cny) as amount_cny',
+            'sum(invoices) as invoices',
+            'sum(case when invoices >= 2 then 1 else 0 end) as repeat_customers',
+            'sum(case when invoices >= 1 then 1 else 0 end) as buying_customers',
+            'count(*) as customers',
+        ],
+        customers='slice_customers',
+    ) }}
+),
+-- noqa: enable=PRS
+
+product_line_totals as (
     select
-        order_periods.*,
+        period_grain,
+        period_start_on,
         'product_line' as slice_type,
-        order_periods.product_line as slice_value
+        product_line as slice_value,
+        sum(amount_cny) as amount_cny,
+        sum(case when is_credit_note then 0 else 1 end) as invoices,
+        count(distinct customer_id) as customers
     from order_periods
+    group by
+        period_grain,
+        period_start_on,
+        product_line
+),
+
+order_totals as (
+    select
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        amount_cny,
+        invoices,
+        customers
+    from customer_slice_totals
+    union all
+    select * from product_line_totals
 ),
 
 average_order_value as (
@@ -67,25 +114,11 @@ average_order_value as (
         period_start_on,
         slice_type,
         slice_value,
-        sum(amount_cny) as numerator,
-        sum(case when is_credit_note then 0 else 1 end) as denominator,
+        amount_cny as numerator,
+        invoices as denominator,
         'cny' as unit,
-        count(distinct customer_id) as n
-    from sliced_orders
-    group by period_grain, period_start_on, slice_type, slice_value
-),
-
-customer_invoices as (
-    select
-        customer_id,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        sum(case when is_credit_note then 0 else 1 end) as invoices
-    from sliced_orders
-    where slice_type != 'product_line'
-    group by customer_id, period_grain, period_start_on, slice_type, slice_value
+        customers as n
+    from order_totals
 ),
 
 repeat_rate as (
@@ -96,12 +129,11 @@ repeat_rate as (
         period_start_on,
         slice_type,
         slice_value,
-        sum(case when invoices >= 2 then 1 else 0 end) as numerator,
-        sum(case when invoices >= 1 then 1 else 0 end) as denominator,
+        repeat_customers as numerator,
+        buying_customers as denominator,
         'rate' as unit,
-        sum(case when invoices >= 1 then 1 else 0 end) as n
-    from customer_invoices
-    group by period_grain, period_start_on, slice_type, slice_value
+        buying_customers as n
+    from customer_slice_totals
 ),
 
 cost_periods as (

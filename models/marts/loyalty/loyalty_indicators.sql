@@ -3,6 +3,10 @@
 -- Retention indicators come from loyalty_retention; every other group from an intermediate
 -- model in the same tidy shape (indicator_code, indicator_variant, period_grain,
 -- period_start_on, slice_type, slice_value, numerator, denominator, unit, n), listed here.
+-- Tidy rule: a row says something. A 0/0 row (numerator 0 and denominator 0: nothing
+-- happened to nobody, e.g. a per-customer rate in a slice with no customer active in the
+-- period) is dropped; a zero over a non-zero denominator (no complaint among 40 active
+-- customers) is information and kept, as is a row whose numerator or denominator is null.
 {%- set indicator_models = [
     'int_survey_indicators',
     'int_value_indicators',
@@ -84,6 +88,11 @@ final as (
     from measured
     inner join catalogue
         on measured.indicator_code = catalogue.indicator_code
+    where
+        measured.numerator != 0
+        or measured.denominator != 0
+        or measured.numerator is null
+        or measured.denominator is null
 )
 
 select * from final
