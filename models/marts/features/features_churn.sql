@@ -425,6 +425,8 @@ joined as (
         cutoff_customers.customer_id,
         cutoffs.as_of_on,
         cutoffs.is_scoring_cutoff,
+        cast({{ dbt.dateadd('day', -1, 'cutoff_customers.cutoff_on') }} as date)
+            as day_before_cutoff_on,
         customers.acquired_on,
         {{ dbt.datediff('customers.acquired_on', 'cutoff_customers.cutoff_on', 'day') }}
             as tenure_days,
@@ -502,18 +504,15 @@ statuses as (
     -- activity window and the day after the latest contract end)
     select
         *,
-        (
-            acquired_on < cutoff_on
-            and (
-                has_contract_day_before
-                or coalesce(days_since_last_invoice <= {{ var('activity_window_days') }}, false)
-            )
-            and not coalesce(
-                last_churned_on >= coalesce(last_invoiced_on, acquired_on)
-                and last_churned_on >= coalesce(last_contract_start_on, acquired_on),
-                false
-            )
-        ) as is_active_at_cutoff,
+        acquired_on < cutoff_on
+        and {{ is_active_on(
+            day='day_before_cutoff_on',
+            acquired_on='acquired_on',
+            has_open_contract='has_contract_day_before',
+            last_ordered_on='last_invoiced_on',
+            last_contract_started_on='last_contract_start_on',
+            last_churned_on='last_churned_on',
+        ) }} as is_active_at_cutoff,
         case
             when last_contract_end_on is null
                 then cast({{
