@@ -295,6 +295,16 @@ def test_a_generated_salt_is_kept_and_reused(tmp_path):
 # ------------------------------------------------------------------ resolved once, passed on
 
 
+def test_the_loaded_definitions_use_the_settings_the_dbt_project_resolved():
+    """One resolution per process: orchestration/project.py reads the environment for the
+    dbt target (`dbt parse` runs before the definitions load), and the module-level `defs`
+    are built with that same object, not with a second reading of the environment."""
+    from orchestration import definitions, project
+
+    assert definitions.defs.resources["settings"] is project.SETTINGS
+    assert project.dbt_project.target == project.SETTINGS.dbt_target
+
+
 def test_the_definitions_pass_one_settings_object_to_every_asset():
     from orchestration.definitions import build_definitions
 
