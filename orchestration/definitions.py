@@ -100,11 +100,15 @@ def dbt_executable() -> str:
 
 
 def build_definitions(database: str | None = None, settings: Settings | None = None) -> Definitions:
-    """The definitions with `settings` (default: read from the environment again and checked
-    here, for tests that change it between builds) against a given warehouse file (default
-    `settings.duckdb_path`; tests pass a temporary one)."""
-    settings = settings or Settings.from_env()
-    export_environment(settings)  # what the dbt subprocess reads (profiles.yml)
+    """The definitions with `settings` against a given warehouse file (default
+    `settings.duckdb_path`; tests pass a temporary one). Without `settings`, they are read
+    from the environment again, checked, and exported for the dbt subprocess (profiles.yml),
+    for tests that change the environment between builds; given settings are the caller's
+    to export (`project.SETTINGS` are, on import), so building the module-level `defs` never
+    overwrites an environment a test set after that import."""
+    if settings is None:
+        settings = Settings.from_env()
+        export_environment(settings)  # what the dbt subprocess reads (profiles.yml)
     database = database or str(settings.duckdb_path)
     freshness_checks, mart_freshness_sensor = build_mart_freshness(FRESHNESS_CHECKED, settings)
     downstream = [
