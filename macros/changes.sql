@@ -75,3 +75,38 @@
         where {{ recent }} and changes.customer_id is null
     )
 {% endmacro %}
+
+{#-
+    The CTEs `state` and `changed_customers` of an incremental fact (fct_orders,
+    fct_interactions, fct_survey_answers), each followed by a comma: the customers whose rows
+    of `tables` the loads since the stored state added or removed (every customer of
+    `source`, a CTE with customer_id, after a load of a table without customers), and those
+    with a row of `source` dated (`dated_on`, an SQL date expression over `source`'s columns,
+    qualified by its name) between the stored as_of and this run's, which the move of as_of
+    let in or left out. Without a state table, every customer of `source`.
+-#}
+{% macro changed_customers_since_stored_state(tables, source, dated_on) %}
+    {%- set stored_state = stored_incremental_state() %}
+    {%- if stored_state %}
+        state as (
+            select * from {{ stored_state }}
+        ),
+
+        changed_customers as (
+            -- rows added or removed by the loads since the last run
+            {{ changed_customers(tables, 'select customer_id from ' ~ source) }}
+            union
+            -- rows that the move of as_of let in or left out
+            select {{ source }}.customer_id
+            from {{ source }}
+            cross join state
+            where
+                {{ dated_on }} > least(state.as_of_on, {{ as_of_date() }})
+                and {{ dated_on }} <= greatest(state.as_of_on, {{ as_of_date() }})
+        ),
+    {%- else %}
+        changed_customers as (
+            select customer_id from {{ source }}
+        ),
+    {%- endif %}
+{% endmacro %}

@@ -1,7 +1,8 @@
 """Dagster definitions: ingestion → dbt → Python assets, run serially on one DuckDB file.
 
-The settings are resolved here, once per load of the definitions (`Settings.from_env()`),
-and reach every asset as the `settings` resource; the dbt and DuckDB resources, the
+The settings are resolved once per load of the definitions (`Settings.from_env()` in
+orchestration/project.py, `SETTINGS`, which `defs` is built with), and reach every asset as
+the `settings` resource; the dbt and DuckDB resources, the
 schedules and the sensors are built from the same object."""
 
 import shutil
@@ -29,7 +30,7 @@ from .automation import (
     build_weekly_actions_schedule,
 )
 from .fitcache import REFIT_TAG
-from .project import dbt_project
+from .project import SETTINGS, dbt_project
 from .settings import Settings, export_environment
 
 # Every Python asset that writes the analytics schema: the publish waits for all of them.
@@ -99,10 +100,15 @@ def dbt_executable() -> str:
 
 
 def build_definitions(database: str | None = None, settings: Settings | None = None) -> Definitions:
-    """The definitions with `settings` (default: from the environment, checked here) against
-    a given warehouse file (default `settings.duckdb_path`; tests pass a temporary one)."""
-    settings = settings or Settings.from_env()
-    export_environment(settings)  # what the dbt subprocess reads (profiles.yml)
+    """The definitions with `settings` against a given warehouse file (default
+    `settings.duckdb_path`; tests pass a temporary one). Without `settings`, they are read
+    from the environment again, checked, and exported for the dbt subprocess (profiles.yml),
+    for tests that change the environment between builds; given settings are the caller's
+    to export (`project.SETTINGS` are, on import), so building the module-level `defs` never
+    overwrites an environment a test set after that import."""
+    if settings is None:
+        settings = Settings.from_env()
+        export_environment(settings)  # what the dbt subprocess reads (profiles.yml)
     database = database or str(settings.duckdb_path)
     freshness_checks, mart_freshness_sensor = build_mart_freshness(FRESHNESS_CHECKED, settings)
     downstream = [
@@ -143,4 +149,4 @@ def build_definitions(database: str | None = None, settings: Settings | None = N
     )
 
 
-defs = build_definitions()
+defs = build_definitions(settings=SETTINGS)

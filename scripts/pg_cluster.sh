@@ -3,8 +3,9 @@
 # (docs/engines.md, make test-postgres).
 #
 #   scripts/pg_cluster.sh start DIR PORT   initdb into DIR/data, listen on 127.0.0.1:PORT only,
-#                                          create the login role and database `wh` (password
-#                                          `wh`), print the environment dbt's `pg` target reads
+#                                          create the login role (allowed to create databases)
+#                                          and database `wh` (password `wh`), print the
+#                                          environment dbt's `pg` target reads
 #   scripts/pg_cluster.sh stop DIR         stop that cluster, and only that one (pg_ctl -D)
 #
 # DIR must be empty or absent. PostgreSQL refuses to run as root, so when this script runs
@@ -77,7 +78,8 @@ start() {
         start >/dev/null
 
     local psql=("$bin/psql" -h "$dir/sock" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q)
-    as_owner "${psql[@]}" -c "create role wh login password 'wh'"
+    # CREATEDB: the PostgreSQL scenario test builds its full-rebuild twin in a second database.
+    as_owner "${psql[@]}" -c "create role wh login createdb password 'wh'"
     # A separate call: CREATE DATABASE cannot run inside a transaction block.
     as_owner "${psql[@]}" -c "create database wh owner wh"
 

@@ -433,6 +433,75 @@ def test_a_full_rebuild_is_planned_when_the_last_build_cannot_be_carried_forward
     assert not plan_build(con, other, july).full_refresh
 
 
+def test_a_full_rebuild_is_planned_when_the_change_record_lost_what_the_last_build_saw():
+    """raw_meta.load_changes must be append-only: the incremental models' state tables keep
+    the last load they saw and read only later ones, so a record emptied or renumbered
+    would hide changes from them. The last build's load (3, its time) and the lines up to it
+    (4) are recorded; a later load appended keeps the daily path; the record emptied, cut
+    back to load 2, or refilled with as many lines and a load 3 of another time does not."""
+    from orchestration.assets.dbt import plan_build, record_build
+    from orchestration.raw_schema import create_raw_tables
+
+    july = {"as_of": "2026-07-15"}
+    manifest = tiny_manifest()
+
+    def warehouse(loads: list[tuple[int, str]]) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        create_raw_tables(con)
+        add(con, loads)
+        return con
+
+    def add(con: duckdb.DuckDBPyConnection, loads: list[tuple[int, str]], day: int = 1) -> None:
+        for load_seq, customer in loads:
+            con.execute(
+                "insert into raw_meta.load_changes (load_seq, table_name, change_kind, "
+                "customer_id, recorded_at) values (?, 'orders', 'added', ?, ?)",
+                [load_seq, customer, dt.datetime(2026, 7, day, load_seq)],
+            )
+
+    seen = [(1, "C1"), (2, "C1"), (2, "C2"), (3, "C3")]
+    con = warehouse(seen)
+    record_build(con, last_fingerprint(manifest, july), True, ["first"])
+    assert con.execute(
+        "select last_load_seq, last_load_recorded_at, change_lines from raw_meta.dbt_builds"
+    ).fetchall() == [(3, dt.datetime(2026, 7, 1, 3), 4)]
+    assert plan_build(con, manifest, july).reasons == []
+    add(con, [(4, "C4")])
+    assert plan_build(con, manifest, july).reasons == []
+
+    lost = (
+        "the change record (raw_meta.load_changes) no longer holds what the last build saw: "
+        "4 lines up to load 3, now {} (last load {}); it was emptied or its load numbers "
+        "went back"
+    )
+    con.execute("delete from raw_meta.load_changes")
+    assert plan_build(con, manifest, july).reasons == [lost.format(0, 0)]
+    add(con, [(1, "C5")])
+    plan = plan_build(con, manifest, july, ["the full_refresh job"])
+    assert plan.reasons == ["the full_refresh job", lost.format(1, 1)]
+    assert plan.full_refresh
+    con.execute("delete from raw_meta.load_changes where load_seq >= 1")
+    add(con, seen[:3])  # cut back to load 2
+    assert plan_build(con, manifest, july).reasons == [lost.format(3, 2)]
+    add(con, [(3, "C6")], day=2)  # as many lines up to load 3, but another load 3
+    assert plan_build(con, manifest, july).reasons == [lost.format(4, 3)]
+    # after the full rebuild the record is the new reference
+    record_build(con, last_fingerprint(manifest, july), True, [lost.format(4, 3)])
+    assert plan_build(con, manifest, july).reasons == []
+    # a build recorded before the change record was checked has nothing to compare
+    old = duckdb.connect()
+    old.execute("create schema raw_meta")
+    old.execute(
+        "create table raw_meta.dbt_builds (built_at timestamp, as_of date, "
+        "is_full_refresh boolean, full_refresh_reason varchar, fingerprint varchar)"
+    )
+    old.execute(
+        "insert into raw_meta.dbt_builds values (current_timestamp, '2026-07-15', true, null, ?)",
+        [last_fingerprint(manifest, july).to_json()],
+    )
+    assert plan_build(old, manifest, july).reasons == []
+
+
 def last_fingerprint(manifest: dict, build_vars: dict):
     from orchestration.assets.dbt import BuildFingerprint
 

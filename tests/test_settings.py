@@ -7,7 +7,10 @@ import ast
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -321,6 +324,37 @@ def test_a_generated_salt_is_kept_and_reused(tmp_path):
 
 
 # ------------------------------------------------------------------ resolved once, passed on
+
+
+def test_the_loaded_definitions_use_the_settings_the_dbt_project_resolved():
+    """One resolution per process: orchestration/project.py reads the environment for the
+    dbt target (`dbt parse` runs before the definitions load), and the module-level `defs`
+    are built with that same object, not with a second reading of the environment."""
+    from orchestration import definitions, project
+
+    assert definitions.defs.resources["settings"] is project.SETTINGS
+    assert project.dbt_project.target == project.SETTINGS.dbt_target
+
+
+def test_importing_the_definitions_keeps_an_environment_set_after_the_project_import(tmp_path):
+    """The end-to-end fixtures import orchestration.project early (collection), then set
+    WH_DUCKDB_PATH and import the definitions: the module-level `defs` must not export the
+    project's earlier settings over it, or dbt writes into the default warehouse."""
+    script = (
+        "import os\n"
+        "import orchestration.project\n"
+        f"os.environ['WH_DUCKDB_PATH'] = {str(tmp_path / 'later.duckdb')!r}\n"
+        "from orchestration.definitions import build_definitions\n"
+        "print(os.environ['WH_DUCKDB_PATH'])\n"
+        "build_definitions()\n"
+        "print(os.environ['WH_DUCKDB_PATH'])\n"
+    )
+    env = {**os.environ, "WH_DUCKDB_PATH": str(tmp_path / "first.duckdb")}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [str(tmp_path / "later.duckdb")] * 2
 
 
 def test_the_definitions_pass_one_settings_object_to_every_asset():

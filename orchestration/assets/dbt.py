@@ -19,8 +19,10 @@ from ..settings import ROOT, Settings
 
 # Run tag of the `full_refresh` job: its dbt build runs with --full-refresh.
 FULL_REFRESH_TAG = "warehouse/dbt_full_refresh"
-# One row per successful dbt build of the jobs: its as_of and the fingerprint of the models,
-# macros, seeds and vars it was built with (beside the load ledger, in the DuckDB file).
+# One row per successful dbt build of the jobs: its as_of, the fingerprint of the models,
+# macros, seeds and vars it was built with, and the last load of the change record it saw
+# (its number and time) with the number of change lines up to it (beside the load ledger, in
+# the DuckDB file).
 BUILDS_TABLE = "raw_meta.dbt_builds"
 BUILDS_COLUMNS = (
     ("built_at", "timestamp"),
@@ -28,7 +30,15 @@ BUILDS_COLUMNS = (
     ("is_full_refresh", "boolean"),
     ("full_refresh_reason", "varchar"),
     ("fingerprint", "varchar"),
+    ("last_load_seq", "bigint"),
+    ("last_load_recorded_at", "timestamp"),
+    ("change_lines", "bigint"),
 )
+# Columns of BUILDS_COLUMNS that a builds table created before them lacks (null there: such
+# a build's change record is not checked).
+BUILDS_ADDED_COLUMNS = ("last_load_seq", "last_load_recorded_at", "change_lines")
+# The ingestion's change record, which the incremental models take their dirty customers from.
+CHANGES_TABLE = "raw_meta.load_changes"
 # Names listed in a full-rebuild reason before "and N more".
 REASON_NAMES_SHOWN = 5
 
@@ -269,6 +279,9 @@ def _create_builds_table(con: duckdb_module.DuckDBPyConnection) -> None:
     columns = ", ".join(f"{name} {kind}" for name, kind in BUILDS_COLUMNS)
     con.execute("create schema if not exists raw_meta")
     con.execute(f"create table if not exists {BUILDS_TABLE} ({columns})")
+    types = dict(BUILDS_COLUMNS)
+    for name in BUILDS_ADDED_COLUMNS:
+        con.execute(f"alter table {BUILDS_TABLE} add column if not exists {name} {types[name]}")
 
 
 def last_build(con: duckdb_module.DuckDBPyConnection) -> BuildFingerprint | None:
@@ -281,23 +294,75 @@ def last_build(con: duckdb_module.DuckDBPyConnection) -> BuildFingerprint | None
     return BuildFingerprint.from_json(*row) if row else None
 
 
+def _change_mark(
+    con: duckdb_module.DuckDBPyConnection, load: int | None = None
+) -> tuple[int, dt.datetime | None, int]:
+    """The change record's last load number, and the time and number of lines of it and
+    the loads before it (of `load` and before, when given); (0, None, 0) when there is none."""
+    schema, name = CHANGES_TABLE.split(".")
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()[0]
+    if not exists:
+        return 0, None, 0
+    last = con.execute(f"select coalesce(max(load_seq), 0) from {CHANGES_TABLE}").fetchone()[0]
+    load = last if load is None else load
+    recorded_at, lines = con.execute(
+        f"select max(recorded_at) filter (where load_seq = ?), "
+        f"count(*) filter (where load_seq <= ?) from {CHANGES_TABLE}",
+        [load, load],
+    ).fetchone()
+    return int(last), recorded_at, int(lines)
+
+
+def change_record_reasons(con: duckdb_module.DuckDBPyConnection) -> list[str]:
+    """Why the change record cannot tell the next build what changed since the last one:
+    it must be append-only, so that it still holds the last load that build saw (same number,
+    same time) and the same number of lines up to it. Emptied, cut back or renumbered, the
+    incremental models would miss the changes they no longer find there (their state tables
+    keep the load number they saw)."""
+    _create_builds_table(con)
+    row = con.execute(
+        f"select last_load_seq, last_load_recorded_at, change_lines from {BUILDS_TABLE} "
+        "order by built_at desc limit 1"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return []
+    seen_load, seen_at, seen_lines = row
+    last, recorded_at, lines = _change_mark(con, seen_load)
+    if last >= seen_load and recorded_at == seen_at and lines == seen_lines:
+        return []
+    return [
+        f"the change record ({CHANGES_TABLE}) no longer holds what the last build saw: "
+        f"{seen_lines} lines up to load {seen_load}, now {lines} (last load {last}); it was "
+        "emptied or its load numbers went back"
+    ]
+
+
 def record_build(
     con: duckdb_module.DuckDBPyConnection,
     fingerprint: BuildFingerprint,
     full_refresh: bool,
     reasons: list[str],
 ) -> None:
-    """Record a successful build, which the next build's `full_refresh_reasons` compares with."""
+    """Record a successful build, which the next build's `full_refresh_reasons` compares with,
+    and the change record's last load and lines as the build leaves them, which
+    `change_record_reasons` checks the record still holds."""
     _create_builds_table(con)
+    last_load, recorded_at, lines = _change_mark(con)
     con.execute(
         f"insert into {BUILDS_TABLE} ({', '.join(name for name, _ in BUILDS_COLUMNS)}) "
-        "values (?, ?, ?, ?, ?)",
+        "values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             dt.datetime.now(),
             fingerprint.as_of,
             full_refresh,
             "; ".join(reasons) or None,
             fingerprint.to_json(),
+            last_load,
+            recorded_at,
+            lines,
         ],
     )
 
@@ -323,9 +388,12 @@ def plan_build(
     requested: list[str] | None = None,
 ) -> BuildPlan:
     """A full rebuild when `requested` names a reason (the `full_refresh` job,
-    `WH_DBT_FULL_REFRESH`) or the last recorded build cannot be carried forward
-    (`full_refresh_reasons`); else an incremental one."""
-    reasons = list(requested or []) + full_refresh_reasons(
-        last_build(con), BuildFingerprint.of(manifest, build_vars)
+    `WH_DBT_FULL_REFRESH`), the last recorded build cannot be carried forward
+    (`full_refresh_reasons`) or the change record lost what it saw (`change_record_reasons`);
+    else an incremental one."""
+    reasons = (
+        list(requested or [])
+        + full_refresh_reasons(last_build(con), BuildFingerprint.of(manifest, build_vars))
+        + change_record_reasons(con)
     )
     return BuildPlan(full_refresh=bool(reasons), reasons=reasons)

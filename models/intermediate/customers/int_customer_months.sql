@@ -308,16 +308,13 @@ status as (
         *,
         case
             when is_seed = 1 then seed_active_flag
-            when
-                last_churned_on is not null
-                and last_churned_on >= coalesce(last_ordered_on, acquired_on)
-                and last_churned_on >= coalesce(last_contract_started_on, acquired_on)
-                then 0
-            when open_contract_count > 0 then 1
-            when
-                last_ordered_on is not null
-                and last_ordered_on > {{ dbt.dateadd(
-                    'day', -1 * var('activity_window_days'), 'month_end_on'
+            when {{ is_active_on(
+                    day='month_end_on',
+                    acquired_on='acquired_on',
+                    has_open_contract='open_contract_count > 0',
+                    last_ordered_on='last_ordered_on',
+                    last_contract_started_on='last_contract_started_on',
+                    last_churned_on='last_churned_on',
                 ) }}
                 then 1
             else 0

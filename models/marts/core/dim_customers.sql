@@ -3,7 +3,9 @@ with customers as (
 ),
 
 assignments as (
+    -- point in time: an assignment starting after as_of is not known yet
     select * from {{ ref('stg_crm__account_assignments') }}
+    where assigned_from <= {{ as_of_date() }}
 ),
 
 orders as (
@@ -15,14 +17,18 @@ churn_records as (
 ),
 
 assignments_ranked as (
-    -- The current manager: an open assignment first, else the one that started last.
+    -- The manager at as_of: an assignment still open that day first (no end, or an end on
+    -- or after it), else the one that started last.
     select
         customer_id,
         manager_id,
         row_number() over (
             partition by customer_id
             order by
-                case when assigned_to is null then 0 else 1 end,
+                case
+                    when assigned_to is null or assigned_to >= {{ as_of_date() }} then 0
+                    else 1
+                end,
                 assigned_from desc,
                 assignment_id desc
         ) as recency_rank,

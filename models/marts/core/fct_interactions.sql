@@ -47,30 +47,9 @@ known as (
 ),
 
 {% if is_incremental() %}
-    {%- set stored_state = stored_incremental_state() %}
-    {% if stored_state %}
-        state as (
-            select * from {{ stored_state }}
-        ),
-
-        changed_customers as (
-            -- interactions added or removed by the loads since the last run
-            {{ changed_customers(['interactions'], 'select customer_id from source') }}
-            union
-            -- interactions that the move of as_of let in or left out
-            select source.customer_id
-            from source
-            cross join state
-            where
-                cast(source.occurred_at as date) > least(state.as_of_on, {{ as_of_date() }})
-                and cast(source.occurred_at as date)
-                <= greatest(state.as_of_on, {{ as_of_date() }})
-        ),
-    {% else %}
-        changed_customers as (
-            select customer_id from source
-        ),
-    {% endif %}
+    {{ changed_customers_since_stored_state(
+        ['interactions'], 'source', 'cast(source.occurred_at as date)'
+    ) }}
 
     final as (
         select * from known

@@ -46,29 +46,7 @@ known as (
 ),
 
 {% if is_incremental() %}
-    {%- set stored_state = stored_incremental_state() %}
-    {% if stored_state %}
-        state as (
-            select * from {{ stored_state }}
-        ),
-
-        changed_customers as (
-            -- orders added or removed by the loads since the last run
-            {{ changed_customers(['orders'], 'select customer_id from source') }}
-            union
-            -- orders that the move of as_of let in or left out
-            select source.customer_id
-            from source
-            cross join state
-            where
-                source.ordered_on > least(state.as_of_on, {{ as_of_date() }})
-                and source.ordered_on <= greatest(state.as_of_on, {{ as_of_date() }})
-        ),
-    {% else %}
-        changed_customers as (
-            select customer_id from source
-        ),
-    {% endif %}
+    {{ changed_customers_since_stored_state(['orders'], 'source', 'source.ordered_on') }}
 
     in_scope as (
         select * from known

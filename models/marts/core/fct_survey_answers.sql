@@ -79,34 +79,12 @@ oriented as (
 ),
 
 {% if is_incremental() %}
-    {%- set stored_state = stored_incremental_state() %}
-    {% if stored_state %}
-        state as (
-            select * from {{ stored_state }}
-        ),
-
-        changed_customers as (
-            -- answers and responses added or removed by the loads since the last run; every
-            -- customer after a load of surveys or questions
-            {{ changed_customers(
-                ['survey_answers', 'survey_responses', 'surveys', 'survey_questions'],
-                'select customer_id from responses',
-            ) }}
-            union
-            -- responses that the move of as_of let in or left out
-            select responses.customer_id
-            from responses
-            cross join state
-            where
-                cast(responses.submitted_at as date) > least(state.as_of_on, {{ as_of_date() }})
-                and cast(responses.submitted_at as date)
-                <= greatest(state.as_of_on, {{ as_of_date() }})
-        ),
-    {% else %}
-        changed_customers as (
-            select customer_id from responses
-        ),
-    {% endif %}
+    -- every customer after a load of surveys or questions (a rescaled question)
+    {{ changed_customers_since_stored_state(
+        ['survey_answers', 'survey_responses', 'surveys', 'survey_questions'],
+        'responses',
+        'cast(responses.submitted_at as date)',
+    ) }}
 
     in_scope as (
         select * from oriented

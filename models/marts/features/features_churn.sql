@@ -1,9 +1,9 @@
 -- The churn early warning's features and labels (orchestration/churn, METRICS H4, H5): one
 -- row per cutoff and customer, for the backtest cutoffs and for as_of, every column defined
 -- in _features__models.yml. Point in time: a cutoff is a day; the features read only rows
--- dated strictly before it, the population is the spine's activity rule at the end of the
--- day before (rows dated on or before that day), and the label looks at the
--- var('churn_window_days') days from the cutoff on.
+-- dated strictly before it, the population is the spine's activity rule (is_active_on,
+-- macros/activity.sql) at the end of the day before (rows dated on or before that day), and
+-- the label looks at the var('churn_window_days') days from the cutoff on.
 -- Cutoffs: month starts var('churn_cutoff_spacing_months') apart, going back from the month
 -- start of as_of − var('churn_window_days') (its label window has closed by as_of), at most
 -- var('churn_cutoffs'), each with a year of orders before it; and as_of + 1 day (features
@@ -425,6 +425,8 @@ joined as (
         cutoff_customers.customer_id,
         cutoffs.as_of_on,
         cutoffs.is_scoring_cutoff,
+        cast({{ dbt.dateadd('day', -1, 'cutoff_customers.cutoff_on') }} as date)
+            as day_before_cutoff_on,
         customers.acquired_on,
         {{ dbt.datediff('customers.acquired_on', 'cutoff_customers.cutoff_on', 'day') }}
             as tenure_days,
@@ -497,23 +499,20 @@ joined as (
 ),
 
 statuses as (
-    -- the spine's activity rule at the end of the day before the cutoff, and the first day
-    -- it calls the customer lost if nothing new happens (the later of last invoice + the
-    -- activity window and the day after the latest contract end)
+    -- the spine's activity rule (is_active_on) at the end of the day before the cutoff, and
+    -- the first day it calls the customer lost if nothing new happens (the later of last
+    -- invoice + the activity window and the day after the latest contract end)
     select
         *,
-        (
-            acquired_on < cutoff_on
-            and (
-                has_contract_day_before
-                or coalesce(days_since_last_invoice <= {{ var('activity_window_days') }}, false)
-            )
-            and not coalesce(
-                last_churned_on >= coalesce(last_invoiced_on, acquired_on)
-                and last_churned_on >= coalesce(last_contract_start_on, acquired_on),
-                false
-            )
-        ) as is_active_at_cutoff,
+        acquired_on < cutoff_on
+        and {{ is_active_on(
+            day='day_before_cutoff_on',
+            acquired_on='acquired_on',
+            has_open_contract='has_contract_day_before',
+            last_ordered_on='last_invoiced_on',
+            last_contract_started_on='last_contract_start_on',
+            last_churned_on='last_churned_on',
+        ) }} as is_active_at_cutoff,
         case
             when last_contract_end_on is null
                 then cast({{
