@@ -15,6 +15,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
 from ..project import dbt_project
+from ..report.queries import table_exists
 from ..settings import ROOT, Settings
 
 # Run tag of the `full_refresh` job: its dbt build runs with --full-refresh.
@@ -299,12 +300,7 @@ def _change_mark(
 ) -> tuple[int, dt.datetime | None, int]:
     """The change record's last load number, and the time and number of lines of it and
     the loads before it (of `load` and before, when given); (0, None, 0) when there is none."""
-    schema, name = CHANGES_TABLE.split(".")
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, CHANGES_TABLE):
         return 0, None, 0
     last = con.execute(f"select coalesce(max(load_seq), 0) from {CHANGES_TABLE}").fetchone()[0]
     load = last if load is None else load
