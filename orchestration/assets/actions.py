@@ -36,6 +36,7 @@ from ..actions import (
 )
 from ..actions.mail import DELIVERY_COLUMNS, merge_deliveries, sent_managers
 from ..actions.rules import ACTION_COLUMNS, OUTCOME_COLUMNS, for_table
+from ..relations import table_exists
 from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import built_as_of, relation_name, warehouse_dbt_assets
@@ -125,11 +126,8 @@ def actions_dir(settings: Settings, database: Path) -> Path:
 
 
 def _analytics_table(con, name: str) -> pd.DataFrame | None:
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [ANALYTICS_SCHEMA, name],
-    ).fetchone()[0]
-    return con.execute(f"select * from {ANALYTICS_SCHEMA}.{name}").df() if exists else None
+    relation = f"{ANALYTICS_SCHEMA}.{name}"
+    return con.execute(f"select * from {relation}").df() if table_exists(con, relation) else None
 
 
 def _empty(columns: dict) -> pd.DataFrame:

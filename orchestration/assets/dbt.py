@@ -15,7 +15,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
 from ..project import dbt_project
-from ..report.queries import table_exists
+from ..relations import table_exists
 from ..settings import ROOT, Settings
 
 # Run tag of the `full_refresh` job: its dbt build runs with --full-refresh.

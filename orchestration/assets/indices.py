@@ -52,6 +52,7 @@ from ..indices.tables import (
     as_date,
     compute_tables,
 )
+from ..relations import table_exists
 from ..settings import Settings
 from ._io import ANALYTICS_SCHEMA, write_analytics_table
 from .dbt import relation_name, warehouse_dbt_assets
@@ -121,11 +122,7 @@ def index_settings(settings: Settings) -> IndexSettings:
 def read_clv(con, as_of_on: dt.date) -> tuple[pd.Series | None, str | None]:
     """CLV per customer from analytics.customer_clv if it exists and is as of `as_of_on`;
     otherwise None and the reason."""
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [ANALYTICS_SCHEMA, CLV_TABLE],
-    ).fetchone()[0]
-    if not found:
+    if not table_exists(con, f"{ANALYTICS_SCHEMA}.{CLV_TABLE}"):
         return None, f"{ANALYTICS_SCHEMA}.{CLV_TABLE} does not exist"
     clv = con.execute(
         f"select customer_id, clv_cny, as_of from {ANALYTICS_SCHEMA}.{CLV_TABLE}"

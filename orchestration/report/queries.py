@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from ..relations import table_exists
+
 
 @dataclass(frozen=True)
 class Query:
@@ -453,23 +455,6 @@ QUERIES: dict[str, Query] = {
         "select max(as_of_on) as as_of_on from customer_facts",
     ),
 }
-
-
-def table_exists(connection: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    """Whether `schema.table` (or `table` in the current schema) is a table or view."""
-    schema, _, name = relation.rpartition(".")
-    found = connection.execute(
-        """
-        select count(*)
-        from information_schema.tables
-        where
-            table_catalog = current_database()
-            and table_schema = coalesce($schema, current_schema())
-            and table_name = $name
-        """,
-        {"schema": schema or None, "name": name},
-    ).fetchone()
-    return bool(found and found[0])
 
 
 def run(
