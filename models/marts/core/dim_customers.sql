@@ -9,11 +9,14 @@ assignments as (
 ),
 
 orders as (
+    -- point in time: orders and churn records dated after as_of are not known yet
     select * from {{ ref('stg_crm__orders') }}
+    where ordered_on <= {{ as_of_date() }}
 ),
 
 churn_records as (
     select * from {{ ref('stg_crm__churn_records') }}
+    where churned_on <= {{ as_of_date() }}
 ),
 
 assignments_ranked as (
