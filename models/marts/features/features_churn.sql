@@ -92,10 +92,13 @@ backtest_months as (
 ),
 
 cutoffs as (
+    -- a backtest cutoff carries the last day of its label window (none for scoring)
     select
         cutoff_on,
         as_of_on,
-        false as is_scoring_cutoff
+        false as is_scoring_cutoff,
+        cast({{ dbt.dateadd('day', var('churn_window_days'), 'cutoff_on') }} as date)
+            as label_window_end_on
     from backtest_months
     where
         mod(months_before_latest, {{ var('churn_cutoff_spacing_months') }}) = 0
@@ -106,7 +109,8 @@ cutoffs as (
     select
         cast({{ dbt.dateadd('day', 1, 'as_of_on') }} as date) as cutoff_on,
         as_of_on,
-        true as is_scoring_cutoff
+        true as is_scoring_cutoff,
+        cast(null as date) as label_window_end_on
     from reporting_day
 ),
 
@@ -385,9 +389,7 @@ churners as (
     inner join customer_months
         on
             cutoffs.cutoff_on <= customer_months.month_end_on
-            and cast({{
-                dbt.dateadd('day', var('churn_window_days'), 'cutoffs.cutoff_on')
-            }} as date) >= customer_months.month_end_on
+            and cutoffs.label_window_end_on >= customer_months.month_end_on
             and customer_months.is_churned
     where not cutoffs.is_scoring_cutoff
     union
@@ -398,9 +400,7 @@ churners as (
     inner join churn_records
         on
             cutoffs.cutoff_on <= churn_records.churned_on
-            and cast({{
-                dbt.dateadd('day', var('churn_window_days'), 'cutoffs.cutoff_on')
-            }} as date) >= churn_records.churned_on
+            and cutoffs.label_window_end_on >= churn_records.churned_on
     where not cutoffs.is_scoring_cutoff
 ),
 
@@ -425,6 +425,7 @@ joined as (
         cutoff_customers.customer_id,
         cutoffs.as_of_on,
         cutoffs.is_scoring_cutoff,
+        cutoffs.label_window_end_on,
         cast({{ dbt.dateadd('day', -1, 'cutoff_customers.cutoff_on') }} as date)
             as day_before_cutoff_on,
         customers.acquired_on,
@@ -598,12 +599,7 @@ final as (
         cast(invoice_day_count as integer) as invoice_day_count,
         cast(first_invoiced_on as date) as first_invoiced_on,
         cast(last_invoiced_on as date) as last_invoiced_on,
-        case
-            when not is_scoring_cutoff
-                then cast({{
-                    dbt.dateadd('day', var('churn_window_days'), 'cutoff_on')
-                }} as date)
-        end as label_window_end_on,
+        label_window_end_on,
         case when not is_scoring_cutoff then is_churner end as is_churned_in_window
     from statuses
 )
