@@ -205,9 +205,9 @@ def _work(job_name: str, parent: int) -> int:
     Dagster turns it into an interrupted (failed) run."""
     _watch_parent(parent)
     from .definitions import defs
+    from .project import SETTINGS  # what `defs` was built with
 
-    settings = Settings.from_env()
-    database = str(settings.duckdb_path)
+    database = str(SETTINGS.duckdb_path)
     os.makedirs(os.path.dirname(database), exist_ok=True)
     start = time.perf_counter()
     job = defs.resolve_job_def(job_name)
@@ -228,7 +228,7 @@ def _work(job_name: str, parent: int) -> int:
         print("details: make dev, then the Runs page", file=sys.stderr)
         return 1
     print(f"\n{job_name}: built every asset in {elapsed:.0f} s (run {result.run_id})\n")
-    print(summary(database, settings))
+    print(summary(database, SETTINGS))
     return 0
 
 
