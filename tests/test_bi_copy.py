@@ -154,6 +154,47 @@ def test_indicator_catalogue_has_names_formula_unit_grain_and_source(bi):
     assert h3[1:3] == ("Customer management level", "客户管理水平")
 
 
+def test_indicator_names_are_in_the_catalogue_not_on_every_row(bi, manifest):
+    """loyalty_indicators and loyalty_benchmarks hold codes, no names; the contracted
+    main.loyalty_indicator_catalogue (a view in the warehouse, a table here) names every code
+    of both, once, with the seed's names."""
+    for table in ("main.loyalty_indicators", "main.loyalty_benchmarks"):
+        columns = {
+            c
+            for (c,) in bi.execute(
+                "select column_name from duckdb_columns() "
+                "where schema_name || '.' || table_name = ?",
+                [table],
+            ).fetchall()
+        }
+        assert "indicator_code" in columns, table
+        assert [c for c in columns if "name" in c] == [], table
+    unnamed = bi.execute(
+        "select distinct i.indicator_code from main.loyalty_indicators as i "
+        "left join main.loyalty_indicator_catalogue as c on i.indicator_code = c.indicator_code "
+        "where c.indicator_code is null "
+        "union select distinct b.indicator_code from main.loyalty_benchmarks as b "
+        "left join main.loyalty_indicator_catalogue as c on b.indicator_code = c.indicator_code "
+        "where c.indicator_code is null"
+    ).fetchall()
+    assert unnamed == []
+    codes, distinct = bi.execute(
+        "select count(*), count(distinct indicator_code) from main.loyalty_indicator_catalogue"
+    ).fetchone()
+    assert codes == distinct == manifest["tables"]["catalogue.indicator_catalogue"]["rows"]
+    assert bi.execute(
+        "select indicator_name_en, indicator_name_zh, indicator_group, direction "
+        "from main.loyalty_indicator_catalogue where indicator_code = 'B2'"
+    ).fetchone() == ("Churn rate", "客户流失率", "retention", "lower_is_better")
+    differ = bi.execute(
+        "select count(*) from main.loyalty_indicator_catalogue as v "
+        "full join catalogue.indicator_catalogue as s on v.indicator_code = s.indicator_code "
+        "where v.indicator_name_en is distinct from s.name_en "
+        "or v.indicator_name_zh is distinct from s.name_zh"
+    ).fetchone()[0]
+    assert differ == 0
+
+
 def test_an_empty_table_says_why(bi, manifest):
     for key, info in manifest["tables"].items():
         if info["rows"] == 0 and key.startswith("analytics."):
