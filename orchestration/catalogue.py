@@ -1,8 +1,9 @@
 """The indicator catalogue as a page: `docs/metrics.md`, written from
 `seeds/indicator_catalogue.csv`.
 
-The seed is the catalogue's one home: dbt loads it, the marts take indicator names and
-directions from it, the publish copies it beside the marts. The page is generated from it so
+The seed is the catalogue's one home: dbt loads it, the view loyalty_indicator_catalogue
+gives BI its names beside the indicator marts (which carry codes only), loyalty_benchmarks
+takes directions from it, the publish copies it beside the marts. The page is generated from it so
 that the two cannot drift apart; `tests/test_catalogue.py` fails when the page is not what the
 seed gives.
 
