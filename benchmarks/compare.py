@@ -11,8 +11,10 @@ and seeds) found in the left warehouse is compared with the table of the same sc
 in the right one: row counts, an order-free checksum, and the rows of each side missing from
 the other (`EXCEPT ALL` both ways, so duplicates count). Floating-point columns are rounded to
 `DECIMALS` places first: a sum over another join order may differ in the last bits. Tables
-only the right warehouse holds (new marts) are listed, not compared. Exit status 1 when a
-table differs or is missing on the right.
+(or views) only the right warehouse holds (new marts) are listed, not compared. A column the
+new build dropped on purpose is named with `--ignore-column schema.table.column` (repeat it):
+the table is compared on its other columns, and the column must be gone on the right. Exit
+status 1 when a table differs or is missing on the right.
 """
 
 from __future__ import annotations
@@ -65,15 +67,22 @@ def _rounded(catalog: str, schema: str, table: str, columns: list) -> str:
 
 
 def compare_table(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, left: str = "l", right: str = "r"
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    left: str = "l",
+    right: str = "r",
+    ignored: frozenset[str] = frozenset(),
 ) -> TableComparison:
-    """Compare `schema.table` of the catalogs `left` and `right` attached to `con`."""
-    columns = _columns(con, left, schema, table)
+    """Compare `schema.table` of the catalogs `left` and `right` attached to `con`, less the
+    `ignored` columns: dropped on purpose, so on the left only."""
+    columns = [c for c in _columns(con, left, schema, table) if c[0] not in ignored]
     right_names = {name for name, _ in _columns(con, right, schema, table)}
     missing = [name for name, _ in columns if name not in right_names]
     if missing or len(right_names) != len(columns):
         raise ValueError(
-            f"{schema}.{table}: the columns differ ({sorted(missing)} on the left only)"
+            f"{schema}.{table}: the columns differ ({sorted(missing)} on the left only, "
+            f"{sorted(right_names - {name for name, _ in columns})} on the right only)"
         )
     sides = {side: _rounded(side, schema, table, columns) for side in (left, right)}
     names = ", ".join(f'"{name}"' for name, _ in columns)
@@ -108,10 +117,14 @@ def published_tables(manifest: dict) -> list[tuple[str, str]]:
 
 
 def compare_warehouses(
-    left_path: Path, right_path: Path, tables: list[tuple[str, str]]
+    left_path: Path,
+    right_path: Path,
+    tables: list[tuple[str, str]],
+    ignored: dict[tuple[str, str], frozenset[str]] | None = None,
 ) -> tuple[list[TableComparison], list[str], list[str]]:
-    """The comparisons of `tables` held by the left warehouse; the tables missing on the right;
-    the tables held by the right only."""
+    """The comparisons of `tables` held by the left warehouse (less the `ignored` columns of
+    each, by (schema, table)); the tables missing on the right; the tables held by the right
+    only. A view counts as a table."""
     con = duckdb.connect()
     con.execute(f"attach '{left_path}' as l (read_only)")
     con.execute(f"attach '{right_path}' as r (read_only)")
@@ -119,8 +132,9 @@ def compare_warehouses(
     def present(catalog: str) -> set[tuple[str, str]]:
         return set(
             con.execute(
-                "select schema_name, table_name from duckdb_tables() where database_name = ?",
-                [catalog],
+                "select schema_name, table_name from duckdb_tables() where database_name = ? "
+                "union select schema_name, view_name from duckdb_views() where database_name = ?",
+                [catalog, catalog],
             ).fetchall()
         )
 
@@ -129,7 +143,14 @@ def compare_warehouses(
     missing = [f"{s}.{t}" for s, t in tables if (s, t) in on_left and (s, t) not in on_right]
     new = [f"{s}.{t}" for s, t in tables if (s, t) in on_right and (s, t) not in on_left]
     try:
-        return [compare_table(con, s, t) for s, t in compared], missing, new
+        return (
+            [
+                compare_table(con, s, t, ignored=(ignored or {}).get((s, t), frozenset()))
+                for s, t in compared
+            ],
+            missing,
+            new,
+        )
     finally:
         con.close()
 
@@ -146,12 +167,23 @@ def main(argv: list[str] | None = None) -> int:
         "of both builds, so that a table the new build dropped shows as missing); "
         "default target/manifest.json",
     )
+    parser.add_argument(
+        "--ignore-column",
+        action="append",
+        default=[],
+        metavar="SCHEMA.TABLE.COLUMN",
+        help="a column the new build dropped on purpose: compare the table without it",
+    )
     args = parser.parse_args(argv)
+    ignored: dict[tuple[str, str], frozenset[str]] = {}
+    for name in args.ignore_column:
+        schema, table, column = name.split(".", 2)
+        ignored[(schema, table)] = ignored.get((schema, table), frozenset()) | {column}
     tables: list[tuple[str, str]] = []
     for path in args.manifest or [Path("target/manifest.json")]:
         found = published_tables(json.loads(path.read_text(encoding="utf-8")))
         tables += [table for table in found if table not in tables]
-    results, missing, new = compare_warehouses(args.left, args.right, tables)
+    results, missing, new = compare_warehouses(args.left, args.right, tables, ignored)
     for r in results:
         verdict = "equal" if r.is_equal else "DIFFERENT"
         print(

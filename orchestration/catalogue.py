@@ -1,8 +1,9 @@
 """The indicator catalogue as a page: `docs/metrics.md`, written from
 `seeds/indicator_catalogue.csv`.
 
-The seed is the catalogue's one home: dbt loads it, the marts take indicator names and
-directions from it, the publish copies it beside the marts. The page is generated from it so
+The seed is the catalogue's one home: dbt loads it, the view loyalty_indicator_catalogue
+gives BI its names beside the indicator marts (which carry codes only), loyalty_benchmarks
+takes directions from it, the publish copies it beside the marts. The page is generated from it so
 that the two cannot drift apart; `tests/test_catalogue.py` fails when the page is not what the
 seed gives.
 
@@ -167,9 +168,11 @@ def render(rows: Iterable[Mapping[str, str]]) -> str:
         "Every indicator the warehouse computes, by its code: what it measures, how, in which",
         "published tables (`warehouse/published/bi.duckdb`, the same names in `parquet/`) and",
         "where the source articles name it. The same rows are the table `indicator_catalogue`",
-        "of the published copy. In `loyalty_indicators` an indicator is a set of rows: filter",
-        "`indicator_code`, `indicator_variant` (`standard` unless the formula names another),",
-        "`period_grain` and `slice_type`.",
+        "of the published copy, and the mart `loyalty_indicator_catalogue` beside the indicator",
+        "marts. In `loyalty_indicators` an indicator is a set of rows: filter `indicator_code`,",
+        "`indicator_variant` (`standard` unless the formula names another), `period_grain` and",
+        "`slice_type`; its names are joined from `loyalty_indicator_catalogue` on",
+        "`indicator_code`, not repeated on the rows.",
         "",
         "Conventions:",
         "- *period*: a calendar month, quarter or year. *S* customers active at the period's",

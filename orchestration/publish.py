@@ -36,7 +36,8 @@ links whole, and every file is read-only.
 Which tables are BI-facing comes from the dbt manifest, not from names: every model under
 `models/marts/` (fqn `<project>.marts.…`) but the Python assets' inputs in
 `models/marts/features/`, every seed (small reference tables such as the indicator
-catalogue), plus every table of the `analytics` schema that Python assets write.
+catalogue), plus every table of the `analytics` schema that Python assets write. A mart
+materialised as a view (`loyalty_indicator_catalogue`) is copied as a table like the others.
 Staging and intermediate models, `raw*` schemas and anything else are never copied.
 
 The copy describes itself (docs/bi.md):
@@ -116,10 +117,24 @@ _CODED = {
         "main.loyalty_retention.period_grain",
         "main.loyalty_cohort_retention.cohort_grain",
     ],
-    "unit": ["main.loyalty_indicators.unit", "catalogue.indicator_catalogue.unit"],
-    "indicator_group": ["catalogue.indicator_catalogue.indicator_group"],
-    "indicator_grain": ["catalogue.indicator_catalogue.grain"],
-    "direction": ["catalogue.indicator_catalogue.direction", "main.loyalty_benchmarks.direction"],
+    "unit": [
+        "main.loyalty_indicators.unit",
+        "main.loyalty_indicator_catalogue.unit",
+        "catalogue.indicator_catalogue.unit",
+    ],
+    "indicator_group": [
+        "main.loyalty_indicator_catalogue.indicator_group",
+        "catalogue.indicator_catalogue.indicator_group",
+    ],
+    "indicator_grain": [
+        "main.loyalty_indicator_catalogue.grain",
+        "catalogue.indicator_catalogue.grain",
+    ],
+    "direction": [
+        "main.loyalty_indicator_catalogue.direction",
+        "catalogue.indicator_catalogue.direction",
+        "main.loyalty_benchmarks.direction",
+    ],
     "comparison": ["main.loyalty_benchmarks.comparison"],
     "contract_status": ["main.fct_contracts.status"],
     "interaction_channel": ["main.fct_interactions.channel"],
@@ -698,18 +713,25 @@ def _bi_relations(
     dbt_manifest: dict[str, Any],
     analytics_docs: dict[str, TableDocs],
 ) -> list[Relation]:
-    """The dbt BI nodes and every analytics table, all present in src, with their docs."""
+    """The dbt BI nodes and every analytics table, all present in src, with their docs. A
+    mart may be a view in src (loyalty_indicator_catalogue): the copy holds it as a table."""
     present = {
         (schema, table)
         for schema, table in con.execute(
             "select schema_name, table_name from duckdb_tables() where database_name = 'src'"
         ).fetchall()
     }
+    views = {
+        (schema, view)
+        for schema, view in con.execute(
+            "select schema_name, view_name from duckdb_views() where database_name = 'src'"
+        ).fetchall()
+    }
     nodes = bi_dbt_nodes(dbt_manifest)
     missing = [
         f"{node['schema']}.{node['alias']}"
         for node in nodes
-        if (node["schema"], node["alias"]) not in present
+        if (node["schema"], node["alias"]) not in present | views
     ]
     if missing:
         raise PublishError(

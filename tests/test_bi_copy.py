@@ -154,6 +154,47 @@ def test_indicator_catalogue_has_names_formula_unit_grain_and_source(bi):
     assert h3[1:3] == ("Customer management level", "客户管理水平")
 
 
+def test_indicator_names_are_in_the_catalogue_not_on_every_row(bi, manifest):
+    """loyalty_indicators and loyalty_benchmarks hold codes, no names; the contracted
+    main.loyalty_indicator_catalogue (a view in the warehouse, a table here) names every code
+    of both, once, with the seed's names."""
+    for table in ("main.loyalty_indicators", "main.loyalty_benchmarks"):
+        columns = {
+            c
+            for (c,) in bi.execute(
+                "select column_name from duckdb_columns() "
+                "where schema_name || '.' || table_name = ?",
+                [table],
+            ).fetchall()
+        }
+        assert "indicator_code" in columns, table
+        assert [c for c in columns if "name" in c] == [], table
+    unnamed = bi.execute(
+        "select distinct i.indicator_code from main.loyalty_indicators as i "
+        "left join main.loyalty_indicator_catalogue as c on i.indicator_code = c.indicator_code "
+        "where c.indicator_code is null "
+        "union select distinct b.indicator_code from main.loyalty_benchmarks as b "
+        "left join main.loyalty_indicator_catalogue as c on b.indicator_code = c.indicator_code "
+        "where c.indicator_code is null"
+    ).fetchall()
+    assert unnamed == []
+    codes, distinct = bi.execute(
+        "select count(*), count(distinct indicator_code) from main.loyalty_indicator_catalogue"
+    ).fetchone()
+    assert codes == distinct == manifest["tables"]["catalogue.indicator_catalogue"]["rows"]
+    assert bi.execute(
+        "select indicator_name_en, indicator_name_zh, indicator_group, direction "
+        "from main.loyalty_indicator_catalogue where indicator_code = 'B2'"
+    ).fetchone() == ("Churn rate", "客户流失率", "retention", "lower_is_better")
+    differ = bi.execute(
+        "select count(*) from main.loyalty_indicator_catalogue as v "
+        "full join catalogue.indicator_catalogue as s on v.indicator_code = s.indicator_code "
+        "where v.indicator_name_en is distinct from s.name_en "
+        "or v.indicator_name_zh is distinct from s.name_zh"
+    ).fetchone()[0]
+    assert differ == 0
+
+
 def test_an_empty_table_says_why(bi, manifest):
     for key, info in manifest["tables"].items():
         if info["rows"] == 0 and key.startswith("analytics."):
@@ -186,13 +227,19 @@ def test_period_rows_say_whether_the_period_is_complete(bi):
 def test_the_daily_publish_linked_the_tables_the_day_left_unchanged(published, manifest):
     """The fixture publishes twice (full, then incremental refresh): the seeds did not change
     between the two, so the second release shares their Parquet files with the first (the
-    same inode), and the same tables in its bi.duckdb; the marts that moved were written."""
+    same inode), and the same tables in its bi.duckdb, as does loyalty_indicator_catalogue (a
+    view over a seed); a table is written exactly when its source checksum moved (an analytics
+    table's fit time; loyalty_indicators when a float sum came out in another order)."""
     previous = published / "releases" / manifest["previous_release"]
     tables = manifest["tables"]
     seeds = {name for name in tables if name.split(".")[0] in ("config", "catalogue")}
-    assert seeds and {tables[name]["published"] for name in seeds} == {"linked"}
+    seeds.add("main.loyalty_indicator_catalogue")
+    assert {tables[name]["published"] for name in seeds} == {"linked"}
     assert manifest["tables_linked"] + manifest["tables_written"] == len(tables)
-    assert tables["main.loyalty_indicators"]["published"] == "written"
+    last = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))["tables"]
+    for name, info in tables.items():
+        moved = info["source_checksum"] != last[name]["source_checksum"]
+        assert (info["published"] == "written") == moved, name
     for name, info in tables.items():
         here = (published / "current" / info["parquet"]).stat().st_ino
         before = (previous / info["parquet"]).stat().st_ino

@@ -4,7 +4,9 @@
   seed and the page hold every indicator code A1…I2, no other;
 - the README, docs/ and the report link only to files inside the repository (a clone has no
   ../shared), and every relative link resolves;
-- formulas are named by what they measure: no "seed 002", "资料002" in the words a reader sees.
+- formulas are named by what they measure: no "seed 002", "资料002" in the words a reader sees;
+- the indicator marts carry codes, the view loyalty_indicator_catalogue the names (dbt's
+  manifest: no name column on the marts, relationships tests from their codes to the view).
 """
 
 from __future__ import annotations
@@ -162,3 +164,51 @@ def test_the_document_number_pattern_finds_what_it_must():
     ):
         assert DOCUMENT_NUMBER.search(wording), wording
     assert not DOCUMENT_NUMBER.search("variant `seed_002` of loyalty_indicators")
+
+
+# --- names by join: the indicator marts carry codes, loyalty_indicator_catalogue the names ---
+
+INDICATOR_MARTS = ("loyalty_indicators", "loyalty_benchmarks")
+
+
+def dbt_manifest() -> dict:
+    import json
+    import os
+
+    path = ROOT / os.environ.get("DBT_TARGET_PATH", "target") / "manifest.json"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make parse` (dbt parse) first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_indicator_marts_carry_codes_and_the_catalogue_view_the_names():
+    """No name or label column on loyalty_indicators or loyalty_benchmarks (their contracts
+    are the columns they hold: a name put back fails here); the names are in the contracted
+    view loyalty_indicator_catalogue over the seed, and a relationships test holds every code
+    of both marts to it."""
+    nodes = {n["name"]: n for n in dbt_manifest()["nodes"].values()}
+    for name in INDICATOR_MARTS:
+        node = nodes[name]
+        assert node["config"]["contract"]["enforced"], name
+        assert "indicator_code" in node["columns"], name
+        assert [c for c in node["columns"] if "name" in c or "label" in c] == [], name
+        assert "indicator_name_en" not in node["raw_code"], name
+    view = nodes["loyalty_indicator_catalogue"]
+    assert view["config"]["materialized"] == "view"
+    assert view["config"]["contract"]["enforced"]
+    assert view["depends_on"]["nodes"] == ["seed.loyalty_warehouse.indicator_catalogue"]
+    assert {"indicator_code", "indicator_name_en", "indicator_name_zh", "indicator_group",
+            "direction"} <= set(view["columns"])  # fmt: skip
+    tested = {
+        (n["attached_node"].split(".")[-1], n["column_name"], n["test_metadata"]["name"])
+        for n in nodes.values()
+        if n["resource_type"] == "test"
+        and n.get("test_metadata")
+        and "model.loyalty_warehouse.loyalty_indicator_catalogue" in n["depends_on"]["nodes"]
+    }
+    assert {
+        ("loyalty_indicators", "indicator_code", "relationships"),
+        ("loyalty_benchmarks", "indicator_code", "relationships"),
+        ("loyalty_indicator_catalogue", "indicator_code", "unique"),
+        ("loyalty_indicator_catalogue", "indicator_code", "not_null"),
+    } <= tested

@@ -260,3 +260,35 @@ def test_compare_finds_changed_and_duplicated_rows_and_ignores_last_bits(tmp_pat
     same = by_name["same"]
     assert same.is_equal and same.left_checksum == same.right_checksum
     assert missing == ["main.dropped"] and new == ["main.added"]
+
+
+def test_compare_leaves_out_the_columns_dropped_on_purpose(tmp_path):
+    """Left: (k, name, x) = (a, Alpha, 1.0). Right: the same row without `name`, and a view.
+    Without `ignored` the tables cannot be compared (the columns differ); with `name`
+    ignored they are equal; a value changed beside the dropped column is still found, and
+    the view only the right holds is new."""
+    import duckdb
+
+    from benchmarks.compare import compare_warehouses
+
+    left, right = tmp_path / "left.duckdb", tmp_path / "right.duckdb"
+    with duckdb.connect(str(left)) as con:
+        con.execute("create table t (k varchar, name varchar, x double)")
+        con.execute("insert into t values ('a', 'Alpha', 1.0)")
+        con.execute("create table u (k varchar, name varchar, x double)")
+        con.execute("insert into u values ('a', 'Alpha', 1.0)")
+    with duckdb.connect(str(right)) as con:
+        con.execute("create table t (k varchar, x double)")
+        con.execute("insert into t values ('a', 1.0)")
+        con.execute("create table u (k varchar, x double)")
+        con.execute("insert into u values ('a', 1.5)")
+        con.execute("create view names as select 'a' as k, 'Alpha' as name")
+    tables = [("main", "t"), ("main", "u"), ("main", "names")]
+    with pytest.raises(ValueError, match=r"main\.t: the columns differ \(\['name'\]"):
+        compare_warehouses(left, right, tables)
+    ignored = {("main", "t"): frozenset({"name"}), ("main", "u"): frozenset({"name"})}
+    results, missing, new = compare_warehouses(left, right, tables, ignored)
+    by_name = {r.table: r for r in results}
+    assert by_name["t"].is_equal and by_name["t"].left_rows == 1
+    assert (by_name["u"].left_only, by_name["u"].right_only) == (1, 1)
+    assert missing == [] and new == ["main.names"]

@@ -7,6 +7,7 @@ main.fct_a, k + 1 in main.dim_b, 2·k + 1 in analytics.c, and every row carries 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -981,3 +982,27 @@ def test_analytics_assets_describe_their_tables_and_columns():
         ("early_warning_reliability", churn_tables.RELIABILITY_TYPES),
     ):
         assert [*types, "as_of", *FIT_COLUMN_DOCS] == list(churn.COLUMN_DOCS[name]), name
+
+
+def test_a_mart_that_is_a_view_is_published_as_a_table(warehouse):
+    """A mart materialised as a view in the working warehouse (loyalty_indicator_catalogue,
+    a view over its seed) is found and published as a table of the same rows; a view of
+    no BI node (a staging one) is not published."""
+    source, target = warehouse
+    with duckdb.connect(str(source)) as con:
+        con.execute("create view main.lookup_v as select i, label from main.cat")
+        con.execute("create view main.stg_v as select 1 as i")
+    manifest = copy.deepcopy(DBT_MANIFEST)
+    manifest["nodes"]["x.view"] = node("model", ["marts", "core", "lookup_v"], "view")
+    manifest["nodes"]["x.stg_view"] = node("model", ["staging", "crm", "stg_v"], "view")
+    release = run_publish(source, target, 1, manifest)
+    assert set(release.manifest["tables"]) == PUBLISHED | {"main.lookup_v"}
+    assert release.manifest["tables"]["main.lookup_v"]["rows"] == 3
+    with duckdb.connect(str(target / "bi.duckdb"), read_only=True) as bi:
+        kind = bi.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'main' "
+            "and table_name = 'lookup_v'"
+        ).fetchone()[0]
+        rows = bi.execute("select i, label from main.lookup_v order by i").fetchall()
+    assert kind == 1
+    assert rows == [(0, "row 0"), (1, "row 1"), (2, "row 2")]

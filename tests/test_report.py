@@ -155,26 +155,32 @@ def make_warehouse(path: Path, *, analytics: bool = True) -> Path:
     con.execute(
         """
         create table loyalty_indicators (
-            indicator_code varchar, indicator_variant varchar, indicator_name_en varchar,
-            indicator_name_zh varchar, period_grain varchar, period_start_on date,
-            slice_type varchar, slice_value varchar, numerator double, denominator double,
-            value double, unit varchar, n bigint)
+            indicator_code varchar, indicator_variant varchar, period_grain varchar,
+            period_start_on date, slice_type varchar, slice_value varchar, numerator double,
+            denominator double, value double, unit varchar, n bigint)
         """
     )
     for code, variant, grain, start, num, den, value, unit, n in INDICATOR_ROWS:
-        en, zh = NAMES[code]
         con.execute(
-            "insert into loyalty_indicators "
-            "values (?, ?, ?, ?, ?, ?, 'company', 'all', ?, ?, ?, ?, ?)",
-            [code, variant, en, zh, grain, start, num, den, value, unit, n],
+            "insert into loyalty_indicators values (?, ?, ?, ?, 'company', 'all', ?, ?, ?, ?, ?)",
+            [code, variant, grain, start, num, den, value, unit, n],
         )
     # manufacturing 40 respondents; retail 20, a small sample (fewer than 30)
     for industry, nps, n in (("manufacturing", 30.0, 40), ("retail", -5.0, 20)):
         con.execute(
-            "insert into loyalty_indicators values ('E3', 'standard', 'Net promoter score', "
-            "'净推荐值(NPS)', 'year', '2025-01-01', 'industry', ?, 0, 1, ?, 'nps', ?)",
+            "insert into loyalty_indicators values ('E3', 'standard', 'year', '2025-01-01', "
+            "'industry', ?, 0, 1, ?, 'nps', ?)",
             [industry, nps, n],
         )
+    # the names, once per code (the mart carries the code only)
+    con.execute(
+        "create table loyalty_indicator_catalogue "
+        "(indicator_code varchar, indicator_name_en varchar, indicator_name_zh varchar)"
+    )
+    con.executemany(
+        "insert into loyalty_indicator_catalogue values (?, ?, ?)",
+        [[code, en, zh] for code, (en, zh) in NAMES.items()],
+    )
     con.execute(
         """
         create schema catalogue;
@@ -481,13 +487,13 @@ def make_referral_tables(con: duckdb.DuckDBPyConnection) -> None:
             ('V3', 'C003', date '2026-01-02', 'positive', 5)
         ) as t(review_id, customer_id, published_on, sentiment, rating);
         create table loyalty_benchmarks as select * from (values
-            (date '2025-01-01', 'B1', 'standard', 'Retention rate', '客户留存率', 'rate',
-                0.88, 130, 'manufacturing', 0.85, 'better', true, true),
-            (date '2026-01-01', 'B1', 'standard', 'Retention rate', '客户留存率', 'rate',
-                0.5, 10, 'manufacturing', 0.85, 'worse', true, true)
-        ) as t(period_start_on, indicator_code, indicator_variant, indicator_name_en,
-               indicator_name_zh, unit, our_value, n, benchmark_industry, benchmark_value,
-               comparison, is_example_benchmark, is_unit_consistent)
+            (date '2025-01-01', 'B1', 'standard', 'rate', 0.88, 130, 'manufacturing', 0.85,
+                'better', true, true),
+            (date '2026-01-01', 'B1', 'standard', 'rate', 0.5, 10, 'manufacturing', 0.85,
+                'worse', true, true)
+        ) as t(period_start_on, indicator_code, indicator_variant, unit, our_value, n,
+               benchmark_industry, benchmark_value, comparison, is_example_benchmark,
+               is_unit_consistent)
         """
     )
 
@@ -754,6 +760,30 @@ def test_due_diligence_summary_quotes_the_marts(reports):
     )
 
 
+def test_indicator_names_are_joined_from_the_catalogue(tmp_path):
+    """loyalty_indicators and loyalty_benchmarks carry codes only: the names are
+    loyalty_indicator_catalogue's. Renamed there, B2's card and B1's card and benchmark row
+    show the new names; D1, taken out of the catalogue, is shown by its code, not as
+    "None"."""
+    database = make_warehouse(tmp_path / "wh.duckdb")
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "update loyalty_indicator_catalogue set indicator_name_en = 'Lapse share' "
+            "where indicator_code = 'B2'"
+        )
+        con.execute(
+            "update loyalty_indicator_catalogue set indicator_name_en = 'Kept customers' "
+            "where indicator_code = 'B1'"
+        )
+        con.execute("delete from loyalty_indicator_catalogue where indicator_code = 'D1'")
+    en = visible_text(build_report(database, tmp_path / "r.html", "en", AS_OF).read_text("utf-8"))
+    assert "B2 Lapse share 4.5% 2025 Q4" in " ".join(en.split())
+    assert "B1 Kept customers 95.5% 2025 Q4" in " ".join(en.split())
+    assert "B1 Kept customers Manufacturing 88.0% 85.0% better 130" in " ".join(en.split())
+    assert "D1 D1 0.05 2025 Q4" in " ".join(en.split())
+    assert "None" not in en
+
+
 def test_due_diligence_names_the_top_recorded_churn_reason(tmp_path):
     """When most losses have no recorded reason, the line names the top recorded reason and
     the unrecorded share (10 of 19 lost: 52.6 %)."""
@@ -765,9 +795,9 @@ def test_due_diligence_names_the_top_recorded_churn_reason(tmp_path):
         )
         con.execute(
             "insert into loyalty_indicators values "
-            "('B5', 'reason:unrecorded', 'Churn reasons', '客户流失原因', 'year', '2025-01-01', "
+            "('B5', 'reason:unrecorded', 'year', '2025-01-01', "
             "'company', 'all', 10, 1, 10, 'count', 10), "
-            "('B5', 'reason_share:unrecorded', 'Churn reasons', '客户流失原因', 'year', "
+            "('B5', 'reason_share:unrecorded', 'year', "
             "'2025-01-01', 'company', 'all', 10, 19, 10 / 19, 'rate', 19)"
         )
     en = visible_text(build_report(database, tmp_path / "r.html", "en", AS_OF).read_text("utf-8"))

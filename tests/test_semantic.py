@@ -71,3 +71,51 @@ def test_metrics_equal_the_marts(built_warehouse, tmp_path):
     both = got[["retention_rate_month"]].join(retention.rename("expected"), how="inner").dropna()
     assert len(both) > 12
     assert (both["retention_rate_month"] - both["expected"]).abs().max() < 1e-9
+
+
+@pytest.mark.slow
+def test_indicator_names_come_from_the_catalogue_by_join(built_warehouse, tmp_path):
+    """loyalty_indicators carries codes only; MetricFlow names them through the indicator
+    entity (loyalty_indicator_catalogue): the yearly company numerators of B1 and B2 grouped
+    by name equal the mart's, named by a SQL join to the catalogue."""
+    out = tmp_path / "mf.csv"
+    where = " and ".join(
+        [
+            "{{ Dimension('indicator_row__indicator_code') }} in ('B1', 'B2')",
+            "{{ Dimension('indicator_row__indicator_variant') }} = 'standard'",
+            "{{ Dimension('indicator_row__period_grain') }} = 'year'",
+            "{{ Dimension('indicator_row__slice_type') }} = 'company'",
+        ]
+    )
+    result = mf(
+        "query",
+        "--metrics",
+        "indicator_numerator_total",
+        "--group-by",
+        "indicator__indicator_name_en,indicator__indicator_name_zh",
+        "--where",
+        where,
+        "--csv",
+        str(out),
+        database=built_warehouse,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = {
+        (row.indicator__indicator_name_en, row.indicator__indicator_name_zh): float(
+            row.indicator_numerator_total
+        )
+        for row in pd.read_csv(out).itertuples()
+    }
+    with duckdb.connect(built_warehouse, read_only=True) as con:
+        expected = {
+            (en, zh): float(total)
+            for en, zh, total in con.execute(
+                "select c.indicator_name_en, c.indicator_name_zh, sum(i.numerator) "
+                "from loyalty_indicators as i inner join loyalty_indicator_catalogue as c "
+                "on i.indicator_code = c.indicator_code "
+                "where i.indicator_code in ('B1', 'B2') and i.indicator_variant = 'standard' "
+                "and i.period_grain = 'year' and i.slice_type = 'company' group by 1, 2"
+            ).fetchall()
+        }
+    assert set(expected) == {("Retention rate", "客户留存率"), ("Churn rate", "客户流失率")}
+    assert got == expected

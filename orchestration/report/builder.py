@@ -185,7 +185,8 @@ def resolve_as_of(connection: duckdb.DuckDBPyConnection, as_of: object) -> dt.da
 
 
 class Indicators:
-    """Company-level indicator series from loyalty_indicators, by code, variant and grain."""
+    """Company-level indicator series from loyalty_indicators, by code, variant and grain,
+    with the names of loyalty_indicator_catalogue."""
 
     def __init__(self, rows: Rows):
         self.unavailable = rows if isinstance(rows, Unavailable) else None
@@ -220,7 +221,8 @@ class Indicators:
         rows = self.rows[self.rows["indicator_code"] == code] if len(self.rows) else self.rows
         if not len(rows):
             return code
-        return str(rows.iloc[0]["indicator_name_zh" if language == "zh" else "indicator_name_en"])
+        name = rows.iloc[0]["indicator_name_zh" if language == "zh" else "indicator_name_en"]
+        return code if pd.isna(name) else str(name)  # a code the catalogue does not name
 
 
 @dataclass

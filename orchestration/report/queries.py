@@ -45,31 +45,33 @@ class Unavailable:
 
 QUERIES: dict[str, Query] = {
     # Company-level series of every indicator at quarter and year grain (B8's per-cohort
-    # variants come from loyalty_cohort_retention instead).
+    # variants come from loyalty_cohort_retention instead), named from the catalogue.
     "indicators": Query(
-        ("loyalty_indicators",),
+        ("loyalty_indicators", "loyalty_indicator_catalogue"),
         """
         select
-            indicator_code,
-            indicator_variant,
-            indicator_name_en,
-            indicator_name_zh,
-            period_grain,
-            period_start_on,
-            numerator,
-            denominator,
-            value,
-            unit,
-            n
-        from loyalty_indicators
+            i.indicator_code,
+            i.indicator_variant,
+            c.indicator_name_en,
+            c.indicator_name_zh,
+            i.period_grain,
+            i.period_start_on,
+            i.numerator,
+            i.denominator,
+            i.value,
+            i.unit,
+            i.n
+        from loyalty_indicators as i
+        left join loyalty_indicator_catalogue as c
+            on i.indicator_code = c.indicator_code
         where
-            slice_type = 'company'
-            and indicator_code <> 'B8'
+            i.slice_type = 'company'
+            and i.indicator_code <> 'B8'
             and (
-                (period_grain = 'quarter' and period_start_on < $quarter_cutoff)
-                or (period_grain = 'year' and period_start_on < $year_cutoff)
+                (i.period_grain = 'quarter' and i.period_start_on < $quarter_cutoff)
+                or (i.period_grain = 'year' and i.period_start_on < $year_cutoff)
             )
-        order by indicator_code, indicator_variant, period_grain, period_start_on
+        order by i.indicator_code, i.indicator_variant, i.period_grain, i.period_start_on
         """,
     ),
     # Which indicators the mart has at all (to tell "not built" from "no period yet").
@@ -366,16 +368,19 @@ QUERIES: dict[str, Query] = {
         from analytics.index_weights
         """,
     ),
-    # Company values against industry benchmarks, complete years only.
+    # Company values against industry benchmarks, complete years only, named from the
+    # catalogue.
     "benchmarks": Query(
-        ("loyalty_benchmarks",),
+        ("loyalty_benchmarks", "loyalty_indicator_catalogue"),
         """
         select
-            period_start_on, indicator_code, indicator_variant, indicator_name_en,
-            indicator_name_zh, unit, our_value, n, benchmark_industry, benchmark_value,
-            comparison, is_example_benchmark, is_unit_consistent
-        from loyalty_benchmarks
-        where period_start_on < $year_cutoff
+            b.period_start_on, b.indicator_code, b.indicator_variant, c.indicator_name_en,
+            c.indicator_name_zh, b.unit, b.our_value, b.n, b.benchmark_industry,
+            b.benchmark_value, b.comparison, b.is_example_benchmark, b.is_unit_consistent
+        from loyalty_benchmarks as b
+        left join loyalty_indicator_catalogue as c
+            on b.indicator_code = c.indicator_code
+        where b.period_start_on < $year_cutoff
         """,
     ),
     # The extra revenue of the top loyalty band.

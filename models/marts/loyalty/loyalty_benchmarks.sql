@@ -4,7 +4,8 @@
 -- One row per benchmark row and year; our value is null where the warehouse has no such
 -- indicator for the year. comparison reads the catalogue's direction: 'better' when our value
 -- is above a higher_is_better benchmark or below a lower_is_better one, 'on_par' when equal,
--- null for neutral indicators and missing values.
+-- null for neutral indicators and missing values. Names: loyalty_indicator_catalogue, joined
+-- on indicator_code.
 with indicators as (
     select * from {{ ref('loyalty_indicators') }}
     where period_grain = 'year' and slice_type = 'company'
@@ -41,8 +42,6 @@ compared as (
         benchmark_years.period_start_on,
         benchmark_years.indicator_code,
         benchmark_years.indicator_variant,
-        catalogue.name_en as indicator_name_en,
-        catalogue.name_zh as indicator_name_zh,
         catalogue.direction,
         indicators.unit,
         indicators.numerator,
@@ -69,8 +68,6 @@ final as (
         period_start_on,
         cast(indicator_code as {{ dbt.type_string() }}) as indicator_code,
         cast(indicator_variant as {{ dbt.type_string() }}) as indicator_variant,
-        cast(indicator_name_en as {{ dbt.type_string() }}) as indicator_name_en,
-        cast(indicator_name_zh as {{ dbt.type_string() }}) as indicator_name_zh,
         cast(direction as {{ dbt.type_string() }}) as direction,
         cast(unit as {{ dbt.type_string() }}) as unit,
         cast(numerator as {{ type_double() }}) as our_numerator,

@@ -1,5 +1,7 @@
 -- The tidy indicator mart: one row per indicator, variant, period and slice, with
--- numerator, denominator and value, named from the indicator catalogue (METRICS.md codes).
+-- numerator, denominator and value, by METRICS.md code. Names are not repeated on the rows:
+-- they are in loyalty_indicator_catalogue, joined on indicator_code (a relationships test
+-- holds every code of this mart to it).
 -- Retention indicators come from loyalty_retention; every other group from an intermediate
 -- model in the same tidy shape (indicator_code, indicator_variant, period_grain,
 -- period_start_on, slice_type, slice_value, numerator, denominator, unit, n), listed here.
@@ -20,10 +22,6 @@
 ] %}
 with retention as (
     select * from {{ ref('loyalty_retention') }}
-),
-
-catalogue as (
-    select * from {{ ref('indicator_catalogue') }}
 ),
 
 measured as (
@@ -72,8 +70,6 @@ final as (
     select
         measured.indicator_code,
         measured.indicator_variant,
-        catalogue.name_en as indicator_name_en,
-        catalogue.name_zh as indicator_name_zh,
         measured.period_grain,
         measured.period_start_on,
         measured.slice_type,
@@ -86,8 +82,6 @@ final as (
         measured.unit,
         cast(measured.n as {{ dbt.type_bigint() }}) as n
     from measured
-    inner join catalogue
-        on measured.indicator_code = catalogue.indicator_code
     where
         measured.numerator != 0
         or measured.denominator != 0
