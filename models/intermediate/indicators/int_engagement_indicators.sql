@@ -313,6 +313,8 @@ matched_attendees as (
     where candidate_outcomes.attended_flag = 1
 ),
 
+-- The expected buyers are summed exactly (decimal), so the float total does not depend on
+-- the order the rows arrive in (a double sum differed in its last digits between builds).
 -- noqa: disable=PRS
 effect_totals as (
     {{ indicator_slice_rollup(
@@ -321,7 +323,7 @@ effect_totals as (
         [
             'count(*) as attendees',
             'sum(bought_flag) as attendee_buyers',
-            'cast(sum(comparison_rate) as ' ~ type_double()
+            'cast(sum(cast(comparison_rate as decimal(38, 20))) as ' ~ type_double()
             ~ ') as expected_buyers',
         ],
         customers='slice_customers',
