@@ -154,19 +154,22 @@ def test_indicator_catalogue_has_names_formula_unit_grain_and_source(bi):
     assert h3[1:3] == ("Customer management level", "客户管理水平")
 
 
+def column_names(bi, table: str) -> set[str]:
+    return {
+        c
+        for (c,) in bi.execute(
+            "select column_name from duckdb_columns() where schema_name || '.' || table_name = ?",
+            [table],
+        ).fetchall()
+    }
+
+
 def test_indicator_names_are_in_the_catalogue_not_on_every_row(bi, manifest):
     """loyalty_indicators and loyalty_benchmarks hold codes, no names; the contracted
     main.loyalty_indicator_catalogue (a view in the warehouse, a table here) names every code
     of both, once, with the seed's names."""
     for table in ("main.loyalty_indicators", "main.loyalty_benchmarks"):
-        columns = {
-            c
-            for (c,) in bi.execute(
-                "select column_name from duckdb_columns() "
-                "where schema_name || '.' || table_name = ?",
-                [table],
-            ).fetchall()
-        }
+        columns = column_names(bi, table)
         assert "indicator_code" in columns, table
         assert [c for c in columns if "name" in c] == [], table
     unnamed = bi.execute(
@@ -213,14 +216,7 @@ def test_period_rows_say_whether_the_period_is_complete(bi):
         rows = bi.execute(f"select window_end_on, is_complete_period from {table}").fetchall()
         assert rows and all(complete == (end <= as_of) for end, complete in rows), table
     for table in ("main.loyalty_indicators", "main.loyalty_retention"):
-        columns = {
-            c
-            for (c,) in bi.execute(
-                "select column_name from duckdb_columns() "
-                "where schema_name || '.' || table_name = ?",
-                [table],
-            ).fetchall()
-        }
+        columns = column_names(bi, table)
         assert "is_complete_period" in columns, table
 
 
