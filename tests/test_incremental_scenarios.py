@@ -21,7 +21,9 @@ separate warehouse is rebuilt from scratch from the same raw tables (`dbt build
 (the published marts and seeds, the Python assets' inputs `features_*`, the intermediate
 tables) must then hold the same rows in both: counts, an order-free checksum and
 `EXCEPT ALL` both ways, floats rounded (benchmarks/compare.py). The Python assets read only
-those marts, so they are left out: each would double the cost of a step.
+those marts, so they are left out: each would double the cost of a step. The window of the
+marts stored by period (macros/rewrite_window.sql) is checked at each step against the
+dates and the customer the step changed.
 
 dbt's data tests are left out too (they read the tables, never write them); the full jobs
 run them.
@@ -225,6 +227,7 @@ def scenario_steps(firm: Firm, landing: Path) -> tuple[list[Step], dict[str, str
         )
         corrections["changed"] = changed["customer_id"]
         corrections["removed"] = removed["customer_id"]
+        corrections["earliest_on"] = min(changed["ordered_on"], removed["ordered_on"])
         corrected = [dict(r) for r in rows if r is not removed]
         for row in corrected:
             if row["order_id"] == changed["order_id"]:
@@ -315,13 +318,17 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
     ingest(inc, landing)
     _, plan = daily_build(first)
     assert plan.reasons == ["no earlier build is recorded (raw_meta.dbt_builds)"]
-    differing, plans = {}, {}
+    differing, plans, windows = {}, {}, {}
     for name, as_of, change in steps:
         if change:
             change(as_of)
         ingest(inc, landing)
         manifest, plan = daily_build(as_of)
         plans[name] = plan.reasons
+        with duckdb.connect(str(inc), read_only=True) as con:
+            windows[name] = con.execute(
+                "select rewrite_from_on from main.loyalty_indicators__window"
+            ).fetchone()[0]
         copy_raw(inc, full)
         dbt_build(full, as_of, True, "full")
         tables = built_tables(manifest)
@@ -343,6 +350,40 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
         else []
         for name, as_of, _ in steps
     }
+    # the periods the marts stored by period rewrote (macros/rewrite_window.sql): from the
+    # last as_of on a day that brings only later rows; from the earliest date a load touched
+    # (the late order, the corrected and the removed order, the late churn record); from the
+    # acquisition of a customer whose account manager moved (the slice of all its periods):
+    # reassigned by a load, or an assignment starting or ending between the two as_of
+    # dates; every period after the rebuild that moved as_of back
+    day = dt.date.fromisoformat
+    acquired = {row["customer_id"]: day(row["acquired_on"]) for row in firm.tables["customers"][1]}
+    assignments = firm.tables["account_assignments"][1]
+
+    def managers_moved(before: dt.date, after: dt.date) -> list[dt.date]:
+        return [
+            acquired[row["customer_id"]]
+            for row in assignments
+            if before < day(row["assigned_from"]) <= after
+            or (row["assigned_to"] and before <= day(row["assigned_to"]) < after)
+        ]
+
+    touched = {
+        "the next day": [],
+        "a late order in a closed month": [day(firm.late_order["ordered_on"])],
+        "a replaced drop": [day(corrections["earliest_on"])],
+        "an account-manager reassignment": [acquired[assignments[0]["customer_id"]]],
+        "churn records": [day(firm.late_churn["churned_on"])],
+    }
+    expected, before = {}, first
+    for name, as_of, _ in steps:
+        expected[name] = (
+            None
+            if as_of < before
+            else min([before, *touched.get(name, []), *managers_moved(before, as_of)])
+        )
+        before = as_of
+    assert windows == expected
     # the change record of the corrected drop: the customers of the row it removed and of
     # the row it changed (the old row removed, the new one added), not the unchanged rows'
     with duckdb.connect(str(inc), read_only=True) as con:

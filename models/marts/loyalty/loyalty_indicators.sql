@@ -7,6 +7,27 @@
 -- happened to nobody, e.g. a per-customer rate in a slice with no customer active in the
 -- period) is dropped; a zero over a non-zero denominator (no complaint among 40 active
 -- customers) is information and kept, as is a row whose numerator or denominator is null.
+--
+-- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
+-- run's window on (the periods open at the last run, and those of the dates and customers
+-- the loads since then touched) and keeps the others; on Spark, and with --full-refresh, it
+-- is a table rebuilt in full. Its inputs are tables rebuilt in full, whose rows of a closed
+-- period read data dated up to the period's end, except these, rewritten in full each run
+-- (rows_rewritten_in_full, macros/rewrite_window.sql): what a later fact or a
+-- move of as_of changes in a closed period (a renewal signed later, a churn reason recorded
+-- after the churn month, a response or resolution stamped later, a referred customer
+-- acquired later, an event's 90-day window, the load ledger).
+{%- set full_rows = rows_rewritten_in_full('loyalty_indicators') %}
+{%- set stored_by_period = rewritten_by_period_hooks(full_rows=full_rows) %}
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=stored_by_period.pre_hook,
+        post_hook=stored_by_period.post_hook,
+    )
+}}
 {%- set indicator_models = [
     'int_survey_indicators',
     'int_value_indicators',
@@ -93,6 +114,13 @@ final as (
         or measured.denominator != 0
         or measured.numerator is null
         or measured.denominator is null
+),
+
+rewritten as (
+    select * from final
+    {%- if is_incremental() %}
+        where {{ in_rewritten_periods() }} or ({{ full_rows }})
+    {%- endif %}
 )
 
-select * from final
+select * from rewritten
