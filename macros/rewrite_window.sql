@@ -3,9 +3,10 @@
     date on instead of in full. Each such model keeps, beside itself,
       * `<model>__state`  (macros/changes.sql): the last load of the change record, the as_of
         and the activity window of its last run;
-      * `<model>__window` (one row, rewrite_from_on): the date this run rewrites from, null
-        for every period (first run, --full-refresh, no usable state, a change without a
-        date). The data tests read it (get_where_subquery) to check the rewritten periods.
+      * `<model>__window` (rewrite_from_on): the date this run rewrites from, null for every
+        period (first run, --full-refresh, no usable state, a change without a date), and
+        for loyalty_indicators one row per account-manager slice rewritten from earlier.
+        The data tests read it (get_where_subquery) to check the rewritten rows.
     A run (pre-hooks, in the model's transaction) writes the window, deletes the stored rows
     of the periods it rewrites and inserts them anew (incremental_strategy 'append'); the
     post-hook writes the state. A period of grain g is rewritten when it starts on or after
@@ -22,12 +23,16 @@
         assignment loaded since the state or starting or ending between the stored as_of and
         this one moves the customer's current manager (the account_manager slice of every
         period of the customer, dim_customers);
-    less `reach_days` for a model whose period rows read data up to that many days after the
-    period's end. Without a state, with a stored as_of after this one or another activity
-    window, every period is rewritten. What a model's rows read must be dated: rows that a
-    later fact or a move of as_of can change in a closed period (a renewal signed later, a
-    churn reason recorded later, a response stamped later) are rewritten in full (the
-    model's `full_rows`), or the model stays a table.
+    loyalty_indicators (by_slice) dates those customers' acquisitions for the rows of their
+    managers' slices only. A model that copies the zero-filled indicator families
+    (loyalty_indicators) gets no window either when the variants those families hold moved
+    (indicator_variants_moved). Without a
+    state, with a stored as_of after this one or another activity window, every period is
+    rewritten. What a model's rows read must be dated: rows that a later fact or a move of
+    as_of can change in a closed period (a renewal signed later, a churn reason recorded
+    later, a response stamped later) are rewritten in full (rows_rewritten_in_full), or the
+    model stays a table (the engagement family: its C8 looks 90 days ahead and its variants
+    are zero-filled into every period).
 -#}
 
 {#- `<model>__window`, beside the model. -#}
@@ -36,11 +41,20 @@
     {{- return(relation.incorporate(path={'identifier': relation.identifier ~ '__window'})) -}}
 {% endmacro %}
 
-{#- The one-row query of this run's window (see above). -#}
-{% macro rewrite_window_query(reach_days=0) %}
+{#-
+    The rows of this run's window (see above): one with no slice (slice_type null), the
+    window of every row, and with `by_slice`, one per account-manager slice value whose
+    customers moved, from the earliest acquisition among them (only the rows of the managers
+    a moved customer ever had, or 'unassigned', change in its earlier periods). Without
+    `by_slice` those acquisitions date the row with no slice.
+-#}
+{% macro rewrite_window_query(by_slice=false, variant_inputs=[], variant_codes=[]) %}
     {%- set stored_state = stored_incremental_state() %}
     {%- if not is_incremental() or not stored_state %}
-        select cast(null as date) as rewrite_from_on
+        select
+            cast(null as {{ dbt.type_string() }}) as slice_type,
+            cast(null as {{ dbt.type_string() }}) as slice_value,
+            cast(null as date) as rewrite_from_on
     {%- else %}
         with state as (
             select * from {{ stored_state }}
@@ -50,36 +64,63 @@
             select * from {{ ref('stg_crm__customers') }}
         ),
 
+        assignments as (
+            select * from {{ ref('stg_crm__account_assignments') }}
+        ),
+
         changes as (
             select *
             from {{ ref('stg_meta__load_changes') }}
             where load_sequence > (select max(state.load_sequence) from state)
         ),
 
+        moved_customers as (
+            -- whose current manager (dim_customers, at as_of) may have moved
+            select customer_id from changes
+            where table_name = 'account_assignments'
+            union
+            select customer_id from assignments
+            where
+                (
+                    assigned_from > (select max(state.as_of_on) from state)
+                    and assigned_from <= {{ as_of_date() }}
+                )
+                or (
+                    assigned_to >= (select max(state.as_of_on) from state)
+                    and assigned_to < {{ as_of_date() }}
+                )
+        ),
+
+        moved_slices as (
+            select
+                'account_manager' as slice_type,
+                moved_managers.manager_id as slice_value,
+                customers.acquired_on as touched_on
+            from (
+                select
+                    moved_customers.customer_id,
+                    assignments.manager_id
+                from moved_customers
+                inner join assignments
+                    on moved_customers.customer_id = assignments.customer_id
+                union
+                select
+                    customer_id,
+                    'unassigned' as manager_id
+                from moved_customers
+            ) as moved_managers
+            inner join customers
+                on moved_managers.customer_id = customers.customer_id
+        ),
+
         touched as (
             select max(state.as_of_on) as touched_on from state
             union all
             select earliest_on as touched_on from changes
-            union all
-            select customers.acquired_on as touched_on
-            from changes
-            inner join customers
-                on changes.customer_id = customers.customer_id
-            where changes.table_name = 'account_assignments'
-            union all
-            select customers.acquired_on as touched_on
-            from {{ ref('stg_crm__account_assignments') }} as assignments
-            inner join customers
-                on assignments.customer_id = customers.customer_id
-            where
-                (
-                    assignments.assigned_from > (select max(state.as_of_on) from state)
-                    and assignments.assigned_from <= {{ as_of_date() }}
-                )
-                or (
-                    assignments.assigned_to >= (select max(state.as_of_on) from state)
-                    and assignments.assigned_to < {{ as_of_date() }}
-                )
+            {%- if not by_slice %}
+                union all
+                select touched_on from moved_slices
+            {%- endif %}
         ),
 
         usable as (
@@ -88,28 +129,39 @@
             where
                 state.as_of_on <= {{ as_of_date() }}
                 and state.activity_window_days = {{ var('activity_window_days') }}
+                {%- if variant_inputs %}
+                    and not {{ indicator_variants_moved(variant_inputs, variant_codes) }}
+                {%- endif %}
         )
 
         select
+            cast(null as {{ dbt.type_string() }}) as slice_type,
+            cast(null as {{ dbt.type_string() }}) as slice_value,
             case
                 when
                     (select usable.usable_count from usable) = 1
                     and count(*) = count(touched.touched_on)
-                    {%- if reach_days %}
-                        then cast(
-                            {{ dbt.dateadd('day', -reach_days, 'min(touched.touched_on)') }} as date
-                        )
-                    {%- else %}
-                        then min(touched.touched_on)
-                    {%- endif %}
+                    then min(touched.touched_on)
             end as rewrite_from_on
         from touched
+        {%- if by_slice %}
+            union all
+            select
+                slice_type,
+                slice_value,
+                min(touched_on) as rewrite_from_on
+            from moved_slices
+            group by
+                slice_type,
+                slice_value
+        {%- endif %}
     {%- endif %}
 {% endmacro %}
 
 {#-
     True where a row (its grain and period start in the columns named) lies in a period the
-    window of `window_relation` rewrites; every row when the window is null.
+    window of `window_relation` rewrites for any slice: from the earliest date of its rows
+    (every row when one is null). For a model's inputs, which have no slice.
 -#}
 {% macro in_rewritten_periods(
     window_relation=none,
@@ -117,11 +169,40 @@
     start_column='period_start_on'
 ) %}
     {%- set window_relation = window_relation or rewrite_window_relation() -%}
-    {%- set window_on = '(select rewrite_window.rewrite_from_on from '
+    {%- set window_on = '(select case when count(*) = count(rewrite_window.rewrite_from_on)'
+        ~ ' then min(rewrite_window.rewrite_from_on) end from '
         ~ window_relation ~ ' as rewrite_window)' -%}
     (
         {{ window_on }} is null
         or {{ start_column }} >= {{ period_start_by_grain(grain_column, window_on) }}
+    )
+{% endmacro %}
+
+{#-
+    True where a row of a model stored by period (columns period_grain, period_start_on,
+    slice_type, slice_value of `qualifier`, the table or alias being filtered) is one the
+    window of `window_relation` rewrites: in a period from the window with no slice on, or
+    of a slice with a window of its own, from that on.
+-#}
+{% macro in_rewritten_rows(qualifier, window_relation=none) %}
+    {%- set window_relation = window_relation or rewrite_window_relation() -%}
+    exists (
+        select 1
+        from {{ window_relation }} as rewrite_window
+        where
+            (
+                rewrite_window.slice_type is null
+                or (
+                    rewrite_window.slice_type = {{ qualifier }}.slice_type
+                    and rewrite_window.slice_value = {{ qualifier }}.slice_value
+                )
+            )
+            and (
+                rewrite_window.rewrite_from_on is null
+                or {{ qualifier }}.period_start_on >= {{ period_start_by_grain(
+                    qualifier ~ '.period_grain', 'rewrite_window.rewrite_from_on'
+                ) }}
+            )
     )
 {% endmacro %}
 
@@ -131,22 +212,25 @@
     `full_rows`, an SQL predicate over the model's columns, rewritten in full), the
     post-hook that writes the state.
 -#}
-{% macro rewritten_by_period_hooks(reach_days=0, full_rows=none) %}
+{% macro rewritten_by_period_hooks(
+    full_rows=none, by_slice=false, variant_inputs=[], variant_codes=[]
+) %}
     {#- the relations the window reads, named at parse time so dbt orders the build -#}
     {%- do ref('stg_crm__customers') -%}
     {%- do ref('stg_crm__account_assignments') -%}
     {%- do ref('stg_meta__load_changes') -%}
-    {%- set deleted = '{{ in_rewritten_periods() }}' -%}
+    {%- set deleted = "{{ in_rewritten_rows('stored') }}" -%}
     {%- if full_rows %}{% set deleted = deleted ~ ' or (' ~ full_rows ~ ')' %}{% endif -%}
     {{- return({
         'pre_hook': [
             incremental_hook("drop table if exists {{ rewrite_window_relation() }}"),
             incremental_hook(
                 "create table {{ rewrite_window_relation() }} as "
-                ~ "{{ rewrite_window_query(" ~ reach_days ~ ") }}"
+                ~ "{{ rewrite_window_query(" ~ by_slice ~ ", " ~ variant_inputs ~ ", "
+                ~ variant_codes ~ ") }}"
             ),
             incremental_hook(
-                "{% if is_incremental() %}delete from {{ this }} where "
+                "{% if is_incremental() %}delete from {{ this }} as stored where "
                 ~ deleted ~ "{% endif %}"
             ),
         ],
@@ -169,7 +253,7 @@
             schema=window_relation.schema,
             identifier=window_relation.identifier,
         ) if execute else none -%}
-        {%- set predicate = in_rewritten_periods(window_relation) if stored else '1 = 1' -%}
+        {%- set predicate = in_rewritten_rows('stored', window_relation) if stored else '1 = 1' -%}
         {%- set full_rows = rows_rewritten_in_full(relation.identifier) -%}
         {%- if stored and full_rows %}
             {%- set predicate = '(' ~ predicate ~ ' or (' ~ full_rows ~ '))' -%}
@@ -177,7 +261,9 @@
         {%- set where = where | replace('__rewritten_periods__', predicate) -%}
     {%- endif -%}
     {%- if where -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+        {%- do return(
+            '(select * from ' ~ relation ~ ' as stored where ' ~ where ~ ') dbt_subquery'
+        ) -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
@@ -186,8 +272,7 @@
 {#-
     The rows a model stored by period rewrites in full on every run, as an SQL predicate over
     its columns (none: only the window's periods); its data tests check them too. Those of
-    loyalty_indicators (and C8 of int_engagement_indicators) are what a later fact or a
-    move of as_of changes in a closed period:
+    loyalty_indicators are what a later fact or a move of as_of changes in a closed period:
       B3   contracts up for renewal in the period, renewed by a contract signed by as_of;
       B5   the churn reason: the first churn record on or after the churn month;
       A5 addressed, A7 followed_up: a response or follow-up stamped after as_of has not
@@ -203,7 +288,6 @@
             "indicator_code in ('B3', 'B5', 'D2', 'E1', 'C8', 'I2')"
             ~ " or (indicator_code = 'A5' and indicator_variant = 'addressed')"
             ~ " or (indicator_code = 'A7' and indicator_variant = 'followed_up')",
-        'int_engagement_indicators': "indicator_code = 'C8'",
     } -%}
     {{- return(predicates.get(model_name)) -}}
 {% endmacro %}
@@ -218,4 +302,35 @@
     {%- else -%}
         1 = 1
     {%- endif -%}
+{% endmacro %}
+
+{#-
+    True when the variants of the codes `variant_codes` in `variant_inputs` (the indicator
+    families that fill every count and per-customer variant seen anywhere into every period
+    with zeros: indicator_fanout) are not those stored in the model (`this`), the rows
+    rewritten in full left aside: a variant that a load brings for the first time, or
+    removes, changes every period; then every period is rewritten.
+-#}
+{% macro indicator_variants_moved(variant_inputs, variant_codes) %}
+    {%- set full_rows = rows_rewritten_in_full(this.identifier) or '1 = 0' -%}
+    {%- set kept -%}
+        indicator_code in ('{{ variant_codes | join("', '") }}') and not ({{ full_rows }})
+    {%- endset -%}
+    {%- set inputs -%}
+        select distinct indicator_code, indicator_variant from (
+            {%- for model in variant_inputs %}
+                select indicator_code, indicator_variant from {{ ref(model) }}
+                {{- ' union all' if not loop.last }}
+            {%- endfor %}
+        ) as inputs
+        where {{ kept }}
+    {%- endset -%}
+    {%- set stored -%}
+        select distinct indicator_code, indicator_variant from {{ this }}
+        where {{ kept }}
+    {%- endset -%}
+    (
+        exists ({{ inputs }} except {{ stored }})
+        or exists ({{ stored }} except {{ inputs }})
+    )
 {% endmacro %}

@@ -235,6 +235,7 @@ def scenario_steps(firm: Firm, landing: Path) -> tuple[list[Step], dict[str, str
         write_csv(landing / "orders" / f"{first.isoformat()}.csv", header, corrected)
 
     def reassignment(day: dt.date) -> None:
+        corrections["other_manager"] = other_manager
         row = {
             **reassigned,
             "assignment_id": "G99999999",
@@ -326,9 +327,13 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
         manifest, plan = daily_build(as_of)
         plans[name] = plan.reasons
         with duckdb.connect(str(inc), read_only=True) as con:
-            windows[name] = con.execute(
-                "select rewrite_from_on from main.loyalty_indicators__window"
-            ).fetchone()[0]
+            rows = con.execute(
+                "select slice_value, rewrite_from_on from main.loyalty_indicators__window"
+            ).fetchall()
+            windows[name] = (
+                dict(rows).pop(None),
+                {value: on for value, on in rows if value is not None},
+            )
         copy_raw(inc, full)
         dbt_build(full, as_of, True, "full")
         tables = built_tables(manifest)
@@ -350,38 +355,52 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
         else []
         for name, as_of, _ in steps
     }
-    # the periods the marts stored by period rewrote (macros/rewrite_window.sql): from the
-    # last as_of on a day that brings only later rows; from the earliest date a load touched
-    # (the late order, the corrected and the removed order, the late churn record); from the
-    # acquisition of a customer whose account manager moved (the slice of all its periods):
-    # reassigned by a load, or an assignment starting or ending between the two as_of
-    # dates; every period after the rebuild that moved as_of back
+    # the rows loyalty_indicators rewrote (macros/rewrite_window.sql): the periods from the
+    # last as_of on, on a day that brings only later rows, or from the earliest date a load
+    # touched (the late order, the corrected and the removed order, the late churn record);
+    # every period after the rebuild that moved as_of back; and the account-manager slices of
+    # every manager a customer whose manager moved ever had (reassigned by a load, or an
+    # assignment starting or ending between the two as_of dates), from its acquisition
     day = dt.date.fromisoformat
     acquired = {row["customer_id"]: day(row["acquired_on"]) for row in firm.tables["customers"][1]}
-    assignments = firm.tables["account_assignments"][1]
+    assignments = [
+        (row["customer_id"], row["manager_id"], row["assigned_from"], row["assigned_to"])
+        for row in firm.tables["account_assignments"][1]
+    ]
+    reassigned = assignments[0][0]
 
-    def managers_moved(before: dt.date, after: dt.date) -> list[dt.date]:
-        return [
-            acquired[row["customer_id"]]
-            for row in assignments
-            if before < day(row["assigned_from"]) <= after
-            or (row["assigned_to"] and before <= day(row["assigned_to"]) < after)
-        ]
+    def managers_moved(before: dt.date, after: dt.date) -> set[str]:
+        return {
+            customer
+            for customer, _, start, end in assignments
+            if before < day(start) <= after or (end and before <= day(end) < after)
+        }
+
+    def slice_windows(customers: set[str]) -> dict[str, dt.date]:
+        managers = defaultdict(set)
+        for customer, manager, _, _ in assignments:
+            if customer in customers:
+                managers[manager].add(customer)
+        managers["unassigned"] |= customers
+        return {m: min(acquired[c] for c in moved) for m, moved in managers.items() if moved}
 
     touched = {
-        "the next day": [],
         "a late order in a closed month": [day(firm.late_order["ordered_on"])],
         "a replaced drop": [day(corrections["earliest_on"])],
-        "an account-manager reassignment": [acquired[assignments[0]["customer_id"]]],
         "churn records": [day(firm.late_churn["churned_on"])],
     }
     expected, before = {}, first
     for name, as_of, _ in steps:
-        expected[name] = (
-            None
-            if as_of < before
-            else min([before, *touched.get(name, []), *managers_moved(before, as_of)])
-        )
+        if as_of < before:
+            expected[name] = (None, {})
+        else:
+            moved = managers_moved(before, as_of)
+            if name == "an account-manager reassignment":
+                moved.add(reassigned)
+                assignments.append(
+                    (reassigned, corrections["other_manager"], as_of.isoformat(), "")
+                )
+            expected[name] = (min([before, *touched.get(name, [])]), slice_windows(moved))
         before = as_of
     assert windows == expected
     # the change record of the corrected drop: the customers of the row it removed and of
