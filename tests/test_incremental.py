@@ -176,7 +176,8 @@ def run_job(database: Path, job: str, keys, as_of: dt.date, monkeypatch) -> None
 
 def dbt_relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
     """The relations dbt built, less the incremental models' state tables (`<model>__state`:
-    the last load of the change record they saw, which is load history too)."""
+    the last load of the change record they saw, which is load history too) and the windows
+    of the models stored by period (`<model>__window`: the periods the last run rewrote)."""
     return [
         name
         for (name,) in con.execute(
@@ -184,7 +185,7 @@ def dbt_relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
             "where table_catalog = ? and table_schema = 'main' order by 1",
             [catalog],
         ).fetchall()
-        if not name.endswith("__state")
+        if not name.endswith(("__state", "__window"))
     ]
 
 

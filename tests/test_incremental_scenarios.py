@@ -21,7 +21,9 @@ separate warehouse is rebuilt from scratch from the same raw tables (`dbt build
 (the published marts and seeds, the Python assets' inputs `features_*`, the intermediate
 tables) must then hold the same rows in both: counts, an order-free checksum and
 `EXCEPT ALL` both ways, floats rounded (benchmarks/compare.py). The Python assets read only
-those marts, so they are left out: each would double the cost of a step.
+those marts, so they are left out: each would double the cost of a step. The window of the
+marts stored by period (macros/rewrite_window.sql) is checked at each step against the
+dates and the customer the step changed.
 
 dbt's data tests are left out too (they read the tables, never write them); the full jobs
 run them.
@@ -225,6 +227,7 @@ def scenario_steps(firm: Firm, landing: Path) -> tuple[list[Step], dict[str, str
         )
         corrections["changed"] = changed["customer_id"]
         corrections["removed"] = removed["customer_id"]
+        corrections["earliest_on"] = min(changed["ordered_on"], removed["ordered_on"])
         corrected = [dict(r) for r in rows if r is not removed]
         for row in corrected:
             if row["order_id"] == changed["order_id"]:
@@ -232,6 +235,7 @@ def scenario_steps(firm: Firm, landing: Path) -> tuple[list[Step], dict[str, str
         write_csv(landing / "orders" / f"{first.isoformat()}.csv", header, corrected)
 
     def reassignment(day: dt.date) -> None:
+        corrections["other_manager"] = other_manager
         row = {
             **reassigned,
             "assignment_id": "G99999999",
@@ -315,13 +319,21 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
     ingest(inc, landing)
     _, plan = daily_build(first)
     assert plan.reasons == ["no earlier build is recorded (raw_meta.dbt_builds)"]
-    differing, plans = {}, {}
+    differing, plans, windows = {}, {}, {}
     for name, as_of, change in steps:
         if change:
             change(as_of)
         ingest(inc, landing)
         manifest, plan = daily_build(as_of)
         plans[name] = plan.reasons
+        with duckdb.connect(str(inc), read_only=True) as con:
+            rows = con.execute(
+                "select slice_value, rewrite_from_on from main.loyalty_indicators__window"
+            ).fetchall()
+            windows[name] = (
+                dict(rows).pop(None),
+                {value: on for value, on in rows if value is not None},
+            )
         copy_raw(inc, full)
         dbt_build(full, as_of, True, "full")
         tables = built_tables(manifest)
@@ -343,6 +355,54 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
         else []
         for name, as_of, _ in steps
     }
+    # the rows loyalty_indicators rewrote (macros/rewrite_window.sql): the periods from the
+    # last as_of on, on a day that brings only later rows, or from the earliest date a load
+    # touched (the late order, the corrected and the removed order, the late churn record);
+    # every period after the rebuild that moved as_of back; and the account-manager slices of
+    # every manager a customer whose manager moved ever had (reassigned by a load, or an
+    # assignment starting or ending between the two as_of dates), from its acquisition
+    day = dt.date.fromisoformat
+    acquired = {row["customer_id"]: day(row["acquired_on"]) for row in firm.tables["customers"][1]}
+    assignments = [
+        (row["customer_id"], row["manager_id"], row["assigned_from"], row["assigned_to"])
+        for row in firm.tables["account_assignments"][1]
+    ]
+    reassigned = assignments[0][0]
+
+    def managers_moved(before: dt.date, after: dt.date) -> set[str]:
+        return {
+            customer
+            for customer, _, start, end in assignments
+            if before < day(start) <= after or (end and before <= day(end) < after)
+        }
+
+    def slice_windows(customers: set[str]) -> dict[str, dt.date]:
+        managers = defaultdict(set)
+        for customer, manager, _, _ in assignments:
+            if customer in customers:
+                managers[manager].add(customer)
+        managers["unassigned"] |= customers
+        return {m: min(acquired[c] for c in moved) for m, moved in managers.items() if moved}
+
+    touched = {
+        "a late order in a closed month": [day(firm.late_order["ordered_on"])],
+        "a replaced drop": [day(corrections["earliest_on"])],
+        "churn records": [day(firm.late_churn["churned_on"])],
+    }
+    expected, before = {}, first
+    for name, as_of, _ in steps:
+        if as_of < before:
+            expected[name] = (None, {})
+        else:
+            moved = managers_moved(before, as_of)
+            if name == "an account-manager reassignment":
+                moved.add(reassigned)
+                assignments.append(
+                    (reassigned, corrections["other_manager"], as_of.isoformat(), "")
+                )
+            expected[name] = (min([before, *touched.get(name, [])]), slice_windows(moved))
+        before = as_of
+    assert windows == expected
     # the change record of the corrected drop: the customers of the row it removed and of
     # the row it changed (the old row removed, the new one added), not the unchanged rows'
     with duckdb.connect(str(inc), read_only=True) as con:

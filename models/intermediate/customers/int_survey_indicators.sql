@@ -6,6 +6,20 @@
 --   E3: NPS on 0–10 items: % promoters (>= nps_promoter_min) − % detractors
 --       (<= nps_detractor_max), each customer's latest answer in the period (standard);
 --       beside it the shares of promoters, passives and detractors (pct, summing to 100).
+-- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
+-- run's window on and keeps the others (a table on Spark). Every figure of a period reads
+-- the answers submitted in it (the latest per customer within the period) and the
+-- customer bridge of the period, with the slices of its customers.
+{%- set stored_by_period = rewritten_by_period_hooks() %}
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=stored_by_period.pre_hook,
+        post_hook=stored_by_period.post_hook,
+    )
+}}
 with answers as (
     select * from {{ ref('fct_survey_answers') }}
 ),
@@ -16,6 +30,7 @@ slices as (
 
 retention as (
     select * from {{ ref('int_retention_bridges') }}
+    where {{ in_rewritten_periods_on_incremental() }}
 ),
 
 grains as (
@@ -27,13 +42,16 @@ grains as (
 ),
 
 answer_periods as (
-    select
-        answers.*,
-        grains.period_grain,
-        {{ period_start_by_grain('grains.period_grain', 'answers.submitted_on') }}
-            as period_start_on
-    from answers
-    cross join grains
+    select * from (
+        select
+            answers.*,
+            grains.period_grain,
+            {{ period_start_by_grain('grains.period_grain', 'answers.submitted_on') }}
+                as period_start_on
+        from answers
+        cross join grains
+    ) as dated
+    where {{ in_rewritten_periods_on_incremental() }}
 ),
 
 sliced as (

@@ -27,11 +27,30 @@
 -- Not items of indicator_fanout (macros/indicators.sql): the figures are states at a period's
 -- start or end on the spine and shares of a total, summed per customer and period and rolled
 -- up to the slices with indicator_slice_rollup.
+-- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
+-- run's window on and keeps the others (a table on Spark). A period's figures read the spine
+-- and the lifecycle months up to its end (the trailing years of G5 look back, not forward),
+-- the assignments dated before its end and the slices of its customers; the spine is read
+-- from the first year the window rewrites.
+{%- set stored_by_period = rewritten_by_period_hooks() %}
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=stored_by_period.pre_hook,
+        post_hook=stored_by_period.post_hook,
+    )
+}}
 {#- the end of a cast to double (or bigint): 'cast(' ~ expression ~ as_double #}
 {%- set as_double = ' as ' ~ type_double() ~ ')' %}
 {%- set as_bigint = ' as ' ~ dbt.type_bigint() ~ ')' %}
 with spine as (
     select * from {{ ref('int_customer_months') }}
+    where
+        {{ in_rewritten_periods_on_incremental(
+            grain_column="'year'", start_column='month_start_on'
+        ) }}
 ),
 
 lifecycle as (
@@ -170,7 +189,10 @@ customer_periods as (
             when first_changes.first_changed_on < bounds.period_start_on then 1 else 0
         end as changed_before_flag,
         coalesce(change_counts.change_count, 0) as change_count
-    from bounds
+    from (
+        select * from bounds
+        where {{ in_rewritten_periods_on_incremental() }}
+    ) as bounds
     inner join lifecycle as period_end
         on
             bounds.customer_id = period_end.customer_id

@@ -11,6 +11,20 @@
 -- Not items of indicator_fanout (macros/indicators.sql): F2 has a product-line slice and counts
 -- distinct customers in n, F3 is a per-customer threshold, F9 is company costs over bridge
 -- counts; customer-periods are rolled up to the slices with indicator_slice_rollup.
+-- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
+-- run's window on and keeps the others (a table on Spark). Every figure of a period reads
+-- orders, costs and the customer bridge of that period only, with the slices of its
+-- customers, so the window's dates and customers are all that can change a closed period.
+{%- set stored_by_period = rewritten_by_period_hooks() %}
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=stored_by_period.pre_hook,
+        post_hook=stored_by_period.post_hook,
+    )
+}}
 with orders as (
     select * from {{ ref('fct_orders') }}
 ),
@@ -26,7 +40,7 @@ slice_customers as (
 
 retention as (
     select * from {{ ref('int_retention_bridges') }}
-    where slice_type = 'company'
+    where slice_type = 'company' and {{ in_rewritten_periods_on_incremental() }}
 ),
 
 grains as (
@@ -34,12 +48,16 @@ grains as (
 ),
 
 order_periods as (
-    select
-        orders.*,
-        grains.period_grain,
-        {{ period_start_by_grain('grains.period_grain', 'orders.ordered_on') }} as period_start_on
-    from orders
-    cross join grains
+    select * from (
+        select
+            orders.*,
+            grains.period_grain,
+            {{ period_start_by_grain('grains.period_grain', 'orders.ordered_on') }}
+                as period_start_on
+        from orders
+        cross join grains
+    ) as dated
+    where {{ in_rewritten_periods_on_incremental() }}
 ),
 
 -- The smallest grain first: one row per customer and period, then every customer slice in
@@ -146,6 +164,11 @@ cost_periods as (
             as retention_cny
     from costs
     cross join grains
+    where
+        {{ in_rewritten_periods_on_incremental(
+            grain_column='grains.period_grain',
+            start_column=period_start_by_grain('grains.period_grain', 'costs.month_on'),
+        ) }}
     group by
         grains.period_grain,
         {{ period_start_by_grain('grains.period_grain', 'costs.month_on') }}

@@ -9,6 +9,21 @@
 -- happened to nobody, e.g. a per-customer rate in a slice with no customer active in the
 -- period) is dropped; a zero over a non-zero denominator (no complaint among 40 active
 -- customers) is information and kept, as is a row whose numerator or denominator is null.
+--
+-- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
+-- run's window on (the periods open at the last run, and those of the dates and customers
+-- the loads since then touched) and keeps the others; on Spark, and with --full-refresh, it
+-- is a table rebuilt in full. Its inputs are tables rebuilt in full, whose rows of a closed
+-- period read data dated up to the period's end, except these, rewritten in full each run
+-- (rows_rewritten_in_full, macros/rewrite_window.sql): what a later fact or a
+-- move of as_of changes in a closed period (a renewal signed later, a churn reason recorded
+-- after the churn month, a response or resolution stamped later, a referred customer
+-- acquired later, an event's 90-day window, the load ledger).
+-- A variant of a zero-filled family (service, complaint, engagement: indicator_fanout) that
+-- a load brings for the first time, or removes, moves every period: then every period is
+-- rewritten (indicator_variants_moved). A customer whose account manager moved rewrites the
+-- rows of its managers' slices from its acquisition on (by_slice), not every slice.
+{%- set full_rows = rows_rewritten_in_full('loyalty_indicators') %}
 {%- set indicator_models = [
     'int_survey_indicators',
     'int_value_indicators',
@@ -20,6 +35,27 @@
     'int_engagement_indicators',
     'int_complaint_indicators',
 ] %}
+{%- set stored_by_period = rewritten_by_period_hooks(
+    full_rows=full_rows,
+    by_slice=true,
+    variant_inputs=[
+        'int_service_indicators', 'int_complaint_indicators', 'int_engagement_indicators'
+    ],
+    variant_codes=[
+        'A4', 'A5', 'A6', 'A7', 'C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7', 'C8',
+        'D1', 'D2', 'D3', 'D4', 'D5',
+    ],
+) %}
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=stored_by_period.pre_hook,
+        post_hook=stored_by_period.post_hook,
+    )
+}}
+
 with retention as (
     select * from {{ ref('loyalty_retention') }}
 ),
@@ -87,6 +123,13 @@ final as (
         or measured.denominator != 0
         or measured.numerator is null
         or measured.denominator is null
+),
+
+rewritten as (
+    select * from final
+    {%- if is_incremental() %}
+        where {{ in_rewritten_rows('final') }} or ({{ full_rows }})
+    {%- endif %}
 )
 
-select * from final
+select * from rewritten

@@ -1,0 +1,336 @@
+{#-
+    Tables stored by period (period_grain, period_start_on) that a daily run rewrites from a
+    date on instead of in full. Each such model keeps, beside itself,
+      * `<model>__state`  (macros/changes.sql): the last load of the change record, the as_of
+        and the activity window of its last run;
+      * `<model>__window` (rewrite_from_on): the date this run rewrites from, null for every
+        period (first run, --full-refresh, no usable state, a change without a date), and
+        for loyalty_indicators one row per account-manager slice rewritten from earlier.
+        The data tests read it (get_where_subquery) to check the rewritten rows.
+    A run (pre-hooks, in the model's transaction) writes the window, deletes the stored rows
+    of the periods it rewrites and inserts them anew (incremental_strategy 'append'); the
+    post-hook writes the state. A period of grain g is rewritten when it starts on or after
+    the first day of the g period that holds rewrite_from_on.
+
+    The window, rewrite_from_on, is the earliest of
+      * the stored as_of: the periods open at the last run (their rows move with as_of);
+      * the earliest date touched by every load since the stored state (the change record:
+        a late, corrected or removed row dates the first period it can change); a change
+        without a date (a table without dates, a load without customers but no date) gives
+        no window (null: every period);
+      * the acquisition date of every customer whose slice may have moved: a changed
+        customer row dates itself by acquired_on (the change record's date), an account
+        assignment loaded since the state or starting or ending between the stored as_of and
+        this one moves the customer's current manager (the account_manager slice of every
+        period of the customer, dim_customers);
+    loyalty_indicators (by_slice) dates those customers' acquisitions for the rows of their
+    managers' slices only. A model that copies the zero-filled indicator families
+    (loyalty_indicators) gets no window either when the variants those families hold moved
+    (indicator_variants_moved). Without a
+    state, with a stored as_of after this one or another activity window, every period is
+    rewritten. What a model's rows read must be dated: rows that a later fact or a move of
+    as_of can change in a closed period (a renewal signed later, a churn reason recorded
+    later, a response stamped later) are rewritten in full (rows_rewritten_in_full), or the
+    model stays a table (the engagement family: its C8 looks 90 days ahead and its variants
+    are zero-filled into every period).
+-#}
+
+{#- `<model>__window`, beside the model. -#}
+{% macro rewrite_window_relation(relation=none) %}
+    {%- set relation = relation if relation is not none else this -%}
+    {{- return(relation.incorporate(path={'identifier': relation.identifier ~ '__window'})) -}}
+{% endmacro %}
+
+{#-
+    The rows of this run's window (see above): one with no slice (slice_type null), the
+    window of every row, and with `by_slice`, one per account-manager slice value whose
+    customers moved, from the earliest acquisition among them (only the rows of the managers
+    a moved customer ever had, or 'unassigned', change in its earlier periods). Without
+    `by_slice` those acquisitions date the row with no slice.
+-#}
+{% macro rewrite_window_query(by_slice=false, variant_inputs=[], variant_codes=[]) %}
+    {%- set stored_state = stored_incremental_state() %}
+    {%- if not is_incremental() or not stored_state %}
+        select
+            cast(null as {{ dbt.type_string() }}) as slice_type,
+            cast(null as {{ dbt.type_string() }}) as slice_value,
+            cast(null as date) as rewrite_from_on
+    {%- else %}
+        with state as (
+            select * from {{ stored_state }}
+        ),
+
+        customers as (
+            select * from {{ ref('stg_crm__customers') }}
+        ),
+
+        assignments as (
+            select * from {{ ref('stg_crm__account_assignments') }}
+        ),
+
+        changes as (
+            select *
+            from {{ ref('stg_meta__load_changes') }}
+            where load_sequence > (select max(state.load_sequence) from state)
+        ),
+
+        moved_customers as (
+            -- whose current manager (dim_customers, at as_of) may have moved
+            select customer_id from changes
+            where table_name = 'account_assignments'
+            union
+            select customer_id from assignments
+            where
+                (
+                    assigned_from > (select max(state.as_of_on) from state)
+                    and assigned_from <= {{ as_of_date() }}
+                )
+                or (
+                    assigned_to >= (select max(state.as_of_on) from state)
+                    and assigned_to < {{ as_of_date() }}
+                )
+        ),
+
+        moved_slices as (
+            select
+                'account_manager' as slice_type,
+                moved_managers.manager_id as slice_value,
+                customers.acquired_on as touched_on
+            from (
+                select
+                    moved_customers.customer_id,
+                    assignments.manager_id
+                from moved_customers
+                inner join assignments
+                    on moved_customers.customer_id = assignments.customer_id
+                union
+                select
+                    customer_id,
+                    'unassigned' as manager_id
+                from moved_customers
+            ) as moved_managers
+            inner join customers
+                on moved_managers.customer_id = customers.customer_id
+        ),
+
+        touched as (
+            select max(state.as_of_on) as touched_on from state
+            union all
+            select earliest_on as touched_on from changes
+            {%- if not by_slice %}
+                union all
+                select touched_on from moved_slices
+            {%- endif %}
+        ),
+
+        usable as (
+            select count(*) as usable_count
+            from state
+            where
+                state.as_of_on <= {{ as_of_date() }}
+                and state.activity_window_days = {{ var('activity_window_days') }}
+                {%- if variant_inputs %}
+                    and not {{ indicator_variants_moved(variant_inputs, variant_codes) }}
+                {%- endif %}
+        )
+
+        select
+            cast(null as {{ dbt.type_string() }}) as slice_type,
+            cast(null as {{ dbt.type_string() }}) as slice_value,
+            case
+                when
+                    (select usable.usable_count from usable) = 1
+                    and count(*) = count(touched.touched_on)
+                    then min(touched.touched_on)
+            end as rewrite_from_on
+        from touched
+        {%- if by_slice %}
+            union all
+            select
+                slice_type,
+                slice_value,
+                min(touched_on) as rewrite_from_on
+            from moved_slices
+            group by
+                slice_type,
+                slice_value
+        {%- endif %}
+    {%- endif %}
+{% endmacro %}
+
+{#-
+    True where a row (its grain and period start in the columns named) lies in a period the
+    window of `window_relation` rewrites for any slice: from the earliest date of its rows
+    (every row when one is null). For a model's inputs, which have no slice.
+-#}
+{% macro in_rewritten_periods(
+    window_relation=none,
+    grain_column='period_grain',
+    start_column='period_start_on'
+) %}
+    {%- set window_relation = window_relation or rewrite_window_relation() -%}
+    {%- set window_on = '(select case when count(*) = count(rewrite_window.rewrite_from_on)'
+        ~ ' then min(rewrite_window.rewrite_from_on) end from '
+        ~ window_relation ~ ' as rewrite_window)' -%}
+    (
+        {{ window_on }} is null
+        or {{ start_column }} >= {{ period_start_by_grain(grain_column, window_on) }}
+    )
+{% endmacro %}
+
+{#-
+    True where a row of a model stored by period (columns period_grain, period_start_on,
+    slice_type, slice_value of `qualifier`, the table or alias being filtered) is one the
+    window of `window_relation` rewrites: in a period from the window with no slice on, or
+    of a slice with a window of its own, from that on.
+-#}
+{% macro in_rewritten_rows(qualifier, window_relation=none) %}
+    {%- set window_relation = window_relation or rewrite_window_relation() -%}
+    exists (
+        select 1
+        from {{ window_relation }} as rewrite_window
+        where
+            (
+                rewrite_window.slice_type is null
+                or (
+                    rewrite_window.slice_type = {{ qualifier }}.slice_type
+                    and rewrite_window.slice_value = {{ qualifier }}.slice_value
+                )
+            )
+            and (
+                rewrite_window.rewrite_from_on is null
+                or {{ qualifier }}.period_start_on >= {{ period_start_by_grain(
+                    qualifier ~ '.period_grain', 'rewrite_window.rewrite_from_on'
+                ) }}
+            )
+    )
+{% endmacro %}
+
+{#-
+    The config of a model stored by period: materialized incremental (a table on Spark),
+    the pre-hooks that write the window and delete the rows it rewrites (and the rows of
+    `full_rows`, an SQL predicate over the model's columns, rewritten in full), the
+    post-hook that writes the state.
+-#}
+{% macro rewritten_by_period_hooks(
+    full_rows=none, by_slice=false, variant_inputs=[], variant_codes=[]
+) %}
+    {#- the relations the window reads, named at parse time so dbt orders the build -#}
+    {%- do ref('stg_crm__customers') -%}
+    {%- do ref('stg_crm__account_assignments') -%}
+    {%- do ref('stg_meta__load_changes') -%}
+    {%- set deleted = "{{ in_rewritten_rows('stored') }}" -%}
+    {%- if full_rows %}{% set deleted = deleted ~ ' or (' ~ full_rows ~ ')' %}{% endif -%}
+    {{- return({
+        'pre_hook': [
+            incremental_hook("drop table if exists {{ rewrite_window_relation() }}"),
+            incremental_hook(
+                "create table {{ rewrite_window_relation() }} as "
+                ~ "{{ rewrite_window_query(" ~ by_slice ~ ", " ~ variant_inputs ~ ", "
+                ~ variant_codes ~ ") }}"
+            ),
+            incremental_hook(
+                "{% if is_incremental() %}delete from {{ this }} as stored where "
+                ~ deleted ~ "{% endif %}"
+            ),
+        ],
+        'post_hook': write_incremental_state(),
+    }) -}}
+{% endmacro %}
+
+{#-
+    The data tests of a model stored by period check the periods the last run rewrote: a
+    test whose `where` is '__rewritten_periods__' reads only the rows of `<model>__window`'s
+    periods and its rows_rewritten_in_full (every row after a full build, or where the model
+    has no window: Spark); any other `where` as dbt does it.
+-#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where and '__rewritten_periods__' in where -%}
+        {%- set window_relation = rewrite_window_relation(relation) -%}
+        {%- set stored = adapter.get_relation(
+            database=window_relation.database,
+            schema=window_relation.schema,
+            identifier=window_relation.identifier,
+        ) if execute else none -%}
+        {%- set predicate = in_rewritten_rows('stored', window_relation) if stored else '1 = 1' -%}
+        {%- set full_rows = rows_rewritten_in_full(relation.identifier) -%}
+        {%- if stored and full_rows %}
+            {%- set predicate = '(' ~ predicate ~ ' or (' ~ full_rows ~ '))' -%}
+        {%- endif -%}
+        {%- set where = where | replace('__rewritten_periods__', predicate) -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- do return(
+            '(select * from ' ~ relation ~ ' as stored where ' ~ where ~ ') dbt_subquery'
+        ) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The rows a model stored by period rewrites in full on every run, as an SQL predicate over
+    its columns (none: only the window's periods); its data tests check them too. Those of
+    loyalty_indicators are what a later fact or a move of as_of changes in a closed period:
+      B3   contracts up for renewal in the period, renewed by a contract signed by as_of;
+      B5   the churn reason: the first churn record on or after the churn month;
+      A5 addressed, A7 followed_up: a response or follow-up stamped after as_of has not
+           happened yet, for feedback received in the period;
+      D2   complaints opened in the period, resolved by as_of;
+      E1   referrals of the period, converted when the referred customer is acquired by as_of;
+      C8   events whose 90-day window (event_effect_window_days) closed by as_of;
+      I2   the load ledger and quarantine, dated by the loads and changed by a replaced drop.
+-#}
+{% macro rows_rewritten_in_full(model_name) %}
+    {%- set predicates = {
+        'loyalty_indicators':
+            "indicator_code in ('B3', 'B5', 'D2', 'E1', 'C8', 'I2')"
+            ~ " or (indicator_code = 'A5' and indicator_variant = 'addressed')"
+            ~ " or (indicator_code = 'A7' and indicator_variant = 'followed_up')",
+    } -%}
+    {{- return(predicates.get(model_name)) -}}
+{% endmacro %}
+
+{#- in_rewritten_periods on an incremental run of the model; every row otherwise. -#}
+{% macro in_rewritten_periods_on_incremental(
+    grain_column='period_grain',
+    start_column='period_start_on'
+) %}
+    {%- if is_incremental() -%}
+        {{ in_rewritten_periods(grain_column=grain_column, start_column=start_column) }}
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{% endmacro %}
+
+{#-
+    True when the variants of the codes `variant_codes` in `variant_inputs` (the indicator
+    families that fill every count and per-customer variant seen anywhere into every period
+    with zeros: indicator_fanout) are not those stored in the model (`this`), the rows
+    rewritten in full left aside: a variant that a load brings for the first time, or
+    removes, changes every period; then every period is rewritten.
+-#}
+{% macro indicator_variants_moved(variant_inputs, variant_codes) %}
+    {%- set full_rows = rows_rewritten_in_full(this.identifier) or '1 = 0' -%}
+    {%- set kept -%}
+        indicator_code in ('{{ variant_codes | join("', '") }}') and not ({{ full_rows }})
+    {%- endset -%}
+    {%- set inputs -%}
+        select distinct indicator_code, indicator_variant from (
+            {%- for model in variant_inputs %}
+                select indicator_code, indicator_variant from {{ ref(model) }}
+                {{- ' union all' if not loop.last }}
+            {%- endfor %}
+        ) as inputs
+        where {{ kept }}
+    {%- endset -%}
+    {%- set stored -%}
+        select distinct indicator_code, indicator_variant from {{ this }}
+        where {{ kept }}
+    {%- endset -%}
+    (
+        exists ({{ inputs }} except {{ stored }})
+        or exists ({{ stored }} except {{ inputs }})
+    )
+{% endmacro %}
