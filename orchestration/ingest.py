@@ -724,9 +724,8 @@ def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[st
             )
         if drop.fmt == "csv":
             scan = _scan_csv(readable, len(header))
-            con.register(
-                "_csv_lines", pd.DataFrame({"_wh_line": np.frombuffer(scan.lines, np.int64)})
-            )
+            lines = np.frombuffer(scan.lines, np.int64)  # a view of the scan's array
+            con.register("_csv_lines", pd.DataFrame({"_wh_line": lines}, copy=False))
             registered.append("_csv_lines")
             # Rows pair with their lines by position; _wh_read tells a row DuckDB read from
             # padding, should the two readers ever disagree on the number of rows.
@@ -799,9 +798,9 @@ def _json_of(columns: list[str]) -> str:
 def _stage(
     con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table
 ) -> tuple[list[str], FileText]:
-    """Put the file's rows for `tbl` into the temp table `_raw_text` (the contract's columns
-    as text, `_extra`, `_line`). Returns the columns the contract does not know and what the
-    read found (blank rows, an unterminated last row)."""
+    """Put the file's rows for `tbl` into the temp view `_raw_text` (the contract's columns
+    as text, `_extra`, `_line`) over the temp table `_file_text`. Returns the columns the
+    contract does not know and what the read found (blank rows, an unterminated last row)."""
     if drop.is_wide_survey:
         return _stage_wide_survey(con, drop, tbl)
     required = tbl.required_columns
@@ -821,10 +820,9 @@ def _stage(
         for c in tbl.columns
     ]
     con.execute(
-        "create or replace temp table _raw_text as "
+        "create or replace temp view _raw_text as "
         f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line from _file_text"
     )
-    con.execute("drop table _file_text")
     return extras, read
 
 
@@ -865,8 +863,7 @@ def _stage_wide_survey(
             "cast(null as varchar) as _extra, _line from _file_text"
             for q in questions
         )
-    con.execute(f"create or replace temp table _raw_text as {sql}")
-    con.execute("drop table _file_text")
+    con.execute(f"create or replace temp view _raw_text as {sql}")
     return extras, read
 
 
@@ -883,51 +880,57 @@ def _validate_and_insert(
     loaded_at: dt.datetime,
     unterminated_line: int | None = None,
 ) -> tuple[int, int, int]:
-    """Type and check `_raw_text`; insert accepted and quarantined rows. (in, ok, quarantined),
-    blank rows not counted (they never reach `_raw_text`)."""
+    """Type and check `_raw_text`; insert accepted and quarantined rows; drop the load's temp
+    tables and views. (in, ok, quarantined), blank rows not counted (they never reach
+    `_raw_text`)."""
     typed_cols = ", ".join(
         f"{_typed_expr(c, 't.' + _q(c.name))} as {_q(c.name)}, t.{_q(c.name)} as "
         f"{_q('_txt_' + c.name)}"
         for c in tbl.columns
     )
     key_typed = ", ".join(_q(k) for k in tbl.key)
+    # Only `_checked` is stored: `_staged` (each value typed beside its text) is a view, read
+    # once by the query that builds `_checked`, so that a file of 18 M rows is held (or
+    # spilled) twice, as text and checked, instead of five times.
     con.execute(
-        "create or replace temp table _staged as "
+        "create or replace temp view _staged as "
         f"select {typed_cols}, t._line, t._extra, {_lit(drop.relative)} as _file, "
         # one test of the whole row first: the per-column tests run only where it holds
         f"regexp_matches(concat_ws('', {', '.join('t.' + _q(c.name) for c in tbl.columns)}), "
         f"{_lit(CONTROL_CHARACTERS)}) as _has_control "
         "from _raw_text t"
     )
-    con.execute(
-        "create or replace temp table _staged as select *, "
-        f"row_number() over (partition by {key_typed} order by _line) as _key_rank, "
-        f"min(_line) over (partition by {key_typed}) as _key_first from _staged"
-    )
     checks = _checks(tbl, run_date, unterminated_line)
     rules = ", ".join(f"case when {cond} then {_lit(rule)} end" for rule, cond, _ in checks)
     messages = ", ".join(f"case when {cond} then {msg} end" for _, cond, msg in checks)
+    cols = ", ".join(_q(c.name) for c in tbl.columns)
+    raw_record = (
+        "to_json(struct_pack("
+        + ", ".join(f"{_q(c.name)} := {_q('_txt_' + c.name)}" for c in tbl.columns)
+        + "))"
+    )
+    # The row's text (raw_record) and messages are kept for quarantined rows only.
     con.execute(
         "create or replace temp table _checked as "
-        f"select t.*, concat_ws(',', {rules}) as _rules, concat_ws('; ', {messages}) as _messages "
-        "from _staged t"
+        f"select {cols}, _file, _line, _extra, _rules, "
+        f"case when _rules <> '' then {raw_record} end as _raw_record, "
+        "case when _rules <> '' then _messages end as _messages from ("
+        f"select t.*, concat_ws(',', {rules}) as _rules, "
+        f"concat_ws('; ', {messages}) as _messages from ("
+        f"select *, row_number() over (partition by {key_typed} order by _line) as _key_rank, "
+        f"min(_line) over (partition by {key_typed}) as _key_first from _staged"
+        ") as t) as checked"
     )
-    cols = ", ".join(_q(c.name) for c in tbl.columns)
     con.execute(
         f"insert into raw.{tbl.name} ({cols}, _file, _line, _extra, _loaded_at, _run_id) "
         f"select {cols}, _file, _line, _extra, ?, ? from _checked where _rules = '' "
         "order by _line",
         [loaded_at, run_id],
     )
-    raw_record = (
-        "to_json(struct_pack("
-        + ", ".join(f"{_q(c.name)} := {_q('_txt_' + c.name)}" for c in tbl.columns)
-        + "))"
-    )
     con.execute(
         f"insert into raw_quarantine.{tbl.name} "
         "(_file, _line, raw_record, rule, message, _loaded_at, _run_id) "
-        f"select _file, _line, {raw_record}, _rules, "
+        f"select _file, _line, _raw_record, _rules, "
         f"{_lit(drop.relative)} || ' line ' || _line || ': ' || _messages, ?, ? "
         "from _checked where _rules <> '' order by _line",
         [loaded_at, run_id],
@@ -935,9 +938,19 @@ def _validate_and_insert(
     rows_in, accepted = con.execute(
         "select count(*), count(*) filter (where _rules = '') from _checked"
     ).fetchone()
-    for temp in ("_raw_text", "_staged", "_checked"):
-        con.execute(f"drop table if exists {temp}")
+    drop_staging(con)
     return int(rows_in), int(accepted), int(rows_in) - int(accepted)
+
+
+def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temp tables and views a load leaves (`_file_text` and what reads it)."""
+    for kind, name in (
+        ("table", "_checked"),
+        ("view", "_staged"),
+        ("view", "_raw_text"),
+        ("table", "_file_text"),
+    ):
+        con.execute(f"drop {kind} if exists {name}")
 
 
 def _prior(
@@ -1132,11 +1145,13 @@ def load_file(
         result.finished_at = dt.datetime.now()
         if dry_run:
             con.execute("rollback")
+            drop_staging(con)  # the rollback brought back what was staged before it
         else:
             _write_ledger(con, run_id, result)
             con.execute("commit")
     except FileRejectedError as exc:
         con.execute("rollback")
+        drop_staging(con)
         return _rejected(result, exc)
     except Exception:
         con.execute("rollback")
