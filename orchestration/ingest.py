@@ -799,7 +799,8 @@ def _stage(
     con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table
 ) -> tuple[list[str], FileText]:
     """Put the file's rows for `tbl` into the temp view `_raw_text` (the contract's columns
-    as text, `_extra`, `_line`) over the temp table `_file_text`. Returns the columns the
+    as text, `_extra`, `_line`, and `_part`, which with `_line` names a row) over the temp
+    table `_file_text`. Returns the columns the
     contract does not know and what the read found (blank rows, an unterminated last row)."""
     if drop.is_wide_survey:
         return _stage_wide_survey(con, drop, tbl)
@@ -821,7 +822,8 @@ def _stage(
     ]
     con.execute(
         "create or replace temp view _raw_text as "
-        f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line from _file_text"
+        f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line, 0 as _part "
+        "from _file_text"
     )
     return extras, read
 
@@ -851,17 +853,22 @@ def _stage_wide_survey(
             _q(c.name) if c.name in header else f"cast(null as varchar) as {_q(c.name)}"
             for c in responses.columns
         ]
-        sql = f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line from _file_text"
+        sql = (
+            f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line, 0 as _part "
+            "from _file_text"
+        )
     elif not questions:
         raise FileRejectedError(
             "no column names a question of raw.survey_questions by question_id or exact "
             f"question_text; found {_names(header)}"
         )
     else:
+        # One row per answered column; `_part` (the column's place) tells apart the rows
+        # of one line.
         sql = " union all ".join(
             f"select response_id, {_lit(question_of[q])} as question_id, {_q(q)} as value, "
-            "cast(null as varchar) as _extra, _line from _file_text"
-            for q in questions
+            f"cast(null as varchar) as _extra, _line, {part} as _part from _file_text"
+            for part, q in enumerate(questions, start=1)
         )
     con.execute(f"create or replace temp view _raw_text as {sql}")
     return extras, read
@@ -888,64 +895,73 @@ def _validate_and_insert(
         f"{_q('_txt_' + c.name)}"
         for c in tbl.columns
     )
-    key_typed = ", ".join(_q(k) for k in tbl.key)
-    # Only `_checked` is stored: `_staged` (each value typed beside its text) is a view, read
-    # once by the query that builds `_checked`, so that a file of 18 M rows is held (or
-    # spilled) twice, as text and checked, instead of five times.
+    keys = ", ".join(_q(k) for k in tbl.key)
+    # Only the file's text (`_file_text`) and its quarantined rows (`_verdict`) are stored:
+    # `_staged`, each value typed beside its text, is a view read once to check the rows and
+    # once to insert the accepted ones, so that a file of 18 M rows is held (or spilled) once.
     con.execute(
         "create or replace temp view _staged as "
-        f"select {typed_cols}, t._line, t._extra, {_lit(drop.relative)} as _file, "
+        f"select {typed_cols}, t._line, t._part, t._extra, {_lit(drop.relative)} as _file, "
         # one test of the whole row first: the per-column tests run only where it holds
         f"regexp_matches(concat_ws('', {', '.join('t.' + _q(c.name) for c in tbl.columns)}), "
         f"{_lit(CONTROL_CHARACTERS)}) as _has_control "
         "from _raw_text t"
     )
+    # The rows whose key the file holds more than once, ranked in the order of the file:
+    # the window runs over these few rows, not over the whole file.
+    same_key = " and ".join(f"d.{_q(k)} is not distinct from s.{_q(k)}" for k in tbl.key)
+    con.execute(
+        "create or replace temp table _repeats as "
+        f"select _line, _part, row_number() over (partition by {keys} order by _line, _part) "
+        f"as _key_rank, min(_line) over (partition by {keys}) as _key_first from _staged s "
+        f"where exists (select 1 from (select {keys} from _staged group by {keys} "
+        f"having count(*) > 1) as d where {same_key})"
+    )
     checks = _checks(tbl, run_date, unterminated_line)
     rules = ", ".join(f"case when {cond} then {_lit(rule)} end" for rule, cond, _ in checks)
     messages = ", ".join(f"case when {cond} then {msg} end" for _, cond, msg in checks)
-    cols = ", ".join(_q(c.name) for c in tbl.columns)
     raw_record = (
         "to_json(struct_pack("
         + ", ".join(f"{_q(c.name)} := {_q('_txt_' + c.name)}" for c in tbl.columns)
         + "))"
     )
-    # The row's text (raw_record) and messages are kept for quarantined rows only.
     con.execute(
-        "create or replace temp table _checked as "
-        f"select {cols}, _file, _line, _extra, _rules, "
-        f"case when _rules <> '' then {raw_record} end as _raw_record, "
-        "case when _rules <> '' then _messages end as _messages from ("
-        f"select t.*, concat_ws(',', {rules}) as _rules, "
-        f"concat_ws('; ', {messages}) as _messages from ("
-        f"select *, row_number() over (partition by {key_typed} order by _line) as _key_rank, "
-        f"min(_line) over (partition by {key_typed}) as _key_first from _staged"
-        ") as t) as checked"
+        "create or replace temp table _verdict as "
+        f"select _line, _part, _rules, _messages, {raw_record} as _raw_record from ("
+        f"select t._line, t._part, {', '.join('t.' + _q('_txt_' + c.name) for c in tbl.columns)}, "
+        f"concat_ws(',', {rules}) as _rules, concat_ws('; ', {messages}) as _messages from ("
+        "select s.*, coalesce(r._key_rank, 1) as _key_rank, r._key_first from _staged s "
+        "left join _repeats r on r._line = s._line and r._part = s._part"
+        ") as t) as checked where _rules <> ''"
     )
+    cols = ", ".join(_q(c.name) for c in tbl.columns)
     con.execute(
         f"insert into raw.{tbl.name} ({cols}, _file, _line, _extra, _loaded_at, _run_id) "
-        f"select {cols}, _file, _line, _extra, ?, ? from _checked where _rules = '' "
+        f"select {cols}, _file, _line, _extra, ?, ? from _staged s where not exists "
+        "(select 1 from _verdict v where v._line = s._line and v._part = s._part) "
         "order by _line",
         [loaded_at, run_id],
     )
     con.execute(
         f"insert into raw_quarantine.{tbl.name} "
         "(_file, _line, raw_record, rule, message, _loaded_at, _run_id) "
-        f"select _file, _line, _raw_record, _rules, "
+        f"select {_lit(drop.relative)}, _line, _raw_record, _rules, "
         f"{_lit(drop.relative)} || ' line ' || _line || ': ' || _messages, ?, ? "
-        "from _checked where _rules <> '' order by _line",
+        "from _verdict order by _line",
         [loaded_at, run_id],
     )
-    rows_in, accepted = con.execute(
-        "select count(*), count(*) filter (where _rules = '') from _checked"
+    rows_in, quarantined = con.execute(
+        "select (select count(*) from _raw_text), (select count(*) from _verdict)"
     ).fetchone()
     drop_staging(con)
-    return int(rows_in), int(accepted), int(rows_in) - int(accepted)
+    return int(rows_in), int(rows_in) - int(quarantined), int(quarantined)
 
 
 def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the temp tables and views a load leaves (`_file_text` and what reads it)."""
     for kind, name in (
-        ("table", "_checked"),
+        ("table", "_verdict"),
+        ("table", "_repeats"),
         ("view", "_staged"),
         ("view", "_raw_text"),
         ("table", "_file_text"),
