@@ -59,6 +59,8 @@ class Trace:
             yield
         finally:
             self.spans.append((label, start, time.time()))
+            if time.time() - start >= 1.0:  # as it goes, for a run that does not finish
+                print(f"  {time.strftime('%H:%M:%S')} {time.time() - start:7.1f} s  {label}")
 
     def wrap(self, module: Any, name: str) -> None:
         function: Callable[..., Any] = getattr(module, name)

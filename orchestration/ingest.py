@@ -327,7 +327,9 @@ def _typed_expr(col: Column, source: str) -> str:
 def _checks(
     tbl: Table, run_date: dt.date, unterminated_line: int | None = None
 ) -> list[tuple[str, str, str]]:
-    """(rule, SQL condition that flags a failing row, SQL message) over the staged row `t`."""
+    """(rule, SQL condition that flags a failing row, SQL message) over the staged row `t`,
+    with its rank among the file's rows of its key (`_key_rank`, `_key_first`) and the first
+    other file that loaded its key (`_loaded_from`)."""
     checks: list[tuple[str, str, str]] = []
     latest = run_date + dt.timedelta(days=1)
     if unterminated_line is not None:
@@ -412,15 +414,13 @@ def _checks(
             f"'key ({', '.join(tbl.key)}) = ' || {key_text} || ' repeats line ' || t._key_first",
         )
     )
-    match_existing = " and ".join(f"r.{_q(k)} = t.{_q(k)}" for k in tbl.key)
     checks.append(
         (
             "duplicate_key_across_drops",
-            f"exists (select 1 from raw.{tbl.name} r where {match_existing} "
-            f"and r._file <> t._file)",
+            # the first file that holds the key in raw.<table> (_validate_and_insert)
+            "t._loaded_from is not null",
             f"'key ({', '.join(tbl.key)}) = ' || {key_text} || ' was already loaded from '"
-            f" || (select min(r._file) from raw.{tbl.name} r where {match_existing}"
-            f" and r._file <> t._file)",
+            " || t._loaded_from",
         )
     )
     for col in tbl.columns:
@@ -910,13 +910,26 @@ def _validate_and_insert(
     # The rows whose key the file holds more than once, ranked in the order of the file:
     # the window runs over these few rows, not over the whole file.
     same_key = " and ".join(f"d.{_q(k)} is not distinct from s.{_q(k)}" for k in tbl.key)
+    staged_keys = ", ".join(f"s.{_q(k)}" for k in tbl.key)
     con.execute(
         "create or replace temp table _repeats as "
-        f"select _line, _part, row_number() over (partition by {keys} order by _line, _part) "
-        f"as _key_rank, min(_line) over (partition by {keys}) as _key_first from _staged s "
-        f"where exists (select 1 from (select {keys} from _staged group by {keys} "
-        f"having count(*) > 1) as d where {same_key})"
+        f"select _line, _part, row_number() over (partition by {staged_keys} "
+        "order by _line, _part) as _key_rank, "
+        f"min(_line) over (partition by {staged_keys}) as _key_first "
+        f"from _staged s inner join (select {keys} from _staged group by {keys} "
+        f"having count(*) > 1) as d on {same_key}"
     )
+    # The keys of the file that another file already loaded, with the first such file: a
+    # join on the keys (no subquery per row, which would keep the whole file aside).
+    same_loaded = " and ".join(f"r.{_q(k)} = s.{_q(k)}" for k in tbl.key)
+    raw_keys = ", ".join(f"r.{_q(k)}" for k in tbl.key)
+    con.execute(
+        "create or replace temp table _known as "
+        f"select {raw_keys}, min(r._file) as _loaded_from "
+        f"from raw.{tbl.name} r inner join (select distinct {keys} from _staged) as s "
+        f"on {same_loaded} where r._file <> {_lit(drop.relative)} group by {raw_keys}"
+    )
+    known = " and ".join(f"k.{_q(k)} = s.{_q(k)}" for k in tbl.key)
     checks = _checks(tbl, run_date, unterminated_line)
     rules = ", ".join(f"case when {cond} then {_lit(rule)} end" for rule, cond, _ in checks)
     messages = ", ".join(f"case when {cond} then {msg} end" for _, cond, msg in checks)
@@ -930,8 +943,9 @@ def _validate_and_insert(
         f"select _line, _part, _rules, _messages, {raw_record} as _raw_record from ("
         f"select t._line, t._part, {', '.join('t.' + _q('_txt_' + c.name) for c in tbl.columns)}, "
         f"concat_ws(',', {rules}) as _rules, concat_ws('; ', {messages}) as _messages from ("
-        "select s.*, coalesce(r._key_rank, 1) as _key_rank, r._key_first from _staged s "
-        "left join _repeats r on r._line = s._line and r._part = s._part"
+        "select s.*, coalesce(r._key_rank, 1) as _key_rank, r._key_first, k._loaded_from "
+        "from _staged s left join _repeats r on r._line = s._line and r._part = s._part "
+        f"left join _known k on {known}"
         ") as t) as checked where _rules <> ''"
     )
     cols = ", ".join(_q(c.name) for c in tbl.columns)
@@ -962,6 +976,7 @@ def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     for kind, name in (
         ("table", "_verdict"),
         ("table", "_repeats"),
+        ("table", "_known"),
         ("view", "_staged"),
         ("view", "_raw_text"),
         ("table", "_file_text"),
