@@ -51,6 +51,7 @@ class Trace:
     def __init__(self) -> None:
         self.spans: list[tuple[str, float, float]] = []
         self.duckdb_samples: list[tuple[float, int]] = []
+        self.wrapped: list[tuple[Any, str, Callable[..., Any]]] = []
 
     @contextlib.contextmanager
     def span(self, label: str) -> Iterator[None]:
@@ -70,7 +71,13 @@ class Trace:
             with self.span(f"python: {name}"):
                 return function(*args, **kwargs)
 
+        self.wrapped.append((module, name, function))
         setattr(module, name, traced)
+
+    def unwrap(self) -> None:
+        while self.wrapped:
+            module, name, function = self.wrapped.pop()
+            setattr(module, name, function)
 
     @contextlib.contextmanager
     def duckdb_memory(self, con: Any) -> Iterator[None]:
@@ -166,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, object] = {"config": config, "run_date": str(run_date), "tables": {}}
     print(f"config {config}; run date {run_date}", flush=True)
     start = time.perf_counter()
-    with TreeSampler(os.getpid()) as sampler:
+    with contextlib.ExitStack() as stack:
+        if trace:
+            stack.callback(trace.unwrap)  # the functions of `ingest` as they were
+        sampler = stack.enter_context(TreeSampler(os.getpid()))
         for name in order:
             began, began_at = time.perf_counter(), time.time()
             with resource_.get_connection() as con:
