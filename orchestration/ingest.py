@@ -327,7 +327,9 @@ def _typed_expr(col: Column, source: str) -> str:
 def _checks(
     tbl: Table, run_date: dt.date, unterminated_line: int | None = None
 ) -> list[tuple[str, str, str]]:
-    """(rule, SQL condition that flags a failing row, SQL message) over the staged row `t`."""
+    """(rule, SQL condition that flags a failing row, SQL message) over the staged row `t`,
+    with its rank among the file's rows of its key (`_key_rank`, `_key_first`) and the first
+    other file that loaded its key (`_loaded_from`)."""
     checks: list[tuple[str, str, str]] = []
     latest = run_date + dt.timedelta(days=1)
     if unterminated_line is not None:
@@ -412,15 +414,13 @@ def _checks(
             f"'key ({', '.join(tbl.key)}) = ' || {key_text} || ' repeats line ' || t._key_first",
         )
     )
-    match_existing = " and ".join(f"r.{_q(k)} = t.{_q(k)}" for k in tbl.key)
     checks.append(
         (
             "duplicate_key_across_drops",
-            f"exists (select 1 from raw.{tbl.name} r where {match_existing} "
-            f"and r._file <> t._file)",
+            # the first file that holds the key in raw.<table> (_validate_and_insert)
+            "t._loaded_from is not null",
             f"'key ({', '.join(tbl.key)}) = ' || {key_text} || ' was already loaded from '"
-            f" || (select min(r._file) from raw.{tbl.name} r where {match_existing}"
-            f" and r._file <> t._file)",
+            " || t._loaded_from",
         )
     )
     for col in tbl.columns:
@@ -724,9 +724,8 @@ def _read_text(con: duckdb.DuckDBPyConnection, drop: DropFile, required: list[st
             )
         if drop.fmt == "csv":
             scan = _scan_csv(readable, len(header))
-            con.register(
-                "_csv_lines", pd.DataFrame({"_wh_line": np.frombuffer(scan.lines, np.int64)})
-            )
+            lines = np.frombuffer(scan.lines, np.int64)  # a view of the scan's array
+            con.register("_csv_lines", pd.DataFrame({"_wh_line": lines}, copy=False))
             registered.append("_csv_lines")
             # Rows pair with their lines by position; _wh_read tells a row DuckDB read from
             # padding, should the two readers ever disagree on the number of rows.
@@ -799,9 +798,10 @@ def _json_of(columns: list[str]) -> str:
 def _stage(
     con: duckdb.DuckDBPyConnection, drop: DropFile, tbl: Table
 ) -> tuple[list[str], FileText]:
-    """Put the file's rows for `tbl` into the temp table `_raw_text` (the contract's columns
-    as text, `_extra`, `_line`). Returns the columns the contract does not know and what the
-    read found (blank rows, an unterminated last row)."""
+    """Put the file's rows for `tbl` into the temp view `_raw_text` (the contract's columns
+    as text, `_extra`, `_line`, and `_part`, which with `_line` names a row) over the temp
+    table `_file_text`. Returns the columns the
+    contract does not know and what the read found (blank rows, an unterminated last row)."""
     if drop.is_wide_survey:
         return _stage_wide_survey(con, drop, tbl)
     required = tbl.required_columns
@@ -821,10 +821,10 @@ def _stage(
         for c in tbl.columns
     ]
     con.execute(
-        "create or replace temp table _raw_text as "
-        f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line from _file_text"
+        "create or replace temp view _raw_text as "
+        f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line, 0 as _part "
+        "from _file_text"
     )
-    con.execute("drop table _file_text")
     return extras, read
 
 
@@ -853,20 +853,24 @@ def _stage_wide_survey(
             _q(c.name) if c.name in header else f"cast(null as varchar) as {_q(c.name)}"
             for c in responses.columns
         ]
-        sql = f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line from _file_text"
+        sql = (
+            f"select {', '.join(selects)}, {_json_of(extras)} as _extra, _line, 0 as _part "
+            "from _file_text"
+        )
     elif not questions:
         raise FileRejectedError(
             "no column names a question of raw.survey_questions by question_id or exact "
             f"question_text; found {_names(header)}"
         )
     else:
+        # One row per answered column; `_part` (the column's place) tells apart the rows
+        # of one line.
         sql = " union all ".join(
             f"select response_id, {_lit(question_of[q])} as question_id, {_q(q)} as value, "
-            "cast(null as varchar) as _extra, _line from _file_text"
-            for q in questions
+            f"cast(null as varchar) as _extra, _line, {part} as _part from _file_text"
+            for part, q in enumerate(questions, start=1)
         )
-    con.execute(f"create or replace temp table _raw_text as {sql}")
-    con.execute("drop table _file_text")
+    con.execute(f"create or replace temp view _raw_text as {sql}")
     return extras, read
 
 
@@ -883,61 +887,101 @@ def _validate_and_insert(
     loaded_at: dt.datetime,
     unterminated_line: int | None = None,
 ) -> tuple[int, int, int]:
-    """Type and check `_raw_text`; insert accepted and quarantined rows. (in, ok, quarantined),
-    blank rows not counted (they never reach `_raw_text`)."""
+    """Type and check `_raw_text`; insert accepted and quarantined rows; drop the load's temp
+    tables and views. (in, ok, quarantined), blank rows not counted (they never reach
+    `_raw_text`)."""
     typed_cols = ", ".join(
         f"{_typed_expr(c, 't.' + _q(c.name))} as {_q(c.name)}, t.{_q(c.name)} as "
         f"{_q('_txt_' + c.name)}"
         for c in tbl.columns
     )
-    key_typed = ", ".join(_q(k) for k in tbl.key)
+    keys = ", ".join(_q(k) for k in tbl.key)
+    # Only the file's text (`_file_text`) and its quarantined rows (`_verdict`) are stored:
+    # `_staged`, each value typed beside its text, is a view read once to check the rows and
+    # once to insert the accepted ones, so that a file of 18 M rows is held (or spilled) once.
     con.execute(
-        "create or replace temp table _staged as "
-        f"select {typed_cols}, t._line, t._extra, {_lit(drop.relative)} as _file, "
+        "create or replace temp view _staged as "
+        f"select {typed_cols}, t._line, t._part, t._extra, {_lit(drop.relative)} as _file, "
         # one test of the whole row first: the per-column tests run only where it holds
         f"regexp_matches(concat_ws('', {', '.join('t.' + _q(c.name) for c in tbl.columns)}), "
         f"{_lit(CONTROL_CHARACTERS)}) as _has_control "
         "from _raw_text t"
     )
+    # The rows whose key the file holds more than once, ranked in the order of the file:
+    # the window runs over these few rows, not over the whole file.
+    same_key = " and ".join(f"d.{_q(k)} is not distinct from s.{_q(k)}" for k in tbl.key)
+    staged_keys = ", ".join(f"s.{_q(k)}" for k in tbl.key)
     con.execute(
-        "create or replace temp table _staged as select *, "
-        f"row_number() over (partition by {key_typed} order by _line) as _key_rank, "
-        f"min(_line) over (partition by {key_typed}) as _key_first from _staged"
+        "create or replace temp table _repeats as "
+        f"select _line, _part, row_number() over (partition by {staged_keys} "
+        "order by _line, _part) as _key_rank, "
+        f"min(_line) over (partition by {staged_keys}) as _key_first "
+        f"from _staged s inner join (select {keys} from _staged group by {keys} "
+        f"having count(*) > 1) as d on {same_key}"
     )
+    # The keys of the file that another file already loaded, with the first such file: a
+    # join on the keys (no subquery per row, which would keep the whole file aside).
+    same_loaded = " and ".join(f"r.{_q(k)} = s.{_q(k)}" for k in tbl.key)
+    raw_keys = ", ".join(f"r.{_q(k)}" for k in tbl.key)
+    con.execute(
+        "create or replace temp table _known as "
+        f"select {raw_keys}, min(r._file) as _loaded_from "
+        f"from raw.{tbl.name} r inner join (select distinct {keys} from _staged) as s "
+        f"on {same_loaded} where r._file <> {_lit(drop.relative)} group by {raw_keys}"
+    )
+    known = " and ".join(f"k.{_q(k)} = s.{_q(k)}" for k in tbl.key)
     checks = _checks(tbl, run_date, unterminated_line)
     rules = ", ".join(f"case when {cond} then {_lit(rule)} end" for rule, cond, _ in checks)
     messages = ", ".join(f"case when {cond} then {msg} end" for _, cond, msg in checks)
-    con.execute(
-        "create or replace temp table _checked as "
-        f"select t.*, concat_ws(',', {rules}) as _rules, concat_ws('; ', {messages}) as _messages "
-        "from _staged t"
-    )
-    cols = ", ".join(_q(c.name) for c in tbl.columns)
-    con.execute(
-        f"insert into raw.{tbl.name} ({cols}, _file, _line, _extra, _loaded_at, _run_id) "
-        f"select {cols}, _file, _line, _extra, ?, ? from _checked where _rules = '' "
-        "order by _line",
-        [loaded_at, run_id],
-    )
     raw_record = (
         "to_json(struct_pack("
         + ", ".join(f"{_q(c.name)} := {_q('_txt_' + c.name)}" for c in tbl.columns)
         + "))"
     )
     con.execute(
-        f"insert into raw_quarantine.{tbl.name} "
-        "(_file, _line, raw_record, rule, message, _loaded_at, _run_id) "
-        f"select _file, _line, {raw_record}, _rules, "
-        f"{_lit(drop.relative)} || ' line ' || _line || ': ' || _messages, ?, ? "
-        "from _checked where _rules <> '' order by _line",
+        "create or replace temp table _verdict as "
+        f"select _line, _part, _rules, _messages, {raw_record} as _raw_record from ("
+        f"select t._line, t._part, {', '.join('t.' + _q('_txt_' + c.name) for c in tbl.columns)}, "
+        f"concat_ws(',', {rules}) as _rules, concat_ws('; ', {messages}) as _messages from ("
+        "select s.*, coalesce(r._key_rank, 1) as _key_rank, r._key_first, k._loaded_from "
+        "from _staged s left join _repeats r on r._line = s._line and r._part = s._part "
+        f"left join _known k on {known}"
+        ") as t) as checked where _rules <> ''"
+    )
+    cols = ", ".join(_q(c.name) for c in tbl.columns)
+    con.execute(
+        f"insert into raw.{tbl.name} ({cols}, _file, _line, _extra, _loaded_at, _run_id) "
+        f"select {cols}, _file, _line, _extra, ?, ? from _staged s where not exists "
+        "(select 1 from _verdict v where v._line = s._line and v._part = s._part) "
+        "order by _line",
         [loaded_at, run_id],
     )
-    rows_in, accepted = con.execute(
-        "select count(*), count(*) filter (where _rules = '') from _checked"
+    con.execute(
+        f"insert into raw_quarantine.{tbl.name} "
+        "(_file, _line, raw_record, rule, message, _loaded_at, _run_id) "
+        f"select {_lit(drop.relative)}, _line, _raw_record, _rules, "
+        f"{_lit(drop.relative)} || ' line ' || _line || ': ' || _messages, ?, ? "
+        "from _verdict order by _line",
+        [loaded_at, run_id],
+    )
+    rows_in, quarantined = con.execute(
+        "select (select count(*) from _raw_text), (select count(*) from _verdict)"
     ).fetchone()
-    for temp in ("_raw_text", "_staged", "_checked"):
-        con.execute(f"drop table if exists {temp}")
-    return int(rows_in), int(accepted), int(rows_in) - int(accepted)
+    drop_staging(con)
+    return int(rows_in), int(rows_in) - int(quarantined), int(quarantined)
+
+
+def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temp tables and views a load leaves (`_file_text` and what reads it)."""
+    for kind, name in (
+        ("table", "_verdict"),
+        ("table", "_repeats"),
+        ("table", "_known"),
+        ("view", "_staged"),
+        ("view", "_raw_text"),
+        ("table", "_file_text"),
+    ):
+        con.execute(f"drop {kind} if exists {name}")
 
 
 def _prior(
@@ -1132,11 +1176,13 @@ def load_file(
         result.finished_at = dt.datetime.now()
         if dry_run:
             con.execute("rollback")
+            drop_staging(con)  # the rollback brought back what was staged before it
         else:
             _write_ledger(con, run_id, result)
             con.execute("commit")
     except FileRejectedError as exc:
         con.execute("rollback")
+        drop_staging(con)
         return _rejected(result, exc)
     except Exception:
         con.execute("rollback")

@@ -132,6 +132,9 @@ def _email_mask(value: str | None, _salt: str) -> str | None:
     return mask_email(value)
 
 
+# Rows pseudonymised per transaction (`pseudonymise`).
+CHUNK_ROWS = 50_000
+
 # The raw tables with personal data (the contract's `pii` columns) and what staging gets.
 PSEUDONYMISED: dict[str, tuple[Pseudonym, ...]] = {
     "contacts": (
@@ -145,10 +148,20 @@ PSEUDONYMISED: dict[str, tuple[Pseudonym, ...]] = {
 }
 
 
-def pseudonymise(con: duckdb.DuckDBPyConnection, table: str, salt: str | None = None) -> int:
+def pseudonymise(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    salt: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> int:
     """Write the hashes and masks of the rows of `raw.<table>` that have none yet, in place
     (the columns are added on first use). Idempotent; returns the rows pseudonymised (0 for
-    a table without personal data)."""
+    a table without personal data).
+
+    The rows go `chunk_rows` at a time, one transaction each: a chunk's frame and the
+    update's row versions stay small whatever the table's size (updating 1.9 M contacts at
+    once ran DuckDB out of its 1GB limit). A chunk that fails leaves the earlier ones done
+    and its own rows without pseudonyms, which the next call completes."""
     spec = PSEUDONYMISED.get(table)
     if spec is None:
         return 0
@@ -158,30 +171,34 @@ def pseudonymise(con: duckdb.DuckDBPyConnection, table: str, salt: str | None = 
         kind = "boolean" if column == DONE_COLUMN else "varchar"
         con.execute(f"alter table {target} add column if not exists {column} {kind}")
     sources = sorted({p.source for p in spec})
-    con.execute("begin transaction")
-    try:
-        new = con.execute(
-            f"select rowid as row_id, {', '.join(sources)} from {target} "
-            f"where {DONE_COLUMN} is null"
-        ).df()
-        if len(new):
-            rows = new[["row_id"]].copy()
-            for p in spec:
-                rows[p.column] = [
-                    p.make(None if pd.isna(v) else str(v), salt) for v in new[p.source]
-                ]
-            con.register("_pseudonyms", rows)
-            assignments = ", ".join(f"{p.column} = n.{p.column}" for p in spec)
-            con.execute(
-                f"update {target} set {assignments}, {DONE_COLUMN} = true "
-                f"from _pseudonyms n where {target}.rowid = n.row_id"
-            )
-            con.unregister("_pseudonyms")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return len(new)
+    assignments = ", ".join(f"{p.column} = n.{p.column}" for p in spec)
+    done = 0
+    while True:
+        con.execute("begin transaction")
+        try:
+            new = con.execute(
+                f"select rowid as row_id, {', '.join(sources)} from {target} "
+                f"where {DONE_COLUMN} is null order by rowid limit {int(chunk_rows)}"
+            ).df()
+            if len(new):
+                rows = new[["row_id"]].copy()
+                for p in spec:
+                    rows[p.column] = [
+                        p.make(None if pd.isna(v) else str(v), salt) for v in new[p.source]
+                    ]
+                con.register("_pseudonyms", rows)
+                con.execute(
+                    f"update {target} set {assignments}, {DONE_COLUMN} = true "
+                    f"from _pseudonyms n where {target}.rowid = n.row_id"
+                )
+                con.unregister("_pseudonyms")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        done += len(new)
+        if len(new) < chunk_rows:
+            return done
 
 
 # -- personal data in the content of text published for BI -----------------------------------

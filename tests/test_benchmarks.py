@@ -295,3 +295,46 @@ def test_benchmark_end_to_end(tmp_path):
         assert header in report
     ratio = full["wall_s"] / floor["fair_wall_s"]
     assert f"{ratio:.1f}×" in report
+
+
+def test_ingest_memory_loads_the_tables_and_only_reads_the_landing(tmp_path, monkeypatch):
+    """benchmarks/ingest_memory.py: the rows each table loaded and quarantined, a peak per
+    table, and with --trace the steps of the load; the landing folder is left as it was."""
+    from benchmarks import ingest_memory
+    from orchestration import ingest
+    from tests.test_ingest import CUSTOMERS_HEADER, GOOD_CUSTOMER, ORDERS_HEADER, write
+
+    monkeypatch.setenv("WH_PII_SALT", "bench-salt")
+    # the script sets these for its own process: restored after the test
+    monkeypatch.setenv("WH_DUCKDB_TEMP_DIR", str(tmp_path / "unused"))
+    monkeypatch.delenv("WH_DAGSTER_DUCKDB_MEMORY_LIMIT", raising=False)
+    scan = ingest._scan_csv
+    landing = tmp_path / "landing"
+    write(landing, "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    write(
+        landing,
+        "orders",
+        "2026-10-01.csv",
+        [
+            ORDERS_HEADER,
+            "O1,C1,2025-01-01,100.00,CNY,consulting,false,",
+            "O2,C9,2025-01-02,50.00,CNY,consulting,false,",  # unknown customer
+        ],
+    )
+    before = {p: p.stat().st_mtime_ns for p in landing.rglob("*")}
+    out = tmp_path / "result.json"
+    argv = [str(landing), "--work", str(tmp_path / "work"), "--tables", "orders", "customers"]
+    assert ingest_memory.main([*argv, "--trace", "--trace-min", "0", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert list(report["tables"]) == ["customers", "orders"]  # in load order
+    orders = report["tables"]["orders"]
+    assert (orders["rows_in"], orders["rows_quarantined"], orders["statuses"]) == (2, 1, ["loaded"])
+    assert report["config"]["temp_directory"] == str(tmp_path / "work" / "spill")
+    assert all(t["peak_mib"] > 0 for t in report["tables"].values())
+    steps = [row["step"] for row in report["trace"]]
+    assert "python: _scan_csv" in steps
+    assert any(step.startswith("sql: insert into raw.orders") for step in steps)
+    assert {p: p.stat().st_mtime_ns for p in landing.rglob("*")} == before
+    assert ingest._scan_csv is scan  # --trace put the traced functions back
+    with duckdb.connect(str(tmp_path / "work" / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select order_id from raw.orders").fetchall() == [("O1",)]

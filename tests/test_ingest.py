@@ -352,3 +352,27 @@ def test_wide_survey_export_becomes_long_answers(con, tmp_path):
     assert message.startswith("survey_wide/2026-10-02.csv line 4: breaks rule answer_in_scale")
     # Loading again changes nothing.
     assert [r.status for r in load(con, tmp_path, "survey_answers")] == ["skipped-duplicate"]
+
+
+def test_wide_survey_naming_a_question_twice_keeps_the_first_column(con, tmp_path):
+    """Two columns of one line naming the same question (by id, then by its text) give two
+    answers with one key: the later column's is quarantined as a repeat of that line."""
+    _survey_fixture(con, tmp_path)
+    write(
+        tmp_path,
+        "survey_wide",
+        "2026-10-02.csv",
+        [
+            "response_id,survey_id,customer_id,submitted_at,Q2,服务质量",
+            "R1,S1,C1,2026-09-03 10:00,4,5",
+        ],
+    )
+    load(con, tmp_path, "survey_responses")
+    [answers] = load(con, tmp_path, "survey_answers")
+    assert (answers.rows_in, answers.rows_accepted, answers.rows_quarantined) == (2, 1, 1)
+    assert con.execute("select question_id, value from raw.survey_answers").fetchall() == [
+        ("Q2", 4)
+    ]
+    [(line, rule, message)] = quarantine(con, "survey_answers")
+    assert (line, rule) == (2, "duplicate_key_in_file")
+    assert message.endswith("key (response_id, question_id) = R1/Q2 repeats line 2")

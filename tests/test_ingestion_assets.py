@@ -122,3 +122,34 @@ def test_excel_blank_rows_neither_block_nor_unbalance_a_small_drop(tmp_path, mon
         assert con.execute(
             "select rows_in, rows_accepted, rows_quarantined, rows_blank from raw_meta.load_ledger"
         ).fetchall() == [(4, 1, 0, 3)]
+
+
+def test_the_ingestion_runs_under_the_dagster_process_duckdb_limit(tmp_path, monkeypatch):
+    """The ingestion's connection is the definitions' DuckDB resource, with the Dagster
+    process's own memory limit and spill folder (WH_DAGSTER_DUCKDB_MEMORY_LIMIT,
+    WH_DUCKDB_TEMP_DIR): a big file spills there instead of growing the process."""
+    from orchestration.assets import ingestion
+    from orchestration.definitions import build_definitions
+
+    monkeypatch.setenv("WH_DAGSTER_DUCKDB_MEMORY_LIMIT", "300MB")
+    monkeypatch.setenv("WH_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
+    monkeypatch.setenv("WH_LANDING_DIR", str(tmp_path / "landing"))
+    write(tmp_path / "landing", "customers", "2026-10-01.csv", [CUSTOMERS_HEADER, GOOD_CUSTOMER])
+    seen = []
+    load_table = ingestion.load_table
+
+    def spying(con, *args, **kwargs):
+        seen.append(
+            con.execute(
+                "select current_setting('memory_limit'), current_setting('temp_directory')"
+            ).fetchone()
+        )
+        return load_table(con, *args, **kwargs)
+
+    monkeypatch.setattr(ingestion, "load_table", spying)
+    defs = build_definitions(str(tmp_path / "wh.duckdb"), settings=Settings.from_env())
+    result = materialize(_assets("customers"), resources=defs.resources)
+    assert result.success
+    with duckdb.connect(config={"memory_limit": "300MB"}) as reference:
+        limit = reference.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert seen == [(limit, str(tmp_path / "spill"))]

@@ -144,3 +144,31 @@ def test_ingestion_writes_pseudonyms_and_follows_a_corrected_drop(tmp_path, monk
         # the salt itself is stored nowhere in the table
         text = con.execute("select string_agg(cast(r as varchar), '|') from raw.contacts r")
         assert SALT not in text.fetchone()[0]
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 5, 100])
+def test_pseudonymise_in_chunks_writes_what_one_pass_writes(tmp_path, monkeypatch, chunk_rows):
+    """Rows go a chunk per transaction (bounded memory at millions of contacts): every chunk
+    size, one that divides the rows or not, gives every row the same pseudonyms."""
+    monkeypatch.setenv("WH_PII_SALT", SALT)
+    landing = tmp_path / "landing"
+    _write(landing, "customers", "2026-10-01.csv", CUSTOMERS)
+    lines = [f"K{i},C1,联系人{i},1381234{i:04d},p{i}@example.com,user,false" for i in range(5)]
+    _write(landing, "contacts", "2026-10-01.csv", "\n".join([CONTACTS_HEADER, *lines]) + "\n")
+    query = (
+        "select contact_id, contact_name_hash, phone_hash, phone_masked, email_hash, "
+        "email_masked, _pseudonymised from raw.contacts order by contact_id"
+    )
+    with duckdb.connect() as con:
+        for table in ("customers", "contacts"):
+            load_table(con, landing, table, run_id="r1", run_date=dt.date(2026, 11, 1))
+        whole = con.execute(query).fetchall()
+        assert [r[1] for r in whole] == [expected(f"联系人{i}") for i in range(5)]
+        assert [r[3] for r in whole] == [f"138****{i:04d}" for i in range(5)]
+        con.execute(
+            "update raw.contacts set contact_name_hash = null, phone_hash = null, "
+            "phone_masked = null, email_hash = null, email_masked = null, _pseudonymised = null"
+        )
+        assert pii.pseudonymise(con, "contacts", chunk_rows=chunk_rows) == 5
+        assert con.execute(query).fetchall() == whole
+        assert pii.pseudonymise(con, "contacts", chunk_rows=chunk_rows) == 0
