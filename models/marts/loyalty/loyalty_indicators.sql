@@ -103,19 +103,21 @@ measured as (
 ),
 
 final as (
+    -- strings as dbt.type_string(), the contract's text on PostgreSQL, where a literal's
+    -- varchar would fail the incremental run's schema comparison (docs/engines.md)
     select
-        measured.indicator_code,
-        measured.indicator_variant,
-        measured.period_grain,
+        cast(measured.indicator_code as {{ dbt.type_string() }}) as indicator_code,
+        cast(measured.indicator_variant as {{ dbt.type_string() }}) as indicator_variant,
+        cast(measured.period_grain as {{ dbt.type_string() }}) as period_grain,
         measured.period_start_on,
-        measured.slice_type,
-        measured.slice_value,
+        cast(measured.slice_type as {{ dbt.type_string() }}) as slice_type,
+        cast(measured.slice_value as {{ dbt.type_string() }}) as slice_value,
         {{ is_complete_period('measured.period_grain', 'measured.period_start_on') }}
             as is_complete_period,
         measured.numerator,
         measured.denominator,
         cast(measured.numerator / nullif(measured.denominator, 0) as {{ type_double() }}) as value,
-        measured.unit,
+        cast(measured.unit as {{ dbt.type_string() }}) as unit,
         cast(measured.n as {{ dbt.type_bigint() }}) as n
     from measured
     where
