@@ -88,7 +88,10 @@ mean_scores as (
         period_start_on,
         slice_type,
         slice_value,
-        sum(score_of_max_pct) as numerator,
+        -- summed exactly (decimal), so the total does not depend on the order the answers
+        -- arrive in (a double sum differed in its last digits between builds)
+        cast(sum(cast(score_of_max_pct as decimal(38, 20))) as {{ type_double() }})
+            as numerator,
         count(*) as denominator,
         'pct' as unit,
         count(distinct customer_id) as n
