@@ -207,12 +207,13 @@
 {% endmacro %}
 
 {#-
-    The config of a model stored by period: materialized incremental (a table on Spark),
-    the pre-hooks that write the window and delete the rows it rewrites (and the rows of
-    `full_rows`, an SQL predicate over the model's columns, rewritten in full), the
+    The config of a model stored by period, set by the model's one call
+    `{{ stored_by_period(...) }}`: materialized incremental (a table on Spark), appended
+    after the pre-hooks that write the window and delete the rows it rewrites (and the rows
+    of `full_rows`, an SQL predicate over the model's columns, rewritten in full), the
     post-hook that writes the state.
 -#}
-{% macro rewritten_by_period_hooks(
+{% macro stored_by_period(
     full_rows=none, by_slice=false, variant_inputs=[], variant_codes=[]
 ) %}
     {#- the relations the window reads, named at parse time so dbt orders the build (not in
@@ -224,8 +225,11 @@
     {%- endif -%}
     {%- set deleted = "{{ in_rewritten_rows('stored') }}" -%}
     {%- if full_rows %}{% set deleted = deleted ~ ' or (' ~ full_rows ~ ')' %}{% endif -%}
-    {{- return({
-        'pre_hook': [
+    {%- do config(
+        materialized=incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=[
             incremental_hook("drop table if exists {{ rewrite_window_relation() }}"),
             incremental_hook(
                 "create table {{ rewrite_window_relation() }} as "
@@ -237,8 +241,8 @@
                 ~ deleted ~ "{% endif %}"
             ),
         ],
-        'post_hook': write_incremental_state(),
-    }) -}}
+        post_hook=write_incremental_state(),
+    ) -%}
 {% endmacro %}
 
 {#-

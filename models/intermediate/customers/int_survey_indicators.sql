@@ -10,16 +10,7 @@
 -- run's window on and keeps the others (a table on Spark). Every figure of a period reads
 -- the answers submitted in it (the latest per customer within the period) and the
 -- customer bridge of the period, with the slices of its customers.
-{%- set stored_by_period = rewritten_by_period_hooks() %}
-{{
-    config(
-        materialized=incremental_materialization(),
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook=stored_by_period.pre_hook,
-        post_hook=stored_by_period.post_hook,
-    )
-}}
+{{ stored_by_period() }}
 with answers as (
     select * from {{ ref('fct_survey_answers') }}
 ),

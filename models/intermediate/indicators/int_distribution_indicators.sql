@@ -32,16 +32,7 @@
 -- and the lifecycle months up to its end (the trailing years of G5 look back, not forward),
 -- the assignments dated before its end and the slices of its customers; the spine is read
 -- from the first year the window rewrites.
-{%- set stored_by_period = rewritten_by_period_hooks() %}
-{{
-    config(
-        materialized=incremental_materialization(),
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook=stored_by_period.pre_hook,
-        post_hook=stored_by_period.post_hook,
-    )
-}}
+{{ stored_by_period() }}
 {#- the end of a cast to double (or bigint): 'cast(' ~ expression ~ as_double #}
 {%- set as_double = ' as ' ~ type_double() ~ ')' %}
 {%- set as_bigint = ' as ' ~ dbt.type_bigint() ~ ')' %}

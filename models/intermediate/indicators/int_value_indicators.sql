@@ -15,16 +15,7 @@
 -- run's window on and keeps the others (a table on Spark). Every figure of a period reads
 -- orders, costs and the customer bridge of that period only, with the slices of its
 -- customers, so the window's dates and customers are all that can change a closed period.
-{%- set stored_by_period = rewritten_by_period_hooks() %}
-{{
-    config(
-        materialized=incremental_materialization(),
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook=stored_by_period.pre_hook,
-        post_hook=stored_by_period.post_hook,
-    )
-}}
+{{ stored_by_period() }}
 with orders as (
     select * from {{ ref('fct_orders') }}
 ),

@@ -35,7 +35,7 @@
     'int_engagement_indicators',
     'int_complaint_indicators',
 ] %}
-{%- set stored_by_period = rewritten_by_period_hooks(
+{{ stored_by_period(
     full_rows=full_rows,
     by_slice=true,
     variant_inputs=[
@@ -45,16 +45,7 @@
         'A4', 'A5', 'A6', 'A7', 'C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7', 'C8',
         'D1', 'D2', 'D3', 'D4', 'D5',
     ],
-) %}
-{{
-    config(
-        materialized=incremental_materialization(),
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook=stored_by_period.pre_hook,
-        post_hook=stored_by_period.post_hook,
-    )
-}}
+) }}
 
 with retention as (
     select * from {{ ref('loyalty_retention') }}
