@@ -5,7 +5,7 @@
         and the activity window of its last run;
       * `<model>__window` (rewrite_from_on): the date this run rewrites from, null for every
         period (first run, --full-refresh, no usable state, a change without a date), and
-        for loyalty_indicators one row per account-manager slice rewritten from earlier.
+        for a model stored by_slice one row per account-manager slice rewritten from earlier.
         The data tests read it (get_where_subquery) to check the rewritten rows.
     A run (pre-hooks, in the model's transaction) writes the window, deletes the stored rows
     of the periods it rewrites and inserts them anew (incremental_strategy 'append'); the
@@ -23,11 +23,12 @@
         assignment loaded since the state or starting or ending between the stored as_of and
         this one moves the customer's current manager (the account_manager slice of every
         period of the customer, dim_customers);
-    loyalty_indicators (by_slice) dates those customers' acquisitions for the rows of their
-    managers' slices only. A model that copies the zero-filled indicator families
-    (loyalty_indicators) gets no window either when the variants those families hold moved
-    (indicator_variants_moved). Without a
-    state, with a stored as_of after this one or another activity window, every period is
+    A model stored with `by_slice` (loyalty_indicators and the three intermediate models
+    stored by period) dates those customers' acquisitions for the rows of their managers'
+    slices only (in_rewritten_customer_periods_on_incremental reads their customers). A
+    model that copies the zero-filled indicator families (loyalty_indicators) gets no window
+    either when the variants those families hold moved (indicator_variants_moved). Without
+    a state, with a stored as_of after this one or another activity window, every period is
     rewritten. What a model's rows read must be dated: rows that a later fact or a move of
     as_of can change in a closed period (a renewal signed later, a churn reason recorded
     later, a response stamped later) are rewritten in full (rows_rewritten_in_full), or the
@@ -176,6 +177,62 @@
         {{ window_on }} is null
         or {{ start_column }} >= {{ period_start_by_grain(grain_column, window_on) }}
     )
+{% endmacro %}
+
+{#-
+    True where a customer's row (the customer, its grain and period start in the columns
+    named) feeds a row that the window of a model stored by period with `by_slice` rewrites:
+    in a period from the window with no slice on (every period when its date is null), or,
+    for a customer in a slice with a window of its own (its account manager), from the
+    earliest of those slice windows on. A figure of such a slice sums every customer of the
+    slice, so all of them are read; the model keeps only the rows the window rewrites
+    (in_rewritten_rows), the partial figures of other slices in those earlier periods aside.
+    Every row on a first or full build.
+-#}
+{% macro in_rewritten_customer_periods_on_incremental(
+    customer_column='customer_id',
+    grain_column='period_grain',
+    start_column='period_start_on'
+) %}
+    {#- the customers' slices, named at parse time so dbt orders the build -#}
+    {%- if model.resource_type != 'unit_test' -%}
+        {%- do ref('int_customer_slices') -%}
+    {%- endif -%}
+    {%- if is_incremental() -%}
+        {%- set window_relation = rewrite_window_relation() -%}
+        {%- set unsliced_on = '(select case when count(*) = count(rewrite_window.rewrite_from_on)'
+            ~ ' then min(rewrite_window.rewrite_from_on) end from '
+            ~ window_relation ~ ' as rewrite_window where rewrite_window.slice_type is null)' -%}
+        {%- set sliced_on = '(select min(rewrite_window.rewrite_from_on) from '
+            ~ window_relation ~ ' as rewrite_window'
+            ~ ' where rewrite_window.slice_type is not null)' -%}
+        (
+            {{ unsliced_on }} is null
+            or {{ start_column }} >= {{ period_start_by_grain(grain_column, unsliced_on) }}
+            or (
+                {{ customer_column }} in (
+                    select rewrite_slices.customer_id
+                    from {{ window_relation }} as rewrite_window
+                    inner join {{ ref('int_customer_slices') }} as rewrite_slices
+                        on
+                            rewrite_window.slice_type = rewrite_slices.slice_type
+                            and rewrite_window.slice_value = rewrite_slices.slice_value
+                )
+                and {{ start_column }} >= {{ period_start_by_grain(grain_column, sliced_on) }}
+            )
+        )
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{% endmacro %}
+
+{#- in_rewritten_rows on an incremental run of the model; every row otherwise. -#}
+{% macro in_rewritten_rows_on_incremental(qualifier) %}
+    {%- if is_incremental() -%}
+        {{ in_rewritten_rows(qualifier) }}
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
 {% endmacro %}
 
 {#-

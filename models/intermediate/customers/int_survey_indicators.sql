@@ -9,8 +9,10 @@
 -- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
 -- run's window on and keeps the others (a table on Spark). Every figure of a period reads
 -- the answers submitted in it (the latest per customer within the period) and the
--- customer bridge of the period, with the slices of its customers.
-{{ stored_by_period() }}
+-- customer bridge of the period, with the slices of its customers. A customer whose account
+-- manager moved rewrites the rows of its managers' slices only (by_slice): the answers of
+-- those slices' customers are read from the earliest such window.
+{{ stored_by_period(by_slice=true) }}
 with answers as (
     select * from {{ ref('fct_survey_answers') }}
 ),
@@ -42,7 +44,7 @@ answer_periods as (
         from answers
         cross join grains
     ) as dated
-    where {{ in_rewritten_periods_on_incremental() }}
+    where {{ in_rewritten_customer_periods_on_incremental() }}
 ),
 
 sliced as (
@@ -240,3 +242,4 @@ select
     final.*,
     {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
 from final
+where {{ in_rewritten_rows_on_incremental('final') }}

@@ -31,15 +31,17 @@
 -- run's window on and keeps the others (a table on Spark). A period's figures read the spine
 -- and the lifecycle months up to its end (the trailing years of G5 look back, not forward),
 -- the assignments dated before its end and the slices of its customers; the spine is read
--- from the first year the window rewrites.
-{{ stored_by_period() }}
+-- from the first year the window rewrites. A customer whose account manager moved rewrites
+-- the rows of its managers' slices only (by_slice): the spine of those slices' customers is
+-- read from the first year of the earliest such window.
+{{ stored_by_period(by_slice=true) }}
 {#- the end of a cast to double (or bigint): 'cast(' ~ expression ~ as_double #}
 {%- set as_double = ' as ' ~ type_double() ~ ')' %}
 {%- set as_bigint = ' as ' ~ dbt.type_bigint() ~ ')' %}
 with spine as (
     select * from {{ ref('int_customer_months') }}
     where
-        {{ in_rewritten_periods_on_incremental(
+        {{ in_rewritten_customer_periods_on_incremental(
             grain_column="'year'", start_column='month_start_on'
         ) }}
 ),
@@ -182,7 +184,7 @@ customer_periods as (
         coalesce(change_counts.change_count, 0) as change_count
     from (
         select * from bounds
-        where {{ in_rewritten_periods_on_incremental() }}
+        where {{ in_rewritten_customer_periods_on_incremental() }}
     ) as bounds
     inner join lifecycle as period_end
         on
@@ -373,3 +375,4 @@ select
     final.*,
     {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
 from final
+where {{ in_rewritten_rows_on_incremental('final') }}

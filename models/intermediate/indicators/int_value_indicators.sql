@@ -14,8 +14,10 @@
 -- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
 -- run's window on and keeps the others (a table on Spark). Every figure of a period reads
 -- orders, costs and the customer bridge of that period only, with the slices of its
--- customers, so the window's dates and customers are all that can change a closed period.
-{{ stored_by_period() }}
+-- customers, so the window's dates and customers are all that can change a closed period. A
+-- customer whose account manager moved rewrites the rows of its managers' slices only
+-- (by_slice): the orders of those slices' customers are read from the earliest such window.
+{{ stored_by_period(by_slice=true) }}
 with orders as (
     select * from {{ ref('fct_orders') }}
 ),
@@ -48,7 +50,7 @@ order_periods as (
         from orders
         cross join grains
     ) as dated
-    where {{ in_rewritten_periods_on_incremental() }}
+    where {{ in_rewritten_customer_periods_on_incremental() }}
 ),
 
 -- The smallest grain first: one row per customer and period, then every customer slice in
@@ -235,3 +237,4 @@ select
     final.*,
     {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
 from final
+where {{ in_rewritten_rows_on_incremental('final') }}
