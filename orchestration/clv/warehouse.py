@@ -36,7 +36,12 @@ import pandas as pd
 from . import bgnbd, gammagamma, paretonbd, sbg
 from ._common import DAYS_PER_YEAR, FitResult, time_unit_days
 from .summary import rfm_summary
-from .value import clv_interval, discount_factors, expected_purchases_by_period
+from .value import (
+    clv_interval,
+    discount_factors,
+    expected_purchases_by_period,
+    expected_purchases_in_blocks,
+)
 
 PURCHASE_MODELS = {"bgnbd": bgnbd, "paretonbd": paretonbd}
 FREQUENCY_BUCKETS = 7  # holdout validation: x = 0 .. 6 and "7+"
@@ -664,11 +669,9 @@ def transactional_cash_flows(
     months (discounted at its end, as the CLV), summed over customers in blocks."""
     x, t_x, T = _arrays(summary)  # noqa: N806
     revenue, margin = np.zeros(months), np.zeros(months)
-    for start in range(0, x.size, block):
-        part = slice(start, start + block)
-        per_month = expected_purchases_by_period(
-            fit, x[part], t_x[part], T[part], horizon_periods=months, period="months"
-        )
+    for part, per_month in expected_purchases_in_blocks(
+        fit, x, t_x, T, horizon_periods=months, period="months", block=block
+    ):
         revenue += expected_spend[part] @ per_month
         margin += (expected_spend[part] * margin_rate[part]) @ per_month
     k = np.arange(1, months + 1)
