@@ -409,3 +409,100 @@ def test_clv_interval_does_not_depend_on_the_threads(cdnow_fits, monkeypatch):
     for name in ("clv", "lower", "upper", "has_interval"):
         assert np.array_equal(getattr(one, name), getattr(three, name))
     assert (one.lower < one.clv).mean() > 0.9 and (one.clv < one.upper).mean() > 0.9
+
+
+SUMMED = [
+    "clv_cny",
+    "clv_lower_cny",
+    "clv_upper_cny",
+    "transactional_clv_cny",
+    "contract_clv_cny",
+    "clv_margin_cny",
+    "clv_margin_lower_cny",
+    "clv_margin_upper_cny",
+    "transactional_clv_margin_cny",
+    "contract_clv_margin_cny",
+]
+
+
+def merged_equity(values: pd.DataFrame, slices: pd.DataFrame) -> pd.DataFrame:
+    """`customer_equity` as it was: a merge of the slices with the values and a groupby
+    with the customers counted by nunique."""
+    joined = slices[["customer_id", "slice_type", "slice_value"]].merge(
+        values[["customer_id", *SUMMED]], on="customer_id", how="inner"
+    )
+    names = [
+        "equity_cny",
+        "equity_lower_cny",
+        "equity_upper_cny",
+        "transactional_cny",
+        "contract_cny",
+        "equity_margin_cny",
+        "equity_margin_lower_cny",
+        "equity_margin_upper_cny",
+        "transactional_margin_cny",
+        "contract_margin_cny",
+    ]
+    return (
+        joined.groupby(["slice_type", "slice_value"], as_index=False)
+        .agg(
+            customers=("customer_id", "nunique"),
+            **{name: (column, "sum") for column, name in zip(SUMMED, names, strict=True)},
+        )
+        .sort_values(["slice_type", "equity_margin_cny"], ascending=[True, False])
+        .reset_index(drop=True)
+    )
+
+
+def test_customer_equity_by_hand():
+    """c1 (CLV 10, margin 4) and c2 (CLV 5, margin 1) in region north, c3 (CLV 2, margin 2)
+    in south and twice in segment a; c9 has slices but no value; c2's segment is missing:
+    north 2 customers, 15 and 5 on margin; south 1, 2; segment a 1 customer, 4 (c3 twice)."""
+    values = pd.DataFrame({"customer_id": ["c1", "c2", "c3"]})
+    for column in SUMMED:
+        values[column] = [10.0, 5.0, 2.0] if "margin" not in column else [4.0, 1.0, 2.0]
+    slices = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c9", "c3", "c3", "c2"],
+            "slice_type": ["region"] * 4 + ["segment"] * 3,
+            "slice_value": ["north", "north", "south", "south", "a", "a", None],
+        }
+    )
+    got = wh.customer_equity(values, slices)
+    assert got[
+        ["slice_type", "slice_value", "customers", "equity_cny", "equity_margin_cny"]
+    ].values.tolist() == [
+        ["region", "north", 2, 15.0, 5.0],
+        ["region", "south", 1, 2.0, 2.0],
+        ["segment", "a", 1, 4.0, 4.0],
+    ]
+    pd.testing.assert_frame_equal(got, merged_equity(values, slices), check_exact=True)
+
+
+@pytest.mark.parametrize("duplicated", [False, True])
+def test_customer_equity_equals_the_merge_and_nunique(duplicated):
+    """20,000 customers in 5 slice types of up to 40 values (some missing, some customers
+    without values, some slices listing a customer twice): the same table as the merge and
+    nunique, to the last bit; also when a customer has two rows of values."""
+    rng = np.random.default_rng(3)
+    ids = np.array([f"C{i:06d}" for i in range(20_000)], dtype=object)
+    values = pd.DataFrame({"customer_id": ids})
+    for column in SUMMED:
+        values[column] = rng.lognormal(5, 2, ids.size)
+    if duplicated:
+        values = pd.concat([values, values.iloc[:50]], ignore_index=True)
+    kinds = rng.integers(0, 5, 120_000)
+    slices = pd.DataFrame(
+        {
+            "customer_id": rng.choice(np.r_[ids, ["X1", "X2"]], 120_000),
+            "slice_type": np.array(["company", "industry", "region", "size", "manager"])[kinds],
+            "slice_value": pd.Series(rng.integers(0, 40, 120_000).astype(str)).where(
+                rng.random(120_000) > 0.01
+            ),
+        }
+    ).sort_values(["slice_type", "slice_value", "customer_id"], kind="stable", ignore_index=True)
+    expected = merged_equity(values, slices)
+    pd.testing.assert_frame_equal(wh.customer_equity(values, slices), expected, check_exact=True)
+    assert (
+        expected["customers"] < slices.groupby(["slice_type", "slice_value"]).size().values
+    ).any()
