@@ -157,7 +157,7 @@ def expected_purchases_in_blocks(
     values = param_values(purchases.params if params is None else params, module.PARAMS)
     tails, pair_of = pair_tails(module, values, edges, x, T)
     step = max(1, x.size if block is None else block)
-    for start in range(0, max(x.size, 1), step):
+    for start in range(0, x.size, step):
         part = slice(start, start + step)
         alive = module._alive(values, x[part], t_x[part], T[part])
         # E[Y(t)] = tail x P(alive), in the order `_expected` multiplies them
