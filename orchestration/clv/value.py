@@ -64,7 +64,13 @@ MIN_FINITE_DRAWS_RATE = 0.5
 
 # Threads that evaluate the bootstrap's draws side by side: scipy's special functions release
 # the GIL, and each draw is computed alone, so the numbers do not depend on the count.
-BOOTSTRAP_THREADS = max(1, min(4, len(os.sched_getaffinity(0))))
+BOOTSTRAP_THREADS = max(
+    1,
+    min(
+        4,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+    ),
+)
 
 
 def seed_clv(
