@@ -247,7 +247,9 @@ def purchases_sql(as_of_date: str, credit_notes: bool = True) -> str:
 def trailing_sql(as_of_date: str, default_margin: float) -> str:
     """Revenue and gross margin of the 365 days ending at as_of, by part: contract values
     earned in the window (pro rata of their days), orders that bill no contract (the rule of
-    features_clv_orders), every invoice; and the observed revenue retention."""
+    features_clv_orders), every invoice; and the observed revenue retention. The contracts'
+    pro-rata doubles are summed as decimals: a sum of doubles depends on the order a
+    parallel scan delivers the rows in (two runs differed in the last digit)."""
     orders, contracts = relation_name("fct_orders"), relation_name("fct_contracts")
     margins = relation_name("product_line_margins")
     as_of_sql = f"date '{as_of_date}'"
@@ -284,9 +286,10 @@ def trailing_sql(as_of_date: str, default_margin: float) -> str:
             group by customer_id
         )
         select
-            (select coalesce(sum(revenue), 0) from earned) as t12m_contract_revenue_cny,
-            (select coalesce(sum(revenue * margin_rate), 0) from earned)
-                as t12m_contract_margin_cny,
+            (select cast(coalesce(sum(cast(revenue as decimal(38, 20))), 0) as double)
+                from earned) as t12m_contract_revenue_cny,
+            (select cast(coalesce(sum(cast(revenue * margin_rate as decimal(38, 20))), 0)
+                as double) from earned) as t12m_contract_margin_cny,
             (select coalesce(sum(amount_cny), 0) from transactional)
                 as t12m_transactional_revenue_cny,
             (select coalesce(sum(amount_cny * margin_rate), 0) from transactional)

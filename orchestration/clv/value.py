@@ -33,7 +33,9 @@ negative), who then gets the model's population mean spend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +61,16 @@ BOOTSTRAP_BLOCK = 20_000
 
 # A customer's interval needs at least this share of the bootstrap draws to be finite.
 MIN_FINITE_DRAWS_RATE = 0.5
+
+# Threads that evaluate the bootstrap's draws side by side: scipy's special functions release
+# the GIL, and each draw is computed alone, so the numbers do not depend on the count.
+BOOTSTRAP_THREADS = max(
+    1,
+    min(
+        4,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+    ),
+)
 
 
 def seed_clv(
@@ -117,6 +129,48 @@ def _period_edges(
     return step * np.arange(1, int(horizon_periods) + 1)
 
 
+def pair_tails(
+    module, values: list[float], edges: np.ndarray, x: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The purchase model's tail E[Y(t) | x, t_x, T] / P(alive), a function of (x, T, t)
+    alone, at each of `edges` for each distinct (x, T) pair: (pairs, K), and each customer's
+    row in it. x is a count and T an age in whole days, so there are far fewer pairs than
+    customers (100,000 customers of the demo firm make about 43,000), and the special
+    functions (BG/NBD's 2F1) are evaluated once per pair instead of once per customer; a
+    customer's row holds the same numbers her own evaluation gives."""
+    pairs, pair_of = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+    tails = module._tail(values, edges[None, :], pairs[:, :1], pairs[:, 1:])
+    return tails, pair_of.reshape(-1)
+
+
+def expected_purchases_in_blocks(
+    purchases: FitResult,
+    x: object,
+    t_x: object,
+    T: object,
+    horizon_periods: int = DEFAULT_HORIZON_PERIODS,
+    period: str = DEFAULT_PERIOD,
+    time_unit: str | None = None,
+    params: Mapping[str, float] | None = None,
+    block: int | None = None,
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """`expected_purchases_by_period` for customers `block` at a time (None: all at once),
+    as (their slice, their (customers, K) matrix): the tails are computed once per (x, T)
+    pair (`pair_tails`) for all blocks, so memory stays at block x K per customer."""
+    module = _purchase_module(purchases)
+    x, t_x, T, _ = check_rfm(x, t_x, T)
+    edges = _period_edges(purchases, horizon_periods, period, time_unit)
+    values = param_values(purchases.params if params is None else params, module.PARAMS)
+    tails, pair_of = pair_tails(module, values, edges, x, T)
+    step = max(1, x.size if block is None else block)
+    for start in range(0, x.size, step):
+        part = slice(start, start + step)
+        alive = module._alive(values, x[part], t_x[part], T[part])
+        # E[Y(t)] = tail x P(alive), in the order `_expected` multiplies them
+        cumulative = tails[pair_of[part]] * alive[:, None]
+        yield part, np.diff(cumulative, axis=1, prepend=0.0)
+
+
 def expected_purchases_by_period(
     purchases: FitResult,
     x: object,
@@ -132,12 +186,10 @@ def expected_purchases_by_period(
     `time_unit` is the unit of (t_x, T) and of the fit (default: the fit's `time_unit`);
     `params` overrides the fitted parameters (used by the bootstrap).
     """
-    module = _purchase_module(purchases)
-    x, t_x, T, _ = check_rfm(x, t_x, T)
-    edges = _period_edges(purchases, horizon_periods, period, time_unit)
-    values = param_values(purchases.params if params is None else params, module.PARAMS)
-    cumulative = module._expected(values, edges[None, :], x[:, None], t_x[:, None], T[:, None])
-    return np.diff(cumulative, axis=1, prepend=0.0)
+    ((_, matrix),) = expected_purchases_in_blocks(
+        purchases, x, t_x, T, horizon_periods, period, time_unit, params
+    )
+    return matrix
 
 
 def customer_lifetime_value(
@@ -214,6 +266,22 @@ def _spend_or_nan(params: Mapping[str, float], x: np.ndarray, z: np.ndarray) -> 
         return np.full(x.shape, np.nan)
 
 
+def nan_percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
+    """`np.nanpercentile(values, q, axis=0)`, the same numbers, at numpy's vectorised speed:
+    along an axis nanpercentile calls itself once per column (a minute for 100,000
+    customers), so the columns without NaN go to `np.percentile` together, which sorts the
+    same values and interpolates them by the same rule, and only the others to
+    nanpercentile."""
+    values = np.asarray(values, dtype=float)
+    result = np.empty((len(q), values.shape[1]))
+    complete = ~np.isnan(values).any(axis=0)
+    if complete.any():
+        result[:, complete] = np.percentile(values[:, complete], q, axis=0)
+    if not complete.all():
+        result[:, ~complete] = np.nanpercentile(values[:, ~complete], q, axis=0)
+    return result
+
+
 @dataclass(frozen=True)
 class ClvInterval:
     """Point CLV and a central interval per customer from the parametric bootstrap."""
@@ -278,22 +346,14 @@ def clv_interval(
     discount = discount_factors(horizon_periods, period, annual_discount_rate)
     pairs, pair_of = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
     pair_of = pair_of.reshape(-1)
-    per_pair = np.stack(
-        [
-            np.diff(
-                module._tail(
-                    param_values(pp, module.PARAMS),
-                    edges[None, :],
-                    pairs[:, :1],
-                    pairs[:, 1:],
-                ),
-                axis=1,
-                prepend=0.0,
-            )
-            @ discount
-            for pp in purchase_draws
-        ]
-    )
+
+    def discounted_tail(pp: dict[str, float]) -> np.ndarray:
+        values = param_values(pp, module.PARAMS)
+        tails = module._tail(values, edges[None, :], pairs[:, :1], pairs[:, 1:])
+        return np.diff(tails, axis=1, prepend=0.0) @ discount
+
+    with ThreadPoolExecutor(min(BOOTSTRAP_THREADS, len(purchase_draws))) as threads:
+        per_pair = np.stack(list(threads.map(discounted_tail, purchase_draws)))
     tail = (1 - level) / 2 * 100
     lower, upper = np.empty_like(point), np.empty_like(point)
     has_interval = np.ones(point.shape, dtype=bool)
@@ -313,7 +373,7 @@ def clv_interval(
         values = np.where(finite, values, np.nan)
         bounds = np.full((2, values.shape[1]), np.nan)
         if enough.any():
-            bounds[:, enough] = np.nanpercentile(values[:, enough], [tail, 100 - tail], axis=0)
+            bounds[:, enough] = nan_percentiles(values[:, enough], [tail, 100 - tail])
         lower[block] = np.where(enough, bounds[0], point[block])
         upper[block] = np.where(enough, bounds[1], point[block])
         has_interval[block] = enough
