@@ -696,11 +696,11 @@ def unlabelled_codes(
         if key not in present or (tables is not None and key.rsplit(".", 1)[0] not in tables):
             continue
         schema, table, column = (_ident(part) for part in key.split(".", 2))
-        codes = con.execute(
-            f"select distinct cast(t.{column} as varchar) as code "
-            f"from {_ident(database)}.{schema}.{table} as t "
-            f"where t.{column} is not null and not exists (select 1 from {labels} as l "
-            f"where l.domain = ? and l.code = cast(t.{column} as varchar)) order by code",
+        codes = con.execute(  # the column's distinct codes first, then the few looked up
+            f"select code from (select distinct cast({column} as varchar) as code "
+            f"from {_ident(database)}.{schema}.{table} where {column} is not null) as t "
+            f"where not exists (select 1 from {labels} as l "
+            "where l.domain = ? and l.code = t.code) order by code",
             [domain],
         ).fetchall()
         if codes:
