@@ -186,6 +186,17 @@ _CODED = {
 CODED_COLUMNS: dict[str, str] = {
     column: domain for domain, columns in _CODED.items() for column in columns
 }
+# The text values sanitise_text hands to Python's pii.mask_personal_data: pii's cheap SQL
+# pass, narrowed by what every value that function changes has: an e-mail has an @, and an
+# ID-card or phone number starts with a digit, + or ( at the start of the text or after a
+# character that is not an ASCII letter or digit (pii's look-behind). Ids such as
+# O000122881, millions of them in the fact tables, stay in SQL.
+PERSONAL_DATA_SQL_FILTER = (
+    "(regexp_matches({column}, '"
+    + pii.CANDIDATE_SQL_PATTERN.replace("'", "''").replace("{", "{{").replace("}", "}}")
+    + "') "
+    "and (contains({column}, '@') or regexp_matches({column}, '(^|[^0-9A-Za-z])[0-9+(]')))"
+)
 # Parquet key-value metadata keys.
 PARQUET_DESCRIPTION_KEY = "description"
 PARQUET_COLUMNS_KEY = "column_descriptions"
@@ -471,7 +482,9 @@ def _build(
             _refuse_personal_data(relations, columns)
             _refuse_reserved_words(con, relations, columns)
             _refuse_unexplained_empty(con, relations)
-            checksums = source_checksums(con, relations, columns, release["storage_version"])
+            checksums, row_hashes = source_checksums(
+                con, relations, columns, release["storage_version"]
+            )
             prior = _linkable(previous, checksums)
             database = building / DATABASE_FILE
             if prior:
@@ -502,7 +515,11 @@ def _build(
                 info = prior[name] | {"published": LINKED, "linked_from": previous.name}
                 tables[name] = info
                 continue
-            info = _describe(con, relation.schema, relation.table)
+            # Unsanitised, the copy holds the source's rows: its checksum is the source's.
+            unchanged = not any(key.startswith(f"{name}.") for key in sanitised)
+            info = _describe(
+                con, relation.schema, relation.table, row_hashes[name] if unchanged else None
+            )
             info["description"] = _comment(con, relation, info["rows"])
             info["column_descriptions"] = {
                 column: relation.columns.get(column.lower(), "") for column in info["columns"]
@@ -563,14 +580,15 @@ def source_checksums(
     relations: list[Relation],
     source_columns: dict[tuple[str, str], list[list[str]]],
     storage_version: str = STORAGE_VERSION,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, tuple[int, str]]]:
     """Each relation's `source_checksum`, by "schema.table" of the copy: a SHA-256 of its
     row count and sum of DuckDB `hash()` of every row in `src` (one aggregate pass, the same
     whatever the row order), its column names and types (`source_columns`), the docs the
     copy gives it, and the versions of DuckDB, of the storage format and of the publish
     code. Equal checksums mean that publishing the table again would give the same table and
-    the same Parquet file."""
-    checksums = {}
+    the same Parquet file. Also returns each relation's row count and hash() sum, which a
+    copy left as it is shares (its `content_checksum`)."""
+    checksums, row_hashes = {}, {}
     for relation in relations:
         rows, row_hash_sum = con.execute(
             "select count(*), coalesce(sum(hash(source_row)), 0) "
@@ -590,7 +608,8 @@ def source_checksums(
         }
         text = json.dumps(key, sort_keys=True, ensure_ascii=False)
         checksums[_name(relation)] = hashlib.sha256(text.encode()).hexdigest()
-    return checksums
+        row_hashes[_name(relation)] = (int(rows), str(row_hash_sum))
+    return checksums, row_hashes
 
 
 def _linkable(previous: Path | None, checksums: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -677,11 +696,11 @@ def unlabelled_codes(
         if key not in present or (tables is not None and key.rsplit(".", 1)[0] not in tables):
             continue
         schema, table, column = (_ident(part) for part in key.split(".", 2))
-        codes = con.execute(
-            f"select distinct cast(t.{column} as varchar) as code "
-            f"from {_ident(database)}.{schema}.{table} as t "
-            f"where t.{column} is not null and not exists (select 1 from {labels} as l "
-            f"where l.domain = ? and l.code = cast(t.{column} as varchar)) order by code",
+        codes = con.execute(  # the column's distinct codes first, then the few looked up
+            f"select code from (select distinct cast({column} as varchar) as code "
+            f"from {_ident(database)}.{schema}.{table} where {column} is not null) as t "
+            f"where not exists (select 1 from {labels} as l "
+            "where l.domain = ? and l.code = t.code) order by code",
             [domain],
         ).fetchall()
         if codes:
@@ -851,6 +870,10 @@ def sanitise_text(
 
     Returns {"schema.table.column": {"personal_data_masked": n, "formula_neutralised": m}}
     for the columns where something changed.
+
+    Each text column is read once, grouped by value: the patterns run on its distinct
+    values, not on every row, and a column with nothing to change is not updated. Only the
+    values `PERSONAL_DATA_SQL_FILTER` keeps go to Python.
     """
     changed: dict[str, dict[str, int]] = {}
     for schema, table in relations:
@@ -863,14 +886,18 @@ def sanitise_text(
         ).fetchall()
         for (column,) in columns:
             col = _ident(column)
-            candidates = con.execute(
-                f"select distinct {col} from {name} where {col} is not null "
-                f"and regexp_matches({col}, {_literal(pii.CANDIDATE_SQL_PATTERN)})"
+            candidate = PERSONAL_DATA_SQL_FILTER.format(column="v")
+            formula = pii.FORMULA_SQL_CONDITION.format(column="v")
+            flagged = con.execute(
+                f"select v, {candidate}, {formula} from (select {col} as v from {name} "
+                f"where {col} is not null group by {col}) where {candidate} or {formula}"
             ).fetchall()
             masks = [
-                (old, new) for (old,) in candidates if (new := pii.mask_personal_data(old)) != old
+                (old, new)
+                for old, is_candidate, _ in flagged
+                if is_candidate and (new := pii.mask_personal_data(old)) != old
             ]
-            masked = 0
+            masked = neutralised = 0
             if masks:
                 con.execute("create or replace temp table _masks (old varchar, new varchar)")
                 con.executemany("insert into _masks values (?, ?)", masks)
@@ -879,10 +906,11 @@ def sanitise_text(
                     f"where t.{col} = _masks.old"
                 ).fetchone()[0]
                 con.execute("drop table _masks")
-            neutralised = con.execute(
-                f"update {name} set {col} = '''' || {col} "
-                f"where {pii.FORMULA_SQL_CONDITION.format(column=col)}"
-            ).fetchone()[0]
+            if masks or any(is_formula for _, _, is_formula in flagged):
+                neutralised = con.execute(
+                    f"update {name} set {col} = '''' || {col} "
+                    f"where {pii.FORMULA_SQL_CONDITION.format(column=col)}"
+                ).fetchone()[0]
             if masked or neutralised:
                 changed[f"{schema}.{table}.{column}"] = {
                     "personal_data_masked": int(masked),
@@ -891,12 +919,21 @@ def sanitise_text(
     return changed
 
 
-def _describe(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
-    """Row count, content checksum, column types and Parquet path of one published table."""
-    rows, checksum = con.execute(
-        "select count(*), coalesce(sum(hash(published_row)), 0) "
-        f"from bi.{_ident(schema)}.{_ident(table)} as published_row"
-    ).fetchone()
+def _describe(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    row_hashes: tuple[int, str] | None = None,
+) -> dict[str, Any]:
+    """Row count, content checksum, column types and Parquet path of one published table;
+    `row_hashes` (rows, hash() sum) when they are known already, read from the copy if not."""
+    rows, checksum = (
+        row_hashes
+        or con.execute(
+            "select count(*), coalesce(sum(hash(published_row)), 0) "
+            f"from bi.{_ident(schema)}.{_ident(table)} as published_row"
+        ).fetchone()
+    )
     columns = con.execute(
         "select column_name, data_type from duckdb_columns() where database_name = 'bi' "
         "and schema_name = ? and table_name = ? order by column_index",

@@ -22,9 +22,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration import pii
 from orchestration.publish import (
     CODED_COLUMNS,
     CURRENT_LINK,
+    PERSONAL_DATA_SQL_FILTER,
     RELEASES_DIR,
     STAGES,
     TMP_PREFIX,
@@ -238,6 +240,30 @@ def test_publish_masks_personal_data_and_neutralises_formulas_in_text(warehouse)
     with duckdb.connect(str(source), read_only=True) as con:
         kept = con.execute("select customer_name from main.dim_b order by i").fetchall()
     assert [row[0] for row in kept] == [row[0] for row in HOSTILE_TEXT]
+    # each content checksum is the published table's, sanitised (dim_b) or not (fct_a)
+    with duckdb.connect(str(release.path / "bi.duckdb"), read_only=True) as con:
+        for name, info in release.manifest["tables"].items():
+            checksum = con.execute(f"select sum(hash(t)) from {name} as t").fetchone()[0]
+            assert info["content_checksum"] == str(checksum), name
+
+
+def test_only_values_that_masking_can_change_go_to_python():
+    """PERSONAL_DATA_SQL_FILTER keeps every value pii.mask_personal_data changes (the
+    hostile texts, a number after a newline or a full-width digit, one alone) and leaves
+    out the ids and hashes that merely hold a run of digits."""
+    changed = [raw for raw, published, masked, _ in HOSTILE_TEXT if masked]
+    changed += ["x\n13812345678", "13\uff1812345678", "11010119900307123X", "(021) 62345678"]
+    kept_out = ["O000122881", "K00007956", "a13812345678b9f0", "A13812345678", "I000000001"]
+    assert all(pii.mask_personal_data(text) != text for text in changed)
+    assert all(pii.mask_personal_data(text) == text for text in kept_out)
+    with duckdb.connect() as con:
+        kept = dict(
+            con.execute(
+                f"select v, {PERSONAL_DATA_SQL_FILTER.format(column='v')} from unnest(?) as t(v)",
+                [changed + kept_out],
+            ).fetchall()
+        )
+    assert kept == {text: text in changed for text in changed + kept_out}
 
 
 def test_project_manifest_selects_marts_and_seeds_without_personal_data():
