@@ -258,7 +258,9 @@ class Settings:
         "WH_DUCKDB_MEMORY_LIMIT",
         "5GB",
         "DuckDB memory limit of the dbt build (the dbt subprocess's profile); the memory "
-        "budget: [docs/benchmarks.md](docs/benchmarks.md#memory-budget)",
+        "budget: [docs/benchmarks.md](docs/benchmarks.md#memory-budget). At 1,000,000 "
+        "customers set `8GB`: the engagement family's fan-out does not fit 5GB there ([run "
+        "I](docs/benchmarks.md#run-i-failed-1000000-customers-at-dbts-5gb-limit))",
         _memory,
     )
     dagster_duckdb_memory_limit: str = _setting(
