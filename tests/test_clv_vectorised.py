@@ -411,18 +411,7 @@ def test_clv_interval_does_not_depend_on_the_threads(cdnow_fits, monkeypatch):
     assert (one.lower < one.clv).mean() > 0.9 and (one.clv < one.upper).mean() > 0.9
 
 
-SUMMED = [
-    "clv_cny",
-    "clv_lower_cny",
-    "clv_upper_cny",
-    "transactional_clv_cny",
-    "contract_clv_cny",
-    "clv_margin_cny",
-    "clv_margin_lower_cny",
-    "clv_margin_upper_cny",
-    "transactional_clv_margin_cny",
-    "contract_clv_margin_cny",
-]
+SUMMED = wh.EQUITY_SUMMED
 
 
 def merged_equity(values: pd.DataFrame, slices: pd.DataFrame) -> pd.DataFrame:

@@ -1090,6 +1090,21 @@ def compute(
     )
 
 
+# The customers' values that customer_equity sums by slice.
+EQUITY_SUMMED = [
+    "clv_cny",
+    "clv_lower_cny",
+    "clv_upper_cny",
+    "transactional_clv_cny",
+    "contract_clv_cny",
+    "clv_margin_cny",
+    "clv_margin_lower_cny",
+    "clv_margin_upper_cny",
+    "transactional_clv_margin_cny",
+    "contract_clv_margin_cny",
+]
+
+
 def customer_equity(values: pd.DataFrame, slices: pd.DataFrame) -> pd.DataFrame:
     """F8: CLV summed by slice (slices: customer_id, slice_type, slice_value), with bounds:
     `equity_margin_*` on gross margin (the headline), `equity_*` on revenue.
@@ -1098,18 +1113,7 @@ def customer_equity(values: pd.DataFrame, slices: pd.DataFrame) -> pd.DataFrame:
     merge), in the slices' order, and the customers of a slice are counted on integer
     keys: a slice row per customer and slice type (5 million rows at 1,000,000 customers)
     made pandas' merge and per-group nunique the slow part."""
-    summed = [
-        "clv_cny",
-        "clv_lower_cny",
-        "clv_upper_cny",
-        "transactional_clv_cny",
-        "contract_clv_cny",
-        "clv_margin_cny",
-        "clv_margin_lower_cny",
-        "clv_margin_upper_cny",
-        "transactional_clv_margin_cny",
-        "contract_clv_margin_cny",
-    ]
+    summed = EQUITY_SUMMED
     keys = ["slice_type", "slice_value"]
     ids = pd.Index(values["customer_id"])
     if ids.is_unique:
