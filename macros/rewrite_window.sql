@@ -162,17 +162,20 @@
 {#-
     True where a row (its grain and period start in the columns named) lies in a period the
     window of `window_relation` rewrites for any slice: from the earliest date of its rows
-    (every row when one is null). For a model's inputs, which have no slice.
+    (every row when one is null). For a model's inputs, which have no slice. `window_rows`:
+    an SQL predicate picking the window rows to date from (all of them by default).
 -#}
 {% macro in_rewritten_periods(
     window_relation=none,
     grain_column='period_grain',
-    start_column='period_start_on'
+    start_column='period_start_on',
+    window_rows=none
 ) %}
     {%- set window_relation = window_relation or rewrite_window_relation() -%}
     {%- set window_on = '(select case when count(*) = count(rewrite_window.rewrite_from_on)'
         ~ ' then min(rewrite_window.rewrite_from_on) end from '
-        ~ window_relation ~ ' as rewrite_window)' -%}
+        ~ window_relation ~ ' as rewrite_window'
+        ~ (' where ' ~ window_rows if window_rows else '') ~ ')' -%}
     (
         {{ window_on }} is null
         or {{ start_column }} >= {{ period_start_by_grain(grain_column, window_on) }}
@@ -200,15 +203,14 @@
     {%- endif -%}
     {%- if is_incremental() -%}
         {%- set window_relation = rewrite_window_relation() -%}
-        {%- set unsliced_on = '(select case when count(*) = count(rewrite_window.rewrite_from_on)'
-            ~ ' then min(rewrite_window.rewrite_from_on) end from '
-            ~ window_relation ~ ' as rewrite_window where rewrite_window.slice_type is null)' -%}
         {%- set sliced_on = '(select min(rewrite_window.rewrite_from_on) from '
             ~ window_relation ~ ' as rewrite_window'
             ~ ' where rewrite_window.slice_type is not null)' -%}
         (
-            {{ unsliced_on }} is null
-            or {{ start_column }} >= {{ period_start_by_grain(grain_column, unsliced_on) }}
+            {{ in_rewritten_periods(
+                window_relation, grain_column, start_column,
+                window_rows='rewrite_window.slice_type is null',
+            ) }}
             or (
                 {{ customer_column }} in (
                     select rewrite_slices.customer_id
