@@ -36,8 +36,8 @@
     per customer with GROUPING SETS (indicator_slice_rollup), rather than joined to five
     slice rows each.
     A NULL industry (region, size band) is a slice value of its own, as in
-    int_customer_slices; the zero-fill is a union and a GROUP BY, so it matches NULL slice
-    values too (the join it replaces gave a NULL slice 0 / 0). Durations skip the
+    int_customer_slices; the zero-fill's joins match NULL slice values too
+    (same_period_and_slice's null_slice; a plain join gave a NULL slice 0 / 0). Durations skip the
     per-customer reduction (a percentile needs every value). Portable: GROUPING SETS and
     grouping() run on DuckDB, PostgreSQL and Spark; sqlfluff's duckdb dialect does not parse
     them, hence the models' `noqa: PRS` around a call.
@@ -63,7 +63,8 @@
         {{ period_grains() }}
     ),
 
-    fanout_item_periods as (
+    -- Items × 3 grains: cheap to repeat where read, costly to store (inline_cte).
+    fanout_item_periods as {{ inline_cte() }} (
         select
             {%- for column in item_columns %}
                 {{ items }}.{{ column }},
@@ -88,8 +89,9 @@
     ),
 
     -- What the slices sum: the items as they are, and a customer-counted item once per
-    -- customer and period (its largest numerator and denominator there).
-    fanout_customer_periods as (
+    -- customer and period (its largest numerator and denominator there). Read once per
+    -- slice type: computed where read, as the items × grains.
+    fanout_customer_periods as {{ inline_cte() }} (
         select
             {%- for column in key_columns %}
                 {{ column }},
@@ -148,30 +150,25 @@
     ),
 
     -- Every count and per-customer variant seen anywhere, in every period and slice customers
-    -- exist in, so a quiet period reads 0 rather than missing.
+    -- exist in, so a quiet period reads 0 rather than missing: the variants (from the items
+    -- of customers with slices, those fanout_sliced has) × int_retention_bridges, joined
+    -- to the rolled-up rows by a full join, which also keeps the ratios and the rows of a
+    -- period and slice the bridges lack. Each roll-up is read once: DuckDB stores a CTE
+    -- read twice, and at 1,000,000 customers storing them (and a union + GROUP BY over
+    -- rolled-up rows and bridges, ~35 M groups) spilled more than 35 GB and ran out of 5GB.
     fanout_measured_variants as (
         select distinct
             indicator_code,
             indicator_variant,
             unit,
             measure_kind
-        from fanout_sliced
-        where measure_kind in ('count', 'per_customer')
+        from fanout_item_periods
+        where
+            measure_kind in ('count', 'per_customer')
+            and customer_id in (select fanout_customers.customer_id from fanout_customers)
     ),
 
-    fanout_filled as (
-        select
-            {%- for column in key_columns %}
-                {{ column }},
-            {%- endfor %}
-            slice_type,
-            slice_value,
-            numerator,
-            n,
-            cast(null as {{ dbt.type_bigint() }}) as customers_active_in_period
-        from fanout_sliced
-        where measure_kind in ('count', 'per_customer')
-        union all
+    fanout_variant_periods as (
         select
             fanout_measured_variants.indicator_code,
             fanout_measured_variants.indicator_variant,
@@ -181,30 +178,39 @@
             fanout_retention.period_start_on,
             fanout_retention.slice_type,
             fanout_retention.slice_value,
-            0 as numerator,
-            0 as n,
             fanout_retention.customers_active_in_period
         from fanout_measured_variants
         cross join fanout_retention
     ),
 
-    fanout_measured as (
+    fanout_filled as (
         select
-            {%- for column in key_columns %}
-                {{ column }},
+            {%- for column in key_columns + ['slice_type'] %}
+                coalesce(fanout_sliced.{{ column }}, fanout_variant_periods.{{ column }})
+                    as {{ column }},
             {%- endfor %}
-            slice_type,
-            slice_value,
-            sum(numerator) as numerator,
-            sum(n) as n,
-            coalesce(max(customers_active_in_period), 0) as customers_active_in_period
-        from fanout_filled
-        group by
-            {%- for column in key_columns %}
-                {{ column }},
-            {%- endfor %}
-            slice_type,
-            slice_value
+            case
+                when fanout_variant_periods.indicator_code is null
+                    then fanout_sliced.slice_value
+                else fanout_variant_periods.slice_value
+            end as slice_value,
+            case
+                when fanout_variant_periods.indicator_code is null then fanout_sliced.numerator
+                else coalesce(fanout_sliced.numerator, 0)
+            end as numerator,
+            fanout_sliced.denominator,
+            coalesce(fanout_sliced.n, 0) as n,
+            coalesce(fanout_variant_periods.customers_active_in_period, 0)
+                as customers_active_in_period
+        from fanout_variant_periods
+        full outer join fanout_sliced
+            on
+                fanout_variant_periods.indicator_code = fanout_sliced.indicator_code
+                and fanout_variant_periods.indicator_variant = fanout_sliced.indicator_variant
+                and fanout_variant_periods.unit = fanout_sliced.unit
+                and fanout_variant_periods.measure_kind = fanout_sliced.measure_kind
+                and {{ same_period_and_slice(
+                    'fanout_variant_periods', 'fanout_sliced', null_slice=true) }}
     ),
 
     fanned_out as (
@@ -216,131 +222,113 @@
             slice_type,
             slice_value,
             numerator,
-            case when measure_kind = 'count' then 1 else customers_active_in_period end
-                as denominator,
+            case measure_kind
+                when 'count' then 1
+                when 'per_customer' then customers_active_in_period
+                else denominator
+            end as denominator,
             unit,
             cast(
-                case when measure_kind = 'count' then n else customers_active_in_period end
-                as {{ dbt.type_bigint() }}
+                case
+                    when measure_kind = 'per_customer' then customers_active_in_period
+                    else n
+                end as {{ dbt.type_bigint() }}
             ) as n
-        from fanout_measured
+        from fanout_filled
         union all
         select
-            indicator_code,
-            indicator_variant,
-            period_grain,
-            period_start_on,
-            slice_type,
-            slice_value,
-            numerator,
-            denominator,
-            unit,
-            cast(n as {{ dbt.type_bigint() }}) as n
-        from fanout_sliced
-        where measure_kind = 'ratio'
-        {%- for statistic in ['median', 'p90'] %}
+            fanout_durations.indicator_code,
+            {{ dbt.concat(['fanout_durations.indicator_variant', 'statistics.statistic']) }}
+                as indicator_variant,
+            fanout_durations.period_grain,
+            fanout_durations.period_start_on,
+            fanout_durations.slice_type,
+            fanout_durations.slice_value,
+            case
+                when statistics.statistic = 'median' then fanout_durations.median_value
+                else fanout_durations.p90_value
+            end as numerator,
+            1 as denominator,
+            fanout_durations.unit,
+            cast(fanout_durations.n as {{ dbt.type_bigint() }}) as n
+        from fanout_durations
+        cross join (
+            select 'median' as statistic
             union all
-            select
-                indicator_code,
-                {{ dbt.concat(['indicator_variant', "'" ~ statistic ~ "'"]) }}
-                    as indicator_variant,
-                period_grain,
-                period_start_on,
-                slice_type,
-                slice_value,
-                {{ statistic }}_value as numerator,
-                1 as denominator,
-                unit,
-                cast(n as {{ dbt.type_bigint() }}) as n
-            from fanout_durations
-        {%- endfor %}
+            select 'p90' as statistic
+        ) as statistics
     )
 {% endmacro %}
 
 {#-
+    The words after a CTE's AS that make the engine compute it where it is read rather than
+    store its rows once for every reader: NOT MATERIALIZED on DuckDB and PostgreSQL, nothing
+    elsewhere (Spark inlines CTEs). For indicator_fanout's items × grains (140 M rows for
+    int_engagement_indicators at 1,000,000 customers), read by the five slice types' GROUP
+    BYs, the durations and the variants (docs/benchmarks.md, run J).
+-#}
+{% macro inline_cte() -%}
+    {{ return(adapter.dispatch('inline_cte')()) }}
+{%- endmacro %}
+
+{% macro default__inline_cte() -%}
+{%- endmacro %}
+
+{% macro duckdb__inline_cte() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro postgres__inline_cte() -%}
+    not materialized
+{%- endmacro %}
+
+{#-
     One select that rolls `relation` (rows with a customer_id and the `key_columns`) up to
-    every slice in one pass: one join to `customers` (indicator_slice_customers: one row per
-    customer) and GROUPING SETS, one set per slice type; a customer counts in the slice
-    types it has a row of. `aggregates` are the select's aggregate expressions with their
-    aliases (`sum(amount_cny) as amount_cny`), over the relation's columns by their bare
-    names; `where` filters the relation's rows (joined to `customers`, so it may qualify
-    them). Out: the key columns, slice_type, slice_value, the aggregates. grouping() tells
-    the sets apart, so a NULL industry is a slice value of its own (as in
-    int_customer_slices), not the company row.
-    Portable: the join is projected first (the relation's columns and the slice columns as
-    slice_<type> and in_slice_<type>), so the GROUP BY GROUPING SETS, grouping() and the
-    select name bare columns only, and the "customer has a row of this slice type" filter
-    is a WHERE around the grouped select, not a HAVING: Spark resolves neither a
-    table-qualified column nor a column outside the select list in a grouping-sets HAVING
-    ([UNRESOLVED_COLUMN]).
+    every slice: one GROUP BY per slice type, each joined to `customers`
+    (indicator_slice_customers: one row per customer) for that type's slice value, union
+    all; a customer counts in the slice types it has a row of. `aggregates` are the select's
+    aggregate expressions with their aliases (`sum(amount_cny) as amount_cny`), over the
+    relation's columns by their bare names; `where` filters the relation's rows (it may
+    qualify them by the relation's name). Out: the key columns, slice_type, slice_value, the
+    aggregates. A NULL industry is a slice value of its own (as in int_customer_slices).
+    Why not GROUPING SETS (as before): DuckDB stores a GROUPING SETS' input, the relation
+    joined to five slice values, before grouping it; at 1,000,000 customers that was 140 M
+    wide rows for the engagement items (more than 35 GB of spill, docs/benchmarks.md, run J).
+    Five GROUP BYs read the relation five times and group one slice type at a time.
 -#}
 {% macro indicator_slice_rollup(
     relation, key_columns, aggregates, customers='customers', where=none
 ) %}
     {%- set slice_types = ['company', 'industry', 'region', 'size_band', 'account_manager'] %}
+    {%- for slice_type in slice_types %}
+        {{- '\n    union all' if not loop.first }}
     select
         {%- for column in key_columns %}
-            {{ column }},
+            {{ relation }}.{{ column }},
         {%- endfor %}
-        slice_type,
-        slice_value,
+        '{{ slice_type }}' as slice_type,
+        rollup_slices.rollup_slice_value as slice_value,
         {%- for aggregate in aggregates %}
-            {{ aggregate.split(' as ')[-1] | trim }}{{ ',' if not loop.last }}
+            {{ aggregate }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from (
+    from {{ relation }}
+    inner join (
         select
-            {%- for column in key_columns %}
-                {{ column }},
-            {%- endfor %}
-            case
-                {%- for slice_type in slice_types[1:] %}
-                    when grouping(slice_{{ slice_type }}) = 0 then '{{ slice_type }}'
-                {%- endfor %}
-                else 'company'
-            end as slice_type,
-            case
-                {%- for slice_type in slice_types[1:] %}
-                    when grouping(slice_{{ slice_type }}) = 0 then slice_{{ slice_type }}
-                {%- endfor %}
-                else slice_company
-            end as slice_value,
-            case
-                {%- for slice_type in slice_types[1:] %}
-                    when grouping(slice_{{ slice_type }}) = 0 then in_slice_{{ slice_type }}
-                {%- endfor %}
-                else in_slice_company
-            end as in_slice,
-            {%- for aggregate in aggregates %}
-                {{ aggregate }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        from (
-            select
-                {{ relation }}.*,
-                {%- for slice_type in slice_types %}
-                    {{ customers }}.{{ slice_type }} as slice_{{ slice_type }},
-                    {{ customers }}.in_{{ slice_type }} as in_slice_{{ slice_type }}
-                    {{- ',' if not loop.last }}
-                {%- endfor %}
-            from {{ relation }}
-            inner join {{ customers }}
-                on {{ relation }}.customer_id = {{ customers }}.customer_id
-            {%- if where %}
-                where {{ where }}
-            {%- endif %}
-        ) as slice_rows
-        group by grouping sets (
-            {%- for slice_type in slice_types %}
-                (
-                    {%- for column in key_columns %}
-                        {{ column }},
-                    {%- endfor %}
-                    slice_{{ slice_type }},
-                    in_slice_{{ slice_type }}
-                ){{ ',' if not loop.last }}
-            {%- endfor %}
-        )
-    ) as slice_rollup
-    where in_slice = 1
+            customer_id as rollup_customer_id,
+            {{ slice_type }} as rollup_slice_value
+        from {{ customers }}
+        where in_{{ slice_type }} = 1
+    ) as rollup_slices
+        on {{ relation }}.customer_id = rollup_slices.rollup_customer_id
+    {%- if where %}
+    where {{ where }}
+    {%- endif %}
+    group by
+        {%- for column in key_columns %}
+            {{ relation }}.{{ column }},
+        {%- endfor %}
+        rollup_slices.rollup_slice_value
+    {%- endfor %}
 {% endmacro %}
 
 {#-
@@ -439,11 +427,19 @@
 
 {#-
     The join condition of two relations keyed by period and slice (period_grain,
-    period_start_on, slice_type, slice_value).
+    period_start_on, slice_type, slice_value); null_slice=true: a NULL slice value (an
+    industry unknown) matches a NULL one, written so that every engine still hashes the
+    join (coalesced values equal and both NULL or neither; slice values are text).
 -#}
-{% macro same_period_and_slice(left, right) -%}
+{% macro same_period_and_slice(left, right, null_slice=false) -%}
     {%- for column in ['period_grain', 'period_start_on', 'slice_type', 'slice_value'] %}
-        {{ 'and ' if not loop.first }}{{ left }}.{{ column }} = {{ right }}.{{ column }}
+        {{ 'and ' if not loop.first }}
+        {%- if null_slice and column == 'slice_value' -%}
+            coalesce({{ left }}.slice_value, '') = coalesce({{ right }}.slice_value, '')
+            and ({{ left }}.slice_value is null) = ({{ right }}.slice_value is null)
+        {%- else -%}
+            {{ left }}.{{ column }} = {{ right }}.{{ column }}
+        {%- endif %}
     {%- endfor %}
 {%- endmacro %}
 

@@ -164,6 +164,12 @@
     window of `window_relation` rewrites for any slice: from the earliest date of its rows
     (every row when one is null). For a model's inputs, which have no slice. `window_rows`:
     an SQL predicate picking the window rows to date from (all of them by default).
+    An EXISTS over the window's one-row summary, as the sliced branch of
+    in_rewritten_customer_periods_on_incremental, not a scalar subquery compared on every
+    row: DuckDB 2.0.0 sized the rows passing `period_start_on >= <grain's start of (select
+    min(rewrite_from_on) from the window)>` wrongly, so a count grouped after it was typed
+    TINYINT ("Conversion Error ... INT8") or `invoices >= 1` folded to false (F3's open
+    quarter and year 0 / 0 on an incremental run; statistics_propagation off: right).
 -#}
 {% macro in_rewritten_periods(
     window_relation=none,
@@ -172,13 +178,24 @@
     window_rows=none
 ) %}
     {%- set window_relation = window_relation or rewrite_window_relation() -%}
-    {%- set window_on = '(select case when count(*) = count(rewrite_window.rewrite_from_on)'
-        ~ ' then min(rewrite_window.rewrite_from_on) end from '
-        ~ window_relation ~ ' as rewrite_window'
-        ~ (' where ' ~ window_rows if window_rows else '') ~ ')' -%}
-    (
-        {{ window_on }} is null
-        or {{ start_column }} >= {{ period_start_by_grain(grain_column, window_on) }}
+    exists (
+        select 1
+        from (
+            select
+                case
+                    when count(*) = count(rewrite_window.rewrite_from_on)
+                        then min(rewrite_window.rewrite_from_on)
+                end as rewrite_from_on
+            from {{ window_relation }} as rewrite_window
+            {%- if window_rows %}
+                where {{ window_rows }}
+            {%- endif %}
+        ) as rewrite_start
+        where
+            rewrite_start.rewrite_from_on is null
+            or {{ start_column }} >= {{ period_start_by_grain(
+                grain_column, 'rewrite_start.rewrite_from_on'
+            ) }}
     )
 {% endmacro %}
 
@@ -203,9 +220,6 @@
     {%- endif -%}
     {%- if is_incremental() -%}
         {%- set window_relation = rewrite_window_relation() -%}
-        {%- set sliced_on = '(select min(rewrite_window.rewrite_from_on) from '
-            ~ window_relation ~ ' as rewrite_window'
-            ~ ' where rewrite_window.slice_type is not null)' -%}
         (
             {{ in_rewritten_periods(
                 window_relation, grain_column, start_column,
@@ -220,7 +234,18 @@
                             rewrite_window.slice_type = rewrite_slices.slice_type
                             and rewrite_window.slice_value = rewrite_slices.slice_value
                 )
-                and {{ start_column }} >= {{ period_start_by_grain(grain_column, sliced_on) }}
+                and exists (
+                    select 1
+                    from (
+                        select min(rewrite_window.rewrite_from_on) as rewrite_from_on
+                        from {{ window_relation }} as rewrite_window
+                        where rewrite_window.slice_type is not null
+                    ) as rewrite_start
+                    where
+                        {{ start_column }} >= {{ period_start_by_grain(
+                            grain_column, 'rewrite_start.rewrite_from_on'
+                        ) }}
+                )
             )
         )
     {%- else -%}
