@@ -32,15 +32,16 @@
     durations only where there is something to measure.
 
     How: items (customer-counted ones first reduced to one row per customer and period) are
-    rolled up to every slice in one pass, one join to int_customer_slices pivoted to a row
-    per customer with GROUPING SETS (indicator_slice_rollup), rather than joined to five
+    rolled up to every slice by indicator_slice_rollup (one GROUP BY per slice type, each
+    joined to int_customer_slices pivoted to a row per customer), rather than joined to five
     slice rows each.
     A NULL industry (region, size band) is a slice value of its own, as in
     int_customer_slices; the zero-fill's joins match NULL slice values too
     (same_period_and_slice's null_slice; a plain join gave a NULL slice 0 / 0). Durations skip the
-    per-customer reduction (a percentile needs every value). Portable: GROUPING SETS and
-    grouping() run on DuckDB, PostgreSQL and Spark; sqlfluff's duckdb dialect does not parse
-    them, hence the models' `noqa: PRS` around a call.
+    per-customer reduction (a percentile needs every value). Portable: union all, full outer
+    join and the null-safe join condition run on DuckDB, PostgreSQL and Spark; the models'
+    `noqa: PRS` around a call date from the GROUPING SETS it replaced (sqlfluff's duckdb
+    dialect did not parse them).
 -#}
 {% macro indicator_fanout(items, period_items=none, customer_counts=false) %}
     {%- set item_columns = [
