@@ -91,6 +91,14 @@ def _compiled(dbt_subprocess, sql: str, database: Path, work: Path) -> str:
     return json.loads(result.stdout[result.stdout.index("{") :])["compiled"]
 
 
+def _one_sided_rows(con, left: str, right: str) -> tuple[int, int]:
+    """Rows of `left` not in `right` and of `right` not in `left` (EXCEPT ALL: duplicates count)."""
+    return tuple(
+        con.execute(f"select count(*) from (({a}) except all ({b})) as d").fetchone()[0]
+        for a, b in ((left, right), (right, left))
+    )
+
+
 @pytest.mark.slow
 def test_slice_rollup_equals_the_join_to_slice_rows(built_warehouse, tmp_path, dbt_subprocess):
     copy = tmp_path / "db" / Path(built_warehouse).name  # same file name: same catalog name
@@ -122,12 +130,7 @@ def test_slice_rollup_equals_the_join_to_slice_rows(built_warehouse, tmp_path, d
             f"select count(*) from ({rolled}) as r "
             "where slice_type = 'industry' and slice_value is null"
         ).fetchone()[0]
-        rolled_only = con.execute(
-            f"select count(*) from (({rolled}) except all ({joined})) as d"
-        ).fetchone()[0]
-        joined_only = con.execute(
-            f"select count(*) from (({joined}) except all ({rolled})) as d"
-        ).fetchone()[0]
+        rolled_only, joined_only = _one_sided_rows(con, rolled, joined)
 
     assert rows > 1000  # 300 customers, 2 years, 3 grains, 5 slice types
     assert slice_types == {"company", "industry", "region", "size_band", "account_manager"}
@@ -306,12 +309,7 @@ def test_zero_fill_joins_equal_the_grouped_union(built_warehouse, tmp_path, dbt_
             "count(*) filter (where indicator_code = 'T3') "
             f"from ({fanned}) as f"
         ).fetchone()
-        fanned_only = con.execute(
-            f"select count(*) from (({fanned}) except all ({grouped})) as d"
-        ).fetchone()[0]
-        grouped_only = con.execute(
-            f"select count(*) from (({grouped}) except all ({fanned})) as d"
-        ).fetchone()[0]
+        fanned_only, grouped_only = _one_sided_rows(con, fanned, grouped)
 
     assert rows > 1000 and zeros > 100 and null_slice_zeros > 0
     assert early > 0  # the early year's rows, outside every bridge period, are kept
