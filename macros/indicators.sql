@@ -39,9 +39,8 @@
     int_customer_slices; the zero-fill's joins match NULL slice values too
     (same_period_and_slice's null_slice; a plain join gave a NULL slice 0 / 0). Durations skip the
     per-customer reduction (a percentile needs every value). Portable: union all, full outer
-    join and the null-safe join condition run on DuckDB, PostgreSQL and Spark; the models'
-    `noqa: PRS` around a call date from the GROUPING SETS it replaced (sqlfluff's duckdb
-    dialect did not parse them).
+    join and the null-safe join condition run on DuckDB, PostgreSQL and Spark, and sqlfluff
+    parses them (the GROUPING SETS before needed a `noqa: PRS`).
 -#}
 {% macro indicator_fanout(items, period_items=none, customer_counts=false) %}
     {%- set item_columns = [

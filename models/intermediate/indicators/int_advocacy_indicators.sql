@@ -72,8 +72,6 @@ referrer_periods as (
         period_start_on
 ),
 
--- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
--- noqa: disable=PRS
 referral_totals as (
     {{ indicator_slice_rollup(
         'referrer_periods',
@@ -88,7 +86,6 @@ referral_totals as (
         customers='slice_customers',
     ) }}
 ),
--- noqa: enable=PRS
 
 -- E1 rates over every period and slice with customers (0 when nobody referred).
 referral_rates as (
@@ -152,7 +149,6 @@ customer_reviews as (
         period_start_on
 ),
 
--- noqa: disable=PRS
 attributed_review_totals as (
     {{ indicator_slice_rollup(
         'customer_reviews',
@@ -166,7 +162,6 @@ attributed_review_totals as (
         customers='slice_customers',
     ) }}
 ),
--- noqa: enable=PRS
 
 unattributed_reviews as (
     select

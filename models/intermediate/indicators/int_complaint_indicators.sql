@@ -110,8 +110,7 @@ recurring_customers as (
     from repeated_categories
 ),
 
--- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
-{{ indicator_fanout('items', period_items='recurring_customers') }}  -- noqa: PRS
+{{ indicator_fanout('items', period_items='recurring_customers') }}
 
 select
     fanned_out.*,

@@ -202,8 +202,6 @@ customer_periods as (
 -- One pass over customers and every slice (GROUPING SETS, macros/indicators.sql): every sum
 -- the rows below need, per period, slice and lifecycle stage at the period end; the
 -- per-slice figures are sums of these.
--- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
--- noqa: disable=PRS
 stage_counts as (
     {{ indicator_slice_rollup(
         'customer_periods',
@@ -232,7 +230,6 @@ stage_counts as (
         customers='slice_customers',
     ) }}
 ),
--- noqa: enable=PRS
 
 distribution as (
     select

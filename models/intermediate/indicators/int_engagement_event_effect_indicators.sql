@@ -145,7 +145,6 @@ matched_attendees as (
 
 -- The expected buyers are summed exactly (decimal), so the float total does not depend on
 -- the order the rows arrive in (a double sum differed in its last digits between builds).
--- noqa: disable=PRS
 effect_totals as (
     {{ indicator_slice_rollup(
         'matched_attendees',
@@ -159,7 +158,6 @@ effect_totals as (
         customers='slice_customers',
     ) }}
 ),
--- noqa: enable=PRS
 
 effect_rows as (
     {%- set per_attendee = {'code': 'C8', 'n': 'attendees', 'from': 'effect_totals'} %}

@@ -77,8 +77,7 @@ items as (
     ], customer_counts=true) }}
 ),
 
--- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
-{{ indicator_fanout('items', customer_counts=true) }},  -- noqa: PRS
+{{ indicator_fanout('items', customer_counts=true) }},
 
 final as (
     select

@@ -119,7 +119,6 @@ period_ends as (
         on period_end_months.customer_id = enrolments.customer_id
 ),
 
--- noqa: disable=PRS
 period_end_totals as (
     {{ indicator_slice_rollup(
         'period_ends',
@@ -134,7 +133,6 @@ period_end_totals as (
         customers='slice_customers',
     ) }}
 ),
--- noqa: enable=PRS
 
 period_end_rows as (
     {{ indicator_rows([

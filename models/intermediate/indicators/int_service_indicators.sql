@@ -80,8 +80,7 @@ items as (
     ], defaults={'from': 'feedback_stamps', 'on': 'cast(received_at as date)'}) }}
 ),
 
--- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
-{{ indicator_fanout('items') }}  -- noqa: PRS
+{{ indicator_fanout('items') }}
 
 select
     fanned_out.*,

@@ -69,8 +69,6 @@ customer_periods as (
         period_start_on
 ),
 
--- The PRS exemption: sqlfluff's duckdb dialect does not parse GROUPING SETS; DuckDB does.
--- noqa: disable=PRS
 customer_slice_totals as (
     {{ indicator_slice_rollup(
         'customer_periods',
@@ -85,7 +83,6 @@ customer_slice_totals as (
         customers='slice_customers',
     ) }}
 ),
--- noqa: enable=PRS
 
 product_line_totals as (
     select
