@@ -1,5 +1,6 @@
 -- Service indicators in the tidy shape of loyalty_indicators (METRICS A4–A7), per period
--- (month, quarter, year) and slice: the items below, fanned out by macros/indicators.sql.
+-- (month, quarter, year) and slice: the items below, fanned out by macros/indicators.sql, and
+-- the durations (A4, A7 median and p90) from int_service_duration_indicators.
 --   A4  hours from a service ticket's opening to its resolution, tickets resolved in the
 --       period: variants 'median' and 'p90'.
 --   A5  feedback items received in the period: all ('standard'), by channel
@@ -18,21 +19,8 @@
 -- yet (the facts filter on the opening date only).
 {%- set by_channel = dbt.concat(["'channel:'", 'channel']) %}
 {%- set valid_pct = 'case when is_valid then 100 else 0 end' %}
-with tickets as (
-    select * from {{ ref('fct_service_tickets') }}
-),
-
-feedback as (
+with feedback as (
     select * from {{ ref('fct_feedback') }}
-),
-
-ticket_stamps as (
-    select
-        customer_id,
-        opened_at,
-        {{ stamp_as_of('first_response_at') }},
-        {{ stamp_as_of('resolved_at') }}
-    from tickets
 ),
 
 feedback_stamps as (
@@ -48,21 +36,9 @@ feedback_stamps as (
 ),
 
 -- One row per thing measured (macros/indicators.sql says how each measure_kind aggregates);
--- a duration's variant is the prefix of its two variants ('' → median, p90).
+-- the durations (A4, A7 median and p90) are int_service_duration_indicators'.
 items as (
     {{ indicator_items([
-        {'code': 'A4', 'variant': '', 'unit': 'hours', 'kind': 'duration',
-         'from': 'ticket_stamps', 'on': 'cast(resolved_at as date)',
-         'numerator': hours_between('opened_at', 'resolved_at'),
-         'where': 'resolved_at is not null'},
-        {'code': 'A7', 'variant': '', 'unit': 'hours', 'kind': 'duration',
-         'on': 'cast(responded_at as date)',
-         'numerator': hours_between('received_at', 'responded_at'),
-         'where': 'responded_at is not null'},
-        {'code': 'A7', 'variant': 'ticket_', 'unit': 'hours', 'kind': 'duration',
-         'from': 'ticket_stamps', 'on': 'cast(first_response_at as date)',
-         'numerator': hours_between('opened_at', 'first_response_at'),
-         'where': 'first_response_at is not null'},
         {'code': 'A5', 'variant': 'standard', 'unit': 'count', 'kind': 'count'},
         {'code': 'A5', 'variant_sql': by_channel, 'unit': 'count', 'kind': 'count'},
         {'code': 'A5', 'variant_sql': dbt.concat(["'category:'", 'category']), 'unit': 'count',
@@ -80,10 +56,46 @@ items as (
     ], defaults={'from': 'feedback_stamps', 'on': 'cast(received_at as date)'}) }}
 ),
 
-{{ indicator_fanout('items') }}
+{{ indicator_fanout('items') }},
+
+final as (
+    select
+        indicator_code,
+        indicator_variant,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        numerator,
+        denominator,
+        unit,
+        n
+    from fanned_out
+    union all
+    select
+        indicator_code,
+        indicator_variant,
+        period_grain,
+        period_start_on,
+        slice_type,
+        slice_value,
+        numerator,
+        denominator,
+        unit,
+        n
+    from {{ ref('int_service_duration_indicators') }}
+)
 
 select
-    fanned_out.*,
-    {{ is_complete_period('fanned_out.period_grain', 'fanned_out.period_start_on') }}
-        as is_complete_period
-from fanned_out
+    final.indicator_code,
+    final.indicator_variant,
+    final.period_grain,
+    final.period_start_on,
+    final.slice_type,
+    final.slice_value,
+    final.numerator,
+    final.denominator,
+    final.unit,
+    final.n,
+    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
+from final
