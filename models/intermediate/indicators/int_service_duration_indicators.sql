@@ -31,11 +31,7 @@ feedback_stamps as (
     select
         customer_id,
         received_at,
-        channel,
-        category,
-        is_valid,
-        {{ stamp_as_of('responded_at') }},
-        {{ stamp_as_of('followed_up_at') }}
+        {{ stamp_as_of('responded_at') }}
     from feedback
 ),
 
