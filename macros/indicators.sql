@@ -394,6 +394,31 @@
 {% endmacro %}
 
 {#-
+    The tidy rows of several relations that already have loyalty_indicators' columns
+    (indicator_code … n), one select each, union all: a family's fan-out with the rows of
+    the models it reads (int_engagement_indicators, int_service_indicators).
+-#}
+{% macro union_indicator_rows(relations) %}
+    {%- for relation in relations %}
+        select
+            indicator_code,
+            indicator_variant,
+            period_grain,
+            period_start_on,
+            slice_type,
+            slice_value,
+            numerator,
+            denominator,
+            unit,
+            n
+        from {{ relation }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+{% endmacro %}
+
+{#-
     Tidy rows from a relation that already has one row per period and slice (period_grain,
     period_start_on, slice_type, slice_value): one select per row definition, union all.
     Each a dict with code (or code_sql), variant (a literal) or variant_sql (an expression),

@@ -80,56 +80,14 @@ items as (
 {{ indicator_fanout('items', customer_counts=true) }},
 
 final as (
-    select
-        indicator_code,
-        indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        numerator,
-        denominator,
-        unit,
-        n
-    from fanned_out
-    union all
-    select
-        indicator_code,
-        indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        numerator,
-        denominator,
-        unit,
-        n
-    from {{ ref('int_engagement_period_end_indicators') }}
-    union all
-    select
-        indicator_code,
-        indicator_variant,
-        period_grain,
-        period_start_on,
-        slice_type,
-        slice_value,
-        numerator,
-        denominator,
-        unit,
-        n
-    from {{ ref('int_engagement_event_effect_indicators') }}
+    {{ union_indicator_rows([
+        'fanned_out',
+        ref('int_engagement_period_end_indicators'),
+        ref('int_engagement_event_effect_indicators'),
+    ]) }}
 )
 
 select
-    final.indicator_code,
-    final.indicator_variant,
-    final.period_grain,
-    final.period_start_on,
-    final.slice_type,
-    final.slice_value,
-    final.numerator,
-    final.denominator,
-    final.unit,
-    final.n,
+    final.*,
     {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
 from final

@@ -56,15 +56,4 @@ items as (
 
 {{ indicator_fanout('items') }}
 
-select
-    indicator_code,
-    indicator_variant,
-    period_grain,
-    period_start_on,
-    slice_type,
-    slice_value,
-    numerator,
-    denominator,
-    unit,
-    n
-from fanned_out
+{{ union_indicator_rows(['fanned_out']) }}
