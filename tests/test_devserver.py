@@ -57,8 +57,13 @@ SERVER = textwrap.dedent(
 
 
 def _as_background_job() -> None:
-    """In the started process: what a non-interactive shell gives a `&` job."""
+    """In the started process: what a non-interactive shell gives a `&` job: SIGINT ignored,
+    SIGTERM and SIGHUP at their defaults, whatever the process running the tests ignores (a
+    runner that ignores SIGTERM passed it on to make, which then ignored `kill`: the
+    sigterm_to_make tests hung in a `make test` started that way)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def alive(pid: int) -> bool:
