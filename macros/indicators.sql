@@ -493,3 +493,12 @@
     union all
     select 'year' as period_grain
 {% endmacro %}
+
+{#-
+    The interactions that are care touches (METRICS C6): follow-ups, care calls and
+    greetings. One rule for int_engagement_indicators (C6 touches per customer) and
+    int_engagement_period_end_indicators (C6 days since the last touch).
+-#}
+{% macro is_care_touch(kind='kind') -%}
+    {{ kind }} in ('follow_up', 'care', 'greeting')
+{%- endmacro %}

@@ -15,7 +15,7 @@
 -- in one statement with the fan-out they did not fit dbt's DuckDB memory at 1,000,000
 -- customers (docs/benchmarks.md, run J).
 {%- set social_channels = "channel in ('forum', 'social')" %}
-{%- set care_touches = "kind in ('follow_up', 'care', 'greeting')" %}
+{%- set care_touches = is_care_touch() %}
 with interactions as (
     select * from {{ ref('fct_interactions') }}
 ),

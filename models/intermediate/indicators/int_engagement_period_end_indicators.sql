@@ -4,7 +4,7 @@
 -- touch and C7 the share enrolled in the loyalty programme, per period and slice. A model of
 -- its own so that no statement holds these rows beside the fan-out's (docs/benchmarks.md,
 -- run J: together they did not fit dbt's DuckDB memory at 1,000,000 customers).
-{%- set care_touches = "kind in ('follow_up', 'care', 'greeting')" %}
+{%- set care_touches = is_care_touch() %}
 with interactions as (
     select * from {{ ref('fct_interactions') }}
 ),
