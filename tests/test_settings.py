@@ -286,7 +286,7 @@ def test_as_of_is_a_checked_date_and_reaches_dbt():
     assert settings.as_of == dt.date(2026, 6, 30)
     assert settings.dbt_vars["as_of"] == "2026-06-30"
     assert settings.dbt_vars_arg() == ["--vars", '{"as_of": "2026-06-30"}']
-    assert Settings.from_env({}, today=today).as_of is None  # dbt's current_date
+    assert Settings.from_env({}, today=today).as_of is None  # the day dbt's build started
     with pytest.raises(AsOfError, match="in the future"):
         Settings.from_env({"WH_AS_OF": "2026-12-07"}, today=today)
 

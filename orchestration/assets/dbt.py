@@ -188,7 +188,7 @@ def relation_name(model_name: str) -> str:
 
 def built_as_of(con) -> dt.date:
     """The reporting date of the last dbt build: `customer_facts.as_of_on` (`as_of_date()` of
-    macros/as_of.sql: `WH_AS_OF`, else the database's current_date). The one place the Python
+    macros/as_of.sql: `WH_AS_OF`, else the day the dbt build started). The one place the Python
     assets take as_of from after dbt, so they and the marts agree, whatever the clock says
     by the time they run."""
     day = con.execute(f"select max(as_of_on) from {relation_name('customer_facts')}").fetchone()
