@@ -368,6 +368,8 @@
       B5   the churn reason: the first churn record on or after the churn month;
       A5 addressed, A7 followed_up: a response or follow-up stamped after as_of has not
            happened yet, for feedback received in the period;
+      C5 suggestion_adoption: a suggestion answered after as_of is still pending (not
+           adopted), for suggestions received in the period;
       D2   complaints opened in the period, resolved by as_of;
       E1   referrals of the period, converted when the referred customer is acquired by as_of;
       C8   events whose 90-day window (event_effect_window_days) closed by as_of;
@@ -378,7 +380,8 @@
         'loyalty_indicators':
             "indicator_code in ('B3', 'B5', 'D2', 'E1', 'C8', 'I2')"
             ~ " or (indicator_code = 'A5' and indicator_variant = 'addressed')"
-            ~ " or (indicator_code = 'A7' and indicator_variant = 'followed_up')",
+            ~ " or (indicator_code = 'A7' and indicator_variant = 'followed_up')"
+            ~ " or (indicator_code = 'C5' and indicator_variant = 'suggestion_adoption')",
     } -%}
     {{- return(predicates.get(model_name)) -}}
 {% endmacro %}

@@ -1,7 +1,9 @@
 """The daily run equals a full rebuild, scenario by scenario, on every table dbt builds.
 
 A small generated firm arrives as an initial drop (every order and interaction up to a day
-in July, everything else whole, less one churn record and one order held back), then one
+in July, everything else whole, less one churn record and one order held back; one
+suggestion is answered two months after it arrived, so that a move of as_of adopts it in a
+closed month), then one
 warehouse moves through seven scenarios, each from the state the previous one left:
 
 1. the next day: that day's orders and interactions arrive, as_of moves a day;
@@ -112,6 +114,24 @@ class Firm:
         self.late_churn = [r for r in churn if r["churned_on"] < add_months(day, -1).isoformat()][
             -1
         ]
+        # A suggestion answered late: received two months before the first day, answered
+        # (adopted) on the first day. As of "one month back" it is pending; three months
+        # forward it is adopted, and its month of receipt, closed at the stored as_of, must
+        # change with it (C5 suggestion_adoption, A5 addressed, A7's response time).
+        received = add_months(day, -2).isoformat()
+        suggestion = next(
+            row
+            for row in self.tables["feedback"][1]
+            if row["received_at"][:10] < received and row["is_valid"] == "true"
+        )
+        suggestion.update(
+            received_at=f"{received} 10:00:00",
+            category="suggestion",
+            is_suggestion="true",
+            is_adopted="true",
+            responded_at=f"{day.isoformat()} 09:00:00",
+            followed_up_at="",
+        )
 
     def key(self, table: str, row: dict[str, str]) -> str:
         return row[next(iter(self.tables[table][1][0]))]

@@ -17,7 +17,7 @@
 -- period read data dated up to the period's end, except these, rewritten in full each run
 -- (rows_rewritten_in_full, macros/rewrite_window.sql): what a later fact or a
 -- move of as_of changes in a closed period (a renewal signed later, a churn reason recorded
--- after the churn month, a response or resolution stamped later, a referred customer
+-- after the churn month, a response, adoption or resolution stamped later, a referred customer
 -- acquired later, an event's 90-day window, the load ledger).
 -- A variant of a zero-filled family (service, complaint, engagement: indicator_fanout) that
 -- a load brings for the first time, or removes, moves every period: then every period is
