@@ -259,9 +259,9 @@ class Settings:
         "5GB",
         "DuckDB memory limit of the dbt build (the dbt subprocess's profile); the memory "
         "budget: [docs/benchmarks.md](docs/benchmarks.md#memory-budget). The whole run at "
-        "1,000,000 customers has gone through at `8GB` ([run K](docs/benchmarks.md#run-k-"
-        "1000000-customers-full-and-daily-issues-18-and-19)); the two models that did not fit "
-        "5GB there now build at 5GB one by one, a whole run at 5GB is still to be measured",
+        "1,000,000 customers goes through at the default `5GB`, the process tree at 5.9 GiB "
+        "([run L](docs/benchmarks.md#run-l-1000000-customers-at-dbts-default-5gb-issues-18-"
+        "and-19))",
         _memory,
     )
     dagster_duckdb_memory_limit: str = _setting(
