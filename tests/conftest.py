@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -81,3 +82,19 @@ def dbt_subprocess():
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def dbt_compiled(dbt_subprocess):
+    """A function: the SQL that `dbt compile --inline sql` renders (the project's macros and
+    vars; `extra` arguments such as `--vars` added) on a DuckDB file, its target and log
+    folders under `work`."""
+
+    def compiled(sql: str, database: Path, work: Path, extra: tuple[str, ...] = ()) -> str:
+        result = dbt_subprocess(
+            ["--quiet", "compile", "--inline", sql, "--output", "json", *extra], database, work
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        return json.loads(result.stdout[result.stdout.index("{") :])["compiled"]
+
+    return compiled

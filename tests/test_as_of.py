@@ -12,7 +12,6 @@ the one used (not UTC); with the var, the var wins.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 INLINE = "select {{ as_of_date() }} as as_of"
@@ -24,14 +23,8 @@ ZONES = {
 }
 
 
-def _compiled_as_of(dbt_subprocess, tmp_path, extra: list[str]) -> str:
-    result = dbt_subprocess(
-        ["--quiet", "compile", "--inline", INLINE, "--output", "json", *extra],
-        tmp_path / "as_of.duckdb",
-        tmp_path,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout[result.stdout.index("{") :])["compiled"]
+def _compiled_as_of(dbt_compiled, tmp_path, extra: tuple[str, ...] = ()) -> str:
+    return dbt_compiled(INLINE, tmp_path / "as_of.duckdb", tmp_path, extra)
 
 
 def _literal_day(compiled: str) -> dt.date:
@@ -40,24 +33,24 @@ def _literal_day(compiled: str) -> dt.date:
     return dt.date.fromisoformat(found.group(1))
 
 
-def test_without_the_var_as_of_is_the_local_day_dbt_started(dbt_subprocess, tmp_path, monkeypatch):
+def test_without_the_var_as_of_is_the_local_day_dbt_started(dbt_compiled, tmp_path, monkeypatch):
     days = {}
     for zone, offset in ZONES.items():
         monkeypatch.setenv("TZ", zone)
         before = dt.datetime.now(offset).date()
-        day = _literal_day(_compiled_as_of(dbt_subprocess, tmp_path, []))
+        day = _literal_day(_compiled_as_of(dbt_compiled, tmp_path))
         after = dt.datetime.now(offset).date()
         assert before <= day <= after, (zone, day)
         days[zone] = day
     assert days["KIR-14"] > days["SST11"]
 
 
-def test_the_var_wins(dbt_subprocess, tmp_path):
-    compiled = _compiled_as_of(dbt_subprocess, tmp_path, ["--vars", '{"as_of": "2026-06-30"}'])
+def test_the_var_wins(dbt_compiled, tmp_path):
+    compiled = _compiled_as_of(dbt_compiled, tmp_path, ("--vars", '{"as_of": "2026-06-30"}'))
     assert _literal_day(compiled) == dt.date(2026, 6, 30)
 
 
-def test_an_empty_var_is_today(dbt_subprocess, tmp_path):
+def test_an_empty_var_is_today(dbt_compiled, tmp_path):
     before = dt.date.today()
-    day = _literal_day(_compiled_as_of(dbt_subprocess, tmp_path, ["--vars", '{"as_of": ""}']))
+    day = _literal_day(_compiled_as_of(dbt_compiled, tmp_path, ("--vars", '{"as_of": ""}')))
     assert before <= day <= dt.date.today()

@@ -116,8 +116,8 @@ class Firm:
         ]
         # A suggestion answered late: received two months before the first day, answered
         # (adopted) on the first day. As of "one month back" it is pending; three months
-        # forward it is adopted, and its month of receipt, closed at the stored as_of, must
-        # change with it (C5 suggestion_adoption, A5 addressed, A7's response time).
+        # forward it is adopted and answered, and its month of receipt, closed at the stored
+        # as_of, must change with it (C5 suggestion_adoption, A5 addressed).
         received = add_months(day, -2).isoformat()
         suggestion = next(
             row

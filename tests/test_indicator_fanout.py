@@ -20,7 +20,6 @@ union written out.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -83,14 +82,6 @@ group by items.period_grain, items.period_start_on, slices.slice_type, slices.sl
 """
 
 
-def _compiled(dbt_subprocess, sql: str, database: Path, work: Path) -> str:
-    result = dbt_subprocess(
-        ["--quiet", "compile", "--inline", sql, "--output", "json"], database, work
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    return json.loads(result.stdout[result.stdout.index("{") :])["compiled"]
-
-
 def _one_sided_rows(con, left: str, right: str) -> tuple[int, int]:
     """Rows of `left` not in `right` and of `right` not in `left` (EXCEPT ALL: duplicates count)."""
     return tuple(
@@ -100,7 +91,7 @@ def _one_sided_rows(con, left: str, right: str) -> tuple[int, int]:
 
 
 @pytest.mark.slow
-def test_slice_rollup_equals_the_join_to_slice_rows(built_warehouse, tmp_path, dbt_subprocess):
+def test_slice_rollup_equals_the_join_to_slice_rows(built_warehouse, tmp_path, dbt_compiled):
     copy = tmp_path / "db" / Path(built_warehouse).name  # same file name: same catalog name
     copy.parent.mkdir()
     shutil.copy(built_warehouse, copy)
@@ -114,8 +105,8 @@ def test_slice_rollup_equals_the_join_to_slice_rows(built_warehouse, tmp_path, d
             "delete from main.int_customer_slices where slice_type = 'account_manager' "
             f"and customer_id in ({customers} limit 15 offset 20)"
         )
-    rolled = _compiled(dbt_subprocess, ROLLED.format(items=ITEMS), copy, tmp_path)
-    joined = _compiled(dbt_subprocess, JOINED.format(items=ITEMS), copy, tmp_path)
+    rolled = dbt_compiled(ROLLED.format(items=ITEMS), copy, tmp_path)
+    joined = dbt_compiled(JOINED.format(items=ITEMS), copy, tmp_path)
     # one GROUP BY per slice type, union all (not GROUPING SETS: DuckDB stored its input)
     assert rolled.lower().count("union all") - joined.lower().count("union all") == 4
     assert "grouping sets" not in rolled.lower()
@@ -273,7 +264,7 @@ where measure_kind = 'ratio'
 
 
 @pytest.mark.slow
-def test_zero_fill_joins_equal_the_grouped_union(built_warehouse, tmp_path, dbt_subprocess):
+def test_zero_fill_joins_equal_the_grouped_union(built_warehouse, tmp_path, dbt_compiled):
     """indicator_fanout's zero-fill (a full join) gives the rows of the union + GROUP BY it
     replaced, NULL slice values included: the copy gives one industry's customers and its
     bridge rows a NULL industry (a NULL slice the bridges have) and 20 other customers a
@@ -297,8 +288,8 @@ def test_zero_fill_joins_equal_the_grouped_union(built_warehouse, tmp_path, dbt_
             "where industry != ? order by customer_id limit 20)",
             [industry],
         )
-    fanned = _compiled(dbt_subprocess, FANNED.format(items=FILL_ITEMS), copy, tmp_path)
-    grouped = _compiled(dbt_subprocess, GROUPED.format(items=FILL_ITEMS), copy, tmp_path)
+    fanned = dbt_compiled(FANNED.format(items=FILL_ITEMS), copy, tmp_path)
+    grouped = dbt_compiled(GROUPED.format(items=FILL_ITEMS), copy, tmp_path)
 
     with duckdb.connect(str(copy), read_only=True) as con:
         rows, zeros, null_slice_zeros, early, ratios = con.execute(
