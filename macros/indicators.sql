@@ -18,6 +18,13 @@
     `period_items`: optional, the same columns but period_grain and period_start_on instead
     of measured_on, for a thing whose period is not that of a date (a customer with two
     complaints of one category in the period).
+    `stored`: the caller is stored by period (stored_by_period(by_slice=true),
+    macros/rewrite_window.sql). On a daily run the fan-out then reads the items of the
+    periods and customers the window rewrites (in_rewritten_customer_periods_on_incremental)
+    and of `full_rows` (an SQL predicate over indicator_code and indicator_variant: the rows
+    rewritten in full), and the bridges of the rows it rewrites, but zero-fills the variants
+    of every item (`items` and `period_items` are then read twice: make them inline CTEs or
+    relations); the caller keeps only the rewritten rows, whose figures are whole.
 
     measure_kind says how the items aggregate over a period and slice:
       'count'         sum(numerator_value), denominator 1, n = items;
@@ -42,7 +49,11 @@
     join and the null-safe join condition run on DuckDB, PostgreSQL and Spark, and sqlfluff
     parses them (the GROUPING SETS before needed a `noqa: PRS`).
 -#}
-{% macro indicator_fanout(items, period_items=none, customer_counts=false) %}
+{% macro indicator_fanout(
+    items, period_items=none, customer_counts=false, stored=false, full_rows=none
+) %}
+    {#- a daily run of a model stored by period: the window's items, every item's variants -#}
+    {%- set window_only = stored and is_incremental() %}
     {%- set item_columns = [
         'indicator_code', 'indicator_variant', 'unit', 'measure_kind', 'customer_id',
         'numerator_value', 'denominator_value',
@@ -56,7 +67,10 @@
     ),
 
     fanout_retention as (
-        select * from {{ ref('int_retention_bridges') }}
+        select * from {{ ref('int_retention_bridges') }} as bridges
+        {%- if window_only %}
+            where {{ in_rewritten_rows('bridges') }}
+        {%- endif %}
     ),
 
     fanout_grains as (
@@ -65,6 +79,9 @@
 
     -- Items × 3 grains: cheap to repeat where read, costly to store (inline_cte).
     fanout_item_periods as {{ inline_cte() }} (
+        {%- if window_only %}
+        select * from (
+        {%- endif %}
         select
             {%- for column in item_columns %}
                 {{ items }}.{{ column }},
@@ -85,6 +102,14 @@
                 period_grain,
                 period_start_on
             from {{ period_items }}
+        {%- endif %}
+        {%- if window_only %}
+        ) as dated
+        where
+            {{ in_rewritten_customer_periods_on_incremental() }}
+            {%- if full_rows %}
+                or ({{ full_rows }})
+            {%- endif %}
         {%- endif %}
     ),
 
@@ -151,21 +176,27 @@
 
     -- Every count and per-customer variant seen anywhere, in every period and slice customers
     -- exist in, so a quiet period reads 0 rather than missing: the variants (from the items
-    -- of customers with slices, those fanout_sliced has) × int_retention_bridges, joined
+    -- of customers with slices, those fanout_sliced has; every item's on a daily run of a
+    -- model stored by period, whose window reads some) × int_retention_bridges, joined
     -- to the rolled-up rows by a full join, which also keeps the ratios and the rows of a
     -- period and slice the bridges lack. Each roll-up is read once: DuckDB stores a CTE
     -- read twice, and at 1,000,000 customers storing them (and a union + GROUP BY over
     -- rolled-up rows and bridges, ~35 M groups) spilled more than 35 GB and ran out of 5GB.
     fanout_measured_variants as (
+        {%- set variant_sources = [items] + ([period_items] if period_items else [])
+            if window_only else ['fanout_item_periods'] %}
+        {%- for source in variant_sources %}
         select distinct
             indicator_code,
             indicator_variant,
             unit,
             measure_kind
-        from fanout_item_periods
+        from {{ source }}
         where
             measure_kind in ('count', 'per_customer')
             and customer_id in (select fanout_customers.customer_id from fanout_customers)
+        {{- '\n        union' if not loop.last }}
+        {%- endfor %}
     ),
 
     fanout_variant_periods as (

@@ -23,17 +23,19 @@
         assignment loaded since the state or starting or ending between the stored as_of and
         this one moves the customer's current manager (the account_manager slice of every
         period of the customer, dim_customers);
-    A model stored with `by_slice` (loyalty_indicators and the three intermediate models
+    A model stored with `by_slice` (loyalty_indicators and the four intermediate models
     stored by period) dates those customers' acquisitions for the rows of their managers'
     slices only (in_rewritten_customer_periods_on_incremental reads their customers). A
-    model that copies the zero-filled indicator families (loyalty_indicators) gets no window
-    either when the variants those families hold moved (indicator_variants_moved). Without
+    model that zero-fills variants (int_engagement_indicators) or copies the zero-filled
+    indicator families (loyalty_indicators) gets no window either when the variants of its
+    `variant_inputs` moved (indicator_variants_moved). Without
     a state, with a stored as_of after this one or another activity window, every period is
     rewritten. What a model's rows read must be dated: rows that a later fact or a move of
     as_of can change in a closed period (a renewal signed later, a churn reason recorded
     later, a response stamped later) are rewritten in full (rows_rewritten_in_full), or the
-    model stays a table (the engagement family: its C8 looks 90 days ahead and its variants
-    are zero-filled into every period).
+    model stays a table. A model that zero-fills variants into every period
+    (indicator_fanout with `stored`: int_engagement_indicators) names the relations its
+    variants come from in `variant_inputs`, as loyalty_indicators does.
 -#}
 
 {#- `<model>__window`, beside the model. -#}
@@ -49,7 +51,9 @@
     a moved customer ever had, or 'unassigned', change in its earlier periods). Without
     `by_slice` those acquisitions date the row with no slice.
 -#}
-{% macro rewrite_window_query(by_slice=false, variant_inputs=[], variant_codes=[]) %}
+{% macro rewrite_window_query(
+    by_slice=false, variant_inputs=[], variant_codes=[], other_variants=[]
+) %}
     {%- set stored_state = stored_incremental_state() %}
     {%- if not is_incremental() or not stored_state %}
         select
@@ -131,7 +135,9 @@
                 state.as_of_on <= {{ as_of_date() }}
                 and state.activity_window_days = {{ var('activity_window_days') }}
                 {%- if variant_inputs %}
-                    and not {{ indicator_variants_moved(variant_inputs, variant_codes) }}
+                    and not {{ indicator_variants_moved(
+                        variant_inputs, variant_codes, other_variants
+                    ) }}
                 {%- endif %}
         )
 
@@ -298,7 +304,7 @@
     post-hook that writes the state.
 -#}
 {% macro stored_by_period(
-    full_rows=none, by_slice=false, variant_inputs=[], variant_codes=[]
+    full_rows=none, by_slice=false, variant_inputs=[], variant_codes=[], other_variants=[]
 ) %}
     {#- the relations the window reads, named at parse time so dbt orders the build (not in
         a unit test, whose given inputs are the model's only relations) -#}
@@ -318,7 +324,7 @@
             incremental_hook(
                 "create table {{ rewrite_window_relation() }} as "
                 ~ "{{ rewrite_window_query(" ~ by_slice ~ ", " ~ variant_inputs ~ ", "
-                ~ variant_codes ~ ") }}"
+                ~ variant_codes ~ ", " ~ other_variants ~ ") }}"
             ),
             incremental_hook(
                 "{% if is_incremental() %}delete from {{ this }} as stored where "
@@ -374,6 +380,7 @@
       E1   referrals of the period, converted when the referred customer is acquired by as_of;
       C8   events whose 90-day window (event_effect_window_days) closed by as_of;
       I2   the load ledger and quarantine, dated by the loads and changed by a replaced drop.
+    Those of int_engagement_indicators are its C5 suggestion_adoption and C8 rows, as above.
 -#}
 {% macro rows_rewritten_in_full(model_name) %}
     {%- set predicates = {
@@ -381,6 +388,9 @@
             "indicator_code in ('B3', 'B5', 'D2', 'E1', 'C8', 'I2')"
             ~ " or (indicator_code = 'A5' and indicator_variant = 'addressed')"
             ~ " or (indicator_code = 'A7' and indicator_variant = 'followed_up')"
+            ~ " or (indicator_code = 'C5' and indicator_variant = 'suggestion_adoption')",
+        'int_engagement_indicators':
+            "indicator_code = 'C8'"
             ~ " or (indicator_code = 'C5' and indicator_variant = 'suggestion_adoption')",
     } -%}
     {{- return(predicates.get(model_name)) -}}
@@ -403,12 +413,18 @@
     families that fill every count and per-customer variant seen anywhere into every period
     with zeros: indicator_fanout) are not those stored in the model (`this`), the rows
     rewritten in full left aside: a variant that a load brings for the first time, or
-    removes, changes every period; then every period is rewritten.
+    removes, changes every period; then every period is rewritten. `other_variants`: variant
+    names of those codes that the model reads from elsewhere, not zero-filled, left aside too
+    (int_engagement_indicators' period-end C6 days_since_last_touch and C7 enrolled, which
+    its items, int_engagement_items, do not have).
 -#}
-{% macro indicator_variants_moved(variant_inputs, variant_codes) %}
+{% macro indicator_variants_moved(variant_inputs, variant_codes, other_variants=[]) %}
     {%- set full_rows = rows_rewritten_in_full(this.identifier) or '1 = 0' -%}
     {%- set kept -%}
         indicator_code in ('{{ variant_codes | join("', '") }}') and not ({{ full_rows }})
+        {%- if other_variants %}
+            and indicator_variant not in ('{{ other_variants | join("', '") }}')
+        {%- endif %}
     {%- endset -%}
     {%- set inputs -%}
         select distinct indicator_code, indicator_variant from (

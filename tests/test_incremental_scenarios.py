@@ -132,6 +132,28 @@ class Firm:
             responded_at=f"{day.isoformat()} 09:00:00",
             followed_up_at="",
         )
+        # A variant first seen on the next day (C2 consultations by channel, zero-filled into
+        # every period): every consultation on the forum becomes a visit, and one on the
+        # forum is added on the next day. The daily runs that bring it (the next day, and
+        # three months forward after as_of moved back before it) must rewrite every period.
+        interactions = self.tables["interactions"][1]
+        for row in interactions:
+            if row["kind"] == "consultation" and row["channel"] == "forum":
+                row["channel"] = "visit"
+        template = max(
+            (row for row in interactions if row["occurred_at"][:10] <= day.isoformat()),
+            key=lambda row: row["occurred_at"],
+        )
+        self.new_variant_on = day + dt.timedelta(days=1)
+        interactions.append(
+            {
+                **template,
+                "interaction_id": "N99999999",
+                "occurred_at": f"{self.new_variant_on.isoformat()} 10:00:00",
+                "channel": "forum",
+                "kind": "consultation",
+            }
+        )
 
     def key(self, table: str, row: dict[str, str]) -> str:
         return row[next(iter(self.tables[table][1][0]))]
@@ -297,7 +319,11 @@ STORED_BY_SLICE = (
     "int_value_indicators",
     "int_distribution_indicators",
     "int_survey_indicators",
+    "int_engagement_indicators",
 )
+# those of them that zero-fill variants, or copy them: a variant first seen or gone
+# rewrites every period (indicator_variants_moved)
+WITH_VARIANTS = ("loyalty_indicators", "int_engagement_indicators")
 
 
 @pytest.mark.slow
@@ -348,7 +374,7 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
     ingest(inc, landing)
     _, plan = daily_build(first)
     assert plan.reasons == ["no earlier build is recorded (raw_meta.dbt_builds)"]
-    differing, plans, windows = {}, {}, {}
+    differing, plans, windows, variant_windows = {}, {}, {}, {}
     for name, as_of, change in steps:
         if change:
             change(as_of)
@@ -365,9 +391,14 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
                     dict(rows).pop(None),
                     {value: on for value, on in rows if value is not None},
                 )
-            # the models stored by period with by_slice rewrite the same periods and slices
-            windows[name] = model_windows["loyalty_indicators"]
-            assert all(window == windows[name] for window in model_windows.values()), model_windows
+            # the models stored by period with by_slice rewrite the same periods and slices,
+            # those with variants every period where a variant moved
+            windows[name] = model_windows["int_value_indicators"]
+            variant_windows[name] = model_windows["loyalty_indicators"]
+            assert all(
+                window == (variant_windows if model in WITH_VARIANTS else windows)[name]
+                for model, window in model_windows.items()
+            ), model_windows
         copy_raw(inc, full)
         dbt_build(full, as_of, True, "full")
         tables = built_tables(manifest)
@@ -389,9 +420,9 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
         else []
         for name, as_of, _ in steps
     }
-    # the rows loyalty_indicators rewrote (macros/rewrite_window.sql): the periods from the
-    # last as_of on, on a day that brings only later rows, or from the earliest date a load
-    # touched (the late order, the corrected and the removed order, the late churn record);
+    # the rows the models stored by period rewrote (macros/rewrite_window.sql): the periods
+    # from the last as_of on, on a day that brings only later rows, or from the earliest date
+    # a load touched (the late order, the corrected and the removed order, the late churn record);
     # every period after the rebuild that moved as_of back; and the account-manager slices of
     # every manager a customer whose manager moved ever had (reassigned by a load, or an
     # assignment starting or ending between the two as_of dates), from its acquisition
@@ -437,6 +468,16 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
             expected[name] = (min([before, *touched.get(name, [])]), slice_windows(moved))
         before = as_of
     assert windows == expected
+    # the forum consultation of the next day is a variant first seen by the daily run of that
+    # day, and again three months forward (as_of one month back, a full rebuild, is before it)
+    variants_moved = {"the next day", "as_of three months forward"}
+    assert {name for name, as_of, _ in steps if as_of < firm.new_variant_on} == {
+        "as_of one month back"
+    }
+    assert variant_windows == {
+        name: (None, slices) if name in variants_moved else (start, slices)
+        for name, (start, slices) in expected.items()
+    }
     # the change record of the corrected drop: the customers of the row it removed and of
     # the row it changed (the old row removed, the new one added), not the unchanged rows'
     with duckdb.connect(str(inc), read_only=True) as con:

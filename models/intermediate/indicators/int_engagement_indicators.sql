@@ -10,74 +10,36 @@
 --   same event, industry and size band (weighted to the attendees' mix), and the lift.
 -- Counts and per-customer rates exist for every period and slice of loyalty_retention (zero
 -- when nothing happened), ratios only where there is something to divide by.
--- The period-end rows (C6, C7) and C8 are models of their own
+-- The items are macros/engagement.sql's (engagement_items, also the view int_engagement_items);
+-- the period-end rows (C6, C7) and C8 are models of their own
 -- (int_engagement_period_end_indicators, int_engagement_event_effect_indicators), read here:
 -- in one statement with the fan-out they did not fit dbt's DuckDB memory at 1,000,000
 -- customers (docs/benchmarks.md, run J).
-{%- set social_channels = "channel in ('forum', 'social')" %}
-{%- set care_touches = is_care_touch() %}
-with interactions as (
-    select * from {{ ref('fct_interactions') }}
+--
+-- Stored by period (macros/rewrite_window.sql), as int_value_indicators: a daily run rewrites
+-- the periods from the run's window on, and for a customer whose account manager moved the
+-- rows of its managers' slices (by_slice); a table on Spark. The fan-out reads the items of
+-- those periods and customers only, but takes the variants it zero-fills from every item, and
+-- a variant first seen or gone since the last run rewrites every period
+-- (indicator_variants_moved, over int_engagement_items). Rewritten in full each run
+-- (rows_rewritten_in_full): C5 suggestion adoption (a suggestion answered after as_of is
+-- pending) and C8 (an event's window closes after its period).
+{%- set full_rows = rows_rewritten_in_full('int_engagement_indicators') %}
+{{ stored_by_period(
+    full_rows=full_rows,
+    by_slice=true,
+    variant_inputs=['int_engagement_items'],
+    variant_codes=['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7'],
+    other_variants=['days_since_last_touch', 'enrolled'],
+) }}
+{#- the items' view, which the daily run's variant check reads (not in a unit test) -#}
+{%- if model.resource_type != 'unit_test' %}{% do ref('int_engagement_items') %}{% endif %}
+-- read twice on a daily run (the window's items, every item's variants): computed where read
+with items as {{ inline_cte() }} (
+    {{ engagement_items() }}
 ),
 
-feedback as (
-    select * from {{ ref('fct_feedback') }}
-),
-
-attendance as (
-    select * from {{ ref('fct_event_attendance') }}
-),
-
-loyalty_ledger as (
-    select * from {{ ref('stg_crm__loyalty_programme') }}
-),
-
-ledger_entries as (
-    select *
-    from loyalty_ledger
-    where occurred_on <= {{ as_of_date() }}
-),
-
--- One row per thing measured (macros/indicators.sql says how each measure_kind aggregates);
--- customers: the numerator counts each customer once per period (times numerator_value: 1,
--- or 100 for a percentage), not the items.
-items as (
-    {%- set interactions_on = {'from': 'interactions', 'on': 'cast(occurred_at as date)'} %}
-    {%- set attendance_on = {'from': 'attendance', 'on': 'held_on', 'where': 'attended'} %}
-    {%- set feedback_on = {'from': 'feedback', 'on': 'cast(received_at as date)'} %}
-    {%- set consultations = "kind = 'consultation'" %}
-    {{ indicator_items([
-        dict(interactions_on, code='C1', variant='standard', unit='per_customer',
-             kind='per_customer'),
-        dict(interactions_on, code='C2', variant='standard', unit='count', kind='count',
-             where=consultations),
-        dict(interactions_on, code='C2', variant_sql=dbt.concat(["'channel:'", 'channel']),
-             unit='count', kind='count', where=consultations),
-        dict(interactions_on, code='C4', variant='standard', unit='per_customer',
-             kind='per_customer', where=social_channels),
-        dict(interactions_on, code='C6', variant='standard', unit='per_customer',
-             kind='per_customer', where=care_touches),
-        dict(interactions_on, code='C6', variant_sql=dbt.concat(["'kind:'", 'kind']),
-             unit='per_customer', kind='per_customer', where=care_touches),
-        dict(attendance_on, code='C3', variant='standard', unit='pct', kind='per_customer',
-             numerator=100),
-        dict(attendance_on, code='C3', variant_sql=dbt.concat(["'kind:'", 'event_kind']),
-             unit='pct', kind='per_customer', numerator=100),
-        dict(attendance_on, code='C3', variant='customers', unit='pct', kind='per_customer',
-             numerator=100, customers=true),
-        dict(feedback_on, code='C5', variant='feedback_customers', unit='rate',
-             kind='per_customer', where='is_valid', customers=true),
-        {'from': 'ledger_entries', 'on': 'occurred_on', 'code': 'C7',
-         'variant_sql': "case entry_type when 'earn' then 'points_earned'"
-         ~ " else 'points_redeemed' end",
-         'unit': 'count', 'kind': 'count', 'numerator': 'points',
-         'where': "entry_type in ('earn', 'redeem')"},
-        dict(feedback_on, code='C5', variant='suggestion_adoption', unit='rate', kind='ratio',
-             numerator='case when is_adopted then 1 else 0 end', where='is_suggestion'),
-    ], customer_counts=true) }}
-),
-
-{{ indicator_fanout('items', customer_counts=true) }},
+{{ indicator_fanout('items', customer_counts=true, stored=true, full_rows=full_rows) }},
 
 final as (
     {{ union_indicator_rows([
@@ -91,3 +53,6 @@ select
     final.*,
     {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
 from final
+{%- if is_incremental() %}
+    where {{ in_rewritten_rows('final') }} or ({{ full_rows }})
+{%- endif %}

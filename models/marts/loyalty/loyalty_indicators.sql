@@ -13,12 +13,12 @@
 -- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
 -- run's window on (the periods open at the last run, and those of the dates and customers
 -- the loads since then touched) and keeps the others; on Spark, and with --full-refresh, it
--- is a table rebuilt in full. Its inputs are tables rebuilt in full, whose rows of a closed
--- period read data dated up to the period's end, except these, rewritten in full each run
--- (rows_rewritten_in_full, macros/rewrite_window.sql): what a later fact or a
--- move of as_of changes in a closed period (a renewal signed later, a churn reason recorded
--- after the churn month, a response, adoption or resolution stamped later, a referred customer
--- acquired later, an event's 90-day window, the load ledger).
+-- is a table rebuilt in full. The rows of a closed period in its inputs (tables rebuilt in
+-- full, or stored by period themselves) read data dated up to the period's end, except
+-- these, rewritten in full each run (rows_rewritten_in_full, macros/rewrite_window.sql):
+-- what a later fact or a move of as_of changes in a closed period (a renewal signed later,
+-- a churn reason recorded after the churn month, a response, adoption or resolution stamped
+-- later, a referred customer acquired later, an event's 90-day window, the load ledger).
 -- A variant of a zero-filled family (service, complaint, engagement: indicator_fanout) that
 -- a load brings for the first time, or removes, moves every period: then every period is
 -- rewritten (indicator_variants_moved). A customer whose account manager moved rewrites the
