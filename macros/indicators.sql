@@ -20,8 +20,7 @@
     complaints of one category in the period).
     `stored`: the caller is stored by period (stored_by_period(by_slice=true),
     macros/rewrite_window.sql). On a daily run the fan-out then reads the items of the
-    periods and customers the window rewrites (in_rewritten_customer_periods_on_incremental)
-    and of `full_rows` (an SQL predicate over indicator_code and indicator_variant: the rows
+    periods and customers the window rewrites (rewrite_window_starts) and of `full_rows` (an SQL predicate over indicator_code and indicator_variant: the rows
     rewritten in full), and the bridges of the rows it rewrites, but zero-fills the variants
     of every item (`items` and `period_items` are then read twice: make them inline CTEs or
     relations); the caller keeps only the rewritten rows, whose figures are whole.
@@ -67,9 +66,10 @@
     ),
 
     fanout_retention as (
-        select * from {{ ref('int_retention_bridges') }} as bridges
         {%- if window_only %}
-            where {{ in_rewritten_rows('bridges') }}
+            {{ select_rewritten_rows(ref('int_retention_bridges')) }}
+        {%- else %}
+            select * from {{ ref('int_retention_bridges') }}
         {%- endif %}
     ),
 
@@ -80,7 +80,7 @@
     -- Items × 3 grains: cheap to repeat where read, costly to store (inline_cte).
     fanout_item_periods as {{ inline_cte() }} (
         {%- if window_only %}
-        select * from (
+        select dated.* from (
         {%- endif %}
         select
             {%- for column in item_columns %}
@@ -105,8 +105,10 @@
         {%- endif %}
         {%- if window_only %}
         ) as dated
+        inner join ({{ rewrite_window_starts() }}) as window_starts
+            on dated.period_grain = window_starts.period_grain
         where
-            {{ in_rewritten_customer_periods_on_incremental() }}
+            {{ in_rewritten_window_starts('window_starts', 'dated') }}
             {%- if full_rows %}
                 or ({{ full_rows }})
             {%- endif %}

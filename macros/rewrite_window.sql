@@ -259,13 +259,104 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- in_rewritten_rows on an incremental run of the model; every row otherwise. -#}
-{% macro in_rewritten_rows_on_incremental(qualifier) %}
-    {%- if is_incremental() -%}
-        {{ in_rewritten_rows(qualifier) }}
-    {%- else -%}
-        1 = 1
-    {%- endif -%}
+{#-
+    The window of this run (`<model>__window`) as one row per grain (period_grain):
+    rewrites_every_period (a row with no slice and no date: every period is rewritten),
+    rewrite_start_on (the first period rewritten for every slice) and slices_start_on (the
+    first period of the earliest slice window). The same periods as
+    in_rewritten_customer_periods_on_incremental, for a relation joined to it on
+    period_grain and filtered by in_rewritten_window_starts: a hash join on three rows.
+    Where the rows filtered are read many times (indicator_fanout's items × grains, an inline
+    CTE read by each slice's roll-up), the correlated EXISTS of the predicate made DuckDB
+    buffer them at every read (int_engagement_indicators at 100,000 customers: 57.8 s
+    against 2.8 s for the join, the same rows).
+-#}
+{% macro rewrite_window_starts(window_relation=none) %}
+    {%- set window_relation = window_relation or rewrite_window_relation() -%}
+    select
+        window_grains.period_grain,
+        window_dates.rewrites_every_period,
+        {{ period_start_by_grain('window_grains.period_grain', 'window_dates.rewrite_from_on') }}
+            as rewrite_start_on,
+        {{ period_start_by_grain('window_grains.period_grain', 'window_dates.slices_from_on') }}
+            as slices_start_on
+    from (
+        select
+            count(case when slice_type is null then 1 end) = 0
+            or count(case when slice_type is null and rewrite_from_on is null then 1 end) > 0
+                as rewrites_every_period,
+            min(case when slice_type is null then rewrite_from_on end) as rewrite_from_on,
+            min(case when slice_type is not null then rewrite_from_on end) as slices_from_on
+        from {{ window_relation }}
+    ) as window_dates
+    cross join ({{ period_grains() }}) as window_grains
+{% endmacro %}
+
+{#-
+    True where a customer's row (`rows`: its alias, with customer_id, period_start_on) joined
+    to rewrite_window_starts (`starts`) on its grain feeds a row the window rewrites: as
+    in_rewritten_customer_periods_on_incremental.
+-#}
+{% macro in_rewritten_window_starts(starts, rows, window_relation=none) %}
+    {%- set window_relation = window_relation or rewrite_window_relation() -%}
+    (
+        {{ starts }}.rewrites_every_period
+        or {{ rows }}.period_start_on >= {{ starts }}.rewrite_start_on
+        or (
+            {{ rows }}.period_start_on >= {{ starts }}.slices_start_on
+            and {{ rows }}.customer_id in (
+                select rewrite_slices.customer_id
+                from {{ window_relation }} as rewrite_window
+                inner join {{ ref('int_customer_slices') }} as rewrite_slices
+                    on
+                        rewrite_window.slice_type = rewrite_slices.slice_type
+                        and rewrite_window.slice_value = rewrite_slices.slice_value
+            )
+        )
+    )
+{% endmacro %}
+
+{#-
+    The rows of `relation` (with period_grain, period_start_on, slice_type, slice_value) that
+    the window rewrites (in_rewritten_rows), or that `full_rows` (an SQL predicate over its
+    columns, unqualified) names: a select, every row on a first or full build. Joined to the
+    window (rewrite_window_starts on the grain, the slice windows on the slice) rather than
+    filtered by in_rewritten_rows' correlated EXISTS, which made DuckDB buffer every row of
+    the model before filtering it (loyalty_indicators' daily run read nine tables whole).
+-#}
+{% macro select_rewritten_rows(relation, full_rows=none, window_relation=none) %}
+    {%- if window_relation is not none or is_incremental() %}
+        {%- set window_relation = window_relation or rewrite_window_relation() %}
+        select rewritable.*
+        from {{ relation }} as rewritable
+        inner join ({{ rewrite_window_starts(window_relation) }}) as window_starts
+            on rewritable.period_grain = window_starts.period_grain
+        left join (
+            select
+                slice_type,
+                slice_value,
+                min(rewrite_from_on) as rewrite_from_on
+            from {{ window_relation }}
+            where slice_type is not null
+            group by
+                slice_type,
+                slice_value
+        ) as slice_windows
+            on
+                rewritable.slice_type = slice_windows.slice_type
+                and rewritable.slice_value = slice_windows.slice_value
+        where
+            window_starts.rewrites_every_period
+            or rewritable.period_start_on >= window_starts.rewrite_start_on
+            or rewritable.period_start_on >= {{ period_start_by_grain(
+                'rewritable.period_grain', 'slice_windows.rewrite_from_on'
+            ) }}
+            {%- if full_rows %}
+                or ({{ full_rows }})
+            {%- endif %}
+    {%- else %}
+        select * from {{ relation }}
+    {%- endif %}
 {% endmacro %}
 
 {#-
@@ -343,6 +434,7 @@
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
+    {%- set rows = relation -%}
     {%- if where and '__rewritten_periods__' in where -%}
         {%- set window_relation = rewrite_window_relation(relation) -%}
         {%- set stored = adapter.get_relation(
@@ -350,16 +442,16 @@
             schema=window_relation.schema,
             identifier=window_relation.identifier,
         ) if execute else none -%}
-        {%- set predicate = in_rewritten_rows('stored', window_relation) if stored else '1 = 1' -%}
-        {%- set full_rows = rows_rewritten_in_full(relation.identifier) -%}
-        {%- if stored and full_rows %}
-            {%- set predicate = '(' ~ predicate ~ ' or (' ~ full_rows ~ '))' -%}
+        {%- if stored -%}
+            {%- set rows = '(' ~ select_rewritten_rows(
+                relation, rows_rewritten_in_full(relation.identifier), window_relation
+            ) ~ ')' -%}
         {%- endif -%}
-        {%- set where = where | replace('__rewritten_periods__', predicate) -%}
+        {%- set where = where | replace('__rewritten_periods__', '1 = 1') -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return(
-            '(select * from ' ~ relation ~ ' as stored where ' ~ where ~ ') dbt_subquery'
+            '(select * from ' ~ rows ~ ' as stored where ' ~ where ~ ') dbt_subquery'
         ) -%}
     {%- else -%}
         {%- do return(relation) -%}

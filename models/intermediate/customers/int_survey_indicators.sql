@@ -236,10 +236,14 @@ final as (
     select * from csat_rows
     union all
     select * from nps_rows
+),
+
+rewritten as (
+    {{ select_rewritten_rows('final') }}
 )
 
 select
-    final.*,
-    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
-from final
-where {{ in_rewritten_rows_on_incremental('final') }}
+    rewritten.*,
+    {{ is_complete_period('rewritten.period_grain', 'rewritten.period_start_on') }}
+        as is_complete_period
+from rewritten

@@ -47,12 +47,14 @@ final as (
         ref('int_engagement_period_end_indicators'),
         ref('int_engagement_event_effect_indicators'),
     ]) }}
+),
+
+rewritten as (
+    {{ select_rewritten_rows('final', full_rows) }}
 )
 
 select
-    final.*,
-    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
-from final
-{%- if is_incremental() %}
-    where {{ in_rewritten_rows('final') }} or ({{ full_rows }})
-{%- endif %}
+    rewritten.*,
+    {{ is_complete_period('rewritten.period_grain', 'rewritten.period_start_on') }}
+        as is_complete_period
+from rewritten

@@ -119,10 +119,7 @@ final as (
 ),
 
 rewritten as (
-    select * from final
-    {%- if is_incremental() %}
-        where {{ in_rewritten_rows('final') }} or ({{ full_rows }})
-    {%- endif %}
+    {{ select_rewritten_rows('final', full_rows) }}
 )
 
 select * from rewritten
