@@ -212,7 +212,8 @@
     for a customer in a slice with a window of its own (its account manager), from the
     earliest of those slice windows on. A figure of such a slice sums every customer of the
     slice, so all of them are read; the model keeps only the rows the window rewrites
-    (in_rewritten_rows), the partial figures of other slices in those earlier periods aside.
+    (select_rewritten_rows), the partial figures of other slices in those earlier periods
+    aside.
     Every row on a first or full build.
 -#}
 {% macro in_rewritten_customer_periods_on_incremental(
@@ -318,11 +319,15 @@
 
 {#-
     The rows of `relation` (with period_grain, period_start_on, slice_type, slice_value) that
-    the window rewrites (in_rewritten_rows), or that `full_rows` (an SQL predicate over its
-    columns, unqualified) names: a select, every row on a first or full build. Joined to the
-    window (rewrite_window_starts on the grain, the slice windows on the slice) rather than
-    filtered by in_rewritten_rows' correlated EXISTS, which made DuckDB buffer every row of
-    the model before filtering it (loyalty_indicators' daily run read nine tables whole).
+    the window rewrites, or that `full_rows` (an SQL predicate over its columns, unqualified)
+    names: a select, every row on a first or full build. A row is rewritten when it lies in a
+    period from the window's date with no slice on (every period when that date is null),
+    or in a slice with a window of its own (rewrite_slice_windows) from that slice's date on.
+    Joined to the window (rewrite_window_starts on the grain, the slice windows on the slice)
+    rather than filtered by a correlated EXISTS, as it was, which made DuckDB buffer every
+    row of the model before filtering it (loyalty_indicators' daily run read nine tables
+    whole: 3.0 s against 0.9 s at 100,000 customers, the same rows). `window_relation`:
+    another model's window (its data tests), read on any run.
 -#}
 {% macro select_rewritten_rows(relation, full_rows=none, window_relation=none) %}
     {%- if window_relation is not none or is_incremental() %}
@@ -331,17 +336,7 @@
         from {{ relation }} as rewritable
         inner join ({{ rewrite_window_starts(window_relation) }}) as window_starts
             on rewritable.period_grain = window_starts.period_grain
-        left join (
-            select
-                slice_type,
-                slice_value,
-                min(rewrite_from_on) as rewrite_from_on
-            from {{ window_relation }}
-            where slice_type is not null
-            group by
-                slice_type,
-                slice_value
-        ) as slice_windows
+        left join ({{ rewrite_slice_windows(window_relation) }}) as slice_windows
             on
                 rewritable.slice_type = slice_windows.slice_type
                 and rewritable.slice_value = slice_windows.slice_value
@@ -359,32 +354,48 @@
     {%- endif %}
 {% endmacro %}
 
+{#- The window's rows of a slice (slice_type, slice_value): from its earliest date. -#}
+{% macro rewrite_slice_windows(window_relation=none) %}
+    select
+        slice_type,
+        slice_value,
+        min(rewrite_from_on) as rewrite_from_on
+    from {{ window_relation or rewrite_window_relation() }}
+    where slice_type is not null
+    group by
+        slice_type,
+        slice_value
+{% endmacro %}
+
 {#-
-    True where a row of a model stored by period (columns period_grain, period_start_on,
-    slice_type, slice_value of `qualifier`, the table or alias being filtered) is one the
-    window of `window_relation` rewrites: in a period from the window with no slice on, or
-    of a slice with a window of its own, from that on.
+    The statement of a pre-hook that deletes the stored rows this run rewrites (the rows
+    select_rewritten_rows gives): `part` 'periods', those of the window's periods for every
+    slice; 'slices', those of a slice with a window of its own, from that on. Each is a
+    DELETE … USING a few rows (DuckDB and PostgreSQL); one statement with a correlated
+    EXISTS, as before, took 1.9 s against 0.2 s for the two at 100,000 customers
+    (loyalty_indicators, the same rows left). The rows rewritten in full are deleted by a
+    third statement of their own (stored_by_period).
 -#}
-{% macro in_rewritten_rows(qualifier, window_relation=none) %}
-    {%- set window_relation = window_relation or rewrite_window_relation() -%}
-    exists (
-        select 1
-        from {{ window_relation }} as rewrite_window
+{% macro delete_rewritten_rows(part) %}
+    {%- if part == 'periods' %}
+        delete from {{ this }} as stored
+        using ({{ rewrite_window_starts() }}) as window_starts
         where
-            (
-                rewrite_window.slice_type is null
-                or (
-                    rewrite_window.slice_type = {{ qualifier }}.slice_type
-                    and rewrite_window.slice_value = {{ qualifier }}.slice_value
-                )
-            )
+            stored.period_grain = window_starts.period_grain
             and (
-                rewrite_window.rewrite_from_on is null
-                or {{ qualifier }}.period_start_on >= {{ period_start_by_grain(
-                    qualifier ~ '.period_grain', 'rewrite_window.rewrite_from_on'
-                ) }}
+                window_starts.rewrites_every_period
+                or stored.period_start_on >= window_starts.rewrite_start_on
             )
-    )
+    {%- else %}
+        delete from {{ this }} as stored
+        using ({{ rewrite_slice_windows() }}) as slice_windows
+        where
+            stored.slice_type = slice_windows.slice_type
+            and stored.slice_value = slice_windows.slice_value
+            and stored.period_start_on >= {{ period_start_by_grain(
+                'stored.period_grain', 'slice_windows.rewrite_from_on'
+            ) }}
+    {%- endif %}
 {% endmacro %}
 
 {#-
@@ -404,8 +415,16 @@
         {%- do ref('stg_crm__account_assignments') -%}
         {%- do ref('stg_meta__load_changes') -%}
     {%- endif -%}
-    {%- set deleted = "{{ in_rewritten_rows('stored') }}" -%}
-    {%- if full_rows %}{% set deleted = deleted ~ ' or (' ~ full_rows ~ ')' %}{% endif -%}
+    {%- set deletes = [
+        "{{ delete_rewritten_rows('periods') }}",
+        "{{ delete_rewritten_rows('slices') }}",
+    ] + (['delete from {{ this }} as stored where ' ~ full_rows] if full_rows else []) -%}
+    {%- set delete_hooks = [] -%}
+    {%- for delete in deletes -%}
+        {%- do delete_hooks.append(
+            incremental_hook('{% if is_incremental() %}' ~ delete ~ '{% endif %}')
+        ) -%}
+    {%- endfor -%}
     {%- do config(
         materialized=incremental_materialization(),
         incremental_strategy='append',
@@ -417,11 +436,7 @@
                 ~ "{{ rewrite_window_query(" ~ by_slice ~ ", " ~ variant_inputs ~ ", "
                 ~ variant_codes ~ ", " ~ other_variants ~ ") }}"
             ),
-            incremental_hook(
-                "{% if is_incremental() %}delete from {{ this }} as stored where "
-                ~ deleted ~ "{% endif %}"
-            ),
-        ],
+        ] + delete_hooks,
         post_hook=write_incremental_state(),
     ) -%}
 {% endmacro %}
