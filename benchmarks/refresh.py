@@ -373,17 +373,18 @@ WINDOW_SUFFIX = "__window"  # a model stored by period keeps its window beside i
 
 def rewritten_rows_sql(models: list[str]) -> str:
     """dbt SQL counting, for each model stored by period, the rows its last run rewrote: those
-    of its window's periods and slices, and its rows rewritten in full (the same predicate
-    as its pre-hook's delete and its data tests: macros/rewrite_window.sql)."""
+    of its window's periods and slices, and its rows rewritten in full (the rows its run
+    selected and its data tests read: select_rewritten_rows, macros/rewrite_window.sql)."""
     counts = []
     for model in models:
         relation = f"ref('{model}')"
+        rewritten = (
+            f"select_rewritten_rows({relation}, rows_rewritten_in_full('{model}'), "
+            f"rewrite_window_relation({relation}))"
+        )
         counts.append(
             f"select '{model}' as model_name, count(*) as rows_rewritten "
-            f"from {{{{ {relation} }}}} as stored "
-            f"where {{{{ in_rewritten_rows('stored', rewrite_window_relation({relation})) }}}}"
-            f"{{% if rows_rewritten_in_full('{model}') %}}"
-            f" or ({{{{ rows_rewritten_in_full('{model}') }}}}){{% endif %}}"
+            f"from ({{{{ {rewritten} }}}}) as stored"
         )
     return "\nunion all\n".join(counts)
 
