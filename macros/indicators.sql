@@ -20,10 +20,12 @@
     complaints of one category in the period).
     `stored`: the caller is stored by period (stored_by_period(by_slice=true),
     macros/rewrite_window.sql). On a daily run the fan-out then reads the items of the
-    periods and customers the window rewrites (rewrite_window_starts) and of `full_rows` (an SQL predicate over indicator_code and indicator_variant: the rows
-    rewritten in full), and the bridges of the rows it rewrites, but zero-fills the variants
-    of every item (`items` and `period_items` are then read twice: make them inline CTEs or
-    relations); the caller keeps only the rewritten rows, whose figures are whole.
+    periods and customers the window rewrites (rewrite_window_starts) and of `full_rows` (an
+    SQL predicate over indicator_code and indicator_variant: the rows rewritten in full),
+    and the bridges of the rows it rewrites, but zero-fills the variants of every item
+    (`items` and `period_items` are then read twice: make them inline CTEs or relations);
+    the caller keeps only the rewritten rows (select_rewritten_rows), whose figures are
+    whole.
 
     measure_kind says how the items aggregate over a period and slice:
       'count'         sum(numerator_value), denominator 1, n = items;
