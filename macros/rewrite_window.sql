@@ -410,12 +410,16 @@
 {% macro stored_by_period(
     full_rows=none, by_slice=false, variant_inputs=[], variant_codes=[], other_variants=[]
 ) %}
-    {#- the relations the window reads, named at parse time so dbt orders the build (not in
-        a unit test, whose given inputs are the model's only relations) -#}
+    {#- the relations the window reads (the variant check its variant_inputs), named at parse
+        time so dbt orders the build (not in a unit test, whose given inputs are the model's
+        only relations) -#}
     {%- if model.resource_type != 'unit_test' -%}
         {%- do ref('stg_crm__customers') -%}
         {%- do ref('stg_crm__account_assignments') -%}
         {%- do ref('stg_meta__load_changes') -%}
+        {%- for variant_input in variant_inputs -%}
+            {%- do ref(variant_input) -%}
+        {%- endfor -%}
     {%- endif -%}
     {%- set deletes = [
         "{{ delete_rewritten_rows('periods') }}",

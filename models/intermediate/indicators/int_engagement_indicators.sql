@@ -32,8 +32,6 @@
     variant_codes=['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7'],
     other_variants=['days_since_last_touch', 'enrolled'],
 ) }}
-{#- the items' view, which the daily run's variant check reads (not in a unit test) -#}
-{%- if model.resource_type != 'unit_test' %}{% do ref('int_engagement_items') %}{% endif %}
 -- read twice on a daily run (the window's items, every item's variants): computed where read
 with items as {{ inline_cte() }} (
     {{ engagement_items() }}
