@@ -6,6 +6,7 @@ warehouse, i.e. `warehouse/published/`):
 
     releases/<release>/bi.duckdb                   the BI tables, one DuckDB file
     releases/<release>/parquet/<schema>/<table>.parquet
+    releases/<release>/parquet/<schema>/<table>/<part>.parquet   a table published by part
     releases/<release>/manifest.json               run id, as_of, row counts, checksums
     current -> releases/<release>                  the one symlink a publish flips
     bi.duckdb -> current/bi.duckdb                 stable paths for BI tools; they never
@@ -32,6 +33,19 @@ from which the changed and vanished tables are dropped. Only the `written` table
 from the working warehouse, sanitised, described, checksummed and exported to Parquet. A
 hard link shares the file, never its name: removing an old release leaves the current one's
 links whole, and every file is read-only.
+
+A large table whose rows of closed periods stay as they are can be published **by part**: its
+dbt model says `config.meta.publish_partition_by`, a list of SQL expressions over its columns
+(`[year(period_start_on)]`). Its Parquet is then a folder with one file per distinct value of
+the expressions (`loyalty_indicators/2026.parquet`; read them together with
+`read_parquet('parquet/main/loyalty_indicators/*.parquet')`), and each part has its own rows,
+checksums and `source_checksum` in the manifest (`partitions`). A part whose `source_checksum`
+is unchanged is linked like a table; in bi.duckdb, the previous release's table loses the rows
+of the parts that changed or went and gets the changed parts' rows, sanitised like a written
+table's. A partition expression that is NULL on some row publishes the table whole (one file,
+`unpartitioned_because` in the manifest). After `DATABASE_COPIES_MAX` releases that each
+started as a copy of the last one's bi.duckdb, a publish writes every table afresh, so that the
+space of deleted rows does not accumulate in the file.
 
 Which tables are BI-facing comes from the dbt manifest, not from names: every model under
 `models/marts/` (fqn `<project>.marts.…`) but the Python assets' inputs in
@@ -218,6 +232,13 @@ STORAGE_VERSION = "v1.0.0"  # Settings.publish_storage_version (WH_PUBLISH_STORA
 PUBLISH_CODE_VERSION = hashlib.sha256(
     Path(__file__).read_bytes() + Path(pii.__file__).read_bytes()
 ).hexdigest()[:16]
+# The dbt model `meta` key that publishes a table by part (a list of SQL expressions).
+PARTITION_META_KEY = "publish_partition_by"
+# Where the rows of a table published by part wait to be sanitised before joining their table.
+SCRATCH_SCHEMA = "publish_scratch"
+# Releases in a row whose bi.duckdb began as a copy of the previous one's (manifest
+# `database_copies`); the next publish writes every table afresh.
+DATABASE_COPIES_MAX = 30
 # How a table came into a release (manifest `published`).
 WRITTEN, LINKED = "written", "linked"
 HARD_LINK = "hard link"  # how a linked table's Parquet file came (manifest `linked_by`), or "copy"
@@ -290,6 +311,20 @@ class Relation:
     description: str
     columns: dict[str, str]
     empty_reason: str | None = None
+    partition_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a table published by part: the values of its partition expressions (as
+    DuckDB returns them), its file name, rows and hash() sum in the working warehouse, and its
+    `source_checksum`."""
+
+    name: str
+    values: tuple[Any, ...]
+    rows: int
+    row_hash_sum: int
+    source_checksum: str
 
 
 @dataclass(frozen=True)
@@ -324,6 +359,29 @@ def published_schema(node: dict[str, Any]) -> str:
     if node["resource_type"] != "seed":
         return node["schema"]
     return CATALOGUE_SCHEMA if node["alias"] in CATALOGUE_TABLES else CONFIG_SCHEMA
+
+
+def node_partition_by(node: dict[str, Any]) -> tuple[str, ...]:
+    """The partition expressions a dbt node's `config.meta.publish_partition_by` gives (a list
+    of SQL expressions over its columns, or one), empty for a table published whole."""
+    meta = node.get("config", {}).get("meta") or node.get("meta") or {}
+    value = meta.get(PARTITION_META_KEY) or ()
+    return (str(value),) if isinstance(value, str) else tuple(str(expr) for expr in value)
+
+
+def part_name(values: tuple[Any, ...]) -> str:
+    """The file name (without .parquet) of the part with these partition values: the values
+    joined by `_`, each kept to letters, digits and `-`; where that changed a value (or left
+    it empty, or it is NULL), a digest of the values keeps the names of distinct parts
+    distinct."""
+    texts = ["null" if value is None else str(value) for value in values]
+    safe = [re.sub(r"[^A-Za-z0-9-]+", "-", text) for text in texts]
+    name = "_".join(safe)
+    if safe != texts or not all(safe) or None in values:
+        raw = [None if value is None else str(value) for value in values]
+        digest = hashlib.sha256(json.dumps(raw, ensure_ascii=False).encode()).hexdigest()
+        name = f"{name}-{digest[:8]}"
+    return name
 
 
 def node_docs(node: dict[str, Any]) -> tuple[str, dict[str, str]]:
@@ -435,7 +493,10 @@ def publish(
             )
             stage("manifest_written")
             linked = {
-                building / t["parquet"] for t in tables.values() if t.get("linked_by") == HARD_LINK
+                building / entry["parquet"]
+                for t in tables.values()
+                for entry in _files(t)
+                if entry.get("linked_by") == HARD_LINK
             }
             for path in building.rglob("*"):
                 if path.is_dir():
@@ -469,10 +530,11 @@ def _build(
     previous: Path | None,
     duckdb_config: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
-    """Write bi.duckdb and the Parquet files into `building`; return the manifest's tables.
+    """Write bi.duckdb and the Parquet files into `building`; return the manifest's tables
+    and set `release["database_copies"]`.
 
-    Tables whose `source_checksum` equals the one `previous` (the current release) recorded
-    are linked from it; the others are written from `source`."""
+    Tables (and parts) whose `source_checksum` equals the one `previous` (the current release)
+    recorded are linked from it; the others are written from `source`."""
     con = duckdb.connect(":memory:", config=duckdb_config)
     try:
         con.execute(f"attach {_literal(str(source))} as src (read_only)")
@@ -482,44 +544,106 @@ def _build(
             _refuse_personal_data(relations, columns)
             _refuse_reserved_words(con, relations, columns)
             _refuse_unexplained_empty(con, relations)
-            checksums, row_hashes = source_checksums(
+            checksums, row_hashes, parts = source_checksums(
                 con, relations, columns, release["storage_version"]
             )
-            prior = _linkable(previous, checksums)
+            copies = _database_copies(previous)
+            prior = _linkable(previous, checksums) if copies < DATABASE_COPIES_MAX else {}
+            prior_parts = _linkable_parts(previous, parts, set(prior)) if prior else {}
             database = building / DATABASE_FILE
             if prior:
                 # The previous release's file, less the tables that changed or went.
                 shutil.copyfile(previous / DATABASE_FILE, database)
                 con.execute(f"attach {_literal(str(database))} as bi")
-                _drop_all_but(con, "bi", set(prior))
+                _drop_all_but(con, "bi", set(prior) | set(prior_parts))
+                release["database_copies"] = copies + 1
             else:
                 con.execute(
                     f"attach {_literal(str(database))} as bi "
                     f"(storage_version {_literal(release['storage_version'])})"
                 )
+                release["database_copies"] = 0
             written = [relation for relation in relations if _name(relation) not in prior]
-            for schema in sorted({relation.schema for relation in relations}):
+            for schema in sorted({relation.schema for relation in relations} | {SCRATCH_SCHEMA}):
                 con.execute(f"create schema if not exists bi.{_ident(schema)}")
+            to_sanitise: list[tuple[str, str] | None] = []  # None: nothing to sanitise
             for relation in written:
-                con.execute(
-                    f"create table bi.{_ident(relation.schema)}.{_ident(relation.table)} as "
-                    f"select * from src.{_ident(relation.source_schema)}.{_ident(relation.table)}"
-                )
+                name = _name(relation)
+                if name in prior_parts:
+                    # Keep the linked parts' rows and add the others': straight from the
+                    # source where no text in them needs sanitising, else through scratch.
+                    kept = [p.values for p in parts[name] if p.name in prior_parts[name]]
+                    other = _parts_filter(con, relation, kept, f"bi.{_qualified(relation)}")
+                    con.execute(f"delete from bi.{_qualified(relation)} where {other}")
+                    text = [c for c, kind in columns[(relation.source_schema, relation.table)]
+                            if kind == "VARCHAR"]  # fmt: skip
+                    if _text_to_sanitise(con, _source(relation), other, text):
+                        con.execute(
+                            f"create table bi.{_scratch(relation)} as "
+                            f"select * from {_source(relation)} where {other}"
+                        )
+                        to_sanitise.append((SCRATCH_SCHEMA, _scratch_name(relation)))
+                    else:
+                        con.execute(
+                            f"insert into bi.{_qualified(relation)} select * from "
+                            f"{_source(relation)} where {other}{_clustered(relation)}"
+                        )
+                        to_sanitise.append(None)
+                else:
+                    con.execute(
+                        f"create table bi.{_qualified(relation)} as "
+                        f"select * from {_source(relation)}{_clustered(relation)}"
+                    )
+                    to_sanitise.append((relation.schema, relation.table))
         finally:
             con.execute("detach database if exists src")
-        sanitised = sanitise_text(con, "bi", [(r.schema, r.table) for r in written])
+        by_part = {
+            key: ", ".join(relation.partition_by)
+            for relation, key in zip(written, to_sanitise, strict=True)
+            if key and _name(relation) in parts
+        }
+        sanitised = {}
+        for relation, target in zip(written, to_sanitise, strict=True):
+            if target is None:
+                continue
+            schema, table = target
+            found = sanitise_text(con, "bi", [target], by_part)
+            sanitised |= {
+                f"{_name(relation)}.{key.split('.', 2)[2]}": counts for key, counts in found.items()
+            }
+            if schema == SCRATCH_SCHEMA:
+                con.execute(
+                    f"insert into bi.{_qualified(relation)} "
+                    f"select * from bi.{_scratch(relation)}{_clustered(relation)}"
+                )
+                con.execute(f"drop table bi.{_scratch(relation)}")
+        con.execute(f"drop schema bi.{SCRATCH_SCHEMA}")
         tables = {}
         for relation in relations:
             name = _name(relation)
             if name in prior:
-                info = prior[name] | {"published": LINKED, "linked_from": previous.name}
-                tables[name] = info
+                tables[name] = _linked(prior[name], previous)
                 continue
             # Unsanitised, the copy holds the source's rows: its checksum is the source's.
             unchanged = not any(key.startswith(f"{name}.") for key in sanitised)
             info = _describe(
-                con, relation.schema, relation.table, row_hashes[name] if unchanged else None
+                con,
+                relation.schema,
+                relation.table,
+                row_hashes[name] if unchanged or name in parts else None,
             )
+            if name in parts:  # the table's rows and checksum: the sums of its parts'
+                info |= _describe_parts(
+                    con, relation, parts[name], prior_parts.get(name, {}), sanitised, previous
+                )
+                entries = info["partitions"].values()
+                info["rows"] = sum(entry["rows"] for entry in entries)
+                info["content_checksum"] = str(sum(int(e["content_checksum"]) for e in entries))
+            elif relation.partition_by:
+                info["unpartitioned_because"] = (
+                    "a partition expression is NULL on some row, or two parts would share a "
+                    "file name: published whole"
+                )
             info["description"] = _comment(con, relation, info["rows"])
             info["column_descriptions"] = {
                 column: relation.columns.get(column.lower(), "") for column in info["columns"]
@@ -534,10 +658,19 @@ def _build(
                 "published": WRITTEN,
                 "written_in": release["release"],
             }
+            for entry in info.get("partitions", {}).values():
+                if entry["published"] == WRITTEN:
+                    entry["written_in"] = release["release"]
             tables[name] = info
         for key, counts in sanitised.items():
             schema, table, column = key.split(".", 2)
+            counts = {k: v for k, v in counts.items() if k != "by_part"}
             tables[f"{schema}.{table}"].setdefault("sanitised", {})[column] = counts
+        for name, info in tables.items():
+            if name in prior_parts:  # the linked parts' counts too
+                info["sanitised"] = _sum_sanitised(info["partitions"].values())
+                if not info["sanitised"]:
+                    del info["sanitised"]
         # A linked table keeps its unlabelled codes unless the labels themselves changed.
         labels = f"{CATALOGUE_SCHEMA}.{CODE_LABELS_TABLE}"
         recheck = None if labels not in prior else {_name(r) for r in written}
@@ -551,28 +684,182 @@ def _build(
         con.execute("detach bi")  # checkpoints: the file is complete, with no WAL beside it
         stage("database_written")
         con.execute(f"attach {_literal(str(database))} as bi (read_only)")
+        by_name = {_name(relation): relation for relation in relations}
         for key, info in tables.items():
-            parquet = building / info["parquet"]
-            parquet.parent.mkdir(parents=True, exist_ok=True)
-            if info["published"] == LINKED:
-                info["linked_by"] = _link(previous / info["parquet"], parquet)
-                continue
             schema, table = key.split(".", 1)
             metadata = {
                 PARQUET_DESCRIPTION_KEY: info["description"],
                 PARQUET_COLUMNS_KEY: json.dumps(info["column_descriptions"], ensure_ascii=False),
             }
             kv = ", ".join(f"{key}: {_literal(value)}" for key, value in metadata.items())
-            con.execute(
-                f"copy bi.{_ident(schema)}.{_ident(table)} to {_literal(str(parquet))} "
-                f"(format parquet, compression zstd, kv_metadata {{{kv}}})"
-            )
-            info["parquet_sha256"] = _sha256(parquet)
-            info["parquet_bytes"] = parquet.stat().st_size
+            relation = by_name[key]
+            for entry in _files(info):
+                parquet = building / entry["parquet"]
+                parquet.parent.mkdir(parents=True, exist_ok=True)
+                if entry["published"] == LINKED:
+                    entry["linked_by"] = _link(previous / entry["parquet"], parquet)
+                    continue
+                rows = f"bi.{_ident(schema)}.{_ident(table)}"
+                if entry is not info:  # one part of the table
+                    values = next(p.values for p in parts[key] if p.name == entry["name"])
+                    rows = f"{rows} where {_parts_filter(con, relation, [values], rows, True)}"
+                con.execute(
+                    f"copy (select * from {rows}) to {_literal(str(parquet))} "
+                    f"(format parquet, compression zstd, kv_metadata {{{kv}}})"
+                )
+                entry["parquet_sha256"] = _sha256(parquet)
+                entry["parquet_bytes"] = parquet.stat().st_size
+            if "partitions" in info:
+                entries = info["partitions"].values()
+                info["parquet_bytes"] = sum(entry["parquet_bytes"] for entry in entries)
+                if info["published"] == LINKED:
+                    info["linked_by"] = (
+                        HARD_LINK
+                        if all(entry["linked_by"] == HARD_LINK for entry in entries)
+                        else "copy"
+                    )
         stage("parquet_written")
         return tables
     finally:
         con.close()
+
+
+def _text_to_sanitise(
+    con: duckdb.DuckDBPyConnection, table: str, condition: str, columns: list[str]
+) -> bool:
+    """Whether any of these text columns of the rows of `table` where `condition` holds a
+    value that sanitise_text would look at: a personal-data candidate or a formula."""
+    for column in columns:
+        col = _ident(column)
+        candidate = PERSONAL_DATA_SQL_FILTER.format(column="v")
+        formula = pii.FORMULA_SQL_CONDITION.format(column="v")
+        if con.execute(
+            f"select exists (select 1 from (select {col} as v from {table} where {condition} "
+            f"and {col} is not null group by {col}) where {candidate} or {formula})"
+        ).fetchone()[0]:
+            return True
+    return False
+
+
+def _database_copies(previous: Path | None) -> int:
+    """How many releases in a row, up to `previous`, began as a copy of the last bi.duckdb."""
+    if previous is None or not (previous / MANIFEST_FILE).exists():
+        return 0
+    return int(read_manifest(previous).get("database_copies", 0))
+
+
+def _linked(info: dict[str, Any], previous: Path) -> dict[str, Any]:
+    """The manifest entry of a table linked whole from `previous`, its parts' too."""
+    for part in info.get("partitions", {}).values():
+        part |= {"published": LINKED, "linked_from": previous.name}
+    if "partitions" in info:
+        info["partitions_written"], info["partitions_linked"] = 0, len(info["partitions"])
+    return info | {"published": LINKED, "linked_from": previous.name}
+
+
+def _parts_filter(
+    con: duckdb.DuckDBPyConnection,
+    relation: Relation,
+    values: list[tuple[Any, ...]],
+    rows_of: str,
+    inside: bool = False,
+) -> str:
+    """A where-condition on the rows of `rows_of` (a table of the relation's columns) that
+    keeps the rows outside the parts with these partition values (inside them: `inside`).
+    The values go into a temporary table of the expressions' own types."""
+    exprs = ", ".join(relation.partition_by)
+    table = f"_publish_parts_{'in' if inside else 'out'}"
+    typed = ", ".join(f"{expr} as v{i}" for i, expr in enumerate(relation.partition_by))
+    con.execute(f"create or replace temp table {table} as select {typed} from {rows_of} limit 0")
+    if values:
+        marks = ", ".join("?" for _ in relation.partition_by)
+        con.executemany(f"insert into {table} values ({marks})", [list(v) for v in values])
+    return f"({exprs}) {'in' if inside else 'not in'} (select * from {table})"
+
+
+def _describe_parts(
+    con: duckdb.DuckDBPyConnection,
+    relation: Relation,
+    parts: list[Part],
+    linked: dict[str, dict[str, Any]],
+    sanitised: dict[str, dict[str, Any]],
+    previous: Path | None,
+) -> dict[str, Any]:
+    """The manifest's `parquet` folder and `partitions` of a written table published by part:
+    each part linked from `previous` keeps its entry; a written part gets its rows, content
+    checksum (the source's, or read from the copy where sanitising changed its rows) and the
+    counts of what was sanitised in it."""
+    name = _name(relation)
+    folder = f"{PARQUET_DIR}/{relation.schema}/{relation.table}"
+    changed: dict[str, dict[str, dict[str, int]]] = {}
+    for key, counts in sanitised.items():
+        if key.startswith(f"{name}."):
+            for values, part_counts in counts.get("by_part", {}).items():
+                changed.setdefault(part_name(values), {})[key.rsplit(".", 1)[1]] = part_counts
+    hashes = {}
+    if changed:
+        table = f"bi.{_qualified(relation)}"
+        width = len(relation.partition_by)
+        for row in con.execute(
+            f"select {', '.join(relation.partition_by)}, count(*), "
+            f"coalesce(sum(hash(published_row)), 0) from {table} as published_row "
+            f"group by {', '.join(str(i + 1) for i in range(width))}"
+        ).fetchall():
+            hashes[part_name(tuple(row[:width]))] = (int(row[width]), int(row[width + 1]))
+    entries = {}
+    for part in parts:
+        if part.name in linked:
+            entries[part.name] = linked[part.name] | {
+                "published": LINKED,
+                "linked_from": previous.name if previous else None,
+            }
+            continue
+        rows, checksum = hashes.get(part.name, (part.rows, part.row_hash_sum))
+        entries[part.name] = {
+            "name": part.name,
+            "values": [None if v is None else str(v) for v in part.values],
+            "parquet": f"{folder}/{part.name}.parquet",
+            "rows": rows,
+            "content_checksum": str(checksum),
+            "source_checksum": part.source_checksum,
+            "published": WRITTEN,
+        } | ({"sanitised": changed[part.name]} if part.name in changed else {})
+    return {
+        "parquet": folder,
+        "partition_by": list(relation.partition_by),
+        "partitions": entries,
+        "partitions_written": sum(e["published"] == WRITTEN for e in entries.values()),
+        "partitions_linked": sum(e["published"] == LINKED for e in entries.values()),
+    }
+
+
+def _sum_sanitised(parts: Any) -> dict[str, dict[str, int]]:
+    """A table's sanitised counts by column: the sums of its parts'."""
+    total: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for column, counts in part.get("sanitised", {}).items():
+            into = total.setdefault(column, dict.fromkeys(counts, 0))
+            for key, count in counts.items():
+                into[key] = into.get(key, 0) + count
+    return total
+
+
+def _clustered(relation: Relation) -> str:
+    """The ORDER BY that stores a table published by part part after part in bi.duckdb: the
+    next publish's delete of a changed part then rewrites that part's row groups, not all."""
+    return f" order by {', '.join(relation.partition_by)}" if relation.partition_by else ""
+
+
+def _qualified(relation: Relation) -> str:
+    return f"{_ident(relation.schema)}.{_ident(relation.table)}"
+
+
+def _scratch_name(relation: Relation) -> str:
+    return f"{relation.schema}__{relation.table}"
+
+
+def _scratch(relation: Relation) -> str:
+    return f"{SCRATCH_SCHEMA}.{_ident(_scratch_name(relation))}"
 
 
 def source_checksums(
@@ -580,60 +867,162 @@ def source_checksums(
     relations: list[Relation],
     source_columns: dict[tuple[str, str], list[list[str]]],
     storage_version: str = STORAGE_VERSION,
-) -> tuple[dict[str, str], dict[str, tuple[int, str]]]:
+) -> tuple[dict[str, str], dict[str, tuple[int, str]], dict[str, list[Part]]]:
     """Each relation's `source_checksum`, by "schema.table" of the copy: a SHA-256 of its
     row count and sum of DuckDB `hash()` of every row in `src` (one aggregate pass, the same
     whatever the row order), its column names and types (`source_columns`), the docs the
-    copy gives it, and the versions of DuckDB, of the storage format and of the publish
-    code. Equal checksums mean that publishing the table again would give the same table and
-    the same Parquet file. Also returns each relation's row count and hash() sum, which a
-    copy left as it is shares (its `content_checksum`)."""
-    checksums, row_hashes = {}, {}
+    copy gives it, its partition expressions, and the versions of DuckDB, of the storage
+    format and of the publish code. Equal checksums mean that publishing the table again would
+    give the same table and the same Parquet file. Also returns each relation's row count and
+    hash() sum, which a copy left as it is shares (its `content_checksum`), and the parts of
+    each table published by part (the same pass, grouped by the partition expressions; each
+    part's `source_checksum` is the table's key with the part's values, rows and sum)."""
+    checksums, row_hashes, parts = {}, {}, {}
     for relation in relations:
-        rows, row_hash_sum = con.execute(
-            "select count(*), coalesce(sum(hash(source_row)), 0) "
-            f"from src.{_ident(relation.source_schema)}.{_ident(relation.table)} as source_row"
-        ).fetchone()
-        key = {
+        name = _name(relation)
+        sums = _part_sums(con, relation) if relation.partition_by else None
+        if sums is None:
+            rows, row_hash_sum = con.execute(
+                "select count(*), coalesce(sum(hash(source_row)), 0) "
+                f"from {_source(relation)} as source_row"
+            ).fetchone()
+        else:
+            rows = sum(part_rows for _, part_rows, _ in sums)
+            row_hash_sum = sum(part_sum for _, _, part_sum in sums)
+        shape = {
             "publish_code_version": PUBLISH_CODE_VERSION,
             "duckdb_version": duckdb.__version__,
             "storage_version": storage_version,
             "source": f"{relation.source_schema}.{relation.table}",
             "columns": source_columns[(relation.source_schema, relation.table)],
-            "rows": int(rows),
-            "row_hash_sum": str(row_hash_sum),
             "description": relation.description,
             "column_descriptions": relation.columns,
             "empty_reason": relation.empty_reason,
+            "partition_by": list(relation.partition_by) if sums is not None else [],
         }
-        text = json.dumps(key, sort_keys=True, ensure_ascii=False)
-        checksums[_name(relation)] = hashlib.sha256(text.encode()).hexdigest()
-        row_hashes[_name(relation)] = (int(rows), str(row_hash_sum))
-    return checksums, row_hashes
+        checksums[name] = _digest(shape | {"rows": int(rows), "row_hash_sum": str(row_hash_sum)})
+        row_hashes[name] = (int(rows), str(row_hash_sum))
+        if sums is not None:
+            parts[name] = [
+                Part(
+                    part_name(values),
+                    values,
+                    part_rows,
+                    part_sum,
+                    _digest(
+                        shape
+                        | {
+                            "partition": [None if v is None else str(v) for v in values],
+                            "rows": part_rows,
+                            "row_hash_sum": str(part_sum),
+                        }
+                    ),
+                )
+                for values, part_rows, part_sum in sums
+            ]
+    return checksums, row_hashes, parts
+
+
+def _digest(key: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _part_sums(
+    con: duckdb.DuckDBPyConnection, relation: Relation
+) -> list[tuple[tuple[Any, ...], int, int]] | None:
+    """(partition values, rows, hash() sum) of each part of a table published by part, in
+    one pass; None where a partition expression is NULL on some row (the table is published
+    whole) or the parts would share a file name."""
+    width = len(relation.partition_by)
+    try:
+        sums = con.execute(
+            f"select {', '.join(relation.partition_by)}, count(*), "
+            f"coalesce(sum(hash(source_row)), 0) from {_source(relation)} as source_row "
+            f"group by {', '.join(str(i + 1) for i in range(width))}"
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise PublishError(
+            f"not published: the partition expression(s) {list(relation.partition_by)} of "
+            f"{relation.schema}.{relation.table} ({PARTITION_META_KEY} in its dbt model) "
+            f"fail on the working warehouse: {exc}"
+        ) from exc
+    parts = [(tuple(row[:width]), int(row[width]), int(row[width + 1])) for row in sums]
+    names = {part_name(values) for values, _, _ in parts}
+    if any(value is None for values, _, _ in parts for value in values) or len(names) < len(parts):
+        return None
+    return sorted(parts, key=lambda part: part_name(part[0]))
+
+
+def _source(relation: Relation) -> str:
+    return f"src.{_ident(relation.source_schema)}.{_ident(relation.table)}"
 
 
 def _linkable(previous: Path | None, checksums: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The previous release's manifest entries of the tables whose source checksum is the
-    same now and whose Parquet file is still there whole (by size): those are linked."""
+    same now and whose Parquet files are still there whole (by size): those are linked."""
     if previous is None or not (previous / MANIFEST_FILE).exists():
         return {}
     linkable = {}
     for name, info in read_manifest(previous).get("tables", {}).items():
-        parquet = previous / info.get("parquet", "")
         if (
             info.get("source_checksum")
             and info["source_checksum"] == checksums.get(name)
-            and parquet.is_file()
-            and parquet.stat().st_size == info.get("parquet_bytes")
+            and all(_intact(previous, entry) for entry in _files(info))
         ):
-            linkable[name] = {
-                key: value
-                for key, value in copy.deepcopy(info).items()
-                if key not in ("published", "linked_from", "linked_by")
-            }
+            linkable[name] = _without_provenance(info)
     if linkable and not (previous / DATABASE_FILE).is_file():
         return {}
     return linkable
+
+
+def _linkable_parts(
+    previous: Path | None, parts: dict[str, list[Part]], linked: set[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """For each table published by part and not linked whole: the previous release's entries
+    of its parts whose source checksum is the same now and whose file is still there whole.
+    Tables with no such part are left out."""
+    if previous is None or not (previous / MANIFEST_FILE).exists():
+        return {}
+    if not (previous / DATABASE_FILE).is_file():
+        return {}
+    before = read_manifest(previous).get("tables", {})
+    linkable = {}
+    for name, table_parts in parts.items():
+        old = before.get(name, {}).get("partitions")
+        if name in linked or not old:
+            continue
+        same = {
+            part.name: _without_provenance(old[part.name])
+            for part in table_parts
+            if part.name in old
+            and old[part.name].get("source_checksum") == part.source_checksum
+            and _intact(previous, old[part.name])
+        }
+        if same:
+            linkable[name] = same
+    return linkable
+
+
+def _files(info: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manifest entries that own a Parquet file: the table's, or its parts'."""
+    return list(info["partitions"].values()) if "partitions" in info else [info]
+
+
+def _intact(release: Path, entry: dict[str, Any]) -> bool:
+    parquet = release / entry.get("parquet", "")
+    return parquet.is_file() and parquet.stat().st_size == entry.get("parquet_bytes")
+
+
+def _without_provenance(info: dict[str, Any]) -> dict[str, Any]:
+    entry = {
+        key: value
+        for key, value in copy.deepcopy(info).items()
+        if key not in ("published", "linked_from", "linked_by")
+    }
+    for part in entry.get("partitions", {}).values():
+        for key in ("published", "linked_from", "linked_by"):
+            part.pop(key, None)
+    return entry
 
 
 def _drop_all_but(con: duckdb.DuckDBPyConnection, database: str, keep: set[str]) -> None:
@@ -758,7 +1147,13 @@ def _bi_relations(
             f"warehouse (build them first): {', '.join(missing)}"
         )
     relations = [
-        Relation(node["schema"], published_schema(node), node["alias"], *node_docs(node))
+        Relation(
+            node["schema"],
+            published_schema(node),
+            node["alias"],
+            *node_docs(node),
+            partition_by=node_partition_by(node),
+        )
         for node in nodes
     ]
     for schema, table in sorted(present):
@@ -855,8 +1250,11 @@ def _refuse_unexplained_empty(con: duckdb.DuckDBPyConnection, relations: list[Re
 
 
 def sanitise_text(
-    con: duckdb.DuckDBPyConnection, database: str, relations: list[tuple[str, str]]
-) -> dict[str, dict[str, int]]:
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    relations: list[tuple[str, str]],
+    by_part: dict[tuple[str, str], str] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Make the text columns of the copy in `database` safe for people and spreadsheets,
     in place (the working warehouse and raw keep the original), and count what changed:
 
@@ -869,15 +1267,18 @@ def sanitise_text(
       (`neutralise_formula`); `-12.5` stays a number.
 
     Returns {"schema.table.column": {"personal_data_masked": n, "formula_neutralised": m}}
-    for the columns where something changed.
+    for the columns where something changed. For a (schema, table) in `by_part` (its partition
+    expressions, comma-separated), each such entry also has `by_part`: the same counts by
+    tuple of partition values.
 
     Each text column is read once, grouped by value: the patterns run on its distinct
     values, not on every row, and a column with nothing to change is not updated. Only the
     values `PERSONAL_DATA_SQL_FILTER` keeps go to Python.
     """
-    changed: dict[str, dict[str, int]] = {}
+    changed: dict[str, dict[str, Any]] = {}
     for schema, table in relations:
         name = f"{_ident(database)}.{_ident(schema)}.{_ident(table)}"
+        group = (by_part or {}).get((schema, table))
         columns = con.execute(
             "select column_name from duckdb_columns() where database_name = ? "
             "and schema_name = ? and table_name = ? and data_type = 'VARCHAR' "
@@ -898,15 +1299,29 @@ def sanitise_text(
                 if is_candidate and (new := pii.mask_personal_data(old)) != old
             ]
             masked = neutralised = 0
+            parts: dict[tuple[Any, ...], dict[str, int]] = {}
             if masks:
                 con.execute("create or replace temp table _masks (old varchar, new varchar)")
                 con.executemany("insert into _masks values (?, ?)", masks)
+                if group:
+                    _count_by_part(
+                        con,
+                        f"{name} as t join _masks on t.{col} = _masks.old",
+                        group,
+                        parts,
+                        "personal_data_masked",
+                    )
                 masked = con.execute(
                     f"update {name} as t set {col} = _masks.new from _masks "
                     f"where t.{col} = _masks.old"
                 ).fetchone()[0]
                 con.execute("drop table _masks")
             if masks or any(is_formula for _, _, is_formula in flagged):
+                if group:
+                    formula_rows = pii.FORMULA_SQL_CONDITION.format(column=col)
+                    _count_by_part(
+                        con, f"{name} where {formula_rows}", group, parts, "formula_neutralised"
+                    )
                 neutralised = con.execute(
                     f"update {name} set {col} = '''' || {col} "
                     f"where {pii.FORMULA_SQL_CONDITION.format(column=col)}"
@@ -915,8 +1330,25 @@ def sanitise_text(
                 changed[f"{schema}.{table}.{column}"] = {
                     "personal_data_masked": int(masked),
                     "formula_neutralised": int(neutralised),
-                }
+                } | ({"by_part": parts} if group else {})
     return changed
+
+
+def _count_by_part(
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    group: str,
+    parts: dict[tuple[Any, ...], dict[str, int]],
+    what: str,
+) -> None:
+    """Add to `parts` the number of `rows` (a FROM clause) in each part, as `what`."""
+    width = len(con.execute(f"select {group} from {rows} limit 0").description)
+    keys = ", ".join(str(i + 1) for i in range(width))
+    for row in con.execute(f"select {group}, count(*) from {rows} group by {keys}").fetchall():
+        counts = parts.setdefault(
+            tuple(row[:width]), {"personal_data_masked": 0, "formula_neutralised": 0}
+        )
+        counts[what] += int(row[width])
 
 
 def _describe(

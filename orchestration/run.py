@@ -78,7 +78,7 @@ def summary(database: str, settings: Settings) -> str:
     published = settings.published_dir(database)
     lines.append("")
     lines.append(f"published for BI (read-only, swapped atomically): {published / 'bi.duckdb'}")
-    lines.append(f"  Parquet, one file per table:                    {published / 'parquet'}")
+    lines.append(f"  Parquet, one file (or folder) per table:        {published / 'parquet'}")
     for report in sorted(report_dir(settings, Path(database)).glob("loyalty_report_*.html")):
         lines.append(f"report: {report}")
     lines.append("")

@@ -50,16 +50,26 @@ def test_every_table_and_column_has_a_comment(bi):
     assert [name for name, comment in columns if not (comment or "").strip()] == []
 
 
+def parquet_files(info: dict) -> list[str]:
+    """A table's Parquet files: its one file, or one per part of a table published by part."""
+    return [part["parquet"] for part in info.get("partitions", {}).values()] or [info["parquet"]]
+
+
 def test_parquet_files_carry_the_same_descriptions(bi, published, manifest):
     for key, info in manifest["tables"].items():
         schema, table = key.split(".", 1)
         with duckdb.connect() as con:
-            kv = dict(
-                con.execute(
-                    "select decode(key), decode(value) from parquet_kv_metadata(?)",
-                    [str(published / info["parquet"])],
-                ).fetchall()
-            )
+            kvs = [
+                dict(
+                    con.execute(
+                        "select decode(key), decode(value) from parquet_kv_metadata(?)",
+                        [str(published / path)],
+                    ).fetchall()
+                )
+                for path in parquet_files(info)
+            ]
+        kv = kvs[0]
+        assert all(other == kv for other in kvs), key
         comment = bi.execute(
             "select comment from duckdb_tables() where schema_name = ? and table_name = ?",
             [schema, table],
@@ -237,6 +247,38 @@ def test_the_daily_publish_linked_the_tables_the_day_left_unchanged(published, m
         moved = info["source_checksum"] != last[name]["source_checksum"]
         assert (info["published"] == "written") == moved, name
     for name, info in tables.items():
+        if "partitions" in info:  # file by file: a linked part shares the last release's
+            before = last[name].get("partitions", {})
+            for part, entry in info["partitions"].items():
+                if part in before:
+                    here = (published / "current" / entry["parquet"]).stat().st_ino
+                    was = (previous / before[part]["parquet"]).stat().st_ino
+                    assert (here == was) == (entry["published"] == "linked"), (name, part)
+            continue
         here = (published / "current" / info["parquet"]).stat().st_ino
         before = (previous / info["parquet"]).stat().st_ino
         assert (here == before) == (info["published"] == "linked"), name
+
+
+def test_the_largest_facts_and_marts_are_published_by_year(bi, published, manifest):
+    """loyalty_indicators, loyalty_cohort_retention, fct_orders and fct_interactions: one
+    Parquet file per year, which read together hold the table's rows (the manifest's count
+    and checksum)."""
+    for name, column in (
+        ("main.loyalty_indicators", "period_start_on"),
+        ("main.loyalty_cohort_retention", "observed_period_start_on"),
+        ("main.fct_orders", "ordered_on"),
+        ("main.fct_interactions", "occurred_at"),
+    ):
+        info = manifest["tables"][name]
+        assert info["partition_by"] == [f"year({column})"], name
+        years = bi.execute(f"select distinct year({column}) from {name}").fetchall()
+        assert set(info["partitions"]) == {str(year) for (year,) in years}, name
+        folder = published / info["parquet"]
+        with duckdb.connect() as con:
+            in_parquet = con.execute(
+                f"select count(*), sum(hash(t)) from read_parquet('{folder}/*.parquet') as t"
+            ).fetchone()
+        in_bi = bi.execute(f"select count(*), sum(hash(t)) from {name} as t").fetchone()
+        assert in_parquet == in_bi, name
+        assert (in_bi[0], str(in_bi[1])) == (info["rows"], info["content_checksum"]), name

@@ -876,7 +876,8 @@ def test_killed_publish_leaves_a_complete_release_and_is_cleaned_up(
 
 def test_asset_publishes_every_mart_seed_and_analytics_table(tmp_path, monkeypatch):
     """The asset against the project's real dbt manifest, on a warehouse holding one row in
-    every BI table it names (documented columns, as text) and a staging table."""
+    every BI table it names (documented columns, as text but dates and timestamps, which the
+    partition expressions of the tables published by part read) and a staging table."""
     from dagster import AssetKey, materialize
     from dagster_duckdb import DuckDBResource
 
@@ -890,12 +891,18 @@ def test_asset_publishes_every_mart_seed_and_analytics_table(tmp_path, monkeypat
     source = tmp_path / "wh.duckdb"
     with duckdb.connect(str(source)) as con:
         for n in nodes:
-            columns = list(n["columns"]) or ["id"]
+            columns = {c: (d.get("data_type") or "").lower() for c, d in n["columns"].items()}
+            values = {
+                c: AS_OF_SQL
+                if c == "as_of_on" or kind == "date"
+                else f"cast({AS_OF_SQL} as timestamp)"
+                if kind.startswith("timestamp")
+                else repr("v")
+                for c, kind in (columns or {"id": ""}).items()
+            }
             con.execute(
                 f'create table "{n["schema"]}"."{n["alias"]}" as select '
-                + ", ".join(
-                    f'{AS_OF_SQL if c == "as_of_on" else repr("v")} as "{c}"' for c in columns
-                )
+                + ", ".join(f'{value} as "{c}"' for c, value in values.items())
             )
         con.execute("create table main.stg_crm__contacts as select 'Ann' as contact_name")
         con.execute("create schema analytics")
