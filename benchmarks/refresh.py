@@ -440,11 +440,19 @@ def table_counts(database: Path) -> dict[str, int]:
 
 
 def published_rows(publish_dir: Path) -> int:
-    """Rows of every table in the current release's manifest (0 when nothing is published)."""
+    """Rows the current release wrote (0 when nothing is published): of every table it
+    wrote, not linked from the last release; of a table published by part, of the parts it
+    wrote."""
     manifest = publish_dir / "manifest.json"
     if not manifest.exists():
         return 0
-    return sum(int(table["rows"]) for table in json.loads(manifest.read_text())["tables"].values())
+    return sum(
+        sum(int(p["rows"]) for p in t["partitions"].values() if p["published"] == "written")
+        if "partitions" in t
+        else int(t["rows"])
+        for t in json.loads(manifest.read_text())["tables"].values()
+        if t.get("published", "written") == "written"
+    )
 
 
 def step_rows(

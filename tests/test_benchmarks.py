@@ -175,6 +175,20 @@ def test_copy_published_writes_every_table_of_the_manifest(tmp_path):
     }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert refresh.published_rows(tmp_path) == 5
+    # rows written: not those of a linked table, nor of a linked part
+    later = {"tables": dict(manifest["tables"])}
+    later["tables"]["main.dim_customers"] = {"rows": 7, "published": "linked"}
+    later["tables"]["main.fct_orders"] = {
+        "rows": 11,
+        "published": "written",
+        "partitions": {
+            "2025": {"rows": 4, "published": "linked"},
+            "2026": {"rows": 7, "published": "written"},
+        },
+    }
+    (tmp_path / "later").mkdir()
+    (tmp_path / "later" / "manifest.json").write_text(json.dumps(later))
+    assert refresh.published_rows(tmp_path / "later") == 5 + 7
 
     floor = duckdb.connect(str(tmp_path / "floor.duckdb"))
     copied = refresh.copy_published(floor, tmp_path)
