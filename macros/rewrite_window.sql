@@ -23,19 +23,19 @@
         assignment loaded since the state or starting or ending between the stored as_of and
         this one moves the customer's current manager (the account_manager slice of every
         period of the customer, dim_customers);
-    A model stored with `by_slice` (loyalty_indicators and the four intermediate models
+    A model stored with `by_slice` (loyalty_indicators and the six intermediate models
     stored by period) dates those customers' acquisitions for the rows of their managers'
     slices only (in_rewritten_customer_periods_on_incremental reads their customers). A
-    model that zero-fills variants (int_engagement_indicators) or copies the zero-filled
-    indicator families (loyalty_indicators) gets no window either when the variants of its
-    `variant_inputs` moved (indicator_variants_moved). Without
-    a state, with a stored as_of after this one or another activity window, every period is
-    rewritten. What a model's rows read must be dated: rows that a later fact or a move of
+    model that zero-fills variants (int_engagement_indicators, int_service_indicators,
+    int_complaint_indicators) or copies the zero-filled indicator families
+    (loyalty_indicators) gets no window either when the variants of its `variant_inputs`
+    moved (indicator_variants_moved). Without a state, with a stored as_of after this one or
+    another activity window, every period is rewritten. What a model's rows read must be dated: rows that a later fact or a move of
     as_of can change in a closed period (a renewal signed later, a churn reason recorded
     later, a response stamped later) are rewritten in full (rows_rewritten_in_full), or the
     model stays a table. A model that zero-fills variants into every period
-    (indicator_fanout with `stored`: int_engagement_indicators) names the relations its
-    variants come from in `variant_inputs`, as loyalty_indicators does.
+    (indicator_fanout with `stored`: int_engagement_indicators and the two above) names the
+    relations its variants come from in `variant_inputs`, as loyalty_indicators does.
 -#}
 
 {#- `<model>__window`, beside the model. -#}
@@ -493,7 +493,9 @@
       E1   referrals of the period, converted when the referred customer is acquired by as_of;
       C8   events whose 90-day window (event_effect_window_days) closed by as_of;
       I2   the load ledger and quarantine, dated by the loads and changed by a replaced drop.
-    Those of int_engagement_indicators are its C5 suggestion_adoption and C8 rows, as above.
+    Those of int_engagement_indicators are its C5 suggestion_adoption and C8 rows, those of
+    int_service_indicators its A5 addressed and A7 followed_up rows, those of
+    int_complaint_indicators its D2 rows, as above.
 -#}
 {% macro rows_rewritten_in_full(model_name) %}
     {%- set predicates = {
@@ -505,6 +507,10 @@
         'int_engagement_indicators':
             "indicator_code = 'C8'"
             ~ " or (indicator_code = 'C5' and indicator_variant = 'suggestion_adoption')",
+        'int_service_indicators':
+            "(indicator_code = 'A5' and indicator_variant = 'addressed')"
+            ~ " or (indicator_code = 'A7' and indicator_variant = 'followed_up')",
+        'int_complaint_indicators': "indicator_code = 'D2'",
     } -%}
     {{- return(predicates.get(model_name)) -}}
 {% endmacro %}

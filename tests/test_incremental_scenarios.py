@@ -154,6 +154,29 @@ class Firm:
                 "kind": "consultation",
             }
         )
+        # The same day, a complaint category (D5) and a feedback channel (A5) first seen: the
+        # billing complaints become 'other' and the portal feedback e-mail, and one of each
+        # arrives that day (both files come whole in the first drop, the facts read them up
+        # to as_of).
+        self.first_seen("complaints", "category", "billing", "other", "opened_at")
+        self.first_seen("feedback", "channel", "portal", "email", "received_at")
+
+    def first_seen(self, table: str, column: str, value: str, instead: str, dated: str) -> None:
+        """Every row of `table` whose `column` is `value` gets `instead`, and a copy of its
+        earliest row with `value`, dated `new_variant_on`, is added (a variant first seen)."""
+        header, rows = self.tables[table]
+        for row in rows:
+            if row[column] == value:
+                row[column] = instead
+        template = min(rows, key=lambda row: row[dated])
+        on = f"{self.new_variant_on.isoformat()} 10:00:00"
+        added = {**template, header[0]: f"N{table[:3].upper()}9999", dated: on, column: value}
+        for stamp in ("resolved_at", "responded_at", "followed_up_at"):
+            if stamp in added:  # closed or answered after as_of: not yet
+                added[stamp] = ""
+        if table == "complaints":
+            added |= {"outcome": "", "satisfaction_after": ""}
+        rows.append(added)
 
     def key(self, table: str, row: dict[str, str]) -> str:
         return row[next(iter(self.tables[table][1][0]))]
@@ -320,10 +343,17 @@ STORED_BY_SLICE = (
     "int_distribution_indicators",
     "int_survey_indicators",
     "int_engagement_indicators",
+    "int_service_indicators",
+    "int_complaint_indicators",
 )
 # those of them that zero-fill variants, or copy them: a variant first seen or gone
 # rewrites every period (indicator_variants_moved)
-WITH_VARIANTS = ("loyalty_indicators", "int_engagement_indicators")
+WITH_VARIANTS = (
+    "loyalty_indicators",
+    "int_engagement_indicators",
+    "int_service_indicators",
+    "int_complaint_indicators",
+)
 
 
 @pytest.mark.slow
@@ -468,8 +498,9 @@ def test_each_scenario_equals_a_full_rebuild(tmp_path, dbt_subprocess):
             expected[name] = (min([before, *touched.get(name, [])]), slice_windows(moved))
         before = as_of
     assert windows == expected
-    # the forum consultation of the next day is a variant first seen by the daily run of that
-    # day, and again three months forward (as_of one month back, a full rebuild, is before it)
+    # the forum consultation, the billing complaint and the portal feedback of the next day
+    # are variants first seen by the daily run of that day, and again three months forward
+    # (as_of one month back, a full rebuild, is before it)
     variants_moved = {"the next day", "as_of three months forward"}
     assert {name for name, as_of, _ in steps if as_of < firm.new_variant_on} == {
         "as_of one month back"

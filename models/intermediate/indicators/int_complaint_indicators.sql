@@ -1,5 +1,7 @@
 -- Complaint indicators in the tidy shape of loyalty_indicators (METRICS D1–D5), per period
--- (month, quarter, year) and slice: the items below, fanned out by macros/indicators.sql.
+-- (month, quarter, year) and slice: the items of macros/complaint.sql (complaint_items, also
+-- the view int_complaint_items) and the D5 recurring customers below, fanned out by
+-- macros/indicators.sql.
 --   D1  complaints opened in the period / customers active in it
 --       (loyalty_retention.customers_active_in_period) ('standard').
 --   D2  100 × complaints closed with outcome 'resolved' / complaints opened in the period
@@ -17,56 +19,29 @@
 -- (zero when nothing happened); ratios and percentiles only where there is something to
 -- measure. Durations are dbt.datediff in minutes / 60 (an hour-granularity datediff counts
 -- hour boundaries). Point in time: a closing stamped after as_of has not happened yet.
-{%- set satisfaction_after_scale_max = 5 %}
-{%- set resolved_pct = "case when outcome = 'resolved' then 100 else 0 end" %}
-{%- set resolved_on = 'cast(resolved_at as date)' %}
-{%- set has_satisfaction = 'satisfaction_after is not null' %}
-with complaints as (
-    select * from {{ ref('fct_complaints') }}
+--
+-- Stored by period (macros/rewrite_window.sql), as int_engagement_indicators: a daily run
+-- rewrites the periods from the run's window on, and for a customer whose account manager
+-- moved the rows of its managers' slices (by_slice); a table on Spark. The fan-out reads the
+-- items of those periods and customers only, but takes the D5 categories it zero-fills from
+-- every item, and a category first seen or gone since the last run rewrites every period
+-- (indicator_variants_moved, over int_complaint_items). Rewritten in full each run
+-- (rows_rewritten_in_full): D2 (a complaint of a closed period closed since).
+{%- set full_rows = rows_rewritten_in_full('int_complaint_indicators') %}
+{{ stored_by_period(
+    full_rows=full_rows,
+    by_slice=true,
+    variant_inputs=['int_complaint_items'],
+    variant_codes=['D5'],
+    other_variants=['recurring_customers'],
+) }}
+-- read twice on a daily run (the window's items, every item's variants): computed where read
+with items as {{ inline_cte() }} (
+    {{ complaint_items() }}
 ),
 
 grains as (
     {{ period_grains() }}
-),
-
-closed_flags as (
-    select
-        *,
-        coalesce(cast(resolved_at as date) <= {{ as_of_date() }}, false) as is_closed
-    from complaints
-),
-
-complaint_stamps as (
-    select
-        customer_id,
-        opened_at,
-        category,
-        case when is_closed then resolved_at end as resolved_at,
-        case when is_closed then outcome end as outcome,
-        case when is_closed then satisfaction_after end as satisfaction_after
-    from closed_flags
-),
-
--- One row per thing measured (macros/indicators.sql says how each measure_kind aggregates).
-items as (
-    {{ indicator_items([
-        {'code': 'D1', 'variant': 'standard', 'unit': 'per_customer', 'kind': 'per_customer'},
-        {'code': 'D2', 'variant': 'standard', 'unit': 'pct', 'kind': 'ratio',
-         'numerator': resolved_pct},
-        {'code': 'D2', 'variant': 'of_closed', 'unit': 'pct', 'kind': 'ratio',
-         'numerator': resolved_pct, 'where': 'resolved_at is not null'},
-        {'code': 'D3', 'variant': '', 'unit': 'hours', 'kind': 'duration', 'on': resolved_on,
-         'numerator': hours_between('opened_at', 'resolved_at'),
-         'where': 'resolved_at is not null'},
-        {'code': 'D4', 'variant': 'standard', 'unit': 'score', 'kind': 'ratio',
-         'on': resolved_on, 'numerator': 'satisfaction_after', 'where': has_satisfaction},
-        {'code': 'D4', 'variant': 'pct_of_max', 'unit': 'pct', 'kind': 'ratio',
-         'on': resolved_on,
-         'numerator': '100.0 * satisfaction_after / ' ~ satisfaction_after_scale_max,
-         'where': has_satisfaction},
-        {'code': 'D5', 'variant_sql': dbt.concat(["'category:'", 'category']), 'unit': 'count',
-         'kind': 'count'},
-    ], defaults={'from': 'complaint_stamps', 'on': 'cast(opened_at as date)'}) }}
 ),
 
 -- D5 recurring issues: a customer counts once in a period when some category has two or
@@ -96,7 +71,7 @@ repeated_categories as (
     having count(*) >= 2
 ),
 
-recurring_customers as (
+recurring_customers as {{ inline_cte() }} (
     select distinct
         'D5' as indicator_code,
         'recurring_customers' as indicator_variant,
@@ -110,10 +85,16 @@ recurring_customers as (
     from repeated_categories
 ),
 
-{{ indicator_fanout('items', period_items='recurring_customers') }}
+{{ indicator_fanout(
+    'items', period_items='recurring_customers', stored=true, full_rows=full_rows
+) }},
+
+rewritten as (
+    {{ select_rewritten_rows('fanned_out', full_rows) }}
+)
 
 select
-    fanned_out.*,
-    {{ is_complete_period('fanned_out.period_grain', 'fanned_out.period_start_on') }}
+    rewritten.*,
+    {{ is_complete_period('rewritten.period_grain', 'rewritten.period_start_on') }}
         as is_complete_period
-from fanned_out
+from rewritten

@@ -1,6 +1,7 @@
 -- Service indicators in the tidy shape of loyalty_indicators (METRICS A4–A7), per period
--- (month, quarter, year) and slice: the items below, fanned out by macros/indicators.sql, and
--- the durations (A4, A7 median and p90) from int_service_duration_indicators.
+-- (month, quarter, year) and slice: the items of macros/service.sql (service_items, also the
+-- view int_service_items), fanned out by macros/indicators.sql, and the durations (A4, A7
+-- median and p90) from int_service_duration_indicators.
 --   A4  hours from a service ticket's opening to its resolution, tickets resolved in the
 --       period: variants 'median' and 'p90'.
 --   A5  feedback items received in the period: all ('standard'), by channel
@@ -17,55 +18,42 @@
 -- boundaries crossed (10:59 to 11:01 is one hour on DuckDB), too coarse for response times.
 -- Point in time: a response, resolution or follow-up stamped after as_of has not happened
 -- yet (the facts filter on the opening date only).
-{%- set by_channel = dbt.concat(["'channel:'", 'channel']) %}
-{%- set valid_pct = 'case when is_valid then 100 else 0 end' %}
-with feedback as (
-    select * from {{ ref('fct_feedback') }}
+--
+-- Stored by period (macros/rewrite_window.sql), as int_engagement_indicators: a daily run
+-- rewrites the periods from the run's window on, and for a customer whose account manager
+-- moved the rows of its managers' slices (by_slice); a table on Spark. The fan-out reads the
+-- items of those periods and customers only, but takes the A5 variants it zero-fills from
+-- every item, and an A5 channel or category first seen or gone since the last run rewrites
+-- every period (indicator_variants_moved, over int_service_items). Rewritten in full each
+-- run (rows_rewritten_in_full): A5 addressed and A7 followed_up (a response or follow-up
+-- stamped after as_of has not happened yet, whenever the feedback came).
+{%- set full_rows = rows_rewritten_in_full('int_service_indicators') %}
+{{ stored_by_period(
+    full_rows=full_rows,
+    by_slice=true,
+    variant_inputs=['int_service_items'],
+    variant_codes=['A5'],
+) }}
+-- read twice on a daily run (the window's items, every item's variants): computed where read
+with items as {{ inline_cte() }} (
+    {{ service_items() }}
 ),
 
-feedback_stamps as (
-    select
-        customer_id,
-        received_at,
-        channel,
-        category,
-        is_valid,
-        {{ stamp_as_of('responded_at') }},
-        {{ stamp_as_of('followed_up_at') }}
-    from feedback
-),
-
--- One row per thing measured (macros/indicators.sql says how each measure_kind aggregates);
--- the durations (A4, A7 median and p90) are int_service_duration_indicators'.
-items as (
-    {{ indicator_items([
-        {'code': 'A5', 'variant': 'standard', 'unit': 'count', 'kind': 'count'},
-        {'code': 'A5', 'variant_sql': by_channel, 'unit': 'count', 'kind': 'count'},
-        {'code': 'A5', 'variant_sql': dbt.concat(["'category:'", 'category']), 'unit': 'count',
-         'kind': 'count'},
-        {'code': 'A5', 'variant': 'addressed', 'unit': 'rate', 'kind': 'ratio',
-         'numerator': 'case when responded_at is not null then 1 else 0 end',
-         'where': 'is_valid'},
-        {'code': 'A6', 'variant': 'standard', 'unit': 'pct', 'kind': 'ratio',
-         'numerator': valid_pct},
-        {'code': 'A6', 'variant_sql': by_channel, 'unit': 'pct', 'kind': 'ratio',
-         'numerator': valid_pct},
-        {'code': 'A7', 'variant': 'followed_up', 'unit': 'rate', 'kind': 'ratio',
-         'numerator': 'case when followed_up_at is not null then 1 else 0 end',
-         'where': 'is_valid'},
-    ], defaults={'from': 'feedback_stamps', 'on': 'cast(received_at as date)'}) }}
-),
-
-{{ indicator_fanout('items') }},
+{{ indicator_fanout('items', stored=true, full_rows=full_rows) }},
 
 final as (
     {{ union_indicator_rows([
         'fanned_out',
         ref('int_service_duration_indicators'),
     ]) }}
+),
+
+rewritten as (
+    {{ select_rewritten_rows('final', full_rows) }}
 )
 
 select
-    final.*,
-    {{ is_complete_period('final.period_grain', 'final.period_start_on') }} as is_complete_period
-from final
+    rewritten.*,
+    {{ is_complete_period('rewritten.period_grain', 'rewritten.period_start_on') }}
+        as is_complete_period
+from rewritten
