@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.publish import bi_dbt_nodes, publish, reserved_words
+from orchestration.publish import bi_dbt_nodes, publish, reserved_words, rows_written
 from orchestration.settings import ROOT, Settings
 
 PHASES = ("full", "unchanged", "one changed")
@@ -92,18 +92,6 @@ def change_one_row(source: Path, schema: str, table: str, round_: int) -> None:
             f'update "{schema}"."{table}" set "{column}" = "{column}" || {round_ + 1} '
             f'where rowid = (select min(rowid) from "{schema}"."{table}")'
         )
-
-
-def rows_written(manifest: dict) -> int:
-    """Rows the release wrote rather than linked: of the written tables, or of the written
-    parts of a table published by part."""
-    return sum(
-        sum(p["rows"] for p in t["partitions"].values() if p["published"] == "written")
-        if "partitions" in t
-        else t["rows"]
-        for t in manifest["tables"].values()
-        if t["published"] == "written"
-    )
 
 
 def timed_publish(source: Path, target: Path, run: str, manifest: dict, docs: dict) -> tuple:

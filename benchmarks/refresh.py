@@ -443,16 +443,12 @@ def published_rows(publish_dir: Path) -> int:
     """Rows the current release wrote (0 when nothing is published): of every table it
     wrote, not linked from the last release; of a table published by part, of the parts it
     wrote."""
+    from orchestration.publish import rows_written  # duckdb: not in the parent's imports
+
     manifest = publish_dir / "manifest.json"
     if not manifest.exists():
         return 0
-    return sum(
-        sum(int(p["rows"]) for p in t["partitions"].values() if p["published"] == "written")
-        if "partitions" in t
-        else int(t["rows"])
-        for t in json.loads(manifest.read_text())["tables"].values()
-        if t.get("published", "written") == "written"
-    )
+    return rows_written(json.loads(manifest.read_text()))
 
 
 def step_rows(

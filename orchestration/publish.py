@@ -423,6 +423,18 @@ def read_manifest(release: Path) -> dict[str, Any]:
     return json.loads((release / MANIFEST_FILE).read_text(encoding="utf-8"))
 
 
+def rows_written(manifest: dict[str, Any]) -> int:
+    """Rows a release wrote rather than linked: of the tables it wrote, and of a table
+    published by part, of the parts it wrote (a manifest without `published` marks: all)."""
+    return sum(
+        sum(int(p["rows"]) for p in t["partitions"].values() if p["published"] == WRITTEN)
+        if "partitions" in t
+        else int(t["rows"])
+        for t in manifest["tables"].values()
+        if t.get("published", WRITTEN) == WRITTEN
+    )
+
+
 def publish(
     source: Path,
     target: Path,
@@ -547,9 +559,10 @@ def _build(
             checksums, row_hashes, parts = source_checksums(
                 con, relations, columns, release["storage_version"]
             )
-            copies = _database_copies(previous)
-            prior = _linkable(previous, checksums) if copies < DATABASE_COPIES_MAX else {}
-            prior_parts = _linkable_parts(previous, parts, set(prior)) if prior else {}
+            last = _previous_manifest(previous)
+            copies = int(last.get("database_copies", 0))
+            prior = _linkable(previous, last, checksums) if copies < DATABASE_COPIES_MAX else {}
+            prior_parts = _linkable_parts(previous, last, parts, set(prior)) if prior else {}
             database = building / DATABASE_FILE
             if prior:
                 # The previous release's file, less the tables that changed or went.
@@ -567,12 +580,16 @@ def _build(
             for schema in sorted({relation.schema for relation in relations} | {SCRATCH_SCHEMA}):
                 con.execute(f"create schema if not exists bi.{_ident(schema)}")
             to_sanitise: list[tuple[str, str] | None] = []  # None: nothing to sanitise
+            changed: dict[str, list[tuple[Any, ...]]] = {}  # a partly linked table's new parts
             for relation in written:
                 name = _name(relation)
                 if name in prior_parts:
                     # Keep the linked parts' rows and add the others': straight from the
                     # source where no text in them needs sanitising, else through scratch.
                     kept = [p.values for p in parts[name] if p.name in prior_parts[name]]
+                    changed[name] = [
+                        p.values for p in parts[name] if p.name not in prior_parts[name]
+                    ]
                     other = _parts_filter(con, relation, kept, f"bi.{_qualified(relation)}")
                     con.execute(f"delete from bi.{_qualified(relation)} where {other}")
                     text = [c for c, kind in columns[(relation.source_schema, relation.table)]
@@ -584,8 +601,7 @@ def _build(
                         )
                         to_sanitise.append((SCRATCH_SCHEMA, _scratch_name(relation)))
                     else:
-                        changed = [p.values for p in parts[name] if p.name not in prior_parts[name]]
-                        _insert_by_part(con, relation, changed, _source(relation))
+                        _insert_by_part(con, relation, changed[name], _source(relation))
                         to_sanitise.append(None)
                 elif name in parts:
                     con.execute(
@@ -619,11 +635,8 @@ def _build(
                 f"{_name(relation)}.{key.split('.', 2)[2]}": counts for key, counts in found.items()
             }
             if schema == SCRATCH_SCHEMA:
-                changed = [
-                    p.values for p in parts[_name(relation)]
-                    if p.name not in prior_parts[_name(relation)]
-                ]  # fmt: skip
-                _insert_by_part(con, relation, changed, f"bi.{_scratch(relation)}")
+                rows = f"bi.{_scratch(relation)}"
+                _insert_by_part(con, relation, changed[_name(relation)], rows)
                 con.execute(f"drop table bi.{_scratch(relation)}")
         con.execute(f"drop schema bi.{SCRATCH_SCHEMA}")
         tables = {}
@@ -672,13 +685,11 @@ def _build(
             tables[name] = info
         for key, counts in sanitised.items():
             schema, table, column = key.split(".", 2)
-            counts = {k: v for k, v in counts.items() if k != "by_part"}
-            tables[f"{schema}.{table}"].setdefault("sanitised", {})[column] = counts
-        for name, info in tables.items():
-            if name in prior_parts:  # the linked parts' counts too
-                info["sanitised"] = _sum_sanitised(info["partitions"].values())
-                if not info["sanitised"]:
-                    del info["sanitised"]
+            if f"{schema}.{table}" not in parts:
+                tables[f"{schema}.{table}"].setdefault("sanitised", {})[column] = counts
+        for name in parts.keys() - prior.keys():  # its parts' sums, linked parts' included
+            if total := _sum_sanitised(tables[name]["partitions"].values()):
+                tables[name]["sanitised"] = total
         # A linked table keeps its unlabelled codes unless the labels themselves changed.
         labels = f"{CATALOGUE_SCHEMA}.{CODE_LABELS_TABLE}"
         recheck = None if labels not in prior else {_name(r) for r in written}
@@ -707,7 +718,7 @@ def _build(
                 if entry["published"] == LINKED:
                     entry["linked_by"] = _link(previous / entry["parquet"], parquet)
                     continue
-                rows = f"bi.{_ident(schema)}.{_ident(table)}"
+                rows = f"bi.{_qualified(relation)}"
                 if entry is not info:  # one part of the table
                     values = next(p.values for p in parts[key] if p.name == entry["name"])
                     rows = f"{rows} where {_parts_filter(con, relation, [values], rows, True)}"
@@ -737,23 +748,31 @@ def _text_to_sanitise(
 ) -> bool:
     """Whether any of these text columns of the rows of `table` where `condition` holds a
     value that sanitise_text would look at: a personal-data candidate or a formula."""
-    for column in columns:
-        col = _ident(column)
-        candidate = PERSONAL_DATA_SQL_FILTER.format(column="v")
-        formula = pii.FORMULA_SQL_CONDITION.format(column="v")
-        if con.execute(
-            f"select exists (select 1 from (select {col} as v from {table} where {condition} "
-            f"and {col} is not null group by {col}) where {candidate} or {formula})"
-        ).fetchone()[0]:
-            return True
-    return False
+    return any(_flagged_text(con, table, column, condition) for column in columns)
 
 
-def _database_copies(previous: Path | None) -> int:
-    """How many releases in a row, up to `previous`, began as a copy of the last bi.duckdb."""
+def _flagged_text(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, condition: str = "true"
+) -> list[tuple[str, bool, bool]]:
+    """The distinct values of a text column of `table` (where `condition`) that sanitising
+    looks at, each with whether it is a personal-data candidate (PERSONAL_DATA_SQL_FILTER)
+    and whether it is a formula; one pass, grouped by value."""
+    col = _ident(column)
+    candidate = PERSONAL_DATA_SQL_FILTER.format(column="v")
+    formula = pii.FORMULA_SQL_CONDITION.format(column="v")
+    return con.execute(
+        f"select v, {candidate}, {formula} from (select {col} as v from {table} "
+        f"where {condition} and {col} is not null group by {col}) "
+        f"where {candidate} or {formula}"
+    ).fetchall()
+
+
+def _previous_manifest(previous: Path | None) -> dict[str, Any]:
+    """The manifest of the release `previous` ({} before the first publish, or when it is
+    gone): what a publish links from, and how many copies of bi.duckdb it stands on."""
     if previous is None or not (previous / MANIFEST_FILE).exists():
-        return 0
-    return int(read_manifest(previous).get("database_copies", 0))
+        return {}
+    return read_manifest(previous)
 
 
 def _linked(info: dict[str, Any], previous: Path) -> dict[str, Any]:
@@ -971,13 +990,16 @@ def _source(relation: Relation) -> str:
     return f"src.{_ident(relation.source_schema)}.{_ident(relation.table)}"
 
 
-def _linkable(previous: Path | None, checksums: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """The previous release's manifest entries of the tables whose source checksum is the
-    same now and whose Parquet files are still there whole (by size): those are linked."""
-    if previous is None or not (previous / MANIFEST_FILE).exists():
+def _linkable(
+    previous: Path | None, last: dict[str, Any], checksums: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """The entries of `last` (the manifest of `previous`) of the tables whose source checksum
+    is the same now and whose Parquet files are still there whole (by size): those are
+    linked."""
+    if previous is None:
         return {}
     linkable = {}
-    for name, info in read_manifest(previous).get("tables", {}).items():
+    for name, info in last.get("tables", {}).items():
         if (
             info.get("source_checksum")
             and info["source_checksum"] == checksums.get(name)
@@ -990,16 +1012,14 @@ def _linkable(previous: Path | None, checksums: dict[str, str]) -> dict[str, dic
 
 
 def _linkable_parts(
-    previous: Path | None, parts: dict[str, list[Part]], linked: set[str]
+    previous: Path | None, last: dict[str, Any], parts: dict[str, list[Part]], linked: set[str]
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """For each table published by part and not linked whole: the previous release's entries
-    of its parts whose source checksum is the same now and whose file is still there whole.
-    Tables with no such part are left out."""
-    if previous is None or not (previous / MANIFEST_FILE).exists():
+    """For each table published by part and not linked whole: the entries in `last` (the
+    manifest of `previous`) of its parts whose source checksum is the same now and whose
+    file is still there whole. Tables with no such part are left out."""
+    if previous is None or not (previous / DATABASE_FILE).is_file():
         return {}
-    if not (previous / DATABASE_FILE).is_file():
-        return {}
-    before = read_manifest(previous).get("tables", {})
+    before = last.get("tables", {})
     linkable = {}
     for name, table_parts in parts.items():
         old = before.get(name, {}).get("partitions")
@@ -1251,10 +1271,7 @@ def _refuse_unexplained_empty(con: duckdb.DuckDBPyConnection, relations: list[Re
         for relation in relations
         if relation.source_schema == ANALYTICS_SCHEMA
         and not relation.empty_reason
-        and con.execute(
-            f"select count(*) from src.{_ident(relation.source_schema)}.{_ident(relation.table)}"
-        ).fetchone()[0]
-        == 0
+        and con.execute(f"select count(*) from {_source(relation)}").fetchone()[0] == 0
     ]
     if problems:
         raise PublishError(
@@ -1301,12 +1318,7 @@ def sanitise_text(
         ).fetchall()
         for (column,) in columns:
             col = _ident(column)
-            candidate = PERSONAL_DATA_SQL_FILTER.format(column="v")
-            formula = pii.FORMULA_SQL_CONDITION.format(column="v")
-            flagged = con.execute(
-                f"select v, {candidate}, {formula} from (select {col} as v from {name} "
-                f"where {col} is not null group by {col}) where {candidate} or {formula}"
-            ).fetchall()
+            flagged = _flagged_text(con, name, column)
             masks = [
                 (old, new)
                 for old, is_candidate, _ in flagged
