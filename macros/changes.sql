@@ -110,3 +110,76 @@
         ),
     {%- endif %}
 {% endmacro %}
+
+{#-
+    The CTEs `boundary` and `changed_customers` of a customer × month model stored by
+    customer (int_customer_months, int_customer_lifecycle_months), each followed by a
+    comma, on an incremental run. boundary_on is the month of the stored as_of: the months
+    from it on are rebuilt for every customer; before it, only those of the customers whose
+    rows of `tables` (raw table names) a load since the stored state added or removed with a
+    date before the boundary, a change without customers making it every customer of
+    `customers` (a CTE with customer_id), and those of the query `also_changed`. Null (every
+    customer rebuilt) without a state, after an as_of moved to an earlier month or with
+    another activity window.
+-#}
+{% macro customer_month_boundary(tables, customers='customers', also_changed=none) %}
+    {%- set stored_state = stored_incremental_state() %}
+    {%- set boundary = '(select boundary.boundary_on from boundary)' %}
+    {%- if stored_state %}
+        state as (
+            select * from {{ stored_state }}
+        ),
+
+        boundary as (
+            -- the month of the stored as_of, unless after the as_of month or built with
+            -- another activity window (then null: every customer is rebuilt)
+            select max({{ period_start('month', 'state.as_of_on') }}) as boundary_on
+            from state
+            having
+                max({{ period_start('month', 'state.as_of_on') }}) <= {{ as_of_date() }}
+                and max(state.activity_window_days) = {{ var('activity_window_days') }}
+        ),
+
+        changed_customers as (
+            -- rows of a closed month added or removed by the loads since the last run
+            {{ changed_customers(
+                tables, 'select customer_id from ' ~ customers, before=boundary
+            ) }}
+            {%- if also_changed %}
+                union
+                {{ also_changed }}
+            {%- endif %}
+            union
+            select customer_id from {{ customers }}
+            where {{ boundary }} is null
+        ),
+    {%- else %}
+        boundary as (
+            select cast(null as date) as boundary_on
+        ),
+
+        changed_customers as (
+            select customer_id from {{ customers }}
+        ),
+    {%- endif %}
+{% endmacro %}
+
+{#-
+    The post-hook statement of a customer × month model stored by customer that deletes its
+    rows outside the spine: months after as_of (an as_of moved to an earlier month) and
+    months of a customer removed or acquired later.
+-#}
+{% macro delete_months_outside_spine() %}
+    {{- return(incremental_hook("
+        delete from {{ this }} as built
+        where built.month_start_on > {{ as_of_date() }}
+        or not exists (
+            select 1
+            from {{ ref('stg_crm__customers') }} as customers
+            where
+                customers.customer_id = built.customer_id
+                and {{ period_start('month', 'customers.acquired_on') }}
+                <= built.month_start_on
+        )
+    ")) -}}
+{% endmacro %}

@@ -12,16 +12,74 @@
 --                             days of macros/windows.sql; revenue_prior_12m_cny the 365 days
 --                             before those, so the two always have the same length;
 --   product_line_count      : product lines taken so far (invoices and contracts).
-with spine as (
-    select * from {{ ref('int_customer_months') }}
+--
+-- Incremental, as int_customer_months (the state table `<model>__state`, macros/changes.sql):
+-- a run rebuilds every month of a customer whose orders, contracts, churn records or
+-- customer row a load since the last run added or removed with a date before the boundary
+-- (the month of the stored as_of: the spine's closed months of those customers moved), and
+-- the months from the boundary on of every other customer. Those read the invoices of the
+-- two years before the boundary on (older ones have left both windows), every product line
+-- taken, and the latest month won back before the boundary from the spine. Without a
+-- usable state every customer is rebuilt; the post-hook deletes the rows outside the spine.
+-- A change of this model's SQL or of the lifecycle_rules seed rebuilds it in full
+-- (orchestration/assets/dbt.py). On Spark the model is a plain table.
+{{
+    config(
+        materialized=incremental_materialization(),
+        unique_key=['customer_id', 'month_start_on'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[delete_months_outside_spine()] + write_incremental_state(),
+    )
+}}
+
+{%- set days = trailing_year_days() %}
+{%- set boundary = '(select boundary.boundary_on from boundary)' %}
+with customers as (
+    select * from {{ ref('stg_crm__customers') }}
 ),
 
-customers as (
-    select * from {{ ref('stg_crm__customers') }}
+{% if is_incremental() %}
+    {{ customer_month_boundary(['orders', 'contracts', 'churn_records', 'customers']) }}
+
+    won_back_before as (
+        -- the latest month won back before the boundary, of the customers not rebuilt
+        select
+            customer_id,
+            max(month_start_on) as last_won_back_month_on
+        from {{ ref('int_customer_months') }}
+        where
+            is_won_back
+            and month_start_on < {{ boundary }}
+            and customer_id not in (select changed_customers.customer_id from changed_customers)
+        group by customer_id
+    ),
+{% endif %}
+
+spine as (
+    select * from {{ ref('int_customer_months') }}
+    {%- if is_incremental() %}
+        where
+            month_start_on >= {{ boundary }}
+            or customer_id in (select changed_customers.customer_id from changed_customers)
+    {%- endif %}
 ),
 
 orders as (
     select * from {{ ref('fct_orders') }}
+),
+
+windowed_orders as (
+    -- the invoices the trailing and prior years of the months rebuilt can hold
+    select * from orders
+    where
+        not is_credit_note
+    {%- if is_incremental() %}
+            and (
+                ordered_on >= cast({{ dbt.dateadd('day', -2 * days, boundary) }} as date)
+                or customer_id in (select changed_customers.customer_id from changed_customers)
+            )
+        {%- endif %}
 ),
 
 contracts as (
@@ -87,7 +145,6 @@ revenue_steps as (
     -- 365 days later and leaves the prior year 365 days after that; a running sum of these
     -- steps, month ends sorted after the steps of their day, gives both windows at every
     -- month end in one pass over the orders rather than every month joined to every order.
-    {%- set days = trailing_year_days() %}
     {%- set steps = [
         ('ordered_on', 'amount_cny', '0'),
         (dbt.dateadd('day', days, 'ordered_on'), '-1 * amount_cny', 'amount_cny'),
@@ -101,8 +158,7 @@ revenue_steps as (
             cast(null as date) as month_start_on,
             {{ trailing_step }} as trailing_step,
             {{ prior_step }} as prior_step
-        from orders
-        where not is_credit_note
+        from windowed_orders
         union all
     {%- endfor %}
     select
@@ -150,10 +206,17 @@ windows as (
         customers.acquired_on,
         coalesce(spine.last_ordered_on, customers.acquired_on) as last_ordered_or_acquired_on,
         coalesce(first_purchases.first_bought_on <= spine.month_end_on, false) as has_started,
-        max(case when spine.is_won_back then spine.month_start_on end) over (
-            partition by spine.customer_id order by spine.month_start_on
-            rows between unbounded preceding and current row
-        ) as last_won_back_month_on,
+        {%- set last_won_back %}
+            max(case when spine.is_won_back then spine.month_start_on end) over (
+                partition by spine.customer_id order by spine.month_start_on
+                rows between unbounded preceding and current row
+            )
+        {%- endset %}
+        {%- if is_incremental() %}
+            coalesce({{ last_won_back }}, won_back_before.last_won_back_month_on)
+        {%- else %}
+            {{ last_won_back }}
+        {%- endif %} as last_won_back_month_on,
         revenue_windows.revenue_trailing_12m_cny,
         revenue_windows.revenue_prior_12m_cny,
         coalesce(line_counts.product_line_count, 0) as product_line_count
@@ -162,6 +225,10 @@ windows as (
         on spine.customer_id = customers.customer_id
     left join first_purchases
         on spine.customer_id = first_purchases.customer_id
+    {%- if is_incremental() %}
+        left join won_back_before
+            on spine.customer_id = won_back_before.customer_id
+    {%- endif %}
     left join line_counts
         on
             spine.customer_id = line_counts.customer_id

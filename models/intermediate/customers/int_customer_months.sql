@@ -29,20 +29,7 @@
         unique_key=['customer_id', 'month_start_on'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        post_hook=[
-            incremental_hook("
-                delete from {{ this }} as built
-                where built.month_start_on > {{ as_of_date() }}
-                or not exists (
-                    select 1
-                    from {{ ref('stg_crm__customers') }} as customers
-                    where
-                        customers.customer_id = built.customer_id
-                        and {{ period_start('month', 'customers.acquired_on') }}
-                        <= built.month_start_on
-                )
-            "),
-        ] + write_incremental_state(),
+        post_hook=[delete_months_outside_spine()] + write_incremental_state(),
     )
 }}
 
@@ -75,46 +62,12 @@ months as (
 ),
 
 {% if is_incremental() %}
-    {%- set stored_state = stored_incremental_state() %}
     {%- set boundary = '(select boundary.boundary_on from boundary)' %}
-    {% if stored_state %}
-        state as (
-            select * from {{ stored_state }}
-        ),
-
-        boundary as (
-            -- the month of the stored as_of, unless after the as_of month or built with
-            -- another activity window (then null: every customer is rebuilt)
-            select max({{ period_start('month', 'state.as_of_on') }}) as boundary_on
-            from state
-            having
-                max({{ period_start('month', 'state.as_of_on') }}) <= {{ as_of_date() }}
-                and max(state.activity_window_days) = {{ var('activity_window_days') }}
-        ),
-
-        changed_customers as (
-            -- rows of a closed month added or removed by the loads since the last run
-            {{ changed_customers(
-                ['orders', 'contracts', 'churn_records', 'customers'],
-                'select customer_id from customers',
-                before=boundary,
-            ) }}
-            union
-            select customer_id from {{ ref('stg_crm__churn_records') }}
-            where churned_on >= {{ boundary }}
-            union
-            select customer_id from customers
-            where {{ boundary }} is null
-        ),
-    {% else %}
-        boundary as (
-            select cast(null as date) as boundary_on
-        ),
-
-        changed_customers as (
-            select customer_id from customers
-        ),
-    {% endif %}
+    {{ customer_month_boundary(
+        ['orders', 'contracts', 'churn_records', 'customers'],
+        also_changed='select customer_id from ' ~ ref('stg_crm__churn_records')
+        ~ ' where churned_on >= ' ~ boundary,
+    ) }}
 
     seeds as (
         -- the stored row of the month before the boundary, of the customers not rebuilt
