@@ -30,7 +30,8 @@ grains as (
 acquisitions as (
     select
         customer_id,
-        min(month_start_on) as acquired_month_on
+        min(month_start_on) as acquired_month_on,
+        max(month_start_on) as last_month_on
     from spine
     group by customer_id
 ),
@@ -40,6 +41,7 @@ spine_periods as (
         spine.customer_id,
         spine.month_start_on,
         spine.is_active,
+        spine.month_start_on = acquisitions.last_month_on as is_last_month,
         grains.cohort_grain,
         grains.months_per_period,
         {{ period_start_by_grain('grains.cohort_grain', 'spine.month_start_on') }}
@@ -53,13 +55,15 @@ spine_periods as (
 ),
 
 period_ends as (
-    select
-        *,
-        row_number() over (
-            partition by customer_id, cohort_grain, observed_period_start_on
-            order by month_start_on desc
-        ) as month_from_end
+    -- the customer's last month of each observed period: the period's last month, or the
+    -- customer's last month on the spine (the as_of month) in the period that holds it; a
+    -- filter, not a window sorting the spine three times over (the same rows)
+    select *
     from spine_periods
+    where
+        is_last_month
+        or cast({{ dbt.dateadd('month', 1, 'month_start_on') }} as date)
+        = {{ next_period_start_by_grain('cohort_grain', 'observed_period_start_on') }}
 ),
 
 customer_periods as (
@@ -74,7 +78,6 @@ customer_periods as (
         ) as periods_since_acquisition,
         case when is_active then 1 else 0 end as active_at_end_flag
     from period_ends
-    where month_from_end = 1
 ),
 
 aggregated as (
