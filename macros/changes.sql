@@ -50,15 +50,15 @@
     The customers whose rows of `tables` (raw table names) a load after the stored state's
     added or removed, with an earliest touched date before `before` (an SQL date expression;
     none: any date); every customer of `everyone` (an SQL query of customer_id) when such a
-    load touched a table without customers (a null customer_id). `state` names the CTE of
-    the stored state row.
+    load touched a table without customers (a null customer_id). `state` names the stored
+    state row: a CTE, or the state table itself.
 -#}
 {% macro changed_customers(tables, everyone, state='state', before=none) %}
     {%- set quoted = [] -%}
     {%- for name in tables %}{% do quoted.append("'" ~ name ~ "'") %}{% endfor -%}
     {%- set recent -%}
         changes.table_name in ({{ quoted | join(', ') }})
-        and changes.load_sequence > (select {{ state }}.load_sequence from {{ state }})
+        and changes.load_sequence > (select max(stored.load_sequence) from {{ state }} as stored)
         {%- if before is not none %}
             and (changes.earliest_on is null or changes.earliest_on < {{ before }})
         {%- endif %}
@@ -165,21 +165,52 @@
 {% endmacro %}
 
 {#-
-    The post-hook statement of a customer × month model stored by customer that deletes its
-    rows outside the spine: months after as_of (an as_of moved to an earlier month) and
-    months of a customer removed or acquired later.
+    The post-hooks of a customer × month model stored by customer that delete its rows
+    outside the spine (months_outside_spine_delete): a list of two, for `post_hook`.
 -#}
 {% macro delete_months_outside_spine() %}
-    {{- return(incremental_hook("
+    {{- return([
+        incremental_hook("{{ months_outside_spine_delete('after_as_of') }}"),
+        incremental_hook("{{ months_outside_spine_delete('customers') }}"),
+    ]) -}}
+{% endmacro %}
+
+{#-
+    The statements, on an incremental run (nothing on a full build, whose rows are all on
+    the spine): `part` 'after_as_of' deletes the months after as_of (an as_of moved to an
+    earlier month); 'customers' the months of a customer removed or acquired later, looked
+    for among the customers whose rows of the customers table a load since the stored state
+    added or removed (every stored customer without a state, or after such a change without
+    customers). A DELETE … USING those few customers: a NOT EXISTS against every customer
+    searched the whole table every day (1.4 s for the spine at 100,000 customers, where
+    the join takes 0.1 s).
+-#}
+{% macro months_outside_spine_delete(part) %}
+    {%- if is_incremental() and part == 'after_as_of' %}
+        delete from {{ this }} where month_start_on > {{ as_of_date() }}
+    {%- elif is_incremental() %}
+        {%- set stored_state = stored_incremental_state() %}
         delete from {{ this }} as built
-        where built.month_start_on > {{ as_of_date() }}
-        or not exists (
-            select 1
-            from {{ ref('stg_crm__customers') }} as customers
-            where
-                customers.customer_id = built.customer_id
-                and {{ period_start('month', 'customers.acquired_on') }}
-                <= built.month_start_on
-        )
-    ")) -}}
+        using (
+            select
+                checked.customer_id,
+                {{ period_start('month', 'customers.acquired_on') }} as first_month_on
+            from (
+                {%- if stored_state %}
+                    {{ changed_customers(
+                        ['customers'],
+                        'select distinct customer_id from ' ~ this,
+                        state=stored_state,
+                    ) }}
+                {%- else %}
+                    select distinct customer_id from {{ this }}
+                {%- endif %}
+            ) as checked
+            left join {{ ref('stg_crm__customers') }} as customers
+                on checked.customer_id = customers.customer_id
+        ) as outside
+        where
+            built.customer_id = outside.customer_id
+            and (outside.first_month_on is null or built.month_start_on < outside.first_month_on)
+    {%- endif %}
 {% endmacro %}

@@ -1,4 +1,5 @@
-"""The incremental customer-month spine equals a full rebuild, and rebuilds only what changed.
+"""The incremental customer-month spine (and the lifecycle months stored by customer beside it)
+equals a full rebuild, and rebuilds only what changed.
 
 On two copies of the session's end-to-end warehouse, `int_customer_months` is built from
 scratch as of a day in September; then one copy takes the incremental path and the other is
@@ -7,7 +8,8 @@ same month; the next month with a late order of a closed month, a removed order 
 churn record; an earlier as_of; a changed activity window and a removed customer. The raw
 tables are changed in SQL here, each change recorded in the change record
 (raw_meta.load_changes) as the ingestion records it, with its `record_changes`. After each
-step both spines (and their state tables) must hold the same rows.
+step both spines (and their state tables) must hold the same rows, and so must both
+`int_customer_lifecycle_months` (built with its inputs fct_orders and fct_contracts).
 
 A closed month of two customers is altered in the incremental copy before the second step:
 the one whose late order arrives is rebuilt (the alteration is gone), the other keeps the
@@ -27,6 +29,9 @@ from orchestration.contract import table
 from orchestration.ingest import record_changes
 
 SPINE = "int_customer_months"
+LIFECYCLE = "int_customer_lifecycle_months"
+# the models each step builds: the spine, the lifecycle months and their facts
+MODELS = ["fct_orders", "fct_contracts", SPINE, LIFECYCLE]
 MARKER = 999_999  # an order count no real month has
 
 
@@ -115,8 +120,8 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_
     ]
 
     def dbt_run(database: Path, dbt_vars: dict, full: bool) -> None:
-        """`dbt run` of the spine alone, from scratch or incrementally."""
-        args = ["run", "--quiet", "--select", SPINE, "--vars", json.dumps(dbt_vars)]
+        """`dbt run` of the spine and the lifecycle months, from scratch or incrementally."""
+        args = ["run", "--quiet", "--select", *MODELS, "--vars", json.dumps(dbt_vars)]
         result = dbt_subprocess(
             [*args, "--full-refresh"] if full else args, database, tmp_path, timeout=600
         )
@@ -134,8 +139,9 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_
             change()
         dbt_vars = {"as_of": as_of, **extra_vars}
         dbt_run(inc, dbt_vars, full=False)
-        compiled = (target / "compiled" / "loyalty_warehouse").rglob(f"{SPINE}.sql")
-        assert "__state" in next(compiled).read_text()  # the incremental branch ran
+        for model in (SPINE, LIFECYCLE):  # the incremental branch ran
+            compiled = (target / "compiled" / "loyalty_warehouse").rglob(f"{model}.sql")
+            assert "__state" in next(compiled).read_text(), model
         dbt_run(full, dbt_vars, full=True)
         with duckdb.connect() as con:
             con.execute(f"attach '{inc}' as inc (read_only)")
@@ -148,6 +154,8 @@ def test_incremental_spine_equals_a_full_rebuild(built_warehouse, tmp_path, dbt_
             )
             only = rows_only_in(con, SPINE)
             assert rows_only_in(con, f"{SPINE}__state") == (0, 0), f"as of {as_of}"
+            assert rows_only_in(con, LIFECYCLE) == (0, 0), f"as of {as_of} {extra_vars}"
+            assert rows_only_in(con, f"{LIFECYCLE}__state") == (0, 0), f"as of {as_of}"
         if step == 0:  # a day later in the same month: closed months untouched
             assert marked == {kept: 1, rebuilt: 1}
             assert only == (2, 2)  # the two altered rows, unaltered in the full rebuild

@@ -17,24 +17,28 @@
 -- a run rebuilds every month of a customer whose orders, contracts, churn records or
 -- customer row a load since the last run added or removed with a date before the boundary
 -- (the month of the stored as_of: the spine's closed months of those customers moved), and
--- the months from the boundary on of every other customer. Those read the invoices of the
--- two years before the boundary on (older ones have left both windows), every product line
--- taken, and the latest month won back before the boundary from the spine. Without a
--- usable state every customer is rebuilt; the post-hook deletes the rows outside the spine.
--- A change of this model's SQL or of the lifecycle_rules seed rebuilds it in full
--- (orchestration/assets/dbt.py). On Spark the model is a plain table.
+-- the months from the boundary on of every other customer. Those sum the invoices of the
+-- two years before each month end directly (the running sums below serve the customers
+-- rebuilt whole), and read every product line taken and the latest month won back before
+-- the boundary from the spine. Without a usable state every customer is rebuilt; the
+-- post-hook deletes the rows outside the spine. A change of this model's SQL or of the
+-- lifecycle_rules seed rebuilds it in full (orchestration/assets/dbt.py). On Spark the
+-- model is a plain table.
 {{
     config(
         materialized=incremental_materialization(),
         unique_key=['customer_id', 'month_start_on'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        post_hook=[delete_months_outside_spine()] + write_incremental_state(),
+        post_hook=delete_months_outside_spine() + write_incremental_state(),
     )
 }}
 
 {%- set days = trailing_year_days() %}
 {%- set boundary = '(select boundary.boundary_on from boundary)' %}
+{%- set rebuilt_customer -%}
+    customer_id in (select changed_customers.customer_id from changed_customers)
+{%- endset %}
 with customers as (
     select * from {{ ref('stg_crm__customers') }}
 ),
@@ -51,7 +55,7 @@ with customers as (
         where
             is_won_back
             and month_start_on < {{ boundary }}
-            and customer_id not in (select changed_customers.customer_id from changed_customers)
+            and not {{ rebuilt_customer }}
         group by customer_id
     ),
 {% endif %}
@@ -59,9 +63,7 @@ with customers as (
 spine as (
     select * from {{ ref('int_customer_months') }}
     {%- if is_incremental() %}
-        where
-            month_start_on >= {{ boundary }}
-            or customer_id in (select changed_customers.customer_id from changed_customers)
+        where month_start_on >= {{ boundary }} or {{ rebuilt_customer }}
     {%- endif %}
 ),
 
@@ -69,17 +71,25 @@ orders as (
     select * from {{ ref('fct_orders') }}
 ),
 
-windowed_orders as (
-    -- the invoices the trailing and prior years of the months rebuilt can hold
+invoices as (
     select * from orders
-    where
-        not is_credit_note
+    where not is_credit_note
+),
+
+stepped_invoices as (
+    -- the invoices of the customers whose every month is rebuilt (every customer on a full
+    -- build), summed by the running windows below
+    select * from invoices
     {%- if is_incremental() %}
-            and (
-                ordered_on >= cast({{ dbt.dateadd('day', -2 * days, boundary) }} as date)
-                or customer_id in (select changed_customers.customer_id from changed_customers)
-            )
-        {%- endif %}
+        where {{ rebuilt_customer }}
+    {%- endif %}
+),
+
+stepped_months as (
+    select * from spine
+    {%- if is_incremental() %}
+        where {{ rebuilt_customer }}
+    {%- endif %}
 ),
 
 contracts as (
@@ -96,8 +106,7 @@ purchases as (
         customer_id,
         product_line,
         ordered_on as bought_on
-    from orders
-    where not is_credit_note
+    from invoices
     union all
     select
         customer_id,
@@ -158,7 +167,7 @@ revenue_steps as (
             cast(null as date) as month_start_on,
             {{ trailing_step }} as trailing_step,
             {{ prior_step }} as prior_step
-        from windowed_orders
+        from stepped_invoices
         union all
     {%- endfor %}
     select
@@ -168,7 +177,7 @@ revenue_steps as (
         month_start_on,
         0 as trailing_step,
         0 as prior_step
-    from spine
+    from stepped_months
 ),
 
 revenue_sums as (
@@ -195,6 +204,41 @@ revenue_windows as (
         revenue_prior_12m_cny
     from revenue_sums
     where is_month_end = 1
+    {%- if is_incremental() %}
+        union all
+        -- the months from the boundary on of every other customer: the invoices of the two
+        -- windows before each month end, summed directly (a month or two per customer,
+        -- where the running sum would sort two years of invoices)
+        select
+            spine.customer_id,
+            spine.month_start_on,
+            sum(
+                case
+                    when {{ is_in_trailing_year('invoices.ordered_on', 'spine.month_end_on') }}
+                        then invoices.amount_cny
+                    else 0
+                end
+            ) as revenue_trailing_12m_cny,
+            sum(
+                case
+                    when {{ is_in_trailing_year(
+                        'invoices.ordered_on', 'spine.month_end_on', years_before=1
+                    ) }}
+                        then invoices.amount_cny
+                    else 0
+                end
+            ) as revenue_prior_12m_cny
+        from spine
+        inner join invoices
+            on
+                spine.customer_id = invoices.customer_id
+                and invoices.ordered_on <= spine.month_end_on
+                and invoices.ordered_on > {{ dbt.dateadd('day', -2 * days, 'spine.month_end_on') }}
+        where not spine.{{ rebuilt_customer }}
+        group by
+            spine.customer_id,
+            spine.month_start_on
+    {%- endif %}
 ),
 
 windows as (

@@ -29,7 +29,7 @@
         unique_key=['customer_id', 'month_start_on'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        post_hook=[delete_months_outside_spine()] + write_incremental_state(),
+        post_hook=delete_months_outside_spine() + write_incremental_state(),
     )
 }}
 
