@@ -214,3 +214,44 @@
             and (outside.first_month_on is null or built.month_start_on < outside.first_month_on)
     {%- endif %}
 {% endmacro %}
+
+{#-
+    The post-hook statement of an incremental fact (fct_orders, fct_interactions) that
+    deletes its rows no longer known: removed from raw by a corrected drop, or dated after
+    a new, earlier as_of. Only a customer of the fact's changed set (the loads since the
+    stored state, whose removed rows' customers are recorded; the rows dated between the
+    stored as_of and this one; every stored customer without a state) can hold such a row,
+    so only their rows are checked against `source_relation` (`key`: the fact's key column;
+    `dated_on`: the row's date, an SQL expression over `source`'s columns): a NOT EXISTS
+    over every stored row searched the whole fact every day (fct_orders 0.9 s of its 3 s at
+    100,000 customers). Nothing on a full build.
+-#}
+{% macro unknown_fact_rows_delete(key, source_relation, tables, dated_on) %}
+    {%- if is_incremental() %}
+        with source as (
+            select * from {{ source_relation }}
+        ),
+
+        {{ changed_customers_since_stored_state(tables, 'source', dated_on) }}
+
+        checked as (
+            select customer_id from changed_customers
+            {%- if not stored_incremental_state() %}
+                union
+                select customer_id from {{ this }}
+            {%- endif %}
+        )
+
+        delete from {{ this }} as built
+        using (select distinct customer_id from checked) as checked_customers
+        where
+            built.customer_id = checked_customers.customer_id
+            and not exists (
+                select 1
+                from source
+                where
+                    source.{{ key }} = built.{{ key }}
+                    and {{ dated_on }} <= {{ as_of_date() }}
+            )
+    {%- endif %}
+{% endmacro %}

@@ -38,8 +38,9 @@ with customers as (
 ),
 
 orders as (
-    select * from {{ ref('stg_crm__orders') }}
-    where ordered_on <= {{ as_of_date() }}
+    -- the invoices and credit notes known by as_of (a table: the staging view converts
+    -- every order's currency again on each read)
+    select * from {{ ref('fct_orders') }}
 ),
 
 contracts as (

@@ -5,8 +5,9 @@
 -- change record names for the interactions loaded since the last run (a new drop, a
 -- corrected drop and the rows it removed), and of those with an interaction dated between the
 -- last run's as_of and this one's (macros/changes.sql); without a state table, every
--- customer. The post-hook deletes the interactions no longer known (removed from raw by a
--- corrected drop, or dated after a new, earlier as_of). A change of this model's own logic
+-- customer. The post-hook deletes those customers' interactions no longer known (removed
+-- from raw by a corrected drop, or dated after a new, earlier as_of:
+-- unknown_fact_rows_delete). A change of this model's own logic
 -- needs a run with --full-refresh, which the jobs start by themselves; a change of its
 -- columns fails the run until then (on_schema_change).
 {{
@@ -16,16 +17,12 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            incremental_hook("
-                delete from {{ this }} as built
-                where not exists (
-                    select 1
-                    from {{ ref('stg_crm__interactions') }} as interactions
-                    where
-                        interactions.interaction_id = built.interaction_id
-                        and cast(interactions.occurred_at as date) <= {{ as_of_date() }}
-                )
-            "),
+            incremental_hook(
+                "{{ unknown_fact_rows_delete("
+                ~ "'interaction_id', ref('stg_crm__interactions'), ['interactions'], "
+                ~ "'cast(source.occurred_at as date)'"
+                ~ ") }}"
+            ),
         ] + write_incremental_state(),
     )
 }}

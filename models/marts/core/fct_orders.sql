@@ -10,11 +10,11 @@
 -- customers are recorded too), and those with an order dated between the last run's as_of
 -- and this one's (macros/changes.sql); without a state table, every customer. All of such
 -- a customer's orders are rebuilt, since a new or removed invoice renumbers the others; the
--- post-hook deletes the orders no longer known (removed from raw by a corrected drop, or
--- dated after a new, earlier as_of). A change of this model's SQL, of the fx_rates seed or
--- of a var needs a run with --full-refresh, which the jobs start by themselves
--- (orchestration/assets/dbt.py); a change of its columns fails the run until then
--- (on_schema_change).
+-- post-hook deletes those customers' orders no longer known (removed from raw by a
+-- corrected drop, or dated after a new, earlier as_of: unknown_fact_rows_delete). A change
+-- of this model's SQL, of the fx_rates seed or of a var needs a run with --full-refresh,
+-- which the jobs start by themselves (orchestration/assets/dbt.py); a change of its columns
+-- fails the run until then (on_schema_change).
 {{
     config(
         materialized=incremental_materialization(),
@@ -22,16 +22,11 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            incremental_hook("
-                delete from {{ this }} as built
-                where not exists (
-                    select 1
-                    from {{ ref('stg_crm__orders') }} as orders
-                    where
-                        orders.order_id = built.order_id
-                        and orders.ordered_on <= {{ as_of_date() }}
-                )
-            "),
+            incremental_hook(
+                "{{ unknown_fact_rows_delete("
+                ~ "'order_id', ref('stg_crm__orders'), ['orders'], 'source.ordered_on'"
+                ~ ") }}"
+            ),
         ] + write_incremental_state(),
     )
 }}
