@@ -165,6 +165,23 @@
 {% endmacro %}
 
 {#-
+    The config of a customer × month model stored by customer (int_customer_months,
+    int_customer_lifecycle_months), set by the model's one call
+    `{{ stored_by_customer_month() }}`: materialized incremental (a table on Spark), a
+    delete+insert of the rebuilt customer months, the post-hooks that delete the rows
+    outside the spine and write the state.
+-#}
+{% macro stored_by_customer_month() %}
+    {%- do config(
+        materialized=incremental_materialization(),
+        unique_key=['customer_id', 'month_start_on'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=delete_months_outside_spine() + write_incremental_state(),
+    ) -%}
+{% endmacro %}
+
+{#-
     The post-hooks of a customer × month model stored by customer that delete its rows
     outside the spine (months_outside_spine_delete): a list of two, for `post_hook`.
 -#}

@@ -24,15 +24,7 @@
 -- post-hook deletes the rows outside the spine. A change of this model's SQL or of the
 -- lifecycle_rules seed rebuilds it in full (orchestration/assets/dbt.py). On Spark the
 -- model is a plain table.
-{{
-    config(
-        materialized=incremental_materialization(),
-        unique_key=['customer_id', 'month_start_on'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        post_hook=delete_months_outside_spine() + write_incremental_state(),
-    )
-}}
+{{ stored_by_customer_month() }}
 
 {%- set days = trailing_year_days() %}
 {%- set boundary = '(select boundary.boundary_on from boundary)' %}

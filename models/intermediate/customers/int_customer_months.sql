@@ -23,15 +23,7 @@
 -- earlier month, another activity window) every customer is rebuilt. A change of this
 -- model's SQL or of the fx_rates seed needs --full-refresh, which the jobs start by
 -- themselves (orchestration/assets/dbt.py). On Spark the model is a plain table.
-{{
-    config(
-        materialized=incremental_materialization(),
-        unique_key=['customer_id', 'month_start_on'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        post_hook=delete_months_outside_spine() + write_incremental_state(),
-    )
-}}
+{{ stored_by_customer_month() }}
 
 with customers as (
     select * from {{ ref('stg_crm__customers') }}
