@@ -79,7 +79,6 @@ import json
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -717,31 +716,22 @@ def _build(
             }
             kv = ", ".join(f"{key}: {_literal(value)}" for key, value in metadata.items())
             relation = by_name[key]
-            options = f"format parquet, compression zstd, kv_metadata {{{kv}}}"
-            entries = _files(info)
-            new_parts = [
-                e for e in entries if e is not info and e["published"] != LINKED
-            ]  # fmt: skip
-            exported = (
-                _export_parts(con, relation, parts[key], new_parts, building, options)
-                if len(new_parts) > 1
-                else set()
-            )
-            for entry in entries:
+            for entry in _files(info):
                 parquet = building / entry["parquet"]
                 parquet.parent.mkdir(parents=True, exist_ok=True)
                 if entry["published"] == LINKED:
                     entry["linked_by"] = _link(previous / entry["parquet"], parquet)
                     continue
-                if entry["parquet"] not in exported:
-                    rows = f"bi.{_qualified(relation)}"
-                    if entry is not info:  # one part of the table
-                        values = next(p.values for p in parts[key] if p.name == entry["name"])
-                        inside = _parts_filter(con, relation, [values], rows, True)
-                        rows = f"{rows} where {inside}"
-                    con.execute(
-                        f"copy (select * from {rows}) to {_literal(str(parquet))} ({options})"
-                    )
+                # one filtered scan per part: one partitioned COPY of loyalty_indicators'
+                # seven parts at 1,000,000 customers took 114 s against 73 s for these
+                rows = f"bi.{_qualified(relation)}"
+                if entry is not info:  # one part of the table
+                    values = next(p.values for p in parts[key] if p.name == entry["name"])
+                    rows = f"{rows} where {_parts_filter(con, relation, [values], rows, True)}"
+                con.execute(
+                    f"copy (select * from {rows}) to {_literal(str(parquet))} "
+                    f"(format parquet, compression zstd, kv_metadata {{{kv}}})"
+                )
                 entry["parquet_sha256"] = _sha256(parquet)
                 entry["parquet_bytes"] = parquet.stat().st_size
             if "partitions" in info:
@@ -885,53 +875,6 @@ def _sum_sanitised(parts: Any) -> dict[str, dict[str, int]]:
             for key, count in counts.items():
                 into[key] = into.get(key, 0) + count
     return total
-
-
-def _export_parts(
-    con: duckdb.DuckDBPyConnection,
-    relation: Relation,
-    parts: list[Part],
-    entries: list[dict[str, Any]],
-    building: Path,
-    options: str,
-) -> set[str]:
-    """Write the Parquet files of these parts (manifest entries) of the relation's table in
-    bi.duckdb in one pass: a COPY partitioned by the part's number (a join to the parts'
-    values), each part's file then moved to its name. A filtered COPY per part read the whole
-    table once per part. The files written (their `parquet` paths); a part the COPY did not
-    write as exactly one file is left out, for the caller to write on its own."""
-    table = f"bi.{_qualified(relation)}"
-    names = [entry["name"] for entry in entries]
-    by_name = {part.name: part.values for part in parts}
-    typed = ", ".join(f"{expr} as v{i}" for i, expr in enumerate(relation.partition_by))
-    con.execute(
-        f"create or replace temp table _publish_parts_numbered as "
-        f"select {typed}, 0 as part_number from {table} limit 0"
-    )
-    marks = ", ".join("?" for _ in range(len(relation.partition_by) + 1))
-    con.executemany(
-        f"insert into _publish_parts_numbered values ({marks})",
-        [[*by_name[name], number] for number, name in enumerate(names)],
-    )
-    values = [f"_wh_v{i}" for i in range(len(relation.partition_by))]
-    computed = ", ".join(f"{expr} as _wh_v{i}" for i, expr in enumerate(relation.partition_by))
-    on = " and ".join(f"rows_in.{v} = numbered.v{i}" for i, v in enumerate(values))
-    folder = building / f".parts-{uuid.uuid4().hex}"
-    con.execute(
-        f"copy (select rows_in.* exclude ({', '.join(values)}), numbered.part_number "
-        f"as _wh_part from (select *, {computed} from {table}) as rows_in "
-        f"inner join _publish_parts_numbered as numbered on {on}) "
-        f"to {_literal(str(folder))} ({options}, partition_by (_wh_part))"
-    )
-    exported = set()
-    for number, entry in enumerate(entries):
-        files = list((folder / f"_wh_part={number}").glob("*.parquet"))
-        if len(files) == 1:
-            (building / entry["parquet"]).parent.mkdir(parents=True, exist_ok=True)
-            files[0].replace(building / entry["parquet"])
-            exported.add(entry["parquet"])
-    shutil.rmtree(folder)
-    return exported
 
 
 def _insert_by_part(
