@@ -33,6 +33,7 @@ orders as (
     -- the invoices and credit notes known by as_of (a table: the staging view converts
     -- every order's currency again on each read)
     select * from {{ ref('fct_orders') }}
+    where ordered_on <= {{ as_of_date() }}
 ),
 
 contracts as (
