@@ -345,6 +345,7 @@ STORED_BY_SLICE = (
     "int_engagement_indicators",
     "int_service_indicators",
     "int_complaint_indicators",
+    "int_cohort_retention_curves",
 )
 # those of them that zero-fill variants, or copy them: a variant first seen or gone
 # rewrites every period (indicator_variants_moved)

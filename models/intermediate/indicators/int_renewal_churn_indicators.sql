@@ -1,5 +1,5 @@
--- Renewal, churn-reason, churn-cost and cohort indicators (METRICS B3, B5, B6, B8) in the tidy
--- shape of loyalty_indicators, per period (month, quarter, year) and slice.
+-- Renewal, churn-reason and churn-cost indicators (METRICS B3, B5, B6) in the tidy shape of
+-- loyalty_indicators, per period (month, quarter, year) and slice.
 --   B3 standard        contracts renewed / contracts that came up for renewal: contracts whose
 --                      end_on (on or before as_of) falls in the period; renewed = a contract
 --                      signed by as_of names it in renewal_of. Early terminations count as
@@ -28,13 +28,13 @@
 --   B6 to_churn_month  the literal reading: revenue in the 365 days up to the churn month's
 --                      end (as_of when the churn month is the as_of month).
 --   B6 has a row (0 when nobody was lost) for every period and slice with customers.
---   B8 cohort:<label>:k=<k>   share of a cohort (customers acquired in the period_grain period
---                      <label>) active at the end of the k-th period after it; period_start_on
---                      is that observed period (from loyalty_cohort_retention).
+-- The cohort rows (B8) are not here: loyalty_indicators makes them from
+-- int_cohort_retention_curves, which a copy here wrote once more (21 M of this table's 29 M
+-- rows at 1,000,000 customers).
 -- Not items of indicator_fanout (macros/indicators.sql): B3 is per contract with a product-line
 -- slice and B3 seed_002 spans every period and slice with customers; B5 and B6 are sums over
--- the customers lost in a period (a state change on the spine, not a dated item); B8 is a
--- cohort curve. Their rows come from indicator_rows.
+-- the customers lost in a period (a state change on the spine, not a dated item). Their rows
+-- come from indicator_rows.
 {%- set lost_revenue = 'cast(lost_revenue_cny as ' ~ type_double() ~ ')' %}
 with contracts as (
     select * from {{ ref('fct_contracts') }}
@@ -58,10 +58,6 @@ slices as (
 
 retention as (
     select * from {{ ref('int_retention_bridges') }}
-),
-
-cohort_retention as (
-    select * from {{ ref('int_cohort_retention_curves') }}
 ),
 
 grains as (
@@ -436,36 +432,12 @@ churn_cost_rows as (
     ], defaults={'code': 'B6', 'unit': 'cny', 'n': 'customers_lost', 'from': 'loss_totals'}) }}
 ),
 
--- B8 ---------------------------------------------------------------------------------------
-
-cohort_rows as (
-    select
-        'B8' as indicator_code,
-        {{ dbt.concat([
-            "'cohort:'",
-            "cohort_label",
-            "':k='",
-            "cast(periods_since_acquisition as " ~ dbt.type_string() ~ ")",
-        ]) }} as indicator_variant,
-        cohort_grain as period_grain,
-        observed_period_start_on as period_start_on,
-        slice_type,
-        slice_value,
-        customers_active as numerator,
-        cohort_size as denominator,
-        'rate' as unit,
-        cohort_size as n
-    from cohort_retention
-),
-
 final as (
     select * from renewal_rows
     union all
     select * from churn_reason_rows
     union all
     select * from churn_cost_rows
-    union all
-    select * from cohort_rows
 )
 
 select

@@ -2,9 +2,12 @@
 -- numerator, denominator and value, by METRICS.md code. Names are not repeated on the rows:
 -- they are in loyalty_indicator_catalogue, joined on indicator_code (a relationships test
 -- holds every code of this mart to it).
--- Retention indicators come from loyalty_retention; every other group from an intermediate
--- model in the same tidy shape (indicator_code, indicator_variant, period_grain,
--- period_start_on, slice_type, slice_value, numerator, denominator, unit, n), listed here.
+-- Retention indicators come from loyalty_retention, cohort retention (B8 cohort:<label>:k=<k>:
+-- the share of a cohort, customers acquired in the period_grain period <label>, active at the
+-- end of the k-th period after it, dated by that observed period) from the curves of
+-- int_cohort_retention_curves; every other group from an intermediate model in the same tidy
+-- shape (indicator_code, indicator_variant, period_grain, period_start_on, slice_type,
+-- slice_value, numerator, denominator, unit, n), listed here.
 -- Tidy rule: a row says something. A 0/0 row (numerator 0 and denominator 0: nothing
 -- happened to nobody, e.g. a per-customer rate in a slice with no customer active in the
 -- period) is dropped; a zero over a non-zero denominator (no complaint among 40 active
@@ -51,6 +54,29 @@ with retention as (
     select * from {{ ref('loyalty_retention') }}
 ),
 
+cohort_rows as (
+    select
+        'B8' as indicator_code,
+        {{ dbt.concat([
+            "'cohort:'",
+            "cohort_label",
+            "':k='",
+            "cast(periods_since_acquisition as " ~ dbt.type_string() ~ ")",
+        ]) }} as indicator_variant,
+        cohort_grain as period_grain,
+        observed_period_start_on as period_start_on,
+        slice_type,
+        slice_value,
+        customers_active as numerator,
+        cohort_size as denominator,
+        'rate' as unit,
+        cohort_size as n
+    from (
+        -- the rows of the periods this run rewrites, before their names are built
+        {{ select_rewritten_rows(ref('int_cohort_retention_curves')) }}
+    ) as curves
+),
+
 measured as (
     {%- set rows = [
         ('B1', 'standard', 'customers_retained', 'customers_at_start', 'rate'),
@@ -74,7 +100,7 @@ measured as (
         from retention
         union all
     {%- endfor %}
-    {%- for model in indicator_models %}
+    {%- for model in ['cohort_rows'] + indicator_models %}
         select
             indicator_code,
             indicator_variant,
@@ -86,7 +112,7 @@ measured as (
             cast(denominator as {{ type_double() }}) as denominator,
             unit,
             n
-        from {{ ref(model) }}
+        from {{ model if loop.first else ref(model) }}
         {%- if not loop.last %}
             union all
         {%- endif %}
