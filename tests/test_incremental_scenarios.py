@@ -346,6 +346,7 @@ STORED_BY_SLICE = (
     "int_service_indicators",
     "int_complaint_indicators",
     "int_cohort_retention_curves",
+    "loyalty_revenue_retention",
 )
 # those of them that zero-fill variants, or copy them: a variant first seen or gone
 # rewrites every period (indicator_variants_moved)

@@ -16,6 +16,14 @@
 --               outside both;
 --   slices    : those of int_customer_slices and the acquisition cohort
 --               ('acquisition_year': the year of acquired_on).
+-- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
+-- run's window on and keeps the others (a table on Spark). A month, quarter or year reads
+-- the invoices of itself and of the period before it, and each customer's first invoice (a
+-- late invoice before it is dated on or before every period it reclassifies); a trailing
+-- year is rewritten with its month end (rewrite_period_start: the trailing years ending in
+-- the window's first month or later). A customer whose account manager moved rewrites the
+-- rows of its managers' slices only (by_slice).
+{{ stored_by_period(by_slice=true) }}
 with orders as (
     select * from {{ ref('fct_orders') }}
 ),
@@ -29,7 +37,12 @@ customer_slices as (
 ),
 
 lifecycle as (
+    -- the month ends of the trailing years the run rewrites
     select * from {{ ref('int_customer_lifecycle_months') }}
+    where
+        {{ in_rewritten_customer_periods_on_incremental(
+            grain_column="'month'", start_column='month_start_on'
+        ) }}
 ),
 
 grains as (
@@ -58,19 +71,28 @@ first_invoices as (
     group by customer_id
 ),
 
+rewritten_invoices as (
+    -- the invoices of the years the run rewrites and of the year before them
+    select * from invoices
+    where
+        {{ in_rewritten_customer_periods_on_incremental(
+            grain_column="'year'", start_column=dbt.dateadd('year', 1, 'ordered_on')
+        ) }}
+),
+
 period_revenues as (
     select
-        invoices.customer_id,
+        rewritten_invoices.customer_id,
         grains.period_grain,
-        {{ period_start_by_grain('grains.period_grain', 'invoices.ordered_on') }}
+        {{ period_start_by_grain('grains.period_grain', 'rewritten_invoices.ordered_on') }}
             as period_start_on,
-        sum(invoices.amount_cny) as revenue_cny
-    from invoices
+        sum(rewritten_invoices.amount_cny) as revenue_cny
+    from rewritten_invoices
     cross join grains
     group by
-        invoices.customer_id,
+        rewritten_invoices.customer_id,
         grains.period_grain,
-        {{ period_start_by_grain('grains.period_grain', 'invoices.ordered_on') }}
+        {{ period_start_by_grain('grains.period_grain', 'rewritten_invoices.ordered_on') }}
 ),
 
 customer_periods as (
@@ -104,21 +126,31 @@ customer_periods as (
     where revenue_prior_12m_cny > 0 or revenue_trailing_12m_cny > 0
 ),
 
+rewritten_customer_periods as (
+    select customer_periods.*
+    from customer_periods
+    {%- if is_incremental() %}
+        inner join ({{ rewrite_window_starts() }}) as window_starts
+            on customer_periods.period_grain = window_starts.period_grain
+        where {{ in_rewritten_window_starts('window_starts', 'customer_periods') }}
+    {%- endif %}
+),
+
 customer_bridges as (
     select
-        customer_periods.customer_id,
-        customer_periods.period_grain,
-        customer_periods.period_start_on,
-        sum(customer_periods.start_revenue_cny) as start_revenue_cny,
-        sum(customer_periods.end_revenue_cny) as end_revenue_cny,
+        rewritten_customer_periods.customer_id,
+        rewritten_customer_periods.period_grain,
+        rewritten_customer_periods.period_start_on,
+        sum(rewritten_customer_periods.start_revenue_cny) as start_revenue_cny,
+        sum(rewritten_customer_periods.end_revenue_cny) as end_revenue_cny,
         max(first_invoices.first_invoiced_on) as first_invoiced_on
-    from customer_periods
+    from rewritten_customer_periods
     left join first_invoices
-        on customer_periods.customer_id = first_invoices.customer_id
+        on rewritten_customer_periods.customer_id = first_invoices.customer_id
     group by
-        customer_periods.customer_id,
-        customer_periods.period_grain,
-        customer_periods.period_start_on
+        rewritten_customer_periods.customer_id,
+        rewritten_customer_periods.period_grain,
+        rewritten_customer_periods.period_start_on
 ),
 
 classified as (
@@ -265,6 +297,10 @@ final as (
         / nullif(cast(start_revenue_cny as {{ type_double() }}), 0)
             as net_revenue_retention_rate
     from aggregated
+),
+
+rewritten as (
+    {{ select_rewritten_rows('final') }}
 )
 
-select * from final
+select * from rewritten
