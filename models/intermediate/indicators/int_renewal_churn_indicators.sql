@@ -27,7 +27,9 @@
 --                      month's end); sum, denominator = 1.
 --   B6 to_churn_month  the literal reading: revenue in the 365 days up to the churn month's
 --                      end (as_of when the churn month is the as_of month).
---   B6 has a row (0 when nobody was lost) for every period and slice with customers.
+--   B6 has a row (0 when nobody was lost) for every period and slice with customers (those of
+--   int_retention_bridges, from the same spine and slices); the losses themselves are sought
+--   only in the customer periods with a churned month.
 -- The cohort rows (B8) are not here: loyalty_indicators makes them from
 -- int_cohort_retention_curves, which a copy here wrote once more (21 M of this table's 29 M
 -- rows at 1,000,000 customers).
@@ -278,31 +280,44 @@ churn_event_details as (
             and churn_events.churn_month_on = event_revenue.churn_month_on
 ),
 
-spine_periods as (
+churn_periods as (
+    -- the customer periods with a churned month, the only ones where a customer can be lost
+    -- (active at the period's start and not at its end, it churned in one of its months)
     select
         spine.customer_id,
-        spine.month_start_on,
-        spine.is_churned,
         grains.period_grain,
         {{ period_start_by_grain('grains.period_grain', 'spine.month_start_on') }}
-            as period_start_on
+            as period_start_on,
+        max(spine.month_start_on) as last_churn_month_on
     from spine
     cross join grains
+    where spine.is_churned
+    group by
+        spine.customer_id,
+        grains.period_grain,
+        {{ period_start_by_grain('grains.period_grain', 'spine.month_start_on') }}
 ),
 
 period_bounds as (
     select
-        customer_id,
-        period_grain,
-        period_start_on,
-        min(month_start_on) as first_month_on,
-        max(month_start_on) as last_month_on,
-        max(case when is_churned then month_start_on end) as last_churn_month_on
-    from spine_periods
+        churn_periods.customer_id,
+        churn_periods.period_grain,
+        churn_periods.period_start_on,
+        min(spine.month_start_on) as first_month_on,
+        max(spine.month_start_on) as last_month_on,
+        max(churn_periods.last_churn_month_on) as last_churn_month_on
+    from churn_periods
+    inner join spine
+        on
+            churn_periods.customer_id = spine.customer_id
+            and churn_periods.period_start_on <= spine.month_start_on
+            and {{ next_period_start_by_grain(
+                'churn_periods.period_grain', 'churn_periods.period_start_on'
+            ) }} > spine.month_start_on
     group by
-        customer_id,
-        period_grain,
-        period_start_on
+        churn_periods.customer_id,
+        churn_periods.period_grain,
+        churn_periods.period_start_on
 ),
 
 customer_losses as (
@@ -359,9 +374,10 @@ lost_sliced as (
     from lost_customers
     inner join slices
         on lost_customers.customer_id = slices.customer_id
+    where lost_customers.lost_flag = 1
 ),
 
-loss_totals as (
+lost_totals as (
     select
         period_grain,
         period_start_on,
@@ -376,6 +392,22 @@ loss_totals as (
         period_start_on,
         slice_type,
         slice_value
+),
+
+loss_totals as (
+    -- every period and slice with customers (those of int_retention_bridges, from the same
+    -- spine and slices), 0 where nobody was lost
+    select
+        retention.period_grain,
+        retention.period_start_on,
+        retention.slice_type,
+        retention.slice_value,
+        coalesce(lost_totals.customers_lost, 0) as customers_lost,
+        coalesce(lost_totals.lost_revenue_cny, 0) as lost_revenue_cny,
+        coalesce(lost_totals.revenue_to_churn_month_cny, 0) as revenue_to_churn_month_cny
+    from retention
+    left join lost_totals
+        on {{ same_period_and_slice('retention', 'lost_totals') }}
 ),
 
 loss_reason_totals as (
