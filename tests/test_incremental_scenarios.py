@@ -347,6 +347,7 @@ STORED_BY_SLICE = (
     "int_complaint_indicators",
     "int_cohort_retention_curves",
     "loyalty_revenue_retention",
+    "int_retention_bridges",
 )
 # those of them that zero-fill variants, or copy them: a variant first seen or gone
 # rewrites every period (indicator_variants_moved)

@@ -18,8 +18,18 @@
 -- its end or not) and customers_returned_in_period (won back in a month of the period but
 -- not a bridge win-back: active again by the end after a loss inside the period, or won
 -- back and lost again).
+-- Stored by period (macros/rewrite_window.sql): a daily run rewrites the periods from the
+-- run's window on and keeps the others (a table on Spark). A period reads the spine up to
+-- its end, from the first year the window rewrites (a year's first month is an edge of its
+-- quarter and year whether or not the month before is read). A customer whose account
+-- manager moved rewrites the rows of its managers' slices only (by_slice).
+{{ stored_by_period(by_slice=true) }}
 with spine as (
     select * from {{ ref('int_customer_months') }}
+    where
+        {{ in_rewritten_customer_periods_on_incremental(
+            grain_column="'year'", start_column='month_start_on'
+        ) }}
 ),
 
 customer_slices as (
@@ -88,6 +98,16 @@ customer_periods as (
     {%- endfor %}
 ),
 
+rewritten_customer_periods as (
+    select customer_periods.*
+    from customer_periods
+    {%- if is_incremental() %}
+        inner join ({{ rewrite_window_starts() }}) as window_starts
+            on customer_periods.period_grain = window_starts.period_grain
+        where {{ in_rewritten_window_starts('window_starts', 'customer_periods') }}
+    {%- endif %}
+),
+
 bridged as (
     -- Each customer-period in one box of the bridge (see the header).
     select
@@ -110,7 +130,7 @@ bridged as (
                 then 1
             else 0
         end as won_back_flag
-    from customer_periods
+    from rewritten_customer_periods
 ),
 
 aggregated as (
@@ -179,6 +199,10 @@ final as (
         cast(customers_won_back as {{ type_double() }})
         / nullif(customers_lapsed_at_start, 0) as win_back_rate
     from aggregated
+),
+
+rewritten as (
+    {{ select_rewritten_rows('final') }}
 )
 
-select * from final
+select * from rewritten
