@@ -340,6 +340,22 @@
 {% endmacro %}
 
 {#-
+    The rows of `relation` (a CTE of a model stored by period with `by_slice`, one row per
+    customer and period: customer_id, period_grain, period_start_on) that feed the rows the
+    window rewrites (in_rewritten_window_starts, by a join to rewrite_window_starts): a
+    select, every row on a first or full build.
+-#}
+{% macro select_rewritten_customer_periods(relation) %}
+    select {{ relation }}.*
+    from {{ relation }}
+    {%- if is_incremental() %}
+        inner join ({{ rewrite_window_starts() }}) as window_starts
+            on {{ relation }}.period_grain = window_starts.period_grain
+        where {{ in_rewritten_window_starts('window_starts', relation) }}
+    {%- endif %}
+{% endmacro %}
+
+{#-
     The rows of `relation` (with period_grain, period_start_on, slice_type, slice_value) that
     the window rewrites, or that `full_rows` (an SQL predicate over its columns, unqualified)
     names: a select, every row on a first or full build. A row is rewritten when it lies in a

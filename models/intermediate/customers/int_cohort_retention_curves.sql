@@ -85,25 +85,22 @@ period_ends as (
         = {{ next_period_start_by_grain('period_grain', 'period_start_on') }}
 ),
 
+rewritten_period_ends as (
+    {{ select_rewritten_customer_periods('period_ends') }}
+),
+
 customer_periods as (
     select
-        period_ends.customer_id,
-        period_ends.period_grain,
-        period_ends.cohort_start_on,
-        period_ends.period_start_on,
+        customer_id,
+        period_grain,
+        cohort_start_on,
+        period_start_on,
         cast(
-            {{ dbt.datediff(
-                "period_ends.cohort_start_on", "period_ends.period_start_on", "month"
-            ) }}
-            / period_ends.months_per_period as {{ dbt.type_int() }}
+            {{ dbt.datediff('cohort_start_on', 'period_start_on', 'month') }}
+            / months_per_period as {{ dbt.type_int() }}
         ) as periods_since_acquisition,
-        case when period_ends.is_active then 1 else 0 end as active_at_end_flag
-    from period_ends
-    {%- if is_incremental() %}
-        inner join ({{ rewrite_window_starts() }}) as window_starts
-            on period_ends.period_grain = window_starts.period_grain
-        where {{ in_rewritten_window_starts('window_starts', 'period_ends') }}
-    {%- endif %}
+        case when is_active then 1 else 0 end as active_at_end_flag
+    from rewritten_period_ends
 ),
 
 aggregated as (

@@ -99,13 +99,7 @@ customer_periods as (
 ),
 
 rewritten_customer_periods as (
-    select customer_periods.*
-    from customer_periods
-    {%- if is_incremental() %}
-        inner join ({{ rewrite_window_starts() }}) as window_starts
-            on customer_periods.period_grain = window_starts.period_grain
-        where {{ in_rewritten_window_starts('window_starts', 'customer_periods') }}
-    {%- endif %}
+    {{ select_rewritten_customer_periods('customer_periods') }}
 ),
 
 bridged as (
